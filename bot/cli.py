@@ -1,0 +1,467 @@
+"""`tiendo …`: the admin command line. Help is bilingual: Vietnamese first, then English."""
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from bot import demo
+from bot.runtime import configure_logging, make_services, open_database
+from bot.settings import Settings
+from handlers import progress_text
+from storage import accounts, targets, units
+from storage.errors import StorageError
+from storage.models import Account, Metric, Role
+from storage.progress import unit_progress
+
+log = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """A failure to report in one line and exit 1."""
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"ngày không hợp lệ '{value}': cần dạng YYYY-MM-DD / invalid date, expected YYYY-MM-DD"
+        ) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"cần số nguyên không âm / expected a whole number ≥ 0: '{value}'")
+    return number
+
+
+def _today(settings: Settings, override: date | None) -> date:
+    return override or datetime.now(settings.zone).date()
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_units_import(args: argparse.Namespace, settings: Settings) -> None:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"Không có tệp {path}.") from None
+    except UnicodeDecodeError as error:
+        raise CliError(
+            f"Tệp {path} không phải UTF-8 (byte {error.start}); hãy lưu lại dạng CSV UTF-8."
+        ) from None
+    rows = units.read_units_csv(text)
+    database = open_database(settings)
+    with database.session() as session:
+        created, updated = units.import_units(session, rows)
+    print(f"Đã nhập {len(rows)} đơn vị: {created} mới, {updated} cập nhật.")
+
+
+def cmd_units_list(args: argparse.Namespace, settings: Settings) -> None:
+    database = open_database(settings)
+    with database.session() as session:
+        rows = units.all_units(session)
+        if not rows:
+            print("Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv")
+            return
+        by_parent: dict[int | None, list] = {}
+        for unit in rows:
+            by_parent.setdefault(unit.parent_id, []).append(unit)
+
+        def show(parent: int | None, depth: int) -> None:
+            for unit in sorted(by_parent.get(parent, []), key=lambda u: u.code):
+                print(f"{'  ' * depth}{unit.code}\t{unit.name}\t({unit.level})")
+                show(unit.id, depth + 1)
+
+        show(None, 0)
+
+
+def cmd_targets_set(args: argparse.Namespace, settings: Settings) -> None:
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        target = targets.set_target(
+            session,
+            unit=unit,
+            metric=Metric(args.metric),
+            start=args.date_from,
+            end=args.date_to,
+            value=args.value,
+            max_value=args.max,
+            source=args.source,
+        )
+        value = f"{target.value}–{target.max_value}" if target.max_value else str(target.value)
+        print(f"Đã đặt chỉ tiêu {args.metric} cho {unit.name}: {value} ({args.date_from} → {args.date_to}).")
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        code = accounts.create_invite(session, unit=unit, role=Role(args.role), days=args.days)
+        print(f"Mã đăng ký cho {unit.name}, vai trò {args.role}, hiệu lực {args.days} ngày.")
+        print("Người dùng gửi cho bot: /dangky MÃ")
+        print(code)
+
+
+def cmd_progress(args: argparse.Namespace, settings: Settings) -> None:
+    database = open_database(settings)
+    with database.session() as session:
+        if args.unit:
+            unit = units.get_by_code(session, args.unit)
+        else:
+            roots = [u for u in units.all_units(session) if u.parent_id is None]
+            if not roots:
+                raise CliError(
+                    "Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv, hoặc tiendo demo."
+                )
+            if len(roots) > 1:
+                raise CliError(
+                    "Có nhiều đơn vị gốc; chọn một bằng --unit: " + ", ".join(u.code for u in roots)
+                )
+            unit = roots[0]
+        figures = unit_progress(session, unit, _today(settings, args.today))
+        print(progress_text.render(figures, settings.lagging_threshold))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    database = open_database(settings)
+    with database.session() as session:
+        try:
+            codes = demo.load(session)
+        except demo.DemoAlreadyLoaded as error:
+            raise CliError(str(error)) from None
+    print("Đã nạp dữ liệu mẫu Thanh Liêm (2023). Xem: tiendo progress --today 2023-11-01")
+    print(f"Mã đăng ký thử (bí thư chi bộ tổ dân phố 1 Kiện Khê): {codes['secretary']}")
+    print(f"Mã đăng ký thử (cán bộ theo dõi Đảng bộ thị trấn Kiện Khê): {codes['staff']}")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.telegram_channel import build_application  # imported here: the CLI starts faster
+
+    if not settings.telegram_bot_token:
+        raise CliError("Chưa đặt TELEGRAM_BOT_TOKEN (trong môi trường hoặc tệp .env). " + TOKEN_HELP)
+    database = open_database(settings)
+    services = make_services(settings, database)
+    application = build_application(
+        settings.telegram_bot_token, services, base_url=settings.telegram_api_base_url
+    )
+    log.info("bot starting (long polling)")
+    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+
+
+TOKEN_HELP = (
+    "Lấy token: mở Telegram, nhắn @BotFather lệnh /newbot, làm theo hướng dẫn, rồi ghi "
+    "TELEGRAM_BOT_TOKEN=... vào tệp .env (xem .env.example)."
+)
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.terminal import CHANNEL, USER, chat
+
+    interactive = sys.stdin.isatty()
+    if args.demo:
+        folder = tempfile.mkdtemp(prefix="tiendo-demo-")
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{folder}/demo.db"})
+        database = open_database(settings)
+        today = args.today or demo.DEMO_TODAY
+        with database.session() as session:
+            codes = demo.load(session)
+            root = units.get_by_code(session, demo.ROOT)
+            session.add(
+                Account(
+                    channel=CHANNEL,
+                    channel_user_id=USER,
+                    role=Role.staff,
+                    unit_id=root.id or 0,
+                    display_name="Cán bộ Ban Tổ chức (demo)",
+                    created_at=datetime.now(settings.zone),
+                )
+            )
+        print(
+            "Dữ liệu mẫu: Đảng bộ huyện Thanh Liêm (báo Hà Nam, 2023). "
+            f"Hôm nay trong bản demo: {today:%d/%m/%Y}."
+        )
+        print("Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy. Thử: /tiendo, /tiendo Kiện Khê, /help.")
+        print(
+            f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} "
+            "rồi gửi: kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"
+        )
+        print(f"Thử làm cán bộ Đảng bộ thị trấn Kiện Khê: /dangky {codes['staff']}")
+        print("Thoát: /quit hoặc Ctrl-D.\n")
+    else:
+        database = open_database(settings)
+        today = args.today
+        if interactive:
+            print("Trò chuyện với bot trên cơ sở dữ liệu đã cấu hình. Đăng ký: /dangky MÃ. Thoát: /quit.\n")
+    zone = settings.zone
+    clock = None
+    if today is not None:
+        # A fixed calendar day, with the real time of day so that drafts still age.
+        def clock() -> datetime:
+            return datetime.combine(today, datetime.now(zone).time(), tzinfo=zone)
+
+    services = make_services(settings, database, clock=clock)
+    try:
+        chat(services, sys.stdin, sys.stdout, prompt=interactive)
+    except KeyboardInterrupt:
+        print()
+
+
+def cmd_start(args: argparse.Namespace, settings: Settings) -> None:
+    """What `make run` does: the bot when a token is set, otherwise the demo in the terminal."""
+    if settings.telegram_bot_token:
+        cmd_run(args, settings)
+        return
+    print("Chưa có TELEGRAM_BOT_TOKEN nên mở bản chạy thử trong cửa sổ dòng lệnh, với dữ liệu mẫu.")
+    print(TOKEN_HELP + "\n")
+    args.demo, args.today = True, None
+    cmd_chat(args, settings)
+
+
+def cmd_parse(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.parser import parse_message
+
+    today = _today(settings, args.today)
+    if args.jsonl:
+        out = sys.stdout
+        for line in sys.stdin:
+            text = line.rstrip("\n")
+            out.write(json.dumps(parse_message(text, today).to_json(), ensure_ascii=False) + "\n")
+        return
+    if args.text is None:
+        raise CliError("Cần nội dung tin nhắn, hoặc --jsonl để đọc từ đầu vào chuẩn.")
+    print(json.dumps(parse_message(" ".join(args.text), today).to_json(), ensure_ascii=False, indent=2))
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+def _help(vi: str, en: str) -> str:
+    return f"{vi} / {en}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiendo",
+        description=_help(
+            "Tiến độ: bot báo cáo kết nạp đảng viên và lớp nhận thức về Đảng; lệnh quản trị",
+            "Tiến độ: a chat bot for party member development reports; admin commands",
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    units_parser = sub.add_parser(
+        "units",
+        help=_help("quản lý cây đơn vị", "manage the unit tree"),
+        description=_help("Quản lý cây đơn vị", "Manage the unit tree"),
+    )
+    units_sub = units_parser.add_subparsers(dest="units_command", metavar="ACTION", required=True)
+    p = units_sub.add_parser(
+        "import",
+        help=_help("nhập đơn vị từ CSV", "import units from CSV"),
+        description=_help(
+            "Nhập đơn vị từ tệp CSV UTF-8 với các cột code,name,parent_code,level. Một dòng sai thì "
+            "không nhập gì và báo số dòng",
+            "Import units from a UTF-8 CSV with columns code,name,parent_code,level. A bad line imports "
+            "nothing and is named",
+        ),
+    )
+    p.add_argument("file", metavar="FILE.csv", help=_help("tệp CSV", "the CSV file"))
+    p.set_defaults(func=cmd_units_import)
+    p = units_sub.add_parser(
+        "list",
+        help=_help("liệt kê đơn vị", "list units"),
+        description=_help("Liệt kê cây đơn vị", "List the unit tree"),
+    )
+    p.set_defaults(func=cmd_units_list)
+
+    targets_parser = sub.add_parser(
+        "targets", help=_help("chỉ tiêu", "targets"), description=_help("Quản lý chỉ tiêu", "Manage targets")
+    )
+    targets_sub = targets_parser.add_subparsers(dest="targets_command", metavar="ACTION", required=True)
+    p = targets_sub.add_parser(
+        "set",
+        help=_help("đặt chỉ tiêu", "set a target"),
+        description=_help(
+            "Đặt chỉ tiêu cho một đơn vị (thay chỉ tiêu cùng đơn vị, loại, thời gian và nguồn)",
+            "Set a target for a unit (replaces one with the same unit, metric, window and source)",
+        ),
+    )
+    p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    p.add_argument(
+        "--metric",
+        required=True,
+        choices=[m.value for m in Metric],
+        help=_help("kết nạp hoặc hoàn thành lớp nhận thức", "admissions or class completions"),
+    )
+    p.add_argument(
+        "--from",
+        dest="date_from",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_help("ngày bắt đầu", "start date"),
+    )
+    p.add_argument(
+        "--to",
+        dest="date_to",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_help("ngày kết thúc", "end date"),
+    )
+    p.add_argument(
+        "--value",
+        required=True,
+        type=_positive,
+        metavar="N",
+        help=_help("chỉ tiêu (mức tối thiểu nếu có --max)", "target (the minimum with --max)"),
+    )
+    p.add_argument("--max", type=_positive, metavar="M", help=_help("mức tối đa của khoảng", "range maximum"))
+    p.add_argument(
+        "--source",
+        default="",
+        metavar="TEXT",
+        help=_help("nguồn, ví dụ 'Nghị quyết Đại hội'", "source, e.g. 'Nghị quyết Đại hội'"),
+    )
+    p.set_defaults(func=cmd_targets_set)
+
+    p = sub.add_parser(
+        "invite",
+        help=_help("tạo mã đăng ký dùng một lần", "create a one-time invite code"),
+        description=_help(
+            "Tạo mã đăng ký dùng một lần; dòng cuối là mã",
+            "Create a one-time invite code; the last line is the code",
+        ),
+    )
+    p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    p.add_argument("--role", required=True, choices=[r.value for r in Role], help=_help("vai trò", "role"))
+    p.add_argument(
+        "--days",
+        type=_positive,
+        default=7,
+        metavar="N",
+        help=_help("số ngày hiệu lực (mặc định 7)", "days valid (default 7)"),
+    )
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser(
+        "progress",
+        help=_help("xem tiến độ như /tiendo", "show progress as /tiendo does"),
+        description=_help(
+            "Tiến độ của một đơn vị, như lệnh /tiendo", "A unit's progress, as the /tiendo command shows it"
+        ),
+    )
+    p.add_argument(
+        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: đơn vị gốc)", "unit code (default: root)")
+    )
+    p.add_argument(
+        "--today", type=_date, metavar="YYYY-MM-DD", help=_help("tính đến ngày này", "as of this day")
+    )
+    p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser(
+        "demo",
+        help=_help("nạp dữ liệu mẫu Thanh Liêm", "load the Thanh Liêm demo data"),
+        description=_help(
+            "Nạp dữ liệu mẫu vào cơ sở dữ liệu đã cấu hình",
+            "Load the demo dataset into the configured database",
+        ),
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "run",
+        help=_help("chạy bot Telegram", "run the Telegram bot"),
+        description=_help("Chạy bot Telegram (long polling)", "Run the Telegram bot (long polling)"),
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "chat",
+        help=_help("trò chuyện với bot trong cửa sổ dòng lệnh", "chat in the terminal"),
+        description=_help(
+            "Trò chuyện với bot trong cửa sổ dòng lệnh (đọc đầu vào chuẩn)",
+            "Chat with the bot in the terminal (reads standard input)",
+        ),
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help=_help("dùng cơ sở dữ liệu tạm với dữ liệu mẫu", "use a throw-away database with the demo"),
+    )
+    p.add_argument(
+        "--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày hôm nay giả định", "pretend today")
+    )
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser(
+        "start",
+        help=_help("như make run", "what make run does"),
+        description=_help(
+            "Chạy bot nếu có TELEGRAM_BOT_TOKEN, nếu không thì mở bản chạy thử",
+            "Run the bot if TELEGRAM_BOT_TOKEN is set, otherwise the terminal demo",
+        ),
+    )
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser(
+        "parse",
+        help=_help("xem bot hiểu tin nhắn thế nào", "show what the parser understood"),
+        description=_help(
+            "In ra JSON những gì bot hiểu từ tin nhắn", "Print what the parser understood, as JSON"
+        ),
+    )
+    p.add_argument(
+        "--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày hôm nay giả định", "pretend today")
+    )
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help=_help("mỗi dòng đầu vào là một tin nhắn", "one message per input line"),
+    )
+    p.add_argument("text", nargs="*", default=None, metavar="TEXT", help=_help("tin nhắn", "the message"))
+    p.set_defaults(func=cmd_parse)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "text", None) == []:
+        args.text = None
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        print(f"Lỗi cấu hình: {problems}", file=sys.stderr)
+        return 1
+    # Admin commands print their own results; the long-running bot logs at the configured level.
+    configure_logging(settings.log_level if args.command in ("run", "start") else "WARNING")
+    func: Callable[[argparse.Namespace, Settings], None] = args.func
+    try:
+        func(args, settings)
+    except (CliError, StorageError) as error:
+        print(f"Lỗi: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(f"Lỗi cơ sở dữ liệu ({settings.database_url.split('@')[-1]}): {error.orig}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    return 0

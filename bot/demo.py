@@ -1,0 +1,405 @@
+"""Demo data built from the 2023 newspaper report on Thanh Liêm district (../shared/seed/).
+
+The article gives district totals; the cells and months below are an illustrative split of those
+totals. Every figure goes in as a confirmed report through storage.reports.confirm_report, the
+same path as a secretary's report, and comes out through the ordinary aggregation.
+
+From the article (as of 31/10/2023):
+- term 2020–2025 target 600 admissions (Nghị quyết Đại hội), 650 assigned by the province;
+- 539 admitted from 07/2020 to 10/2023; among them Youth Union > 46%, women > 72%,
+  religious 4,5%, upper secondary or above 96%;
+- 18 awareness classes for 921 candidates (6 classes in 2023, one of them for 36 THPT pupils);
+- 406 candidates trained and not yet admitted; 7.025 members in total;
+- Kiện Khê town: 36 admitted in the term, 9 of them Catholic; 2023 plan of 12 met; 16 sent to class;
+- from 11/2023 to 06/2025: 170–200 admissions.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from storage import accounts, reports, targets, units
+from storage.clock import month_end, next_month
+from storage.models import Account, FigureKind, Metric, Role, Unit, UnitFigure
+
+ROOT = "TL"
+KIEN_KHE = "TL-KK"
+TERM_START, TERM_END = date(2020, 7, 1), date(2025, 6, 30)
+LAST_MONTH = date(2023, 10, 1)
+# "Today" in the demo: the day after the article's figures.
+DEMO_TODAY = date(2023, 11, 1)
+
+ADMITTED = 539
+FEMALE, YOUTH_UNION, RELIGIOUS, RELIGIOUS_KIEN_KHE = 389, 249, 24, 9
+# Early reports did not give education; over the 525 that did, 504 had upper secondary or above.
+EDUCATION_UNKNOWN, UPPER_SECONDARY = 14, 504
+CLASSES, TRAINED = 18, 921
+OPENING_POOL = 24  # so that 24 + 921 trained − 539 admitted = 406 in the pool at 31/10/2023
+MEMBERS_TOTAL = 7025
+
+# code, name, level, term admissions, cells
+COMMITTEES: list[tuple[str, str, str, int, int]] = [
+    (KIEN_KHE, "Đảng bộ thị trấn Kiện Khê", "Đảng bộ thị trấn", 36, 4),
+    ("TL-TT", "Đảng bộ thị trấn Tân Thanh", "Đảng bộ thị trấn", 45, 4),
+    ("TL-LP", "Đảng bộ xã Liêm Phong", "Đảng bộ xã", 33, 3),
+    ("TL-LC", "Đảng bộ xã Liêm Cần", "Đảng bộ xã", 35, 3),
+    ("TL-LT", "Đảng bộ xã Liêm Thuận", "Đảng bộ xã", 34, 3),
+    ("TL-LTU", "Đảng bộ xã Liêm Túc", "Đảng bộ xã", 30, 3),
+    ("TL-LS", "Đảng bộ xã Liêm Sơn", "Đảng bộ xã", 41, 3),
+    ("TL-TH", "Đảng bộ xã Thanh Hà", "Đảng bộ xã", 44, 3),
+    ("TL-TP", "Đảng bộ xã Thanh Phong", "Đảng bộ xã", 28, 3),
+    ("TL-TTH", "Đảng bộ xã Thanh Thủy", "Đảng bộ xã", 42, 3),
+    ("TL-TN", "Đảng bộ xã Thanh Nghị", "Đảng bộ xã", 43, 3),
+    ("TL-THA", "Đảng bộ xã Thanh Hải", "Đảng bộ xã", 36, 3),
+    ("TL-TTA", "Đảng bộ xã Thanh Tâm", "Đảng bộ xã", 31, 3),
+    ("TL-TNG", "Đảng bộ xã Thanh Nguyên", "Đảng bộ xã", 27, 3),
+    ("TL-THPTA", "Chi bộ Trường THPT A Thanh Liêm", "Chi bộ cơ sở", 34, 0),
+]
+# Term targets of the grassroots committees (their congress resolutions); they add up to 600.
+COMMITTEE_TARGETS = {
+    KIEN_KHE: 40,
+    "TL-TT": 44,
+    "TL-LP": 38,
+    "TL-LC": 38,
+    "TL-LT": 38,
+    "TL-LTU": 36,
+    "TL-LS": 40,
+    "TL-TH": 42,
+    "TL-TP": 44,
+    "TL-TTH": 40,
+    "TL-TN": 40,
+    "TL-THA": 40,
+    "TL-TTA": 38,
+    "TL-TNG": 42,
+    "TL-THPTA": 30,
+}
+KIEN_KHE_2023, KIEN_KHE_SENT_2023 = 12, 16
+
+
+@dataclass
+class Entry:
+    unit: Unit
+    month: date
+    people: list[dict[str, bool]] = field(default_factory=list)
+
+
+def _months(start: date, last: date) -> list[date]:
+    out, month = [], start
+    while month <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+class DemoAlreadyLoaded(Exception):
+    pass
+
+
+def load(session: Session, now: datetime | None = None) -> dict[str, str]:
+    """Load the demo into an empty database; returns demo invite codes by purpose."""
+    if session.exec(select(Unit).where(Unit.code == ROOT)).first() is not None:
+        raise DemoAlreadyLoaded("Cơ sở dữ liệu đã có dữ liệu mẫu (đơn vị TL).")
+    rng = random.Random(2023)
+    root = units.create_unit(
+        session, code=ROOT, name="Đảng bộ huyện Thanh Liêm", level="Đảng bộ huyện", parent=None
+    )
+    cells: dict[str, list[Unit]] = {}
+    committees: dict[str, Unit] = {}
+    for code, name, level, _, n_cells in COMMITTEES:
+        committee = units.create_unit(session, code=code, name=name, level=level, parent=root)
+        committees[code] = committee
+        kind = "tổ dân phố" if level == "Đảng bộ thị trấn" else "thôn"
+        place = name.removeprefix(level + " ")
+        cells[code] = [
+            units.create_unit(
+                session,
+                code=f"{code}-{i:02d}",
+                name=f"Chi bộ {kind} {i} {place}",
+                level="Chi bộ",
+                parent=committee,
+            )
+            for i in range(1, n_cells + 1)
+        ] or [committee]
+
+    _targets(session, root, committees)
+    entries = _admission_entries(rng, cells)
+    _assign_people(rng, entries)
+    authors = _authors(session, [u for group in cells.values() for u in group] + [root])
+    for entry in entries:
+        _store_admission(session, entry, authors[entry.unit.id or 0])
+    _classes(session, rng, root, cells, authors)
+    session.add(
+        UnitFigure(
+            unit_id=root.id or 0,
+            kind=FigureKind.candidate_pool,
+            as_of=date(2020, 6, 30),
+            value=OPENING_POOL,
+            source="Số liệu đầu nhiệm kỳ",
+            created_at=_created(),
+        )
+    )
+    session.add(
+        UnitFigure(
+            unit_id=root.id or 0,
+            kind=FigureKind.members_total,
+            as_of=date(2023, 10, 31),
+            value=MEMBERS_TOTAL,
+            source="Báo Hà Nam, 2023",
+            created_at=_created(),
+        )
+    )
+    session.flush()
+    return {
+        "secretary": accounts.create_invite(session, unit=cells[KIEN_KHE][0], role=Role.secretary, days=30),
+        "staff": accounts.create_invite(session, unit=committees[KIEN_KHE], role=Role.staff, days=30),
+    }
+
+
+def _created() -> datetime:
+    return datetime(2023, 10, 31, 10, 0).astimezone()
+
+
+def _targets(session: Session, root: Unit, committees: dict[str, Unit]) -> None:
+    targets.set_target(
+        session,
+        unit=root,
+        metric=Metric.admissions,
+        start=TERM_START,
+        end=TERM_END,
+        value=600,
+        source="Nghị quyết Đại hội",
+    )
+    targets.set_target(
+        session,
+        unit=root,
+        metric=Metric.admissions,
+        start=TERM_START,
+        end=TERM_END,
+        value=650,
+        source="Tỉnh ủy giao",
+    )
+    targets.set_target(
+        session,
+        unit=root,
+        metric=Metric.admissions,
+        start=date(2023, 11, 1),
+        end=TERM_END,
+        value=170,
+        max_value=200,
+        source="Kế hoạch BTV Huyện ủy",
+    )
+    for code, value in COMMITTEE_TARGETS.items():
+        targets.set_target(
+            session,
+            unit=committees[code],
+            metric=Metric.admissions,
+            start=TERM_START,
+            end=TERM_END,
+            value=value,
+            source="Nghị quyết Đại hội",
+        )
+    targets.set_target(
+        session,
+        unit=committees[KIEN_KHE],
+        metric=Metric.admissions,
+        start=date(2023, 1, 1),
+        end=date(2023, 12, 31),
+        value=KIEN_KHE_2023,
+        source="Kế hoạch năm 2023",
+    )
+
+
+def _spread(rng: random.Random, total: int, months: list[date]) -> dict[date, int]:
+    """Split `total` admissions over months, a few at a time, as cells really report."""
+    counts: dict[date, int] = {}
+    left = total
+    while left:
+        n = min(left, rng.choice((1, 1, 1, 2, 2, 3)))
+        month = rng.choice(months)
+        counts[month] = counts.get(month, 0) + n
+        left -= n
+    return counts
+
+
+def _admission_entries(rng: random.Random, cells: dict[str, list[Unit]]) -> list[Entry]:
+    term = _months(TERM_START, LAST_MONTH)
+    before_2023 = _months(TERM_START, date(2022, 12, 1))
+    in_2023 = _months(date(2023, 1, 1), LAST_MONTH)
+    entries: list[Entry] = []
+    for code, _, _, total, _ in COMMITTEES:
+        group = cells[code]
+        if code == KIEN_KHE:
+            plan = [(before_2023, total - KIEN_KHE_2023), (in_2023, KIEN_KHE_2023)]
+        elif code == "TL-THPTA":
+            # Pupils admitted after the 2023 class for outstanding THPT pupils, and earlier teachers.
+            plan = [(before_2023, total - 20), (in_2023, 20)]
+        else:
+            plan = [(term, total)]
+        for months, count in plan:
+            per_cell = [count // len(group) + (1 if i < count % len(group) else 0) for i in range(len(group))]
+            for cell, n in zip(group, per_cell, strict=True):
+                for month, k in sorted(_spread(rng, n, months).items()):
+                    entries.append(Entry(cell, month, [{} for _ in range(k)]))
+    assert sum(len(e.people) for e in entries) == ADMITTED
+    return entries
+
+
+def _assign_people(rng: random.Random, entries: list[Entry]) -> None:
+    """Give the 539 new members the article's profile, entry by entry."""
+    # Education unknown: the earliest entries until exactly 14 people (they gave no breakdown).
+    unknown: set[int] = set()
+    covered = 0
+    for index, entry in sorted(enumerate(entries), key=lambda pair: (pair[1].month, pair[0])):
+        if covered + len(entry.people) <= EDUCATION_UNKNOWN:
+            unknown.add(index)
+            covered += len(entry.people)
+        if covered == EDUCATION_UNKNOWN:
+            break
+    assert covered == EDUCATION_UNKNOWN
+
+    people = [(i, p) for i, entry in enumerate(entries) for p in entry.people]
+    kien_khe = [pair for pair in people if entries[pair[0]].unit.code.startswith(KIEN_KHE)]
+    others = [pair for pair in people if not entries[pair[0]].unit.code.startswith(KIEN_KHE)]
+    for _, person in rng.sample(kien_khe, RELIGIOUS_KIEN_KHE) + rng.sample(
+        others, RELIGIOUS - RELIGIOUS_KIEN_KHE
+    ):
+        person["religious"] = True
+    for _, person in rng.sample(people, FEMALE):
+        person["female"] = True
+    for _, person in rng.sample(people, YOUTH_UNION):
+        person["youth_union"] = True
+    known = [pair for pair in people if pair[0] not in unknown]
+    for _, person in rng.sample(known, UPPER_SECONDARY):
+        person["upper_secondary_or_above"] = True
+    for index in unknown:
+        for person in entries[index].people:
+            person["education_unknown"] = True
+
+
+def _authors(session: Session, reporting_units: list[Unit]) -> dict[int, Account]:
+    """One secretary account per reporting unit, on the "demo" channel (the reports' authors)."""
+    authors = {}
+    for unit in reporting_units:
+        account = Account(
+            channel="demo",
+            channel_user_id=f"demo-{unit.code}",
+            display_name=f"Bí thư {unit.name}",
+            role=Role.secretary,
+            unit_id=unit.id or 0,
+            created_at=_created(),
+        )
+        session.add(account)
+        authors[unit.id or 0] = account
+    session.flush()
+    return authors
+
+
+def _store_admission(session: Session, entry: Entry, author: Account) -> None:
+    people = entry.people
+    count = len(people)
+
+    def tally(key: str) -> int:
+        return sum(1 for p in people if p.get(key))
+
+    education_known = not people[0].get("education_unknown")
+    admission = reports.AdmissionInput(
+        count=count,
+        female=tally("female"),
+        youth_union=tally("youth_union"),
+        religious=tally("religious"),
+        upper_secondary_or_above=tally("upper_secondary_or_above") if education_known else None,
+    )
+    parts = [f"{admission.female} nữ", f"{admission.youth_union} đoàn viên"]
+    if admission.religious:
+        parts.append(f"{admission.religious} theo đạo Công giáo")
+    if admission.upper_secondary_or_above is not None:
+        parts.append(f"{admission.upper_secondary_or_above} trình độ THPT trở lên")
+    when = f"Tháng {entry.month.month}/{entry.month.year}"
+    text = f"{when} chi bộ kết nạp {count} đảng viên, trong đó {', '.join(parts)}"
+    reports.confirm_report(
+        session,
+        reports.ReportInput(
+            unit=entry.unit,
+            channel="demo",
+            raw_text=text,
+            period_start=entry.month,
+            period_end=month_end(entry.month),
+            account_id=author.id,
+            admission=admission,
+        ),
+        now=_created(),
+    )
+
+
+def _classes(
+    session: Session,
+    rng: random.Random,
+    root: Unit,
+    cells: dict[str, list[Unit]],
+    authors: dict[int, Account],
+) -> None:
+    """18 classes opened by the district for 921 candidates; the cells report who completed."""
+    months_before = rng.sample(_months(TERM_START, date(2022, 12, 1)), CLASSES - 6)
+    months_2023 = [date(2023, m, 1) for m in (2, 3, 5, 6, 8, 9)]
+    class_months = sorted(months_before) + months_2023
+    sizes = [51] * CLASSES
+    sizes[-3] = 36  # the 2023 class for THPT pupils
+    sizes[0] += TRAINED - sum(sizes)
+    assert sum(sizes) == TRAINED
+    kien_khe_to_send = KIEN_KHE_SENT_2023
+    for month, size in zip(class_months, sizes, strict=True):
+        pupils_class = size == 36 and month.year == 2023
+        reports.confirm_report(
+            session,
+            reports.ReportInput(
+                unit=root,
+                channel="demo",
+                raw_text=f"Mở lớp bồi dưỡng nhận thức về Đảng tháng {month.month}/{month.year}",
+                period_start=month,
+                period_end=month_end(month),
+                account_id=authors[root.id or 0].id,
+                classes_opened=1,
+            ),
+            now=_created(),
+        )
+        if pupils_class:
+            shares = {cells["TL-THPTA"][0].id: size}
+            reporters = {cells["TL-THPTA"][0].id: cells["TL-THPTA"][0]}
+        else:
+            reporters = {}
+            shares = {}
+            pool = [u for code, group in cells.items() if code != "TL-THPTA" for u in group]
+            left = size
+            # Kiện Khê sent 16 in 2023: one from each of its four cells to four of the classes.
+            if month.year == 2023:
+                pool = [u for u in pool if not u.code.startswith(KIEN_KHE)]
+                if kien_khe_to_send:
+                    for cell in cells[KIEN_KHE]:
+                        shares[cell.id] = 1
+                        reporters[cell.id] = cell
+                    left -= len(cells[KIEN_KHE])
+                    kien_khe_to_send -= len(cells[KIEN_KHE])
+            while left:
+                cell = rng.choice(pool)
+                n = min(left, rng.randint(2, 6))
+                shares[cell.id] = shares.get(cell.id, 0) + n
+                reporters[cell.id] = cell
+                left -= n
+        for cell_id, n in shares.items():
+            cell = reporters[cell_id]
+            reports.confirm_report(
+                session,
+                reports.ReportInput(
+                    unit=cell,
+                    channel="demo",
+                    raw_text=f"Tháng {month.month}/{month.year} chi bộ cử {n} quần chúng đi học lớp "
+                    f"nhận thức về Đảng, {n} đồng chí hoàn thành",
+                    period_start=month,
+                    period_end=month_end(month),
+                    account_id=authors[cell_id or 0].id,
+                    attendance=reports.AttendanceInput(sent=n, completed=n),
+                ),
+                now=_created(),
+            )

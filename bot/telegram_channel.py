@@ -1,0 +1,177 @@
+"""Telegram: turns updates into Incoming, runs the handlers off the event loop, sends the replies."""
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import OperationalError
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from handlers.conversation import handle
+from handlers.i18n import t
+from handlers.types import Incoming, Kind, Reply, Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+DB_ATTEMPTS = 3
+
+COMMANDS = (
+    ("tiendo", "menu.tiendo"),
+    ("baocao", "menu.baocao"),
+    ("huy", "menu.huy"),
+    ("dangky", "menu.dangky"),
+    ("help", "menu.help"),
+)
+
+
+def message_kind(message: Message) -> Kind:
+    if message.text is not None:
+        return Kind.text
+    if message.sticker is not None:
+        return Kind.sticker
+    if message.photo:
+        return Kind.photo
+    if message.voice is not None or message.audio is not None or message.video_note is not None:
+        return Kind.voice
+    if message.document is not None:
+        return Kind.document
+    return Kind.unsupported
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The channel-neutral form of an update, or None for updates that need no answer."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    delivery_id = str(update.update_id)
+    if update.callback_query is not None:
+        return Incoming(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            kind=Kind.choice,
+            choice=update.callback_query.data or "",
+            delivery_id=delivery_id,
+            display_name=user.full_name,
+        )
+    message = update.message
+    if message is None:
+        if update.edited_message is not None:
+            return Incoming(
+                channel=CHANNEL,
+                user_id=str(user.id),
+                chat_id=str(chat.id),
+                kind=Kind.edited,
+                delivery_id=delivery_id,
+                display_name=user.full_name,
+            )
+        return None
+    return Incoming(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(chat.id),
+        text=message.text or "",
+        kind=message_kind(message),
+        delivery_id=delivery_id,
+        display_name=user.full_name,
+    )
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.options:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(o.label, callback_data=o.data) for o in reply.options]]
+    )
+
+
+async def run_handler(incoming: Incoming, services: Services) -> list[Reply]:
+    """The handler in a worker thread (the database calls block), retried if the database is briefly away."""
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            return await asyncio.to_thread(handle, incoming, services)
+        except OperationalError:
+            if attempt == DB_ATTEMPTS:
+                raise
+            log.warning("database unavailable (attempt %d of %d); retrying", attempt, DB_ATTEMPTS)
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+class TelegramChannel:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        query = update.callback_query
+        if query is not None:
+            # Stop the button's spinner at once; the answer itself comes as a message.
+            await query.answer()
+        replies = await run_handler(incoming, self.services)
+        if query is not None and query.message is not None and isinstance(query.message, Message):
+            try:
+                await query.message.edit_reply_markup(reply_markup=None)
+            except TelegramError as error:
+                log.info("could not remove the buttons of a handled message: %s", error)
+        chat_id = int(incoming.chat_id)
+        for reply in replies:
+            await context.bot.send_message(chat_id=chat_id, text=reply.text, reply_markup=keyboard(reply))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await context.bot.send_message(chat_id=update.effective_chat.id, text=t("error.generic"))
+            except TelegramError:
+                log.exception("could not tell the user about the error")
+
+
+async def post_init(application: Application) -> None:
+    """Optional niceties: a failure here only logs a warning, the bot still runs."""
+    try:
+        await application.bot.set_my_commands([BotCommand(name, t(key)) for name, key in COMMANDS])
+        await application.bot.set_my_description(t("menu.description"))
+    except TelegramError as error:
+        log.warning("could not set the command menu or description: %s", error)
+
+
+def build_application(
+    token: str,
+    services: Services,
+    *,
+    base_url: str,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+) -> Application:
+    builder: ApplicationBuilder = Application.builder().token(token).base_url(base_url).post_init(post_init)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    channel = TelegramChannel(services)
+    application.add_handler(CallbackQueryHandler(channel.on_update))
+    application.add_handler(MessageHandler(filters.ALL, channel.on_update))
+    application.add_error_handler(channel.on_error)
+    return application

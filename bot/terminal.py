@@ -1,0 +1,42 @@
+"""The terminal chat: the same handlers as Telegram, options shown as numbered choices."""
+
+from collections.abc import Iterable
+from typing import TextIO
+
+from handlers.conversation import handle
+from handlers.types import Incoming, Reply, Services, numbered
+
+CHANNEL = "terminal"
+USER = "terminal"
+
+
+def render(reply: Reply) -> str:
+    lines = [reply.text]
+    if reply.options:
+        lines.append("  ".join(numbered(reply.options)))
+    return "\n".join(lines)
+
+
+def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool = False) -> int:
+    """Answer each input line; returns how many messages were handled."""
+    handled = 0
+    if prompt:
+        out.write("> ")
+        out.flush()
+    for line in lines:
+        text = line.rstrip("\n")
+        if not text.strip():
+            if prompt:
+                out.write("> ")
+                out.flush()
+            continue
+        if text.strip() in ("/quit", "/thoat", "/exit"):
+            break
+        handled += 1
+        incoming = Incoming(channel=CHANNEL, user_id=USER, chat_id=USER, text=text, display_name="Terminal")
+        for reply in handle(incoming, services):
+            out.write(render(reply) + "\n\n")
+        if prompt:
+            out.write("> ")
+        out.flush()
+    return handled

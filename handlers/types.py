@@ -1,0 +1,71 @@
+"""What a channel hands to the handlers, and what it gets back: no platform types here."""
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+
+class Kind(StrEnum):
+    text = "text"
+    choice = "choice"  # a button pressed (Telegram callback data) or a numbered option chosen
+    sticker = "sticker"
+    photo = "photo"
+    voice = "voice"
+    document = "document"
+    edited = "edited"  # an edit of an earlier message: not read, the sender is told why
+    unsupported = "unsupported"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str  # "telegram", "zalo", "terminal"
+    user_id: str
+    chat_id: str
+    text: str = ""
+    kind: Kind = Kind.text
+    choice: str | None = None
+    delivery_id: str | None = None  # Telegram update_id, Zalo message_id: processed once
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass
+class Services:
+    """What handlers need from the runtime, passed in so tests can substitute any of it."""
+
+    session: SessionFactory
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    draft_ttl: timedelta = timedelta(hours=24)
+    lagging_threshold: float = 1.0
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.timezone)
+
+    def today(self) -> date:
+        return self.now().date()
+
+
+def numbered(options: tuple[Option, ...]) -> Iterator[str]:
+    """How channels without buttons show options: '1. Xác nhận'."""
+    for index, option in enumerate(options, start=1):
+        yield f"{index}. {option.label}"

@@ -1,0 +1,53 @@
+"""Dialogue state per (channel, chat) and the delivery ids already processed."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.clock import utcnow
+from storage.models import Conversation, ProcessedDelivery
+
+
+def claim_delivery(session: Session, channel: str, delivery_id: str, *, now: datetime | None = None) -> bool:
+    """True the first time a delivery id is seen; False for a redelivery.
+
+    The claim belongs to the caller's transaction: if processing fails, it is rolled back with
+    everything else and the platform's redelivery is processed afresh.
+    """
+    if session.get(ProcessedDelivery, (channel, delivery_id)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ProcessedDelivery(channel=channel, delivery_id=delivery_id, at=now or utcnow()))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def load_state(session: Session, channel: str, chat_id: str) -> dict[str, Any]:
+    row = session.get(Conversation, (channel, chat_id), with_for_update=True)
+    if row is None:
+        return {}
+    try:
+        state = json.loads(row.state)
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def save_state(
+    session: Session, channel: str, chat_id: str, state: dict[str, Any], *, now: datetime | None = None
+) -> None:
+    row = session.get(Conversation, (channel, chat_id))
+    text = json.dumps(state, ensure_ascii=False)
+    if row is None:
+        if not state:
+            return
+        row = Conversation(channel=channel, chat_id=chat_id, state=text, updated_at=now or utcnow())
+    else:
+        row.state, row.updated_at = text, now or utcnow()
+    session.add(row)

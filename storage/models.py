@@ -1,0 +1,198 @@
+"""Tables. Every figure the bot shows is derived from confirmed reports and their entries.
+
+Dates are local (Asia/Ho_Chi_Minh) calendar dates; timestamps are timezone-aware UTC.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    secretary = "secretary"
+    staff = "staff"
+    admin = "admin"
+
+
+class Metric(StrEnum):
+    admissions = "admissions"
+    class_completions = "class_completions"
+
+
+class ReportStatus(StrEnum):
+    confirmed = "confirmed"
+    withdrawn = "withdrawn"
+
+
+class FigureKind(StrEnum):
+    members_total = "members_total"
+    # candidates trained and not yet admitted, as counted on `as_of` (the opening pool)
+    candidate_pool = "candidate_pool"
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=255)
+    level: str = Field(max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # materialised path "/1/4/17/": a subtree is one LIKE on an index, at any depth
+    path: str = Field(default="", max_length=1024, index=True)
+    created_at: datetime
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "channel_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    channel_user_id: str = Field(max_length=64)
+    chat_id: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=255)
+    role: str = Field(max_length=16)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    created_at: datetime
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # sha256 of the normalised code: a leaked database does not leak usable codes
+    code_hash: str = Field(max_length=64, unique=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    role: str = Field(max_length=16)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+
+
+class Target(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    metric: str = Field(max_length=32)
+    start_date: date
+    end_date: date
+    value: int
+    max_value: int | None = None
+    source: str = Field(default="", max_length=255)
+    created_at: datetime
+
+
+class Report(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    receipt_code: str = Field(max_length=16, unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    channel: str = Field(max_length=16)
+    raw_text: str = Field(sa_column=Column(Text, nullable=False))
+    period_start: date
+    period_end: date
+    status: str = Field(default=ReportStatus.confirmed, max_length=16)
+    # the draft that produced it: confirming the same draft twice stores one report
+    idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdmissionEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    # reports count in the month their period ends in
+    month: date = Field(index=True)
+    count: int
+    # breakdowns: None = not given (shares are computed over entries that gave them)
+    female: int | None = None
+    youth_union: int | None = None
+    religious: int | None = None
+    ethnic_minority: int | None = None
+    upper_secondary_or_above: int | None = None
+    names: str | None = Field(default=None, max_length=1000)
+
+
+class AwarenessClass(SQLModel, table=True):
+    """A party-awareness class opened by a committee."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    month: date = Field(index=True)
+    title: str = Field(default="", max_length=255)
+
+
+class ClassAttendance(SQLModel, table=True):
+    """Candidates a unit sent to, or who completed, an awareness class."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    month: date = Field(index=True)
+    sent: int | None = None
+    completed: int | None = None
+
+
+class UnitFigure(SQLModel, table=True):
+    """A figure entered for a unit on a date: total members, opening candidate pool."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=32)
+    as_of: date
+    value: int
+    source: str = Field(default="", max_length=255)
+    created_at: datetime
+
+
+class SubtreeMonthRollup(SQLModel, table=True):
+    """Totals of a unit's whole subtree (itself included) for one month.
+
+    Updated in the same transaction as each report, for the unit and every ancestor, so that
+    progress for any unit costs a few rows per month, not a scan of the reports.
+    """
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    reports: int = 0
+    admissions: int = 0
+    female: int = 0
+    female_known: int = 0
+    youth_union: int = 0
+    youth_union_known: int = 0
+    religious: int = 0
+    religious_known: int = 0
+    ethnic_minority: int = 0
+    ethnic_minority_known: int = 0
+    upper_secondary_or_above: int = 0
+    upper_secondary_or_above_known: int = 0
+    classes_opened: int = 0
+    sent: int = 0
+    completed: int = 0
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    action: str = Field(max_length=64)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+
+
+class Conversation(SQLModel, table=True):
+    """Dialogue state per (channel, chat): survives restarts and is shared by processes."""
+
+    channel: str = Field(max_length=16, primary_key=True)
+    chat_id: str = Field(max_length=64, primary_key=True)
+    state: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    updated_at: datetime
+
+
+class ProcessedDelivery(SQLModel, table=True):
+    """Platform delivery ids already handled: a redelivered update is answered, not processed again."""
+
+    channel: str = Field(max_length=16, primary_key=True)
+    delivery_id: str = Field(max_length=64, primary_key=True)
+    at: datetime

@@ -1,0 +1,206 @@
+"""Confirmed reports: the only way facts enter the database."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage import rollups
+from storage.accounts import CODE_ALPHABET
+from storage.audit import record
+from storage.clock import month_start, utcnow
+from storage.errors import InvalidInput
+from storage.models import (
+    AdmissionEntry,
+    AwarenessClass,
+    ClassAttendance,
+    Report,
+    ReportStatus,
+    Unit,
+)
+from storage.units import ancestor_ids
+
+BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
+
+
+@dataclass(frozen=True)
+class AdmissionInput:
+    count: int
+    female: int | None = None
+    youth_union: int | None = None
+    religious: int | None = None
+    ethnic_minority: int | None = None
+    upper_secondary_or_above: int | None = None
+    names: str | None = None
+
+
+@dataclass(frozen=True)
+class AttendanceInput:
+    sent: int | None = None
+    completed: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    unit: Unit
+    channel: str
+    raw_text: str
+    period_start: date
+    period_end: date
+    account_id: int | None = None
+    admission: AdmissionInput | None = None
+    attendance: AttendanceInput | None = None
+    classes_opened: int = 0
+    idempotency_key: str | None = None
+
+
+def check(report: ReportInput) -> None:
+    if report.period_end < report.period_start:
+        raise InvalidInput("Kỳ báo cáo không hợp lệ: ngày kết thúc trước ngày bắt đầu.")
+    if report.admission is None and report.attendance is None and report.classes_opened == 0:
+        raise InvalidInput("Báo cáo không có số liệu nào.")
+    admission = report.admission
+    if admission is not None:
+        if admission.count < 0:
+            raise InvalidInput("Số đảng viên kết nạp không được âm.")
+        for name in BREAKDOWNS:
+            value = getattr(admission, name)
+            if value is not None and not 0 <= value <= admission.count:
+                raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+    attendance = report.attendance
+    if attendance is not None:
+        for value in (attendance.sent, attendance.completed):
+            if value is not None and value < 0:
+                raise InvalidInput("Số quần chúng không được âm.")
+
+
+def _totals(
+    admission: AdmissionInput | None, attendance: AttendanceInput | None, classes_opened: int
+) -> rollups.Totals:
+    totals = rollups.Totals(reports=1, classes_opened=classes_opened)
+    if admission is not None:
+        totals.admissions = admission.count
+        for name in BREAKDOWNS:
+            value = getattr(admission, name)
+            if value is not None:
+                setattr(totals, name, value)
+                setattr(totals, f"{name}_known", admission.count)
+    if attendance is not None:
+        totals.sent = attendance.sent or 0
+        totals.completed = attendance.completed or 0
+    return totals
+
+
+def new_receipt_code(session: Session) -> str:
+    while True:
+        code = "BN-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+        if session.exec(select(Report.id).where(Report.receipt_code == code)).first() is None:
+            return code
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Report | None:
+    return session.exec(select(Report).where(Report.idempotency_key == key)).first()
+
+
+def confirm_report(
+    session: Session, data: ReportInput, *, now: datetime | None = None
+) -> tuple[Report, bool]:
+    """Store a report, its entries and the rollups in the caller's transaction.
+
+    Returns (report, created). With an idempotency key already used, returns the stored report
+    and False: confirming the same draft twice stores it once.
+    """
+    check(data)
+    if data.idempotency_key:
+        existing = find_by_idempotency_key(session, data.idempotency_key)
+        if existing is not None:
+            return existing, False
+    now = now or utcnow()
+    unit = data.unit
+    assert unit.id is not None
+    report = Report(
+        receipt_code=new_receipt_code(session),
+        unit_id=unit.id,
+        account_id=data.account_id,
+        channel=data.channel,
+        raw_text=data.raw_text,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        status=ReportStatus.confirmed,
+        idempotency_key=data.idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        # A savepoint: a concurrent confirm of the same draft loses the race without aborting
+        # the caller's transaction (PostgreSQL would otherwise refuse every later statement).
+        with session.begin_nested():
+            session.add(report)
+            session.flush()
+    except IntegrityError:
+        if data.idempotency_key:
+            existing = find_by_idempotency_key(session, data.idempotency_key)
+            if existing is not None:
+                return existing, False
+        raise
+    assert report.id is not None
+    month = month_start(data.period_end)
+    if data.admission is not None:
+        a = data.admission
+        session.add(
+            AdmissionEntry(
+                report_id=report.id,
+                unit_id=unit.id,
+                month=month,
+                count=a.count,
+                female=a.female,
+                youth_union=a.youth_union,
+                religious=a.religious,
+                ethnic_minority=a.ethnic_minority,
+                upper_secondary_or_above=a.upper_secondary_or_above,
+                names=a.names,
+            )
+        )
+    if data.attendance is not None:
+        session.add(
+            ClassAttendance(
+                report_id=report.id,
+                unit_id=unit.id,
+                month=month,
+                sent=data.attendance.sent,
+                completed=data.attendance.completed,
+            )
+        )
+    for _ in range(data.classes_opened):
+        session.add(AwarenessClass(report_id=report.id, unit_id=unit.id, month=month))
+    rollups.apply(
+        session,
+        unit_ids=ancestor_ids(unit),
+        month=month,
+        delta=_totals(data.admission, data.attendance, data.classes_opened),
+    )
+    record(
+        session,
+        "report.confirm",
+        account_id=data.account_id,
+        unit_id=unit.id,
+        report_id=report.id,
+        at=now,
+        receipt=report.receipt_code,
+        channel=data.channel,
+    )
+    session.flush()
+    return report, True
+
+
+def recent_reports(session: Session, *, account_id: int, limit: int = 10) -> list[Report]:
+    return list(
+        session.exec(
+            select(Report)
+            .where(Report.account_id == account_id)
+            .order_by(col(Report.created_at).desc())
+            .limit(limit)
+        ).all()
+    )

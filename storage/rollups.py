@@ -1,0 +1,82 @@
+"""Per-subtree monthly rollups, kept in step with reports inside the same transaction."""
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import SubtreeMonthRollup
+
+
+@dataclass
+class Totals:
+    """The additive figures of one rollup row (or of many, summed)."""
+
+    reports: int = 0
+    admissions: int = 0
+    female: int = 0
+    female_known: int = 0
+    youth_union: int = 0
+    youth_union_known: int = 0
+    religious: int = 0
+    religious_known: int = 0
+    ethnic_minority: int = 0
+    ethnic_minority_known: int = 0
+    upper_secondary_or_above: int = 0
+    upper_secondary_or_above_known: int = 0
+    classes_opened: int = 0
+    sent: int = 0
+    completed: int = 0
+
+    def scaled(self, factor: int) -> "Totals":
+        return Totals(**{k: v * factor for k, v in asdict(self).items()})
+
+    def is_zero(self) -> bool:
+        return not any(asdict(self).values())
+
+
+TOTAL_FIELDS = tuple(f.name for f in fields(Totals))
+
+
+def apply(session: Session, *, unit_ids: list[int], month: date, delta: Totals) -> None:
+    """Add `delta` to the rollup of `month` for each unit (a unit and its ancestors)."""
+    if delta.is_zero():
+        return
+    values = asdict(delta)
+    rows = [{"unit_id": uid, "month": month, **values} for uid in unit_ids]
+    table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit_id", "month"],
+        set_={name: table.c[name] + stmt.excluded[name] for name in TOTAL_FIELDS},
+    )
+    session.execute(stmt)
+
+
+def sum_totals(session: Session, unit_id: int, first_month: date | None, last_month: date | None) -> Totals:
+    """Totals of a unit's subtree over months [first_month, last_month] (None = unbounded)."""
+    by_unit = sum_totals_by_unit(session, [unit_id], first_month, last_month)
+    return by_unit.get(unit_id, Totals())
+
+
+def sum_totals_by_unit(
+    session: Session, unit_ids: list[int], first_month: date | None, last_month: date | None
+) -> dict[int, Totals]:
+    if not unit_ids:
+        return {}
+    columns = [func.coalesce(func.sum(getattr(SubtreeMonthRollup, name)), 0) for name in TOTAL_FIELDS]
+    query = select(SubtreeMonthRollup.unit_id, *columns).where(col(SubtreeMonthRollup.unit_id).in_(unit_ids))
+    if first_month is not None:
+        query = query.where(SubtreeMonthRollup.month >= first_month)
+    if last_month is not None:
+        query = query.where(SubtreeMonthRollup.month <= last_month)
+    query = query.group_by(SubtreeMonthRollup.unit_id)
+    return {
+        row[0]: Totals(**{name: int(value) for name, value in zip(TOTAL_FIELDS, row[1:], strict=True)})
+        for row in session.exec(query).all()  # type: ignore[call-overload]
+    }

@@ -1,0 +1,169 @@
+"""The unit tree: import, listing, subtree and ancestor look-ups."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.clock import utcnow
+from storage.errors import InvalidInput, NotFound
+from storage.models import Unit
+
+CSV_COLUMNS = ("code", "name", "parent_code", "level")
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    line: int
+    code: str
+    name: str
+    parent_code: str
+    level: str
+
+
+def read_units_csv(text: str) -> list[UnitRow]:
+    """Parse and check a whole file; the first bad line raises InvalidInput naming it."""
+    text = text.lstrip("\ufeff")  # Excel writes a BOM
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("Tệp trống: cần dòng tiêu đề code,name,parent_code,level.") from None
+    if tuple(h.strip().lower() for h in header) != CSV_COLUMNS:
+        raise InvalidInput(
+            f"Dòng 1: tiêu đề phải là code,name,parent_code,level (nhận được: {','.join(header)})."
+        )
+    rows: list[UnitRow] = []
+    seen: set[str] = set()
+    for record in reader:
+        line = reader.line_num
+        if not any(field.strip() for field in record):
+            continue
+        if len(record) != 4:
+            raise InvalidInput(f"Dòng {line}: cần đúng 4 cột, có {len(record)}.")
+        code, name, parent_code, level = (field.strip() for field in record)
+        if not code:
+            raise InvalidInput(f"Dòng {line}: thiếu mã đơn vị (code).")
+        if len(code) > 64 or any(ch.isspace() for ch in code):
+            raise InvalidInput(
+                f"Dòng {line}: mã đơn vị '{code}' không hợp lệ (không dấu cách, tối đa 64 ký tự)."
+            )
+        if not name:
+            raise InvalidInput(f"Dòng {line}: thiếu tên đơn vị (name).")
+        if not level:
+            raise InvalidInput(f"Dòng {line}: thiếu cấp (level), ví dụ 'Chi bộ'.")
+        if code in seen:
+            raise InvalidInput(f"Dòng {line}: mã '{code}' bị trùng trong tệp.")
+        if parent_code == code:
+            raise InvalidInput(f"Dòng {line}: đơn vị '{code}' không thể là cấp trên của chính nó.")
+        seen.add(code)
+        rows.append(UnitRow(line, code, name, parent_code, level))
+    if not rows:
+        raise InvalidInput("Tệp không có đơn vị nào.")
+    return rows
+
+
+def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
+    """Create or update units (by code). Parents may come later in the file or already exist.
+
+    Returns (created, updated). Raises InvalidInput naming the line on an unknown parent or a
+    cycle; the caller's transaction then rolls back, so nothing is imported.
+    """
+    existing = {u.code: u for u in session.exec(select(Unit)).all()}
+    in_file = {row.code: row for row in rows}
+    for row in rows:
+        if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
+            raise InvalidInput(f"Dòng {row.line}: không tìm thấy đơn vị cấp trên '{row.parent_code}'.")
+        current = existing.get(row.code)
+        if current is not None:
+            parent_now = next((u.code for u in existing.values() if u.id == current.parent_id), "")
+            if parent_now != row.parent_code:
+                # Re-parenting changes descendants' paths and the rollups above: a separate command.
+                raise InvalidInput(
+                    f"Dòng {row.line}: đơn vị '{row.code}' đã có, thuộc '{parent_now or '(gốc)'}'; "
+                    "nhập tệp không chuyển đơn vị sang cấp trên khác."
+                )
+
+    # Order parents before children; a cycle leaves rows unplaced.
+    placed: set[str] = {code for code in existing if code not in in_file}
+    ordered: list[UnitRow] = []
+    pending = list(rows)
+    while pending:
+        progress = [r for r in pending if not r.parent_code or r.parent_code in placed]
+        if not progress:
+            raise InvalidInput(
+                f"Dòng {pending[0].line}: quan hệ cấp trên tạo thành vòng lặp ('{pending[0].code}')."
+            )
+        for row in progress:
+            placed.add(row.code)
+            ordered.append(row)
+        pending = [r for r in pending if r.code not in placed]
+
+    created = updated = 0
+    now = utcnow()
+    for row in ordered:
+        parent = existing.get(row.parent_code) if row.parent_code else None
+        unit = existing.get(row.code)
+        if unit is None:
+            unit = Unit(code=row.code, name=row.name, level=row.level, parent_id=None, created_at=now)
+            created += 1
+        else:
+            updated += 1
+        unit.name, unit.level = row.name, row.level
+        unit.parent_id = parent.id if parent else None
+        session.add(unit)
+        session.flush()
+        unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+        existing[row.code] = unit
+    session.flush()
+    return created, updated
+
+
+def create_unit(
+    session: Session, *, code: str, name: str, level: str, parent: Unit | None, now: datetime | None = None
+) -> Unit:
+    unit = Unit(
+        code=code, name=name, level=level, parent_id=parent.id if parent else None, created_at=now or utcnow()
+    )
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def get_by_code(session: Session, code: str) -> Unit:
+    unit = session.exec(select(Unit).where(Unit.code == code)).first()
+    if unit is None:
+        raise NotFound(f"Không có đơn vị mã '{code}'.")
+    return unit
+
+
+def ancestor_ids(unit: Unit) -> list[int]:
+    """The unit and every unit above it, root first."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def is_within(unit: Unit, scope: Unit) -> bool:
+    return unit.path.startswith(scope.path)
+
+
+def subtree(session: Session, unit: Unit) -> list[Unit]:
+    return list(
+        session.exec(select(Unit).where(col(Unit.path).startswith(unit.path)).order_by(Unit.path)).all()
+    )
+
+
+def children(session: Session, unit: Unit) -> list[Unit]:
+    return list(session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.name)).all())
+
+
+def all_units(session: Session) -> list[Unit]:
+    return list(session.exec(select(Unit).order_by(Unit.path)).all())
+
+
+def depth(unit: Unit) -> int:
+    return len(ancestor_ids(unit)) - 1

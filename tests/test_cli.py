@@ -1,0 +1,225 @@
+"""The admin command line, as an administrator runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from bot.cli import main
+from storage.db import Database
+from storage.models import Invite, Target, Unit
+from storage.units import get_by_code
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+UNITS_CSV = (
+    "code,name,parent_code,level\n"
+    "HN,Đảng bộ tỉnh Hà Nam,,Tỉnh ủy\n"
+    "HN-KK,Đảng bộ xã Kiện Khê,HN,Đảng bộ xã\n"
+    "HN-KK-01,Chi bộ thôn 1,HN-KK,Chi bộ\n"
+)
+
+
+def count(database_url: str, model: type) -> int:
+    db = Database(database_url)
+    with db.session() as session:
+        n = session.exec(select(func.count()).select_from(model)).one()
+    db.dispose()
+    return n
+
+
+def test_units_import_and_list(cli, tmp_path: Path, database_url: str) -> None:
+    code, out, _ = cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
+    assert code == 0 and "3 đơn vị: 3 mới" in out
+    code, out, _ = cli("units", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        "HN\tĐảng bộ tỉnh Hà Nam\t(Tỉnh ủy)",
+        "  HN-KK\tĐảng bộ xã Kiện Khê\t(Đảng bộ xã)",
+        "    HN-KK-01\tChi bộ thôn 1\t(Chi bộ)",
+    ]
+    # Importing again updates names, creates nothing.
+    code, out, _ = cli("units", "import", write(tmp_path, "u2.csv", UNITS_CSV.replace("thôn 1", "thôn Một")))
+    assert code == 0 and "0 mới, 3 cập nhật" in out
+
+
+def test_child_before_parent_in_file_is_fine(cli, tmp_path: Path, database_url: str) -> None:
+    lines = UNITS_CSV.splitlines()
+    reordered = "\n".join([lines[0], lines[3], lines[2], lines[1]]) + "\n"
+    code, _, _ = cli("units", "import", write(tmp_path, "u.csv", reordered))
+    assert code == 0 and count(database_url, Unit) == 3
+    db = Database(database_url)
+    with db.session() as session:
+        assert get_by_code(session, "HN-KK-01").path.count("/") == 4
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "line_no", "message"),
+    [
+        ("HN-X,Xã X,NOWHERE,Đảng bộ xã", 5, "không tìm thấy đơn vị cấp trên 'NOWHERE'"),
+        ("HN-X,,HN,Đảng bộ xã", 5, "thiếu tên"),
+        ("HN-X,Xã X,HN", 5, "cần đúng 4 cột"),
+        ("HN-KK,Trùng,HN,Đảng bộ xã", 5, "bị trùng"),
+        ("HN X,Xã X,HN,Đảng bộ xã", 5, "không hợp lệ"),
+    ],
+)
+def test_a_bad_row_names_its_line_and_imports_nothing(
+    cli, tmp_path: Path, database_url: str, bad_line: str, line_no: int, message: str
+) -> None:
+    code, out, err = cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV + bad_line + "\n"))
+    assert code == 1
+    assert f"Dòng {line_no}" in err and message in err
+    assert count(database_url, Unit) == 0
+
+
+def test_a_cycle_imports_nothing(cli, tmp_path: Path, database_url: str) -> None:
+    text = "code,name,parent_code,level\nA,A,B,Chi bộ\nB,B,A,Chi bộ\n"
+    code, _, err = cli("units", "import", write(tmp_path, "u.csv", text))
+    assert code == 1 and "vòng lặp" in err
+    assert count(database_url, Unit) == 0
+
+
+def test_wrong_header_and_missing_file(cli, tmp_path: Path) -> None:
+    code, _, err = cli("units", "import", write(tmp_path, "u.csv", "ma,ten\nA,B\n"))
+    assert code == 1 and "Dòng 1" in err
+    code, _, err = cli("units", "import", str(tmp_path / "none.csv"))
+    assert code == 1 and "Không có tệp" in err
+
+
+def test_targets_set_and_errors(cli, tmp_path: Path, database_url: str) -> None:
+    cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
+    code, out, _ = cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "2023-11-01",
+                       "--to", "2025-06-30", "--value", "170", "--max", "200", "--source", "Kế hoạch BTV")
+    assert code == 0 and "170–200" in out
+    assert count(database_url, Target) == 1
+    code, _, err = cli("targets", "set", "--unit", "NOPE", "--metric", "admissions", "--from", "2023-01-01",
+                       "--to", "2023-12-31", "--value", "5")
+    assert code == 1 and "Không có đơn vị mã 'NOPE'" in err
+    code, _, err = cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "2023-01-01",
+                       "--to", "2023-12-31", "--value", "5", "--max", "3")
+    assert code == 1 and "--max" in err
+    with pytest.raises(SystemExit) as exit_info:
+        cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "31/12/2023",
+            "--to", "2023-12-31", "--value", "5")
+    assert exit_info.value.code == 2
+    assert count(database_url, Target) == 1
+
+
+def test_invite_prints_the_code_alone_on_the_last_line(cli, tmp_path: Path, database_url: str) -> None:
+    cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
+    code, out, _ = cli("invite", "--unit", "HN-KK-01", "--role", "secretary", "--days", "3")
+    assert code == 0
+    last = out.strip().splitlines()[-1]
+    assert len(last) == 11 and last[5] == "-" and last.replace("-", "").isalnum()
+    db = Database(database_url)
+    with db.session() as session:
+        stored = session.exec(select(Invite)).one()
+        assert last not in stored.code_hash and len(stored.code_hash) == 64  # only the hash is kept
+    db.dispose()
+    code, _, err = cli("invite", "--unit", "HN-KK-01", "--role", "secretary", "--days", "0")
+    assert code == 1 and "Số ngày" in err
+
+
+def test_demo_progress_reproduces_the_article(cli) -> None:
+    code, out, _ = cli("demo")
+    assert code == 0
+    code, out, _ = cli("progress", "--today", "2023-11-01")
+    assert code == 0
+    assert "Tính đến ngày 01/11/2023, Đảng bộ huyện Thanh Liêm đã kết nạp 539 đảng viên" in out
+    assert "đạt 89,8% chỉ tiêu Nghị quyết Đại hội" in out
+    assert "đạt 82,9% chỉ tiêu Tỉnh ủy giao" in out
+    assert "0/170–200" in out
+    for share in ("đoàn viên 46,2%", "nữ 72,2%", "tôn giáo 4,5%", "THPT trở lên 96,0%"):
+        assert share in out
+    assert "18 lớp" in out and "hoàn thành 921" in out
+    assert "chưa kết nạp: 406" in out
+    assert "Tổng số đảng viên: 7.025" in out
+    code, out, _ = cli("progress", "--unit", "TL-KK", "--today", "2023-11-01")
+    assert "Đảng bộ thị trấn Kiện Khê đã kết nạp 36 đảng viên" in out
+    assert "12/12, đạt 100,0%" in out
+    code, _, err = cli("demo")
+    assert code == 1 and "đã có dữ liệu mẫu" in err
+
+
+def test_progress_on_an_empty_database_says_what_to_do(cli) -> None:
+    code, _, err = cli("progress")
+    assert code == 1 and "tiendo demo" in err
+
+
+def test_help_is_bilingual_for_every_command() -> None:
+    commands = [["units", "import"], ["units", "list"], ["targets", "set"], ["invite"], ["progress"], ["demo"],
+                ["run"], ["chat"], ["parse"]]
+    for command in commands:
+        result = subprocess.run([sys.executable, "-m", "bot", *command, "--help"], capture_output=True, text=True,
+                                cwd=ROOT, check=True)
+        assert " / " in result.stdout, command
+    top = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout
+    assert "Tiến độ" in top and "admin commands" in top
+
+
+def test_run_without_token_explains_botfather(cli) -> None:
+    code, _, err = cli("run")
+    assert code == 1 and "BotFather" in err
+
+
+def test_bad_configuration_is_reported(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
+    code, _, err = cli("units", "list")
+    assert code == 1 and "TIMEZONE" in err
+
+
+def test_terminal_demo_chat_from_a_pipe(tmp_path: Path) -> None:
+    """`printf '/tiendo\\n' | tiendo chat --demo` works without a terminal."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--demo"], input="/tiendo\n/tiendo kien khe\n", capture_output=True,
+        text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "539" in result.stdout and "89,8%" in result.stdout and "82,9%" in result.stdout
+    assert "Đảng bộ thị trấn Kiện Khê đã kết nạp 36 đảng viên" in result.stdout
+
+
+def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--demo"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    assert process.stdout is not None
+    banner = []
+    for line in process.stdout:  # the banner prints the demo's invite codes before reading input
+        banner.append(line)
+        if line.startswith("Thoát"):
+            break
+    code = "".join(banner).split("/dangky ")[1].split()[0]
+    script = f"/dangky {code}\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n1\n/tiendo\n"
+    out, err = process.communicate(script, timeout=120)
+    assert process.returncode == 0, err
+    assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ tổ dân phố 1 Kiện Khê" in out
+    assert "1. Xác nhận  2. Sửa  3. Hủy" in out
+    assert "Mã biên nhận: BN-" in out
+    # The cell had 9 admissions in the demo; the new report adds 2 (the cell has no target: all time).
+    assert "Chi bộ tổ dân phố 1 Kiện Khê đã kết nạp 11 đảng viên" in out

@@ -1,0 +1,158 @@
+"""Storage: the arithmetic behind /tiendo, invites, reports and the schema."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+from sqlmodel import func, select
+
+from bot import demo
+from storage import accounts, reports, units
+from storage.db import Database, normalise_url
+from storage.errors import InvalidInput
+from storage.models import AdmissionEntry, AuditEvent, ClassAttendance, Report, Role, SubtreeMonthRollup
+from storage.progress import unit_progress
+from storage.rollups import sum_totals
+from tests.utils.builders import build_tree
+
+
+def test_database_url_picks_drivers() -> None:
+    assert normalise_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
+    assert normalise_url("sqlite:///data/x.db") == "sqlite:///data/x.db"
+
+
+def test_migrations_create_every_table(database: Database) -> None:
+    tables = set(inspect(database.engine).get_table_names())
+    for name in ("unit", "account", "invite", "target", "report", "admissionentry", "awarenessclass",
+                 "classattendance", "auditevent", "conversation", "processeddelivery", "subtreemonthrollup",
+                 "unitfigure", "alembic_version"):
+        assert name in tables
+
+
+def test_sqlite_file_is_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite:///{tmp_path}/sub/dir/x.db")
+    db.migrate()
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    db.dispose()
+
+
+def test_demo_rollups_equal_a_plain_group_by_over_the_entries(database: Database) -> None:
+    with database.session() as session:
+        demo.load(session)
+    with database.session() as session:
+        root = units.get_by_code(session, demo.ROOT)
+        total = sum_totals(session, root.id or 0, None, None)
+        raw = session.exec(select(func.sum(AdmissionEntry.count), func.sum(AdmissionEntry.female))).one()
+        assert (total.admissions, total.female) == (raw[0], raw[1]) == (539, 389)
+        completed = session.exec(select(func.sum(ClassAttendance.completed))).one()
+        assert total.completed == completed == 921
+        # Every committee's rollup equals the sum over the entries of its cells.
+        for committee in units.children(session, root):
+            members = [u.id for u in units.subtree(session, committee)]
+            raw_count = session.exec(
+                select(func.coalesce(func.sum(AdmissionEntry.count), 0)).where(AdmissionEntry.unit_id.in_(members))
+            ).one()
+            assert sum_totals(session, committee.id or 0, None, None).admissions == raw_count
+
+
+def test_demo_figures_match_the_article(database: Database) -> None:
+    with database.session() as session:
+        demo.load(session)
+    with database.session() as session:
+        figures = unit_progress(session, units.get_by_code(session, demo.ROOT), date(2023, 11, 1))
+        assert figures.totals.admissions == 539
+        by_source = {t.target.source: t for t in figures.targets}
+        assert round(by_source["Nghị quyết Đại hội"].share or 0, 3) == 0.898
+        assert round(by_source["Tỉnh ủy giao"].share or 0, 3) == 0.829
+        assert by_source["Kế hoạch BTV Huyện ủy"].target.max_value == 200
+        assert figures.totals.youth_union / figures.totals.youth_union_known > 0.46
+        assert figures.totals.female / figures.totals.female_known > 0.72
+        assert round(figures.totals.religious / figures.totals.religious_known, 3) == 0.045
+        assert round(figures.totals.upper_secondary_or_above / figures.totals.upper_secondary_or_above_known,
+                     2) == 0.96
+        assert (figures.totals.classes_opened, figures.totals.completed) == (18, 921)
+        assert figures.pool == 406
+        assert figures.members_total is not None and figures.members_total.value == 7025
+        kien_khe = unit_progress(session, units.get_by_code(session, demo.KIEN_KHE), date(2023, 11, 1))
+        assert kien_khe.totals.admissions == 36 and kien_khe.totals.religious == 9
+        plan_2023 = next(t for t in kien_khe.targets if t.target.source == "Kế hoạch năm 2023")
+        assert (plan_2023.achieved, plan_2023.share) == (12, 1.0)
+        sent_2023 = sum_totals(session, kien_khe.unit.id or 0, date(2023, 1, 1), date(2023, 12, 1)).sent
+        assert sent_2023 == 16
+
+
+def _report(unit, count: int, **breakdown: int | None) -> reports.ReportInput:  # type: ignore[no-untyped-def]
+    return reports.ReportInput(unit=unit, channel="test", raw_text=f"kết nạp {count}", period_start=date(2023, 10, 1),
+                               period_end=date(2023, 10, 31), admission=reports.AdmissionInput(count, **breakdown))
+
+
+def test_confirm_updates_every_ancestor_and_is_idempotent(database: Database) -> None:
+    tree = build_tree(database)
+    with database.session() as session:
+        cell = units.get_by_code(session, tree.cell_a)
+        data = _report(cell, 2, female=1)
+        data = reports.ReportInput(**{**data.__dict__, "idempotency_key": "draft:abc"})
+        first, created = reports.confirm_report(session, data)
+        again, created_again = reports.confirm_report(session, data)
+        assert created and not created_again and first.id == again.id
+    with database.session() as session:
+        for code in (tree.cell_a, tree.commune, tree.root):
+            unit = units.get_by_code(session, code)
+            totals = sum_totals(session, unit.id or 0, None, None)
+            assert (totals.admissions, totals.female, totals.female_known, totals.reports) == (2, 1, 2, 1)
+        assert sum_totals(session, units.get_by_code(session, tree.cell_b).id or 0, None, None).admissions == 0
+        assert session.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "report.confirm")).one() == 1
+        assert session.exec(select(func.count()).select_from(SubtreeMonthRollup)).one() == 3
+
+
+def test_breakdown_larger_than_count_is_refused(database: Database) -> None:
+    tree = build_tree(database)
+    with pytest.raises(InvalidInput), database.session() as session:
+        reports.confirm_report(session, _report(units.get_by_code(session, tree.cell_a), 2, female=3))
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(Report)).one() == 0
+
+
+def test_zero_report_counts_as_a_report_without_admissions(database: Database) -> None:
+    tree = build_tree(database)
+    with database.session() as session:
+        reports.confirm_report(session, _report(units.get_by_code(session, tree.cell_a), 0))
+    with database.session() as session:
+        totals = sum_totals(session, units.get_by_code(session, tree.commune).id or 0, None, None)
+        assert (totals.reports, totals.admissions) == (1, 0)
+
+
+def test_pro_rata_and_lagging(database: Database) -> None:
+    tree = build_tree(database, target=24)  # 2023 plan of 24 for the commune
+    with database.session() as session:
+        reports.confirm_report(session, _report(units.get_by_code(session, tree.cell_a), 10))
+    with database.session() as session:
+        commune = units.get_by_code(session, tree.commune)
+        on_1_july = unit_progress(session, commune, date(2023, 7, 1)).targets[0]
+        assert on_1_july.elapsed_days == 182 and on_1_july.total_days == 365
+        assert round(on_1_july.expected_now, 2) == 11.97
+        # 10 reported for October do not count on 1 July; on 1 November they do.
+        assert on_1_july.achieved == 0 and on_1_july.is_lagging()
+        on_1_nov = unit_progress(session, commune, date(2023, 11, 1)).targets[0]
+        assert on_1_nov.achieved == 10 and on_1_nov.is_lagging()  # expected 20
+        assert not on_1_nov.is_lagging(threshold=0.5)
+
+
+def test_invites_expire_and_are_single_use(database: Database) -> None:
+    tree = build_tree(database)
+    now = datetime(2023, 11, 1, tzinfo=UTC)
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, tree.cell_a), role=Role.secretary,
+                                      days=2, now=now)
+    with pytest.raises(InvalidInput, match="hết hạn"), database.session() as session:
+        accounts.redeem_invite(session, code=code, channel="telegram", channel_user_id="1", chat_id="1",
+                               display_name=None, now=now + timedelta(days=3))
+    with database.session() as session:
+        account = accounts.redeem_invite(session, code=code.lower(), channel="telegram", channel_user_id="1",
+                                         chat_id="1", display_name=None, now=now + timedelta(days=1))
+        assert account.role == Role.secretary
+    with pytest.raises(InvalidInput, match="đã được sử dụng"), database.session() as session:
+        accounts.redeem_invite(session, code=code, channel="telegram", channel_user_id="2", chat_id="2",
+                               display_name=None, now=now + timedelta(days=1))

@@ -1,0 +1,240 @@
+"""The Telegram layer end to end: real Application and handlers, a fake Bot API, a real database."""
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from bot.telegram_channel import build_application
+from handlers.types import Services
+from storage import units
+from storage.db import Database
+from storage.models import AdmissionEntry, Report, Role
+from storage.progress import unit_progress
+from tests.utils.builders import Tree, build_tree, invite
+from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+
+SECRETARY = TelegramUser(id=111, first_name="Lan")
+OTHER_SECRETARY = TelegramUser(id=222, first_name="Hùng")
+STAFF = TelegramUser(id=333, first_name="Minh")
+STRANGER = TelegramUser(id=444, first_name="Khách")
+
+
+@pytest.fixture
+async def bot(services: Services) -> AsyncIterator[Harness]:
+    api = FakeBotAPI()
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    await app.initialize()
+    yield Harness(app=app, api=api)
+    await app.shutdown()
+
+
+@pytest.fixture
+def tree(database: Database) -> Tree:
+    return build_tree(database)
+
+
+def report_count(database: Database) -> int:
+    with database.session() as session:
+        return session.exec(select(func.count()).select_from(Report)).one()
+
+
+def admitted(database: Database, code: str) -> int:
+    with database.session() as session:
+        return unit_progress(session, units.get_by_code(session, code), date(2023, 11, 1)).totals.admissions
+
+
+async def register(bot: Harness, database: Database, user: TelegramUser, unit: str, role: Role) -> str:
+    answer = await bot.send(user, f"/dangky {invite(database, unit, role)}")
+    assert len(answer) == 1 and "Đã đăng ký" in answer[0]
+    return answer[0]
+
+
+async def test_unregistered_sender_is_told_how_to_register_and_nothing_is_stored(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    for text in ("kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên", "/tiendo", "xin chào"):
+        answer = await bot.send(STRANGER, text)
+        assert len(answer) == 1
+        assert "chưa đăng ký" in answer[0] and "/dangky" in answer[0]
+    assert report_count(database) == 0
+
+
+async def test_start_for_newcomer_explains_registration(bot: Harness, tree: Tree) -> None:
+    answer = await bot.send(STRANGER, "/start")
+    assert "/dangky" in answer[0]
+
+
+async def test_registration_names_the_unit(bot: Harness, database: Database, tree: Tree) -> None:
+    text = await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    assert "Chi bộ thôn An Hòa" in text and "bí thư chi bộ" in text
+    answer = await bot.send(SECRETARY, "/start")
+    assert "Chi bộ thôn An Hòa" in answer[0]
+
+
+async def test_used_invite_code_is_refused(bot: Harness, database: Database, tree: Tree) -> None:
+    code = invite(database, tree.cell_a, Role.secretary)
+    assert "Đã đăng ký" in (await bot.send(SECRETARY, f"/dangky {code}"))[0]
+    answer = await bot.send(OTHER_SECRETARY, f"/dangky {code}")
+    assert "đã được sử dụng" in answer[0]
+    # The second person is still unregistered: a report from them is not taken.
+    assert "chưa đăng ký" in (await bot.send(OTHER_SECRETARY, "kết nạp 1 đảng viên"))[0]
+
+
+async def test_wrong_and_missing_invite_codes_are_refused(bot: Harness, tree: Tree) -> None:
+    assert "không đúng" in (await bot.send(STRANGER, "/dangky ABCDE-FGHJK"))[0]
+    assert "/dangky" in (await bot.send(STRANGER, "/dangky"))[0]
+
+
+async def test_invite_code_typed_in_lower_case_without_dash_works(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    code = invite(database, tree.cell_a, Role.secretary).replace("-", "").lower()
+    assert "Đã đăng ký" in (await bot.send(SECRETARY, f"/dangky {code}"))[0]
+
+
+async def test_cancelled_report_stores_nothing(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    summary = await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên")
+    assert "Kết nạp 2 đảng viên" in summary[0] and "1 nữ" in summary[0] and "1 đoàn viên" in summary[0]
+    buttons = bot.last_buttons(SECRETARY)
+    assert list(buttons) == ["Xác nhận", "Sửa", "Hủy"]
+    answer = await bot.press(SECRETARY, buttons["Hủy"])
+    assert "Đã hủy" in answer[0]
+    assert report_count(database) == 0
+    # Pressing Xác nhận of the cancelled draft afterwards stores nothing either.
+    answer = await bot.press(SECRETARY, buttons["Xác nhận"])
+    assert "không còn" in answer[0]
+    assert report_count(database) == 0
+
+
+async def test_confirmed_report_gets_a_receipt_and_shows_in_tiendo(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await register(bot, database, STAFF, tree.commune, Role.staff)
+    before = await bot.send(STAFF, "/tiendo")
+    assert "đã kết nạp 0 đảng viên" in before[0]
+
+    await bot.send(SECRETARY, "ket nap 2 dang vien")
+    answer = await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
+    assert "Mã biên nhận: BN-" in answer[0]
+    receipt = answer[0].split("Mã biên nhận: ")[1][:9]
+    with database.session() as session:
+        report = session.exec(select(Report)).one()
+        assert report.receipt_code == receipt
+        assert report.raw_text == "ket nap 2 dang vien"
+        assert report.channel == "telegram"
+        entry = session.exec(select(AdmissionEntry)).one()
+        assert entry.count == 2 and entry.female is None
+
+    after = await bot.send(STAFF, "/tiendo")
+    assert "đã kết nạp 2 đảng viên" in after[0]
+    assert "2/24" in after[0]  # the commune's yearly plan
+    assert "Chi bộ thôn An Hòa: 2" in after[0]
+
+
+async def test_double_press_of_confirm_stores_once(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên")
+    confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
+    first = await bot.press(SECRETARY, confirm)
+    second = await bot.press(SECRETARY, confirm)
+    receipt = first[0].split("Mã biên nhận: ")[1][:9]
+    assert "đã được ghi nhận trước đó" in second[0] and receipt in second[0]
+    assert report_count(database) == 1
+    assert admitted(database, tree.commune) == 2
+
+
+async def test_same_update_delivered_twice_is_processed_once(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await bot.send(SECRETARY, "kết nạp 3 đảng viên")
+    press = bot.press_update(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
+    await bot.feed(press)
+    sent = len(bot.api.sent())
+    await bot.feed(press)  # Telegram redelivers the same update_id
+    assert len(bot.api.sent()) == sent  # no second answer
+    assert report_count(database) == 1
+
+
+async def test_typed_number_picks_an_option(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await bot.send(SECRETARY, "cử 5 quần chúng đi học lớp nhận thức")
+    answer = await bot.send(SECRETARY, "1")
+    assert "Mã biên nhận" in answer[0]
+    with database.session() as session:
+        progress = unit_progress(session, units.get_by_code(session, tree.cell_a), date(2023, 11, 1))
+    assert progress.totals.sent == 5
+
+
+async def test_secretary_cannot_see_another_unit(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    own = await bot.send(SECRETARY, "/tiendo")
+    assert "Chi bộ thôn An Hòa" in own[0]
+    for query in ("Bình Minh", tree.cell_b, "Kiện Khê"):
+        answer = await bot.send(SECRETARY, f"/tiendo {query}")
+        assert answer == ["Đồng chí chỉ xem được tiến độ của Chi bộ thôn An Hòa."]
+
+
+async def test_staff_sees_a_unit_of_their_subtree_by_name_without_diacritics(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await register(bot, database, STAFF, tree.commune, Role.staff)
+    answer = await bot.send(STAFF, "/tiendo binh minh")
+    assert "Chi bộ thôn Bình Minh" in answer[0]
+    outside = await bot.send(STAFF, "/tiendo Hà Nam")
+    assert "Không tìm thấy" in outside[0]
+
+
+async def test_edit_then_resend(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await bot.send(SECRETARY, "kết nạp 2 đảng viên")
+    answer = await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Sửa"])
+    assert "gửi lại" in answer[0] and "kết nạp 2 đảng viên" in answer[0]
+    await bot.send(SECRETARY, "kết nạp 3 đảng viên")
+    await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
+    assert admitted(database, tree.cell_a) == 3
+
+
+async def test_sticker_and_photo_get_a_clear_answer(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    sticker = {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1, "is_animated": False,
+               "is_video": False, "type": "regular"}
+    answer = await bot.send(SECRETARY, sticker=sticker)
+    assert "tin nhắn chữ" in answer[0]
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    answer = await bot.send(SECRETARY, photo=photo)
+    assert "ảnh" in answer[0]
+
+
+async def test_message_the_bot_cannot_read_gets_help_with_examples(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    answer = await bot.send(SECRETARY, "hôm nay trời đẹp quá")
+    assert "chưa hiểu" in answer[0] and "kết nạp 2 đảng viên" in answer[0]
+    assert report_count(database) == 0
+
+
+async def test_database_failure_is_reported_to_the_user(
+    bot: Harness, database: Database, services: Services, tree: Tree
+) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+
+    def broken_session():  # type: ignore[no-untyped-def]
+        raise RuntimeError("database down")
+
+    services.session = broken_session
+    answer = await bot.send(SECRETARY, "kết nạp 1 đảng viên")
+    assert answer and "sự cố" in answer[0] and "chưa ghi" in answer[0]
+
+
+async def test_start_up_menu_failure_only_warns(services: Services, caplog: pytest.LogCaptureFixture) -> None:
+    api = FakeBotAPI()
+    api.fail_methods["setMyCommands"] = 500
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    await app.shutdown()
+    assert "could not set the command menu" in caplog.text

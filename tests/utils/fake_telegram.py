@@ -1,0 +1,153 @@
+"""A fake Bot API: python-telegram-bot talks to it through its request interface, no network.
+
+It records every call and answers like Telegram would, so tests drive the real Application,
+handlers and error handler and assert on what the user would see.
+"""
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+BOT = {"id": 7000000001, "is_bot": True, "first_name": "Tiến độ", "username": "tiendo_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+class FakeBotAPI(BaseRequest):
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.fail_methods: dict[str, int] = {}  # method -> HTTP status to answer with
+        self._message_ids = itertools.count(1000)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        self.calls.append(Call(name, params))
+        if name in self.fail_methods:
+            status = self.fail_methods[name]
+            return status, json.dumps({"ok": False, "error_code": status, "description": "Fake failure"}).encode()
+        return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
+
+    def _result(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT
+        if name in ("sendMessage", "editMessageReplyMarkup", "editMessageText"):
+            return {
+                "message_id": params.get("message_id") or next(self._message_ids),
+                "date": 1698800000,
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT,
+                "text": params.get("text", ""),
+                **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {}),
+            }
+        if name == "getUpdates":
+            return []
+        return True
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == "sendMessage"
+                and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [c.params["text"] for c in self.sent(chat_id)]
+
+    def buttons(self, call: Call) -> list[tuple[str, str]]:
+        markup = call.params.get("reply_markup")
+        if not markup:
+            return []
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+@dataclass
+class TelegramUser:
+    id: int
+    first_name: str = "Nguyễn Văn"
+    last_name: str = "Bí Thư"
+
+
+@dataclass
+class Harness:
+    """Sends updates as a Telegram user would; reads back what the bot sent."""
+
+    app: Application
+    api: FakeBotAPI
+    update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def _user(self, user: TelegramUser) -> dict[str, Any]:
+        return {"id": user.id, "is_bot": False, "first_name": user.first_name, "last_name": user.last_name,
+                "language_code": "vi"}
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(payload, self.app.bot))
+
+    def message_update(self, user: TelegramUser, text: str | None = None, update_id: int | None = None,
+                       **extra: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self.update_ids) + 500, "date": 1698800000,
+            "chat": {"id": user.id, "type": "private"}, "from": self._user(user), **extra,
+        }
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {"update_id": update_id if update_id is not None else next(self.update_ids), "message": message}
+
+    async def send(self, user: TelegramUser, text: str | None = None, **extra: Any) -> list[str]:
+        """Send a message; returns the texts the bot sent in answer."""
+        before = len(self.api.sent())
+        await self.feed(self.message_update(user, text, **extra))
+        return [c.params["text"] for c in self.api.sent()[before:]]
+
+    def press_update(self, user: TelegramUser, data: str, update_id: int | None = None) -> dict[str, Any]:
+        return {
+            "update_id": update_id if update_id is not None else next(self.update_ids),
+            "callback_query": {
+                "id": str(next(self.update_ids)), "from": self._user(user), "chat_instance": "ci", "data": data,
+                "message": {"message_id": 1, "date": 1698800000, "chat": {"id": user.id, "type": "private"},
+                            "from": BOT, "text": "…"},
+            },
+        }
+
+    async def press(self, user: TelegramUser, data: str) -> list[str]:
+        before = len(self.api.sent())
+        await self.feed(self.press_update(user, data))
+        return [c.params["text"] for c in self.api.sent()[before:]]
+
+    def last_buttons(self, user: TelegramUser) -> dict[str, str]:
+        """label -> callback data of the newest message to this user that had buttons."""
+        for call in reversed(self.api.sent(user.id)):
+            buttons = self.api.buttons(call)
+            if buttons:
+                return dict(buttons)
+        return {}
