@@ -6,7 +6,7 @@ commit together, so a crash or a redelivery never half-applies a message.
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlmodel import Session
 from handlers import progress_text
 from handlers.formatting import day, month, number
 from handlers.i18n import t
-from handlers.parser import ParseResult, parse_message
+from handlers.parser import AdmissionFacts, ClassAttendanceFacts, ParseResult, parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services
 from storage import accounts, conversations, reports, units
@@ -226,8 +226,8 @@ def _new_draft(ctx: Context, text: str, parsed: ParseResult) -> list[Reply]:
     return [_draft_summary(ctx, draft)]
 
 
-def _facts_dict(facts: object | None) -> dict[str, int | None] | None:
-    return None if facts is None else dict(vars(facts))
+def _facts_dict(facts: AdmissionFacts | ClassAttendanceFacts | None) -> dict[str, int | None] | None:
+    return None if facts is None else asdict(facts)
 
 
 def _draft_summary(ctx: Context, draft: dict[str, Any]) -> Reply:
