@@ -30,5 +30,6 @@ def make_services(
         timezone=zone,
         clock=clock or (lambda: datetime.now(zone)),
         draft_ttl=settings.draft_ttl,
+        correction_window=settings.correction_window,
         lagging_threshold=settings.lagging_threshold,
     )

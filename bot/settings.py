@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///data/tiendo.db"
     timezone: str = "Asia/Ho_Chi_Minh"
     draft_ttl_hours: float = Field(default=24, gt=0)
+    correction_window_days: int = Field(default=7, ge=0, le=366)
     lagging_threshold: float = Field(default=1.0, gt=0, le=2)
     log_level: str = "INFO"
 
@@ -42,3 +43,7 @@ class Settings(BaseSettings):
     @property
     def draft_ttl(self) -> timedelta:
         return timedelta(hours=self.draft_ttl_hours)
+
+    @property
+    def correction_window(self) -> timedelta:
+        return timedelta(days=self.correction_window_days)

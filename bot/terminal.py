@@ -4,17 +4,15 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from handlers.conversation import handle
-from handlers.types import Incoming, Reply, Services, numbered
+from handlers.types import Incoming, Reply, Services, options_text
 
 CHANNEL = "terminal"
 USER = "terminal"
 
 
 def render(reply: Reply) -> str:
-    lines = [reply.text]
-    if reply.options:
-        lines.append("  ".join(numbered(reply.options)))
-    return "\n".join(lines)
+    options = options_text(reply)
+    return f"{reply.text}\n{options}" if options else reply.text
 
 
 def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool = False) -> int:

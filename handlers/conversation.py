@@ -1,27 +1,27 @@
 """The conversation, channel-neutral: handle(Incoming, Services) -> replies.
 
 One message is one database transaction: the delivery claim, the dialogue state and any report
-commit together, so a crash or a redelivery never half-applies a message.
+commit together, so a crash or a redelivery never half-applies a message, and a restart (even
+kill -9) continues the dialogue from the stored state.
 """
 
 import logging
-import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from handlers import progress_text
-from handlers.formatting import day, month, number
+from handlers import drafts, progress_text
+from handlers.encoding import legacy_encoding
+from handlers.formatting import number
 from handlers.i18n import t
-from handlers.parser import AdmissionFacts, ClassAttendanceFacts, ParseResult, parse_message
+from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services
 from storage import accounts, conversations, reports, units
-from storage.clock import month_end, month_start
 from storage.errors import StorageError
-from storage.models import Account, Role, Unit
+from storage.models import Account, Report, ReportStatus, Role, Unit
 from storage.progress import unit_progress
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,21 @@ class Context:
     def today(self) -> date:
         return self.now.date()
 
+    def unit(self) -> Unit:
+        assert self.account is not None
+        unit = self.session.get(Unit, self.account.unit_id)
+        assert unit is not None
+        return unit
+
+    def offer(self, options: tuple[Option, ...], *, quick: bool = False) -> None:
+        """Remember the options shown, so a typed "1" or "xác nhận" can pick one on any channel."""
+        self.state["options"] = [[o.label, o.data] for o in options]
+        self.state["quick"] = quick
+
+    def reset(self) -> None:
+        for key in ("draft", "options", "quick", "awaiting"):
+            self.state.pop(key, None)
+
 
 def handle(incoming: Incoming, services: Services) -> list[Reply]:
     """Answer one incoming message. Every input gets at least one reply, except a redelivery."""
@@ -52,8 +67,8 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
         if incoming.delivery_id and not conversations.claim_delivery(
             session, incoming.channel, incoming.delivery_id
         ):
-            log.info("duplicate delivery %s:%s ignored", incoming.channel, incoming.delivery_id)
-            return []
+            log.info("duplicate delivery %s:%s", incoming.channel, incoming.delivery_id)
+            return _redelivered(session, incoming)
         ctx = Context(
             incoming=incoming,
             services=services,
@@ -62,8 +77,22 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
             state=conversations.load_state(session, incoming.channel, incoming.chat_id),
         )
         replies = _dispatch(ctx)
-        conversations.save_state(session, incoming.channel, incoming.chat_id, ctx.state)
+        if ctx.state.get("draft") or ctx.state.get("awaiting"):
+            ctx.state["at"] = ctx.now.isoformat()  # the dialogue's last activity, for expiry
+        else:
+            ctx.state.pop("at", None)
+        conversations.save_state(session, incoming.channel, incoming.chat_id, ctx.state, now=ctx.now)
         return replies
+
+
+def _redelivered(session: Session, incoming: Incoming) -> list[Reply]:
+    """A redelivered confirm press is told the receipt; other redeliveries need no second answer."""
+    action, _, draft_id = (incoming.choice or "").partition(":")
+    if incoming.kind is Kind.choice and action == "confirm":
+        stored = reports.find_by_idempotency_key(session, drafts.key(draft_id))
+        if stored is not None:
+            return [Reply(t("confirm.already", code=stored.receipt_code))]
+    return []
 
 
 def _dispatch(ctx: Context) -> list[Reply]:
@@ -73,16 +102,24 @@ def _dispatch(ctx: Context) -> list[Reply]:
     text = incoming.text.strip()
     if len(text) > MAX_TEXT:
         return [Reply(t("message.too_long", limit=number(MAX_TEXT)))]
+    encoding = legacy_encoding(text)
+    if encoding is not None:
+        return [Reply(t("encoding.legacy", encoding=encoding))]
 
-    expired = _expire_draft(ctx)
+    expired = _expire(ctx)
     choice = incoming.choice if incoming.kind is Kind.choice else _typed_choice(ctx, text)
     if choice is not None:
         return expired + _on_choice(ctx, choice)
-
+    if not text:
+        return [*expired, Reply(t("text.not_understood") + "\n\n" + _help(ctx))]
     if text.startswith("/"):
         command, _, args = text[1:].partition(" ")
         command = command.split("@", 1)[0].lower()
         return expired + _on_command(ctx, command, args.strip())
+    if ctx.account is None:
+        return [*expired, Reply(t("register.needed"))]
+    if ctx.state.get("awaiting"):
+        return expired + _on_awaited(ctx, text)
     return expired + _on_text(ctx, text)
 
 
@@ -93,7 +130,7 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
     if command == "start":
         if ctx.account is None:
             return [Reply(t("start.unregistered"))]
-        return [Reply(t("start.registered", unit=_unit(ctx).name, role=t(f"role.{ctx.account.role}")))]
+        return [Reply(t("start.registered", unit=ctx.unit().name, role=t(f"role.{ctx.account.role}")))]
     if command in ("help", "huongdan", "trogiup"):
         return [Reply(_help(ctx))]
     if command == "dangky":
@@ -103,12 +140,16 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
     if command == "tiendo":
         return _progress(ctx, args)
     if command == "huy":
-        if ctx.state.pop("draft", None) is None:
-            return [Reply(t("cancel.nothing"))]
-        ctx.state.pop("options", None)
-        return [Reply(t("draft.cancelled"))]
+        return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
         return _recent_reports(ctx)
+    if command == "sua":
+        return _correct_ask(ctx, args)
+    if command in ("ketnap", "lop"):
+        if ctx.account.role != Role.secretary:
+            return [Reply(t("report.secretaries_only"))]
+        ctx.reset()
+        return drafts.start_guided(ctx, command)
     return [Reply(t("command.unknown", command=command) + "\n\n" + _help(ctx))]
 
 
@@ -129,17 +170,26 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     except StorageError as refused:
         return [Reply(t("register.refused", reason=str(refused)))]
     ctx.account = account
-    unit = _unit(ctx)
+    ctx.reset()
+    unit = ctx.unit()
     key = "register.done.secretary" if account.role == Role.secretary else "register.done.staff"
     return [Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))]
 
 
+def _cancel(ctx: Context) -> list[Reply]:
+    if not ctx.state.get("draft") and not ctx.state.get("awaiting"):
+        ctx.reset()
+        return [Reply(t("cancel.nothing"))]
+    ctx.reset()
+    return [Reply(t("draft.cancelled"))]
+
+
 def _progress(ctx: Context, args: str) -> list[Reply]:
-    own = _unit(ctx)
     assert ctx.account is not None
+    own = ctx.unit()
     unit = own
     if args:
-        found = _find_unit(ctx.session, own if ctx.account.role != Role.admin else None, args)
+        found = find_unit(ctx.session, own if ctx.account.role != Role.admin else None, args)
         if found is None:
             if ctx.account.role == Role.secretary:
                 return [Reply(t("progress.secretary_own_only", unit=own.name))]
@@ -151,7 +201,7 @@ def _progress(ctx: Context, args: str) -> list[Reply]:
     return [Reply(progress_text.render(figures, ctx.services.lagging_threshold))]
 
 
-def _find_unit(session: Session, scope: Unit | None, query: str) -> Unit | None:
+def find_unit(session: Session, scope: Unit | None, query: str) -> Unit | None:
     """A unit by code, or by name without diacritics, within `scope` (None: everywhere)."""
     candidates = units.subtree(session, scope) if scope else units.all_units(session)
     wanted = fold(query)
@@ -167,194 +217,177 @@ def _find_unit(session: Session, scope: Unit | None, query: str) -> Unit | None:
 
 
 def _recent_reports(ctx: Context) -> list[Reply]:
-    assert ctx.account is not None and ctx.account.id is not None
-    rows = reports.recent_reports(ctx.session, account_id=ctx.account.id)
+    assert ctx.account is not None
+    staff = ctx.account.role != Role.secretary
+    rows = reports.recent_reports(ctx.session, unit=ctx.unit(), subtree=staff)
     if not rows:
         return [Reply(t("reports.none"))]
-    lines = [t("reports.header")]
+    lines = [t("reports.header.staff" if staff else "reports.header")]
     for report in rows:
         status = t(f"report.status.{report.status}")
+        unit = ctx.session.get(Unit, report.unit_id)
+        where = f"{unit.name}, " if staff and unit is not None else ""
         lines.append(
             t(
                 "reports.line",
                 code=report.receipt_code,
-                period=_period_label(report.period_start, report.period_end),
+                where=where,
                 status=status,
-                text=_shorten(report.raw_text, 60),
+                period=drafts.period_label(report.period_start, report.period_end),
+                text=drafts.shorten(report.raw_text, 60),
             )
         )
+    lines.append(t("reports.footer"))
     return [Reply("\n".join(lines))]
 
 
-# --- free text and drafts ---------------------------------------------------------------------
+# --- corrections and withdrawals --------------------------------------------------------------
+
+
+def _changeable(ctx: Context, code: str) -> Report | Reply:
+    """The report a receipt code names, if this sender may still change it; else the reason."""
+    assert ctx.account is not None
+    report = reports.get_by_receipt(ctx.session, code)
+    if report is None:
+        return Reply(t("receipt.not_found", code=code.strip().upper()))
+    unit = ctx.session.get(Unit, report.unit_id)
+    own = ctx.unit()
+    if (
+        unit is None
+        or not units.is_within(unit, own)
+        or (ctx.account.role == Role.secretary and unit.id != own.id)
+    ):
+        return Reply(t("receipt.not_yours", code=report.receipt_code))
+    if report.status == ReportStatus.withdrawn:
+        return Reply(t("receipt.withdrawn", code=report.receipt_code))
+    window = ctx.services.correction_window
+    if ctx.account.role == Role.secretary and ctx.now - report.created_at > window:
+        return Reply(t("receipt.too_old", code=report.receipt_code, days=number(window.days)))
+    return report
+
+
+def _correct_ask(ctx: Context, code: str) -> list[Reply]:
+    if not code:
+        return [Reply(t("correct.usage"))]
+    found = _changeable(ctx, code)
+    if isinstance(found, Reply):
+        return [found]
+    ctx.reset()
+    ctx.state["awaiting"] = {"what": "correction", "report_id": found.id}
+    return [Reply(t("correct.prompt", code=found.receipt_code, text=found.raw_text))]
+
+
+def _withdraw_ask(ctx: Context, code: str) -> list[Reply]:
+    found = _changeable(ctx, code)
+    if isinstance(found, Reply):
+        return [found]
+    ctx.reset()
+    options = (
+        Option(t("option.withdraw"), f"withdraw:{found.id}"),
+        Option(t("option.keep"), f"keep:{found.id}"),
+    )
+    ctx.offer(options)
+    summary = drafts.stored_summary(ctx.session, found)
+    return [Reply(t("withdraw.ask", code=found.receipt_code, summary=summary), options)]
+
+
+def _withdraw(ctx: Context, report_id: str) -> list[Reply]:
+    report = ctx.session.get(Report, int(report_id)) if report_id.isdigit() else None
+    if report is None:
+        return [Reply(t("draft.gone"))]
+    found = _changeable(ctx, report.receipt_code)
+    if isinstance(found, Reply):
+        return [found]
+    assert ctx.account is not None
+    reports.withdraw_report(ctx.session, found, account_id=ctx.account.id, now=ctx.now)
+    return [Reply(t("withdraw.done", code=found.receipt_code))]
+
+
+# --- free text, answers and choices -----------------------------------------------------------
 
 
 def _on_text(ctx: Context, text: str) -> list[Reply]:
-    if ctx.account is None:
-        return [Reply(t("register.needed"))]
+    assert ctx.account is not None
     parsed = parse_message(text, ctx.today)
     if parsed.intent == "progress":
         return _progress(ctx, "")
     if parsed.intent == "help":
         return [Reply(_help(ctx))]
     if parsed.intent != "report" or (parsed.admission is None and parsed.class_attendance is None):
+        if parsed.questions and parsed.ambiguous:
+            return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
         return [Reply(t("text.not_understood") + "\n\n" + _help(ctx))]
     if ctx.account.role != Role.secretary:
         return [Reply(t("report.secretaries_only"))]
     if parsed.ambiguous:
-        return [Reply("\n".join(parsed.questions) or t("text.not_understood"))]
-    return _new_draft(ctx, text, parsed)
+        return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
+    return drafts.new_from_text(ctx, text, parsed, unit=ctx.unit())
 
 
-def _new_draft(ctx: Context, text: str, parsed: ParseResult) -> list[Reply]:
-    if parsed.period is not None:
-        start, end = parsed.period.start, parsed.period.end
-    else:
-        start, end = month_start(ctx.today), month_end(ctx.today)
-    if start > ctx.today:
-        return [Reply(t("draft.future_period", period=_period_label(start, end)))]
-    draft: dict[str, Any] = {
-        "id": uuid.uuid4().hex,
-        "text": text,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "admission": _facts_dict(parsed.admission),
-        "attendance": _facts_dict(parsed.class_attendance),
-        "at": ctx.now.isoformat(),
-    }
-    ctx.state["draft"] = draft
-    return [_draft_summary(ctx, draft)]
-
-
-def _facts_dict(facts: AdmissionFacts | ClassAttendanceFacts | None) -> dict[str, int | None] | None:
-    return None if facts is None else asdict(facts)
-
-
-def _draft_summary(ctx: Context, draft: dict[str, Any]) -> Reply:
-    unit = _unit(ctx)
-    lines = [
-        t(
-            "draft.header",
-            unit=unit.name,
-            period=_period_label(date.fromisoformat(draft["start"]), date.fromisoformat(draft["end"])),
-        )
-    ]
-    admission = draft.get("admission")
-    if admission is not None:
-        if admission["count"] == 0:
-            lines.append(t("draft.admission_zero"))
-        else:
-            details = [
-                t(f"breakdown.{name}", n=number(admission[name]))
-                for name in reports.BREAKDOWNS
-                if admission.get(name) is not None
-            ]
-            line = t("draft.admission", n=number(admission["count"]))
-            lines.append(line + (": " + ", ".join(details) if details else ""))
-    attendance = draft.get("attendance")
-    if attendance is not None:
-        if attendance.get("sent") is not None:
-            lines.append(t("draft.sent", n=number(attendance["sent"])))
-        if attendance.get("completed") is not None:
-            lines.append(t("draft.completed", n=number(attendance["completed"])))
-    lines.append(t("draft.ask_confirm"))
-    draft_id = draft["id"]
-    options = (
-        Option(t("option.confirm"), f"confirm:{draft_id}"),
-        Option(t("option.edit"), f"edit:{draft_id}"),
-        Option(t("option.cancel"), f"cancel:{draft_id}"),
-    )
-    ctx.state["options"] = [[o.label, o.data] for o in options]
-    return Reply("\n".join(lines), options)
+def _on_awaited(ctx: Context, text: str) -> list[Reply]:
+    awaiting = ctx.state["awaiting"]
+    what = awaiting.get("what")
+    if what == "correction":
+        report = ctx.session.get(Report, awaiting.get("report_id"))
+        parsed = parse_message(text, ctx.today)
+        if report is None:
+            ctx.reset()
+            return [Reply(t("draft.gone"))]
+        if parsed.intent != "report" or (parsed.admission is None and parsed.class_attendance is None):
+            return [Reply(t("correct.not_understood", code=report.receipt_code))]
+        if parsed.ambiguous:
+            return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
+        unit = ctx.session.get(Unit, report.unit_id)
+        assert unit is not None
+        ctx.state.pop("awaiting", None)
+        return drafts.new_from_text(ctx, text, parsed, unit=unit, corrects=report)
+    return drafts.answer(ctx, text)
 
 
 def _typed_choice(ctx: Context, text: str) -> str | None:
-    """On channels without buttons a reply "1" or "xác nhận" picks one of the offered options."""
+    """On channels without buttons a reply "1" or "xác nhận" picks one of the offered options.
+
+    Quick replies ("0", "1", "Tất cả") are matched by their label only: there a typed "3" is the
+    answer 3, not the third option.
+    """
     offered = ctx.state.get("options") or []
     if not offered or not text:
         return None
-    wanted = fold(text).strip(" .")
-    for index, (label, data) in enumerate(offered, start=1):
-        if wanted in (str(index), fold(label)):
+    wanted = fold(text).strip(" .!")
+    for label, data in offered:
+        if wanted == fold(label):
+            return str(data)
+    if ctx.state.get("quick"):
+        return None
+    for index, (_, data) in enumerate(offered, start=1):
+        if wanted == str(index):
             return str(data)
     return None
 
 
 def _on_choice(ctx: Context, choice: str) -> list[Reply]:
-    action, _, draft_id = choice.partition(":")
-    draft = ctx.state.get("draft")
-    current = draft is not None and draft.get("id") == draft_id
-    if action == "confirm":
-        if ctx.account is None:
-            return [Reply(t("register.needed"))]
-        if not current:
-            stored = reports.find_by_idempotency_key(ctx.session, _draft_key(draft_id))
-            if stored is not None:
-                return [Reply(t("confirm.already", code=stored.receipt_code))]
-            return [Reply(t("draft.gone"))]
-        return _confirm(ctx, draft)
-    if not current:
-        return [Reply(t("draft.gone"))]
-    ctx.state.pop("options", None)
-    if action == "cancel":
-        ctx.state.pop("draft", None)
-        return [Reply(t("draft.cancelled"))]
-    if action == "edit":
-        ctx.state.pop("draft", None)
-        return [Reply(t("draft.edit", text=draft["text"]))]
-    return [Reply(t("draft.gone"))]
+    if ctx.account is None:
+        return [Reply(t("register.needed"))]
+    action, _, rest = choice.partition(":")
+    if action == "withdraw":
+        ctx.reset()
+        return _withdraw(ctx, rest)
+    if action == "keep":
+        ctx.reset()
+        return [Reply(t("withdraw.kept"))]
+    return drafts.on_choice(ctx, action, rest)
 
 
-def _draft_key(draft_id: str) -> str:
-    return f"draft:{draft_id}"
-
-
-def _confirm(ctx: Context, draft: dict[str, Any]) -> list[Reply]:
-    assert ctx.account is not None
-    admission = draft.get("admission")
-    attendance = draft.get("attendance")
-    data = reports.ReportInput(
-        unit=_unit(ctx),
-        channel=ctx.incoming.channel,
-        raw_text=draft["text"],
-        period_start=date.fromisoformat(draft["start"]),
-        period_end=date.fromisoformat(draft["end"]),
-        account_id=ctx.account.id,
-        admission=reports.AdmissionInput(**admission) if admission is not None else None,
-        attendance=reports.AttendanceInput(**attendance) if attendance is not None else None,
-        idempotency_key=_draft_key(draft["id"]),
-    )
-    try:
-        report, created = reports.confirm_report(ctx.session, data, now=ctx.now)
-    except StorageError as refused:
-        return [Reply(t("confirm.refused", reason=str(refused)))]
-    ctx.state.pop("draft", None)
-    ctx.state.pop("options", None)
-    if not created:
-        return [Reply(t("confirm.already", code=report.receipt_code))]
-    return [Reply(t("confirm.done", code=report.receipt_code, unit=_unit(ctx).name))]
-
-
-def _expire_draft(ctx: Context) -> list[Reply]:
-    draft = ctx.state.get("draft")
-    if draft is None:
+def _expire(ctx: Context) -> list[Reply]:
+    """Drop a dialogue left idle longer than the configured time, and say so."""
+    last = ctx.state.get("at")
+    if not last or ctx.now - datetime.fromisoformat(last) <= ctx.services.draft_ttl:
         return []
-    started = datetime.fromisoformat(draft["at"])
-    if ctx.now - started <= ctx.services.draft_ttl:
-        return []
-    ctx.state.pop("draft", None)
-    ctx.state.pop("options", None)
-    return [Reply(t("draft.expired", text=_shorten(draft["text"], 80)))]
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _unit(ctx: Context) -> Unit:
-    assert ctx.account is not None
-    unit = ctx.session.get(Unit, ctx.account.unit_id)
-    assert unit is not None
-    return unit
+    draft = ctx.state.get("draft")
+    ctx.reset()
+    if draft is not None:
+        return [Reply(t("draft.expired", text=drafts.shorten(draft["text"], 80)))]
+    return [Reply(t("dialogue.expired"))]
 
 
 def _help(ctx: Context) -> str:
@@ -363,16 +396,3 @@ def _help(ctx: Context) -> str:
     if ctx.account.role == Role.secretary:
         return t("help.secretary")
     return t("help.staff")
-
-
-def _period_label(start: date, end: date) -> str:
-    if start == end:
-        return day(start)
-    if start == month_start(start) and end == month_end(start):
-        return t("period.month", month=month(start))
-    return t("period.range", start=day(start), end=day(end))
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

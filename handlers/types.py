@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.i18n import t
+
 
 class Kind(StrEnum):
     text = "text"
@@ -43,6 +45,9 @@ class Option:
 class Reply:
     text: str
     options: tuple[Option, ...] = ()
+    # Quick replies ("0", "1", "Tất cả"): the label is the answer; channels without buttons list
+    # them as "Trả lời: 0 · 1 · Tất cả" rather than numbering them.
+    quick: bool = False
 
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -56,6 +61,7 @@ class Services:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     draft_ttl: timedelta = timedelta(hours=24)
+    correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
     lagging_threshold: float = 1.0
 
     def now(self) -> datetime:
@@ -69,3 +75,12 @@ def numbered(options: tuple[Option, ...]) -> Iterator[str]:
     """How channels without buttons show options: '1. Xác nhận'."""
     for index, option in enumerate(options, start=1):
         yield f"{index}. {option.label}"
+
+
+def options_text(reply: Reply) -> str:
+    """Options as plain text, for channels without buttons (terminal, Zalo)."""
+    if not reply.options:
+        return ""
+    if reply.quick:
+        return t("options.answer_prefix") + " " + " · ".join(o.label for o in reply.options)
+    return "  ".join(numbered(reply.options))

@@ -92,6 +92,10 @@ class Report(SQLModel, table=True):
     status: str = Field(default=ReportStatus.confirmed, max_length=16)
     # the draft that produced it: confirming the same draft twice stores one report
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
+    # a correction is a new report that withdraws the one it replaces
+    supersedes_id: int | None = Field(default=None, foreign_key="report.id")
+    withdrawn_at: datetime | None = None
+    withdrawn_by_account_id: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime
     updated_at: datetime
 

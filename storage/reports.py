@@ -1,7 +1,7 @@
 """Confirmed reports: the only way facts enter the database."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +54,7 @@ class ReportInput:
     attendance: AttendanceInput | None = None
     classes_opened: int = 0
     idempotency_key: str | None = None
+    supersedes_id: int | None = None
 
 
 def check(report: ReportInput) -> None:
@@ -130,6 +131,7 @@ def confirm_report(
         period_end=data.period_end,
         status=ReportStatus.confirmed,
         idempotency_key=data.idempotency_key,
+        supersedes_id=data.supersedes_id,
         created_at=now,
         updated_at=now,
     )
@@ -190,17 +192,97 @@ def confirm_report(
         at=now,
         receipt=report.receipt_code,
         channel=data.channel,
+        supersedes=data.supersedes_id,
     )
     session.flush()
     return report, True
 
 
-def recent_reports(session: Session, *, account_id: int, limit: int = 10) -> list[Report]:
-    return list(
-        session.exec(
-            select(Report)
-            .where(Report.account_id == account_id)
-            .order_by(col(Report.created_at).desc())
-            .limit(limit)
-        ).all()
+def recent_reports(session: Session, *, unit: Unit, subtree: bool, limit: int = 10) -> list[Report]:
+    """The newest reports of a unit (or of its whole subtree), withdrawn ones included."""
+    query = select(Report)
+    if subtree:
+        query = query.join(Unit, col(Unit.id) == Report.unit_id).where(col(Unit.path).startswith(unit.path))
+    else:
+        query = query.where(Report.unit_id == unit.id)
+    query = query.order_by(col(Report.created_at).desc(), col(Report.id).desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
+def get_by_receipt(session: Session, code: str) -> Report | None:
+    wanted = "".join(ch for ch in code.upper() if ch.isalnum())
+    if wanted.startswith("BN"):
+        wanted = wanted[2:]
+    return session.exec(select(Report).where(Report.receipt_code == f"BN-{wanted}")).first()
+
+
+def stored_facts(
+    session: Session, report: Report
+) -> tuple[AdmissionInput | None, AttendanceInput | None, int]:
+    """What a report stored: its admission entry, its attendance, the classes it opened."""
+    entry = session.exec(select(AdmissionEntry).where(AdmissionEntry.report_id == report.id)).first()
+    attendance = session.exec(select(ClassAttendance).where(ClassAttendance.report_id == report.id)).first()
+    classes = len(session.exec(select(AwarenessClass.id).where(AwarenessClass.report_id == report.id)).all())
+    admission = None
+    if entry is not None:
+        admission = AdmissionInput(
+            count=entry.count,
+            female=entry.female,
+            youth_union=entry.youth_union,
+            religious=entry.religious,
+            ethnic_minority=entry.ethnic_minority,
+            upper_secondary_or_above=entry.upper_secondary_or_above,
+            names=entry.names,
+        )
+    sent_completed = None if attendance is None else AttendanceInput(attendance.sent, attendance.completed)
+    return admission, sent_completed, classes
+
+
+def withdraw_report(
+    session: Session,
+    report: Report,
+    *,
+    account_id: int | None,
+    now: datetime | None = None,
+    action: str = "report.withdraw",
+) -> None:
+    """Take a confirmed report out of every figure; the report and its entries stay, marked withdrawn."""
+    if report.status == ReportStatus.withdrawn:
+        raise InvalidInput(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
+    now = now or utcnow()
+    unit = session.get(Unit, report.unit_id)
+    assert unit is not None
+    admission, attendance, classes = stored_facts(session, report)
+    rollups.apply(
+        session,
+        unit_ids=ancestor_ids(unit),
+        month=month_start(report.period_end),
+        delta=_totals(admission, attendance, classes).scaled(-1),
     )
+    report.status = ReportStatus.withdrawn
+    report.withdrawn_at, report.withdrawn_by_account_id, report.updated_at = now, account_id, now
+    session.add(report)
+    record(
+        session,
+        action,
+        account_id=account_id,
+        unit_id=report.unit_id,
+        report_id=report.id,
+        at=now,
+        receipt=report.receipt_code,
+    )
+    session.flush()
+
+
+def correct_report(
+    session: Session, old: Report, data: ReportInput, *, account_id: int | None, now: datetime | None = None
+) -> Report:
+    """Replace a confirmed report: the old one is withdrawn, the new one points to it."""
+    check(data)
+    if data.idempotency_key:
+        existing = find_by_idempotency_key(session, data.idempotency_key)
+        if existing is not None:
+            return existing
+    withdraw_report(session, old, account_id=account_id, now=now, action="report.correct")
+    new, _ = confirm_report(session, replace(data, supersedes_id=old.id), now=now)
+    return new

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def cli(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
@@ -90,7 +92,7 @@ def test_child_before_parent_in_file_is_fine(cli, tmp_path: Path, database_url: 
 def test_a_bad_row_names_its_line_and_imports_nothing(
     cli, tmp_path: Path, database_url: str, bad_line: str, line_no: int, message: str
 ) -> None:
-    code, out, err = cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV + bad_line + "\n"))
+    code, _, err = cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV + bad_line + "\n"))
     assert code == 1
     assert f"Dòng {line_no}" in err and message in err
     assert count(database_url, Unit) == 0
@@ -112,19 +114,73 @@ def test_wrong_header_and_missing_file(cli, tmp_path: Path) -> None:
 
 def test_targets_set_and_errors(cli, tmp_path: Path, database_url: str) -> None:
     cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
-    code, out, _ = cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "2023-11-01",
-                       "--to", "2025-06-30", "--value", "170", "--max", "200", "--source", "Kế hoạch BTV")
+    code, out, _ = cli(
+        "targets",
+        "set",
+        "--unit",
+        "HN-KK",
+        "--metric",
+        "admissions",
+        "--from",
+        "2023-11-01",
+        "--to",
+        "2025-06-30",
+        "--value",
+        "170",
+        "--max",
+        "200",
+        "--source",
+        "Kế hoạch BTV",
+    )
     assert code == 0 and "170–200" in out
     assert count(database_url, Target) == 1
-    code, _, err = cli("targets", "set", "--unit", "NOPE", "--metric", "admissions", "--from", "2023-01-01",
-                       "--to", "2023-12-31", "--value", "5")
+    code, _, err = cli(
+        "targets",
+        "set",
+        "--unit",
+        "NOPE",
+        "--metric",
+        "admissions",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-12-31",
+        "--value",
+        "5",
+    )
     assert code == 1 and "Không có đơn vị mã 'NOPE'" in err
-    code, _, err = cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "2023-01-01",
-                       "--to", "2023-12-31", "--value", "5", "--max", "3")
+    code, _, err = cli(
+        "targets",
+        "set",
+        "--unit",
+        "HN-KK",
+        "--metric",
+        "admissions",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-12-31",
+        "--value",
+        "5",
+        "--max",
+        "3",
+    )
     assert code == 1 and "--max" in err
     with pytest.raises(SystemExit) as exit_info:
-        cli("targets", "set", "--unit", "HN-KK", "--metric", "admissions", "--from", "31/12/2023",
-            "--to", "2023-12-31", "--value", "5")
+        cli(
+            "targets",
+            "set",
+            "--unit",
+            "HN-KK",
+            "--metric",
+            "admissions",
+            "--from",
+            "31/12/2023",
+            "--to",
+            "2023-12-31",
+            "--value",
+            "5",
+        )
     assert exit_info.value.code == 2
     assert count(database_url, Target) == 1
 
@@ -171,14 +227,29 @@ def test_progress_on_an_empty_database_says_what_to_do(cli) -> None:
 
 
 def test_help_is_bilingual_for_every_command() -> None:
-    commands = [["units", "import"], ["units", "list"], ["targets", "set"], ["invite"], ["progress"], ["demo"],
-                ["run"], ["chat"], ["parse"]]
+    commands = [
+        ["units", "import"],
+        ["units", "list"],
+        ["targets", "set"],
+        ["invite"],
+        ["progress"],
+        ["demo"],
+        ["run"],
+        ["chat"],
+        ["parse"],
+    ]
     for command in commands:
-        result = subprocess.run([sys.executable, "-m", "bot", *command, "--help"], capture_output=True, text=True,
-                                cwd=ROOT, check=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *command, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
         assert " / " in result.stdout, command
-    top = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT,
-                         check=True).stdout
+    top = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
     assert "Tiến độ" in top and "admin commands" in top
 
 
@@ -196,8 +267,13 @@ def test_bad_configuration_is_reported(cli, monkeypatch: pytest.MonkeyPatch) -> 
 def test_terminal_demo_chat_from_a_pipe(tmp_path: Path) -> None:
     """`printf '/tiendo\\n' | tiendo chat --demo` works without a terminal."""
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--demo"], input="/tiendo\n/tiendo kien khe\n", capture_output=True,
-        text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=120,
+        [sys.executable, "-m", "bot", "chat", "--demo"],
+        input="/tiendo\n/tiendo kien khe\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "539" in result.stdout and "89,8%" in result.stdout and "82,9%" in result.stdout
@@ -206,8 +282,15 @@ def test_terminal_demo_chat_from_a_pipe(tmp_path: Path) -> None:
 
 def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--demo"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--demo"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert process.stdout is not None
     banner = []
     for line in process.stdout:  # the banner prints the demo's invite codes before reading input
@@ -215,10 +298,16 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
         if line.startswith("Thoát"):
             break
     code = "".join(banner).split("/dangky ")[1].split()[0]
-    script = f"/dangky {code}\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n1\n/tiendo\n"
+    # The report lacks three breakdowns: answered by a digit, a word and "tất cả" typed without accents.
+    script = f"/dangky {code}\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
     out, err = process.communicate(script, timeout=120)
     assert process.returncode == 0, err
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ tổ dân phố 1 Kiện Khê" in out
+    assert "Trong 2 đảng viên mới, có bao nhiêu đồng chí theo tôn giáo?\nTrả lời: 0 · 1 · 2 · Không rõ" in out
+    assert (
+        "Kết nạp 2 đảng viên: 1 nữ, 1 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 2 trình độ THPT trở lên"
+        in out
+    )
     assert "1. Xác nhận  2. Sửa  3. Hủy" in out
     assert "Mã biên nhận: BN-" in out
     # The cell had 9 admissions in the demo; the new report adds 2 (the cell has no target: all time).

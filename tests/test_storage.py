@@ -23,9 +23,22 @@ def test_database_url_picks_drivers() -> None:
 
 def test_migrations_create_every_table(database: Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
-    for name in ("unit", "account", "invite", "target", "report", "admissionentry", "awarenessclass",
-                 "classattendance", "auditevent", "conversation", "processeddelivery", "subtreemonthrollup",
-                 "unitfigure", "alembic_version"):
+    for name in (
+        "unit",
+        "account",
+        "invite",
+        "target",
+        "report",
+        "admissionentry",
+        "awarenessclass",
+        "classattendance",
+        "auditevent",
+        "conversation",
+        "processeddelivery",
+        "subtreemonthrollup",
+        "unitfigure",
+        "alembic_version",
+    ):
         assert name in tables
 
 
@@ -51,7 +64,9 @@ def test_demo_rollups_equal_a_plain_group_by_over_the_entries(database: Database
         for committee in units.children(session, root):
             members = [u.id for u in units.subtree(session, committee)]
             raw_count = session.exec(
-                select(func.coalesce(func.sum(AdmissionEntry.count), 0)).where(AdmissionEntry.unit_id.in_(members))
+                select(func.coalesce(func.sum(AdmissionEntry.count), 0)).where(
+                    AdmissionEntry.unit_id.in_(members)
+                )
             ).one()
             assert sum_totals(session, committee.id or 0, None, None).admissions == raw_count
 
@@ -69,8 +84,10 @@ def test_demo_figures_match_the_article(database: Database) -> None:
         assert figures.totals.youth_union / figures.totals.youth_union_known > 0.46
         assert figures.totals.female / figures.totals.female_known > 0.72
         assert round(figures.totals.religious / figures.totals.religious_known, 3) == 0.045
-        assert round(figures.totals.upper_secondary_or_above / figures.totals.upper_secondary_or_above_known,
-                     2) == 0.96
+        assert (
+            round(figures.totals.upper_secondary_or_above / figures.totals.upper_secondary_or_above_known, 2)
+            == 0.96
+        )
         assert (figures.totals.classes_opened, figures.totals.completed) == (18, 921)
         assert figures.pool == 406
         assert figures.members_total is not None and figures.members_total.value == 7025
@@ -83,8 +100,14 @@ def test_demo_figures_match_the_article(database: Database) -> None:
 
 
 def _report(unit, count: int, **breakdown: int | None) -> reports.ReportInput:  # type: ignore[no-untyped-def]
-    return reports.ReportInput(unit=unit, channel="test", raw_text=f"kết nạp {count}", period_start=date(2023, 10, 1),
-                               period_end=date(2023, 10, 31), admission=reports.AdmissionInput(count, **breakdown))
+    return reports.ReportInput(
+        unit=unit,
+        channel="test",
+        raw_text=f"kết nạp {count}",
+        period_start=date(2023, 10, 1),
+        period_end=date(2023, 10, 31),
+        admission=reports.AdmissionInput(count, **breakdown),
+    )
 
 
 def test_confirm_updates_every_ancestor_and_is_idempotent(database: Database) -> None:
@@ -101,9 +124,15 @@ def test_confirm_updates_every_ancestor_and_is_idempotent(database: Database) ->
             unit = units.get_by_code(session, code)
             totals = sum_totals(session, unit.id or 0, None, None)
             assert (totals.admissions, totals.female, totals.female_known, totals.reports) == (2, 1, 2, 1)
-        assert sum_totals(session, units.get_by_code(session, tree.cell_b).id or 0, None, None).admissions == 0
-        assert session.exec(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "report.confirm")).one() == 1
+        assert (
+            sum_totals(session, units.get_by_code(session, tree.cell_b).id or 0, None, None).admissions == 0
+        )
+        assert (
+            session.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "report.confirm")
+            ).one()
+            == 1
+        )
         assert session.exec(select(func.count()).select_from(SubtreeMonthRollup)).one() == 3
 
 
@@ -144,15 +173,37 @@ def test_invites_expire_and_are_single_use(database: Database) -> None:
     tree = build_tree(database)
     now = datetime(2023, 11, 1, tzinfo=UTC)
     with database.session() as session:
-        code = accounts.create_invite(session, unit=units.get_by_code(session, tree.cell_a), role=Role.secretary,
-                                      days=2, now=now)
+        code = accounts.create_invite(
+            session, unit=units.get_by_code(session, tree.cell_a), role=Role.secretary, days=2, now=now
+        )
     with pytest.raises(InvalidInput, match="hết hạn"), database.session() as session:
-        accounts.redeem_invite(session, code=code, channel="telegram", channel_user_id="1", chat_id="1",
-                               display_name=None, now=now + timedelta(days=3))
+        accounts.redeem_invite(
+            session,
+            code=code,
+            channel="telegram",
+            channel_user_id="1",
+            chat_id="1",
+            display_name=None,
+            now=now + timedelta(days=3),
+        )
     with database.session() as session:
-        account = accounts.redeem_invite(session, code=code.lower(), channel="telegram", channel_user_id="1",
-                                         chat_id="1", display_name=None, now=now + timedelta(days=1))
+        account = accounts.redeem_invite(
+            session,
+            code=code.lower(),
+            channel="telegram",
+            channel_user_id="1",
+            chat_id="1",
+            display_name=None,
+            now=now + timedelta(days=1),
+        )
         assert account.role == Role.secretary
     with pytest.raises(InvalidInput, match="đã được sử dụng"), database.session() as session:
-        accounts.redeem_invite(session, code=code, channel="telegram", channel_user_id="2", chat_id="2",
-                               display_name=None, now=now + timedelta(days=1))
+        accounts.redeem_invite(
+            session,
+            code=code,
+            channel="telegram",
+            channel_user_id="2",
+            chat_id="2",
+            display_name=None,
+            now=now + timedelta(days=1),
+        )

@@ -38,10 +38,11 @@ def test_every_text_key_used_in_code_is_in_the_vietnamese_catalog() -> None:
     missing = sorted(k for k in used if k not in keys)
     assert not missing, missing
     # Keys built at run time from enums: every value must have its text.
-    for prefix, values in (("role.", ("secretary", "staff", "admin")),
-                           ("unsupported.", ("sticker", "photo", "voice", "document", "unsupported", "edited")),
-                           ("report.status.", ("confirmed", "withdrawn")),
-                           ("breakdown.", ("female", "youth_union", "religious", "ethnic_minority",
-                                           "upper_secondary_or_above"))):
+    for prefix, values in (
+        ("role.", ("secretary", "staff", "admin")),
+        ("unsupported.", ("sticker", "photo", "voice", "document", "unsupported", "edited")),
+        ("report.status.", ("confirmed", "withdrawn")),
+        ("breakdown.", ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")),
+    ):
         for value in values:
             assert prefix + value in keys

@@ -13,6 +13,7 @@ from storage.db import Database
 from storage.models import AdmissionEntry, Report, Role
 from storage.progress import unit_progress
 from tests.utils.builders import Tree, build_tree, invite
+from tests.utils.clock import FakeClock
 from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
@@ -43,6 +44,16 @@ def report_count(database: Database) -> int:
 def admitted(database: Database, code: str) -> int:
     with database.session() as session:
         return unit_progress(session, units.get_by_code(session, code), date(2023, 11, 1)).totals.admissions
+
+
+async def compose(bot: Harness, user: TelegramUser, text: str, answer: str = "Không rõ") -> list[str]:
+    """Send a report and answer each guided question the same way; the summary comes last."""
+    texts = await bot.send(user, text)
+    for _ in range(10):
+        if not texts or "kiểm tra báo cáo" in texts[-1] or "Sửa báo cáo" in texts[-1]:
+            break
+        texts += await bot.send(user, answer)
+    return texts
 
 
 async def register(bot: Harness, database: Database, user: TelegramUser, unit: str, role: Role) -> str:
@@ -96,8 +107,8 @@ async def test_invite_code_typed_in_lower_case_without_dash_works(
 
 async def test_cancelled_report_stores_nothing(bot: Harness, database: Database, tree: Tree) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
-    summary = await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên")
-    assert "Kết nạp 2 đảng viên" in summary[0] and "1 nữ" in summary[0] and "1 đoàn viên" in summary[0]
+    summary = (await compose(bot, SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"))[-1]
+    assert "Kết nạp 2 đảng viên" in summary and "1 nữ" in summary and "1 đoàn viên" in summary
     buttons = bot.last_buttons(SECRETARY)
     assert list(buttons) == ["Xác nhận", "Sửa", "Hủy"]
     answer = await bot.press(SECRETARY, buttons["Hủy"])
@@ -117,14 +128,16 @@ async def test_confirmed_report_gets_a_receipt_and_shows_in_tiendo(
     before = await bot.send(STAFF, "/tiendo")
     assert "đã kết nạp 0 đảng viên" in before[0]
 
-    await bot.send(SECRETARY, "ket nap 2 dang vien")
+    await compose(bot, SECRETARY, "ket nap 2 dang vien")
     answer = await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
     assert "Mã biên nhận: BN-" in answer[0]
     receipt = answer[0].split("Mã biên nhận: ")[1][:9]
     with database.session() as session:
         report = session.exec(select(Report)).one()
         assert report.receipt_code == receipt
-        assert report.raw_text == "ket nap 2 dang vien"
+        # The message as typed, then the answers to the guided questions.
+        assert report.raw_text.splitlines()[0] == "ket nap 2 dang vien"
+        assert "nữ: Không rõ" in report.raw_text.splitlines()[1]
         assert report.channel == "telegram"
         entry = session.exec(select(AdmissionEntry)).one()
         assert entry.count == 2 and entry.female is None
@@ -137,7 +150,7 @@ async def test_confirmed_report_gets_a_receipt_and_shows_in_tiendo(
 
 async def test_double_press_of_confirm_stores_once(bot: Harness, database: Database, tree: Tree) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
-    await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên")
+    await compose(bot, SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên")
     confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
     first = await bot.press(SECRETARY, confirm)
     second = await bot.press(SECRETARY, confirm)
@@ -147,15 +160,24 @@ async def test_double_press_of_confirm_stores_once(bot: Harness, database: Datab
     assert admitted(database, tree.commune) == 2
 
 
-async def test_same_update_delivered_twice_is_processed_once(bot: Harness, database: Database, tree: Tree) -> None:
+async def test_same_update_delivered_twice_is_processed_once(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
-    await bot.send(SECRETARY, "kết nạp 3 đảng viên")
+    await compose(bot, SECRETARY, "kết nạp 3 đảng viên")
     press = bot.press_update(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
     await bot.feed(press)
     sent = len(bot.api.sent())
     await bot.feed(press)  # Telegram redelivers the same update_id
-    assert len(bot.api.sent()) == sent  # no second answer
+    assert len(bot.api.sent()) == sent + 1
+    assert "đã được ghi nhận trước đó" in bot.api.texts()[-1]
     assert report_count(database) == 1
+    # A redelivered text message is not processed, nor answered, a second time.
+    message = bot.message_update(SECRETARY, "kết nạp 4 đảng viên")
+    await bot.feed(message)
+    sent = len(bot.api.sent())
+    await bot.feed(message)
+    assert len(bot.api.sent()) == sent
 
 
 async def test_typed_number_picks_an_option(bot: Harness, database: Database, tree: Tree) -> None:
@@ -189,18 +211,25 @@ async def test_staff_sees_a_unit_of_their_subtree_by_name_without_diacritics(
 
 async def test_edit_then_resend(bot: Harness, database: Database, tree: Tree) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
-    await bot.send(SECRETARY, "kết nạp 2 đảng viên")
+    await compose(bot, SECRETARY, "kết nạp 2 đảng viên")
     answer = await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Sửa"])
     assert "gửi lại" in answer[0] and "kết nạp 2 đảng viên" in answer[0]
-    await bot.send(SECRETARY, "kết nạp 3 đảng viên")
+    await compose(bot, SECRETARY, "kết nạp 3 đảng viên")
     await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
     assert admitted(database, tree.cell_a) == 3
 
 
 async def test_sticker_and_photo_get_a_clear_answer(bot: Harness, database: Database, tree: Tree) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
-    sticker = {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1, "is_animated": False,
-               "is_video": False, "type": "regular"}
+    sticker = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
     answer = await bot.send(SECRETARY, sticker=sticker)
     assert "tin nhắn chữ" in answer[0]
     photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
@@ -238,3 +267,26 @@ async def test_start_up_menu_failure_only_warns(services: Services, caplog: pyte
     await app.post_init(app)  # type: ignore[misc]
     await app.shutdown()
     assert "could not set the command menu" in caplog.text
+
+
+async def test_idle_draft_expires_with_a_word_and_is_not_stored(
+    bot: Harness, database: Database, tree: Tree, clock: FakeClock
+) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    await compose(bot, SECRETARY, "kết nạp 2 đảng viên")
+    confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
+    clock.advance(hours=25)
+    answer = await bot.send(SECRETARY, "/tiendo")
+    assert "hết hạn" in answer[0] and "kết nạp 2 đảng viên" in answer[0]
+    assert "TIẾN ĐỘ" in answer[1]
+    assert "không còn" in (await bot.press(SECRETARY, confirm))[0]
+    assert report_count(database) == 0
+
+
+async def test_baocao_lists_receipts(bot: Harness, database: Database, tree: Tree) -> None:
+    await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
+    assert "chưa gửi báo cáo nào" in (await bot.send(SECRETARY, "/baocao"))[0]
+    await compose(bot, SECRETARY, "kết nạp 2 đảng viên")
+    receipt = (await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"]))[0].split(": ")[1][:9]
+    listing = (await bot.send(SECRETARY, "/baocao"))[0]
+    assert receipt in listing and "tháng 11/2023" in listing and "kết nạp 2 đảng viên" in listing

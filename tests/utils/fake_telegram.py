@@ -13,8 +13,15 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-BOT = {"id": 7000000001, "is_bot": True, "first_name": "Tiến độ", "username": "tiendo_test_bot",
-       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Tiến độ",
+    "username": "tiendo_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass
@@ -54,7 +61,9 @@ class FakeBotAPI(BaseRequest):
         self.calls.append(Call(name, params))
         if name in self.fail_methods:
             status = self.fail_methods[name]
-            return status, json.dumps({"ok": False, "error_code": status, "description": "Fake failure"}).encode()
+            return status, json.dumps(
+                {"ok": False, "error_code": status, "description": "Fake failure"}
+            ).encode()
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
@@ -74,8 +83,11 @@ class FakeBotAPI(BaseRequest):
         return True
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
-        return [c for c in self.calls if c.method == "sendMessage"
-                and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+        return [
+            c
+            for c in self.calls
+            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [c.params["text"] for c in self.sent(chat_id)]
@@ -105,23 +117,35 @@ class Harness:
     update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def _user(self, user: TelegramUser) -> dict[str, Any]:
-        return {"id": user.id, "is_bot": False, "first_name": user.first_name, "last_name": user.last_name,
-                "language_code": "vi"}
+        return {
+            "id": user.id,
+            "is_bot": False,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "language_code": "vi",
+        }
 
     async def feed(self, payload: dict[str, Any]) -> None:
         await self.app.process_update(Update.de_json(payload, self.app.bot))
 
-    def message_update(self, user: TelegramUser, text: str | None = None, update_id: int | None = None,
-                       **extra: Any) -> dict[str, Any]:
+    def message_update(
+        self, user: TelegramUser, text: str | None = None, update_id: int | None = None, **extra: Any
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {
-            "message_id": next(self.update_ids) + 500, "date": 1698800000,
-            "chat": {"id": user.id, "type": "private"}, "from": self._user(user), **extra,
+            "message_id": next(self.update_ids) + 500,
+            "date": 1698800000,
+            "chat": {"id": user.id, "type": "private"},
+            "from": self._user(user),
+            **extra,
         }
         if text is not None:
             message["text"] = text
             if text.startswith("/"):
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return {"update_id": update_id if update_id is not None else next(self.update_ids), "message": message}
+        return {
+            "update_id": update_id if update_id is not None else next(self.update_ids),
+            "message": message,
+        }
 
     async def send(self, user: TelegramUser, text: str | None = None, **extra: Any) -> list[str]:
         """Send a message; returns the texts the bot sent in answer."""
@@ -133,9 +157,17 @@ class Harness:
         return {
             "update_id": update_id if update_id is not None else next(self.update_ids),
             "callback_query": {
-                "id": str(next(self.update_ids)), "from": self._user(user), "chat_instance": "ci", "data": data,
-                "message": {"message_id": 1, "date": 1698800000, "chat": {"id": user.id, "type": "private"},
-                            "from": BOT, "text": "…"},
+                "id": str(next(self.update_ids)),
+                "from": self._user(user),
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": 1,
+                    "date": 1698800000,
+                    "chat": {"id": user.id, "type": "private"},
+                    "from": BOT,
+                    "text": "…",
+                },
             },
         }
 

@@ -170,6 +170,9 @@ def upgrade() -> None:
         sa.Column("period_end", sa.Date(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("supersedes_id", sa.Integer(), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by_account_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -177,8 +180,16 @@ def upgrade() -> None:
             ["account.id"],
         ),
         sa.ForeignKeyConstraint(
+            ["supersedes_id"],
+            ["report.id"],
+        ),
+        sa.ForeignKeyConstraint(
             ["unit_id"],
             ["unit.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["withdrawn_by_account_id"],
+            ["account.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key"),
