@@ -6,6 +6,7 @@ kill -9) continues the dialogue from the stored state.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from storage.progress import unit_progress
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+# Control characters (NUL and the like; not newline or tab): PostgreSQL text refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -99,7 +102,7 @@ def _dispatch(ctx: Context) -> list[Reply]:
     incoming = ctx.incoming
     if incoming.kind not in (Kind.text, Kind.choice):
         return [Reply(t(f"unsupported.{incoming.kind.value}"))]
-    text = incoming.text.strip()
+    text = _CONTROL.sub("", incoming.text).strip()
     if len(text) > MAX_TEXT:
         return [Reply(t("message.too_long", limit=number(MAX_TEXT)))]
     encoding = legacy_encoding(text)

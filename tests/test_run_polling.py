@@ -7,51 +7,90 @@ import sys
 import time
 from pathlib import Path
 
+from sqlmodel import select
+
+from storage import accounts, units
+from storage.db import Database
+from storage.models import Report, Role
 from tests.utils.fake_bot_server import FakeBotServer
 
 ROOT = Path(__file__).resolve().parent.parent
+USER = 42
+
+
+def start(server: FakeBotServer, database_url: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN",
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_reply(server: FakeBotServer, count: int) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        texts = server.sent_texts()
+        if len(texts) >= count:
+            return texts[count - 1]
+        time.sleep(0.05)
+    raise AssertionError(f"no reply number {count}; got {server.sent_texts()}")
 
 
 def test_tiendo_run_polls_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     with FakeBotServer() as server:
-        server.updates.append(
-            {
-                "update_id": 10,
-                "message": {
-                    "message_id": 1,
-                    "date": 1698800000,
-                    "chat": {"id": 42, "type": "private"},
-                    "from": {"id": 42, "is_bot": False, "first_name": "Lan"},
-                    "text": "/start",
-                },
-            }
-        )
-        env = {
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN",
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
-            "LOG_LEVEL": "INFO",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        server.add_message(USER, "/start")
+        process = start(server, f"sqlite:///{tmp_path}/bot.db", tmp_path)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not server.sent_texts():
-                time.sleep(0.1)
-            assert server.sent_texts(), "the bot answered nothing"
-            assert "/dangky" in server.sent_texts()[0]
+            assert "/dangky" in wait_for_reply(server, 1)
         finally:
             process.send_signal(signal.SIGTERM)
             output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
         assert "SECRET-TOKEN" not in output  # the token is in every Bot API URL: never logged
-        methods = [m for m, _ in server.calls]
-        assert "setMyCommands" in methods
+        assert "setMyCommands" in [m for m, _ in server.calls]
+
+
+def test_kill_9_mid_dialogue_then_the_next_message_continues_it(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/bot.db"
+    database = Database(database_url)
+    database.migrate()
+    with database.session() as session:
+        cell = units.create_unit(session, code="C1", name="Chi bộ thôn Đông", level="Chi bộ", parent=None)
+        code = accounts.create_invite(session, unit=cell, role=Role.secretary)
+    with FakeBotServer() as server:
+        first = start(server, database_url, tmp_path)
+        try:
+            server.add_message(USER, f"/dangky {code}")
+            assert "Đã đăng ký" in wait_for_reply(server, 1)
+            server.add_message(USER, "kết nạp 2 đảng viên, 2 nữ")
+            assert wait_for_reply(server, 2) == "Trong 2 đảng viên mới, có bao nhiêu đồng chí là đoàn viên?"
+        finally:
+            first.kill()  # SIGKILL: no shutdown code runs
+            first.communicate(timeout=30)
+        second = start(server, database_url, tmp_path)
+        try:
+            server.add_message(USER, "1")
+            assert wait_for_reply(server, 3) == "Trong 2 đảng viên mới, có bao nhiêu đồng chí theo tôn giáo?"
+            for n, answer in enumerate(("0", "0", "2"), start=4):
+                server.add_message(USER, answer)
+                wait_for_reply(server, n)
+            assert "2 nữ, 1 đoàn viên, 0 theo tôn giáo" in server.sent_texts()[-1]
+            server.add_message(USER, "1")  # 1. Xác nhận
+            assert "Mã biên nhận" in wait_for_reply(server, 7)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.communicate(timeout=30)
+    with database.session() as session:
+        assert len(session.exec(select(Report)).all()) == 1
+    database.dispose()

@@ -12,6 +12,7 @@ BOT = {"id": 7000000001, "is_bot": True, "first_name": "Tiến độ", "username
 class FakeBotServer:
     def __init__(self) -> None:
         self.updates: list[dict[str, Any]] = []
+        self.confirmed = 0  # like Telegram: an offset confirms every update below it, for good
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         server = self
@@ -51,8 +52,8 @@ class FakeBotServer:
             if method == "getMe":
                 return BOT
             if method == "getUpdates":
-                offset = int(params.get("offset") or 0)
-                return [u for u in self.updates if u["update_id"] >= offset]
+                self.confirmed = max(self.confirmed, int(params.get("offset") or 0))
+                return [u for u in self.updates if u["update_id"] >= self.confirmed]
             if method == "sendMessage":
                 return {
                     "message_id": len(self.calls),
@@ -62,6 +63,22 @@ class FakeBotServer:
                     "text": params.get("text", ""),
                 }
             return True
+
+    def add_message(self, user_id: int, text: str) -> None:
+        with self.lock:
+            update_id = len(self.updates) + 1
+            self.updates.append(
+                {
+                    "update_id": update_id,
+                    "message": {
+                        "message_id": update_id,
+                        "date": 1698800000,
+                        "chat": {"id": user_id, "type": "private"},
+                        "from": {"id": user_id, "is_bot": False, "first_name": "Lan"},
+                        "text": text,
+                    },
+                }
+            )
 
     def sent_texts(self) -> list[str]:
         with self.lock:
