@@ -8,18 +8,17 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
-
-from bot import demo
-from bot.runtime import configure_logging, make_services, open_database
-from bot.settings import Settings
-from handlers import progress_text
-from storage import accounts, targets, units
 from storage.errors import StorageError
-from storage.models import Account, Metric, Role
-from storage.progress import unit_progress
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Modules are imported inside the commands that use them: `tiendo parse` and `--help` stay quick
+# (no database layer, no Telegram library loaded for them).
+METRICS = ("admissions", "class_completions")
+ROLES = ("secretary", "staff", "admin")
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +46,17 @@ def _positive(value: str) -> int:
     return number
 
 
-def _today(settings: Settings, override: date | None) -> date:
+def _today(settings: "Settings", override: date | None) -> date:
     return override or datetime.now(settings.zone).date()
 
 
 # --- commands ---------------------------------------------------------------------------------
 
 
-def cmd_units_import(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_units_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units
+
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -71,7 +73,10 @@ def cmd_units_import(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Đã nhập {len(rows)} đơn vị: {created} mới, {updated} cập nhật.")
 
 
-def cmd_units_list(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_units_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units
+
     database = open_database(settings)
     with database.session() as session:
         rows = units.all_units(session)
@@ -90,7 +95,11 @@ def cmd_units_list(args: argparse.Namespace, settings: Settings) -> None:
         show(None, 0)
 
 
-def cmd_targets_set(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import targets, units
+    from storage.models import Metric
+
     database = open_database(settings)
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
@@ -108,7 +117,11 @@ def cmd_targets_set(args: argparse.Namespace, settings: Settings) -> None:
         print(f"Đã đặt chỉ tiêu {args.metric} cho {unit.name}: {value} ({args.date_from} → {args.date_to}).")
 
 
-def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import accounts, units
+    from storage.models import Role
+
     database = open_database(settings)
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
@@ -118,7 +131,12 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
         print(code)
 
 
-def cmd_progress(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import progress_text
+    from storage import units
+    from storage.progress import unit_progress
+
     database = open_database(settings)
     with database.session() as session:
         if args.unit:
@@ -138,7 +156,10 @@ def cmd_progress(args: argparse.Namespace, settings: Settings) -> None:
         print(progress_text.render(figures, settings.lagging_threshold))
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot import demo
+    from bot.runtime import open_database
+
     database = open_database(settings)
     with database.session() as session:
         try:
@@ -150,8 +171,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Mã đăng ký thử (cán bộ theo dõi Đảng bộ thị trấn Kiện Khê): {codes['staff']}")
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.telegram_channel import build_application  # imported here: the CLI starts faster
+def cmd_run(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import make_services, open_database
+    from bot.telegram_channel import build_application
 
     if not settings.telegram_bot_token:
         raise CliError("Chưa đặt TELEGRAM_BOT_TOKEN (trong môi trường hoặc tệp .env). " + TOKEN_HELP)
@@ -170,8 +192,12 @@ TOKEN_HELP = (
 )
 
 
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot import demo
+    from bot.runtime import make_services, open_database
     from bot.terminal import CHANNEL, USER, chat
+    from storage import units
+    from storage.models import Account, Role
 
     interactive = sys.stdin.isatty()
     if args.demo:
@@ -222,7 +248,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
         print()
 
 
-def cmd_start(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
     """What `make run` does: the bot when a token is set, otherwise the demo in the terminal."""
     if settings.telegram_bot_token:
         cmd_run(args, settings)
@@ -233,7 +259,7 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> None:
     cmd_chat(args, settings)
 
 
-def cmd_parse(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     from handlers.parser import parse_message
 
     today = _today(settings, args.today)
@@ -306,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--metric",
         required=True,
-        choices=[m.value for m in Metric],
+        choices=METRICS,
         help=_help("kết nạp hoặc hoàn thành lớp nhận thức", "admissions or class completions"),
     )
     p.add_argument(
@@ -350,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
-    p.add_argument("--role", required=True, choices=[r.value for r in Role], help=_help("vai trò", "role"))
+    p.add_argument("--role", required=True, choices=ROLES, help=_help("vai trò", "role"))
     p.add_argument(
         "--days",
         type=_positive,
@@ -445,6 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "text", None) == []:
         args.text = None
+    from pydantic import ValidationError
+
+    from bot.logs import configure_logging
+    from bot.settings import Settings
+
     try:
         settings = Settings()
     except ValidationError as error:
@@ -459,9 +490,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, StorageError) as error:
         print(f"Lỗi: {error}", file=sys.stderr)
         return 1
-    except OperationalError as error:
+    except _database_errors() as error:
         print(f"Lỗi cơ sở dữ liệu ({settings.database_url.split('@')[-1]}): {error.orig}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
     return 0
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """Evaluated only when an exception is being handled, so the import costs nothing otherwise."""
+    from sqlalchemy.exc import OperationalError
+
+    return (OperationalError,)

@@ -1,18 +1,11 @@
 """Wiring: settings -> database -> the services handlers receive."""
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.settings import Settings
 from handlers.types import Services
 from storage.db import Database
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def open_database(settings: Settings) -> Database:
