@@ -1,0 +1,386 @@
+"""Dates and periods in Vietnamese chat text -> inclusive (start, end) date ranges.
+
+All matching runs on folded text (no diacritics, lowercase). Conventions (see shared/GLOSSARY.md):
+dates are day first ("3/5" is 3 May, never March 5th); a month or quarter without a year is the
+latest one that has begun by `today`; a day-month without a year is in the current year.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from handlers.numbers import words_to_int
+from handlers.text import fold
+
+__all__ = ["Period", "PeriodHit", "find_period", "parse_period", "scan_periods"]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+# rank: lower is more specific; a range the user spelled out beats everything.
+RANK_RANGE, RANK_DAY, RANK_MONTH, RANK_QUARTER, RANK_HALF, RANK_YEAR, RANK_BARE_YEAR = range(7)
+
+
+@dataclass(slots=True)
+class PeriodHit:
+    start: int  # span in the folded text
+    end: int
+    rank: int
+    kind: str  # "day", "month", "quarter", "half", "year", "range", "birth" (masked, never a period)
+    a: int = 0  # day / month / quarter / half (1, 2) depending on kind
+    b: int = 0  # month for "day"
+    year: int | None = None  # None: not said, anchored later
+    period: Period | None = None
+
+
+_Y4 = r"(?:19|20)\d{2}"
+_MN = r"(?:1[0-2]|0?[1-9])"
+_DN = r"(?:3[01]|[12]\d|0?[1-9])"
+_MONTH_WORDS = {
+    "gieng": 1,
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "tu": 4,
+    "bon": 4,
+    "nam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+    "muoi": 10,
+    "muoi mot": 11,
+    "muoi hai": 12,
+    "chap": 12,
+}
+_MW = r"(?:muoi\s+mot|muoi\s+hai|gieng|chap|mot|hai|ba|tu|bon|nam|sau|bay|tam|chin|muoi)"
+_QUARTERS = {
+    "i": 1,
+    "ii": 2,
+    "iii": 3,
+    "iv": 4,
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+}
+_YEAR_TAIL = rf"(?:\s*(?:[/.-]|,?\s*nam)\s*(?P<NAME>{_Y4}|nay|ngoai|truoc))?"
+
+
+def _year_tail(name: str) -> str:
+    return _YEAR_TAIL.replace("NAME", name)
+
+
+# Every alternative starts with a digit or one of h, n, q, s, t: the lookahead lets the engine skip
+# other positions without trying twenty alternatives at each.
+_PATTERN = re.compile(
+    "(?<![a-z])(?=[0-9hnqst])(?:"
+    + "|".join(
+        (
+            # birth dates/years are masked so they never become a period or a count
+            rf"(?P<birth>\b(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
+            rf"(?:\d{{1,2}}\s*[/.-]\s*){{0,2}}(?:{_Y4}|\d{{2}})\b)",
+            r"(?P<since>\btu\s+dau\s+(?P<since_w>nam|thang|quy)(?:\s+(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio))?)",
+            r"(?P<half>\b(?:(?:6|sau)\s*thang|nua)\s*(?P<half_w>dau|cuoi)\s*nam\b"
+            + _year_tail("half_y").replace(r"(?:[/.-]|,?\s*nam)", r"(?:[/.-]|,)?")
+            + ")",
+            rf"(?P<dwords>\bngay\s+(?P<dw_d>(?:(?:hai|ba)\s+muoi(?:\s+(?:mot|hai|ba|bon|tu|lam|nam|sau|bay|tam|chin))?"
+            rf"|muoi(?:\s+(?:mot|hai|ba|bon|lam|nam|sau|bay|tam|chin))?|mot|hai|ba|bon|nam|sau|bay|tam|chin))"
+            rf"\s+thang\s+(?P<dw_m>{_MW}|{_MN})\b" + _year_tail("dw_y") + ")",
+            rf"(?P<dlong>\bngay\s*(?P<dl_d>{_DN})\s*thang\s*(?P<dl_m>{_MN})"
+            rf"(?:\s*(?:nam|[/.-])\s*(?P<dl_y>{_Y4}))?\b)",
+            rf"(?P<day>(?<![\d/.,-])(?:ngay\s*)?(?P<d_d>{_DN})\s*[/.-]\s*(?P<d_m>{_MN})\s*[/.-]\s*"
+            rf"(?P<d_y>{_Y4}|\d{{2}})(?![\d/.,-]))",
+            rf"(?P<yrange>(?<![\d/.,-])(?P<yr1>{_Y4})\s*[-–]\s*(?P<yr2>{_Y4})(?![\d/.,-]))",
+            rf"(?P<month>(?:\bthang\s*|\bt(?=\d))(?P<m_m>{_MN})(?![\d%])" + _year_tail("m_y") + r"\b)",
+            rf"(?P<mbare>(?<![\d/.,-])(?P<mb_m>{_MN})\s*[/-]\s*(?P<mb_y>{_Y4})(?![\d/.,]))",
+            rf"(?P<dshort>(?<![\d/.,-])(?:(?P<ds_kw>ngay|hom)\s*)?(?P<ds_d>{_DN})\s*/\s*(?P<ds_m>{_MN})"
+            r"(?![\d/.,%])(?!\s*(?:dong\s+chi|d/c|dc\b|dv\b|dang\s+vien|qcut|qc\b|quan\s+chung|nguoi|hoan\s+thanh"
+            r"|dat\b|duoc|nu\b|so\b|hoc\s+vien)))",
+            rf"(?P<mword>\bthang\s+(?P<mw>{_MW})\b" + _year_tail("mw_y") + ")",
+            r"(?P<mrel>\bthang\s*(?P<mr>nay|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)",
+            r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q(?P<q2>[1-4]))\b"
+            + _year_tail("q_y")
+            + ")",
+            r"(?P<qrel>\bquy\s*(?P<qr>nay|truoc|vua\s+qua|hien\s+tai)\b)",
+            rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)",
+            r"(?P<yrel>\bnam\s*(?P<yr>nay|ngoai|truoc|hien\s+tai)\b)",
+            r"(?P<dayrel>\bhom\s*(?P<hr>nay|qua)\b)",
+            rf"(?P<bare>(?<![\d/.,-])(?P<by>{_Y4})(?![\d/.,%]))",
+        )
+    )
+    + ")"
+)
+# "từ A đến B", "A - B": joins two hits into one range.
+_RANGE_JOIN = re.compile(r"\s*(?:den|toi|-|–|->|~)\s*(?:het\s+)?$")
+_RANGE_FROM = re.compile(r"(?:\btu|\bbat\s+dau\s+tu)\s*$")
+_UNTIL_NOW = re.compile(r"\s*(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio)\b")
+# "trình độ 12/12" is schooling, not 12 December.
+_SCHOOL_BEFORE = re.compile(r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv)\s*:?\s*$")
+
+
+def _month_period(year: int, month: int) -> Period:
+    return Period(date(year, month, 1), date(year, month, monthrange(year, month)[1]))
+
+
+def _quarter_period(year: int, q: int) -> Period:
+    first = 3 * q - 2
+    return Period(date(year, first, 1), _month_period(year, first + 2).end)
+
+
+def _half_period(year: int, half: int) -> Period:
+    return (
+        Period(date(year, 1, 1), date(year, 6, 30))
+        if half == 1
+        else Period(date(year, 7, 1), date(year, 12, 31))
+    )
+
+
+def _year_period(year: int) -> Period:
+    return Period(date(year, 1, 1), date(year, 12, 31))
+
+
+def _prev_month(today: date) -> tuple[int, int]:
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+
+
+def _rel_year(word: str | None, today: date) -> int | None:
+    if word is None:
+        return None
+    if word == "nay":
+        return today.year
+    if word in ("ngoai", "truoc"):
+        return today.year - 1
+    return int(word)
+
+
+def _full_year(two_or_four: str) -> int:
+    y = int(two_or_four)
+    return 2000 + y if y < 100 else y
+
+
+def _materialise(hit: PeriodHit, today: date, default_year: int | None) -> Period | None:
+    """Turn a hit into dates; `default_year` is a year said elsewhere in the message."""
+    try:
+        if hit.period is not None:
+            return hit.period
+        year = hit.year
+        if hit.kind == "day":
+            return Period(d := date(year or default_year or today.year, hit.b, hit.a), d)
+        if hit.kind == "month":
+            if year is None:
+                year = default_year
+            if year is None:  # latest such month that has begun
+                year = today.year if hit.a <= today.month else today.year - 1
+            return _month_period(year, hit.a)
+        if hit.kind == "quarter":
+            if year is None:
+                year = default_year
+            if year is None:
+                year = today.year if 3 * hit.a - 2 <= today.month else today.year - 1
+            return _quarter_period(year, hit.a)
+        if hit.kind == "half":
+            if year is None:
+                year = default_year
+            if year is None:
+                year = today.year if hit.a == 1 or today.month >= 7 else today.year - 1
+            return _half_period(year, hit.a)
+        if hit.kind == "year" and year is not None:
+            return _year_period(year)
+    except ValueError:  # 31/02 and friends
+        return None
+    return None
+
+
+def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[PeriodHit]:
+    """All period mentions in folded text, in order, with ranges joined. Birth dates come back with
+    kind "birth" so the parser can mask them; they are never a period."""
+    hits: list[PeriodHit] = []
+    for m in _PATTERN.finditer(folded):
+        kind = m.lastgroup
+        s, e = m.span()
+        g = m.group
+        if kind == "birth":
+            hits.append(PeriodHit(s, e, 99, "birth"))
+        elif kind == "since":
+            w = g("since_w")
+            if w == "nam":
+                start = date(today.year, 1, 1)
+            elif w == "quy":
+                start = _quarter_period(today.year, (today.month - 1) // 3 + 1).start
+            else:
+                start = date(today.year, today.month, 1)
+            hits.append(PeriodHit(s, e, RANK_RANGE, "range", period=Period(start, today)))
+        elif kind == "half":
+            hits.append(
+                PeriodHit(
+                    s,
+                    e,
+                    RANK_HALF,
+                    "half",
+                    1 if g("half_w") == "dau" else 2,
+                    year=_rel_year(g("half_y"), today),
+                )
+            )
+        elif kind == "dlong":
+            hits.append(
+                PeriodHit(
+                    s,
+                    e,
+                    RANK_DAY,
+                    "day",
+                    int(g("dl_d")),
+                    int(g("dl_m")),
+                    int(g("dl_y")) if g("dl_y") else None,
+                )
+            )
+        elif kind == "dwords":
+            day_v = words_to_int(g("dw_d"))
+            mw = " ".join(g("dw_m").split())
+            month_v = _MONTH_WORDS.get(mw) or (int(mw) if mw.isdigit() else None)
+            if day_v and month_v:
+                hits.append(PeriodHit(s, e, RANK_DAY, "day", day_v, month_v, _rel_year(g("dw_y"), today)))
+        elif kind == "day":
+            hits.append(PeriodHit(s, e, RANK_DAY, "day", int(g("d_d")), int(g("d_m")), _full_year(g("d_y"))))
+        elif kind == "yrange":
+            y1, y2 = int(g("yr1")), int(g("yr2"))
+            if y1 <= y2:
+                hits.append(
+                    PeriodHit(s, e, RANK_RANGE, "range", period=Period(date(y1, 1, 1), date(y2, 12, 31)))
+                )
+        elif kind == "month":
+            hits.append(PeriodHit(s, e, RANK_MONTH, "month", int(g("m_m")), year=_rel_year(g("m_y"), today)))
+        elif kind == "mbare":
+            hits.append(PeriodHit(s, e, RANK_MONTH, "month", int(g("mb_m")), year=int(g("mb_y"))))
+        elif kind == "dshort":
+            if g("ds_kw") is None and _SCHOOL_BEFORE.search(folded, 0, s):
+                continue
+            hits.append(PeriodHit(s, e, RANK_DAY, "day", int(g("ds_d")), int(g("ds_m"))))
+        elif kind == "mword":
+            word = " ".join(g("mw").split())
+            y = _rel_year(g("mw_y"), today)
+            if word == "sau" and y is None:
+                continue  # "tháng sau" is next month (a plan), not June
+            hits.append(PeriodHit(s, e, RANK_MONTH, "month", _MONTH_WORDS[word], year=y))
+        elif kind == "mrel":
+            word = g("mr")
+            y, mo = (today.year, today.month) if word in ("nay", "hien tai") else _prev_month(today)
+            hits.append(PeriodHit(s, e, RANK_MONTH, "month", mo, year=y))
+        elif kind == "quarter":
+            q = _QUARTERS[g("q") or g("q2")]
+            hits.append(PeriodHit(s, e, RANK_QUARTER, "quarter", q, year=_rel_year(g("q_y"), today)))
+        elif kind == "qrel":
+            q = (today.month - 1) // 3 + 1
+            y = today.year
+            if g("qr") not in ("nay", "hien tai"):
+                q, y = (q - 1, y) if q > 1 else (4, y - 1)
+            hits.append(PeriodHit(s, e, RANK_QUARTER, "quarter", q, year=y))
+        elif kind == "year":
+            hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=int(g("y"))))
+        elif kind == "yrel":
+            hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=_rel_year(g("yr").split()[0], today)))
+        elif kind == "dayrel":
+            d = today if g("hr") == "nay" else today - timedelta(days=1)
+            hits.append(PeriodHit(s, e, RANK_DAY, "day", period=Period(d, d)))
+        elif kind == "bare":
+            if bare_years:
+                hits.append(PeriodHit(s, e, RANK_BARE_YEAR, "year", year=int(g("by"))))
+            else:  # masked (a year is never a count) but not a period on its own
+                hits.append(PeriodHit(s, e, 99, "birth"))
+    if not hits:
+        return hits
+    default_year = next((h.year for h in hits if h.kind == "year" and h.year is not None), None)
+    for h in hits:
+        if h.kind != "birth" and h.period is None:
+            h.period = _materialise(h, today, default_year)
+    return _join_ranges(folded, hits, today)
+
+
+def _join_ranges(folded: str, hits: list[PeriodHit], today: date) -> list[PeriodHit]:
+    out: list[PeriodHit] = []
+    i = 0
+    n = len(hits)
+    while i < n:
+        h = hits[i]
+        if h.period is not None and i + 1 < n and hits[i + 1].period is not None:
+            nxt = hits[i + 1]
+            between = folded[h.end : nxt.start]
+            if _RANGE_JOIN.match(between) and (
+                _RANGE_FROM.search(folded, 0, h.start) or "-" in between or "den" in between
+            ):
+                assert h.period is not None and nxt.period is not None
+                start = min(h.period.start, nxt.period.start)
+                end = max(h.period.end, nxt.period.end)
+                from_m = _RANGE_FROM.search(folded, max(0, h.start - 12), h.start)
+                s = from_m.start() if from_m else h.start
+                out.append(PeriodHit(s, nxt.end, RANK_RANGE, "range", period=Period(start, end)))
+                i += 2
+                continue
+        if h.period is not None and h.kind != "range":
+            until = _UNTIL_NOW.match(folded, h.end)
+            if until and _RANGE_FROM.search(folded, 0, h.start) and h.period.start <= today:
+                out.append(
+                    PeriodHit(h.start, until.end(), RANK_RANGE, "range", period=Period(h.period.start, today))
+                )
+                i += 1
+                continue
+        out.append(h)
+        i += 1
+    return out
+
+
+def best_period(hits: list[PeriodHit]) -> Period | None:
+    """The most specific period among hits (a spelled-out range first), earliest on ties."""
+    best: PeriodHit | None = None
+    for h in hits:
+        if h.period is None or h.kind == "birth":
+            continue
+        if best is None or h.rank < best.rank:
+            best = h
+    return best.period if best else None
+
+
+def find_period(text: str, today: date) -> Period | None:
+    """The period a message talks about: the most specific one mentioned, or None."""
+    return best_period(scan_periods(fold(text), today))
+
+
+_FILLER = re.compile(
+    r"\b(?:trong|tu|den|toi|cua|vao|ky|ki|bao\s+cao|giai\s+doan|thoi\s+gian|tien\s+do|xem|cho|la|nhiem\s+k[yi])\b|[\s,.:;!?()/-]+"
+)
+
+
+def parse_period(text: str, today: date) -> Period | None:
+    """The whole text is a period expression ("tháng 10/2023", "quý 3", "năm 2023",
+    "từ 11/2023 đến 6/2025"); None if anything else is said."""
+    folded = fold(text)
+    hits = [h for h in scan_periods(folded, today, bare_years=True) if h.kind != "birth"]
+    if not hits:
+        return None
+    rest = folded
+    for h in reversed(hits):
+        rest = rest[: h.start] + " " + rest[h.end :]
+    if _FILLER.sub("", rest).strip():
+        return None
+    if len(hits) == 1:
+        return hits[0].period
+    periods = [h.period for h in hits if h.period is not None]
+    if len(periods) != len(hits):
+        return None
+    # several pieces without a joiner ("tháng 10 năm 2023" already merges): take the most specific
+    return best_period(hits)
