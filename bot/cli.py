@@ -266,12 +266,24 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     if args.jsonl:
         out = sys.stdout
         for line in sys.stdin:
-            text = line.rstrip("\n")
+            text = _jsonl_message(line.rstrip("\n"))
             out.write(json.dumps(parse_message(text, today).to_json(), ensure_ascii=False) + "\n")
         return
     if args.text is None:
         raise CliError("Cần nội dung tin nhắn, hoặc --jsonl để đọc từ đầu vào chuẩn.")
     print(json.dumps(parse_message(" ".join(args.text), today).to_json(), ensure_ascii=False, indent=2))
+
+
+def _jsonl_message(line: str) -> str:
+    """A line is a message as typed; a line that is a JSON string ("…\\n…") can carry line breaks."""
+    if line.startswith('"') and line.endswith('"') and len(line) > 1:
+        try:
+            decoded = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(decoded, str):
+            return decoded
+    return line
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -459,7 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jsonl",
         action="store_true",
-        help=_help("mỗi dòng đầu vào là một tin nhắn", "one message per input line"),
+        help=_help(
+            "mỗi dòng vào là một tin nhắn (hoặc chuỗi JSON nếu tin nhắn có xuống dòng); mỗi dòng ra là JSON",
+            "one message per line (or a JSON string, for messages with line breaks); one JSON object out",
+        ),
     )
     p.add_argument("text", nargs="*", default=None, metavar="TEXT", help=_help("tin nhắn", "the message"))
     p.set_defaults(func=cmd_parse)
