@@ -498,7 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Lỗi cấu hình: {problems}", file=sys.stderr)
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
-    configure_logging(settings.log_level if args.command in ("run", "start") else "WARNING")
+    bot_runs = args.command == "run" or (args.command == "start" and settings.telegram_bot_token)
+    configure_logging(settings.log_level if bot_runs else "WARNING")
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
         func(args, settings)
