@@ -134,26 +134,67 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
 def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
     from handlers import progress_text
+    from handlers.periods import parse_period
+    from handlers.progress_json import progress_json
+    from handlers.progress_view import TERM_WORDS, term_window
+    from handlers.text import fold
+    from handlers.unit_match import match_units
     from storage import units
-    from storage.progress import unit_progress
+    from storage.progress import completeness, unit_progress
 
+    today = _today(settings, args.today)
     database = open_database(settings)
     with database.session() as session:
+        every = units.all_units(session)
+        if not every:
+            raise CliError("Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv, hoặc tiendo demo.")
         if args.unit:
-            unit = units.get_by_code(session, args.unit)
-        else:
-            roots = [u for u in units.all_units(session) if u.parent_id is None]
-            if not roots:
+            found = [u for u in match_units(every, args.unit) if u.merged_into_id is None]
+            if not found:
+                raise CliError(f"Không tìm thấy đơn vị '{args.unit}'. Xem danh sách: tiendo units list")
+            if len(found) > 1:
                 raise CliError(
-                    "Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv, hoặc tiendo demo."
+                    f"Nhiều đơn vị khớp với '{args.unit}': "
+                    + ", ".join(f"{u.code} ({u.name})" for u in found[:10])
                 )
+            unit = found[0]
+        else:
+            roots = [u for u in every if u.parent_id is None]
             if len(roots) > 1:
                 raise CliError(
                     "Có nhiều đơn vị gốc; chọn một bằng --unit: " + ", ".join(u.code for u in roots)
                 )
             unit = roots[0]
-        figures = unit_progress(session, unit, _today(settings, args.today))
-        print(progress_text.render(figures, settings.lagging_threshold))
+        period = None
+        if args.period:
+            if fold(args.period).strip() in TERM_WORDS:
+                period = term_window(session, unit, today)
+                if period is None:
+                    raise CliError(f"{unit.name} chưa có chỉ tiêu nhiệm kỳ (nguồn 'Nghị quyết Đại hội').")
+            else:
+                parsed = parse_period(args.period, today)
+                if parsed is None:
+                    raise CliError(
+                        f"Không hiểu kỳ '{args.period}'. Ví dụ: 'tháng 10/2023', 'quý 3', 'năm 2023', "
+                        "'nhiệm kỳ', 'từ 11/2023 đến 6/2025'."
+                    )
+                period = (parsed.start, parsed.end)
+        figures = unit_progress(session, unit, today, period=period)
+        data = progress_json(figures, settings.lagging_threshold)
+        check = (
+            completeness(session, unit, today) if period is None or period[0] <= today <= period[1] else None
+        )
+        if args.xlsx or args.png:
+            from handlers import exports
+
+            if args.xlsx:
+                Path(args.xlsx).write_bytes(exports.progress_workbook(data))
+            if args.png:
+                Path(args.png).write_bytes(exports.progress_chart(data))
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            print(progress_text.render(figures, settings.lagging_threshold, check))
 
 
 def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
@@ -406,11 +447,29 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: đơn vị gốc)", "unit code (default: root)")
+        "--unit",
+        metavar="TEXT",
+        help=_help(
+            "mã hoặc tên đơn vị, có dấu hay không (mặc định: đơn vị gốc)",
+            "unit code or name, with or without diacritics (default: the root)",
+        ),
+    )
+    p.add_argument(
+        "--period",
+        metavar="TEXT",
+        help=_help(
+            "kỳ: 'tháng 10/2023', 'quý 3', 'năm 2023', 'nhiệm kỳ', 'từ 11/2023 đến 6/2025'",
+            "period, in the same words as in chat",
+        ),
     )
     p.add_argument(
         "--today", type=_date, metavar="YYYY-MM-DD", help=_help("tính đến ngày này", "as of this day")
     )
+    p.add_argument(
+        "--json", action="store_true", help=_help("in số liệu dạng JSON", "print the figures as JSON")
+    )
+    p.add_argument("--xlsx", metavar="FILE", help=_help("ghi bảng Excel", "write the Excel workbook"))
+    p.add_argument("--png", metavar="FILE", help=_help("ghi biểu đồ PNG", "write the PNG chart"))
     p.set_defaults(func=cmd_progress)
 
     p = sub.add_parser(

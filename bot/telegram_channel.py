@@ -5,9 +5,11 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -34,6 +36,8 @@ DB_ATTEMPTS = 3
 
 COMMANDS = (
     ("tiendo", "menu.tiendo"),
+    ("thidua", "menu.thidua"),
+    ("xuat", "menu.xuat"),
     ("baocao", "menu.baocao"),
     ("huy", "menu.huy"),
     ("dangky", "menu.dangky"),
@@ -116,6 +120,20 @@ async def run_handler(incoming: Incoming, services: Services) -> list[Reply]:
     raise AssertionError("unreachable")
 
 
+async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """A text with its buttons; a file goes as a photo or a document with the text as its caption."""
+    markup = keyboard(reply)
+    if not reply.files:
+        await bot.send_message(chat_id=chat_id, text=reply.text, reply_markup=markup)
+        return
+    for file in reply.files:
+        upload = InputFile(file.data, filename=file.filename)
+        if file.kind == "photo":
+            await bot.send_photo(chat_id=chat_id, photo=upload, caption=reply.text, reply_markup=markup)
+        else:
+            await bot.send_document(chat_id=chat_id, document=upload, caption=reply.text, reply_markup=markup)
+
+
 class TelegramChannel:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -136,7 +154,7 @@ class TelegramChannel:
                 log.info("could not remove the buttons of a handled message: %s", error)
         chat_id = int(incoming.chat_id)
         for reply in replies:
-            await context.bot.send_message(chat_id=chat_id, text=reply.text, reply_markup=keyboard(reply))
+            await send_reply(context.bot, chat_id, reply)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)

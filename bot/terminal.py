@@ -1,6 +1,8 @@
 """The terminal chat: the same handlers as Telegram, options shown as numbered choices."""
 
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from handlers.conversation import handle
@@ -10,9 +12,17 @@ CHANNEL = "terminal"
 USER = "terminal"
 
 
-def render(reply: Reply) -> str:
+def render(reply: Reply, folder: Path | None = None) -> str:
+    lines = [reply.text]
+    for file in reply.files:
+        # A terminal cannot show a photo or a workbook: save it and say where.
+        target = (folder or Path(tempfile.gettempdir())) / file.filename
+        target.write_bytes(file.data)
+        lines.append(f"[{file.filename}: {target}]")
     options = options_text(reply)
-    return f"{reply.text}\n{options}" if options else reply.text
+    if options:
+        lines.append(options)
+    return "\n".join(lines)
 
 
 def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool = False) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import drafts, progress_text
+from handlers import drafts, progress_view
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -23,7 +23,6 @@ from handlers.types import Incoming, Kind, Option, Reply, Services
 from storage import accounts, conversations, reports, units
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
-from storage.progress import unit_progress
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,11 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
     if ctx.account is None:
         return [Reply(t("register.needed"))]
     if command == "tiendo":
-        return _progress(ctx, args)
+        return progress_view.progress(ctx, args)
+    if command == "thidua":
+        return progress_view.emulation_reply(ctx, args)
+    if command == "xuat":
+        return progress_view.export(ctx, args)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
@@ -185,38 +188,6 @@ def _cancel(ctx: Context) -> list[Reply]:
         return [Reply(t("cancel.nothing"))]
     ctx.reset()
     return [Reply(t("draft.cancelled"))]
-
-
-def _progress(ctx: Context, args: str) -> list[Reply]:
-    assert ctx.account is not None
-    own = ctx.unit()
-    unit = own
-    if args:
-        found = find_unit(ctx.session, own if ctx.account.role != Role.admin else None, args)
-        if found is None:
-            if ctx.account.role == Role.secretary:
-                return [Reply(t("progress.secretary_own_only", unit=own.name))]
-            return [Reply(t("progress.unit_not_found", query=args, scope=own.name))]
-        if ctx.account.role == Role.secretary and found.id != own.id:
-            return [Reply(t("progress.secretary_own_only", unit=own.name))]
-        unit = found
-    figures = unit_progress(ctx.session, unit, ctx.today)
-    return [Reply(progress_text.render(figures, ctx.services.lagging_threshold))]
-
-
-def find_unit(session: Session, scope: Unit | None, query: str) -> Unit | None:
-    """A unit by code, or by name without diacritics, within `scope` (None: everywhere)."""
-    candidates = units.subtree(session, scope) if scope else units.all_units(session)
-    wanted = fold(query)
-    for unit in candidates:
-        if unit.code.lower() == query.strip().lower():
-            return unit
-    exact = [u for u in candidates if fold(u.name) == wanted]
-    if exact:
-        return exact[0]
-    partial = [u for u in candidates if wanted and wanted in fold(u.name)]
-    # The shortest name that contains the query: "kien khe" finds "Đảng bộ thị trấn Kiện Khê".
-    return min(partial, key=lambda u: (len(u.name), u.path)) if partial else None
 
 
 def _recent_reports(ctx: Context) -> list[Reply]:
@@ -313,7 +284,8 @@ def _on_text(ctx: Context, text: str) -> list[Reply]:
     assert ctx.account is not None
     parsed = parse_message(text, ctx.today)
     if parsed.intent == "progress":
-        return _progress(ctx, "")
+        period = None if parsed.period is None else (parsed.period.start, parsed.period.end)
+        return [progress_view.page(ctx, ctx.unit(), period, 1)]
     if parsed.intent == "help":
         return [Reply(_help(ctx))]
     if parsed.intent != "report" or (parsed.admission is None and parsed.class_attendance is None):
@@ -378,6 +350,8 @@ def _on_choice(ctx: Context, choice: str) -> list[Reply]:
     if action == "keep":
         ctx.reset()
         return [Reply(t("withdraw.kept"))]
+    if action in ("unit", "page", "chart", "xlsx"):
+        return progress_view.on_choice(ctx, action, rest)
     return drafts.on_choice(ctx, action, rest)
 
 

@@ -1,12 +1,14 @@
 """The /tiendo reply, in the register of official reports."""
 
-from handlers.formatting import day, day_range, number, percent
+import math
+
+from handlers.formatting import day, day_range, month, number, percent
 from handlers.i18n import t
-from storage.progress import TargetProgress, UnitProgress
+from storage.progress import Completeness, TargetProgress, UnitProgress
 from storage.rollups import Totals
 
 SHARES = ("youth_union", "female", "religious", "ethnic_minority", "upper_secondary_or_above")
-MAX_CHILDREN = 30
+PAGE_SIZE = 20
 
 
 def _target_label(target: TargetProgress) -> str:
@@ -21,7 +23,7 @@ def _target_value(target: TargetProgress) -> str:
     return f"{number(value)}–{number(top)}" if top else number(value)
 
 
-def _reached(target: TargetProgress) -> str:
+def reached_text(target: TargetProgress) -> str:
     if target.share is None:
         return t("target.zero_target")
     reached = percent(target.share)
@@ -33,7 +35,9 @@ def _reached(target: TargetProgress) -> str:
 def target_line(target: TargetProgress, threshold: float) -> str:
     expected = round(target.expected_now)
     gap = target.achieved - expected
-    if gap >= 0:
+    if target.elapsed_days >= target.total_days:
+        pace = t("target.ended")
+    elif gap >= 0:
         pace = t("target.ahead", expected=number(expected), gap=number(gap))
     else:
         pace = t("target.behind", expected=number(expected), gap=number(-gap))
@@ -43,7 +47,7 @@ def target_line(target: TargetProgress, threshold: float) -> str:
         label=_target_label(target),
         achieved=number(target.achieved),
         value=_target_value(target),
-        reached=_reached(target),
+        reached=reached_text(target),
         pace=pace,
         mark=mark,
     ).rstrip()
@@ -53,7 +57,6 @@ def shares_line(totals: Totals) -> str | None:
     if totals.admissions == 0:
         return None
     parts = []
-    partial = []
     for name in SHARES:
         known = getattr(totals, f"{name}_known")
         if known == 0:
@@ -61,17 +64,14 @@ def shares_line(totals: Totals) -> str | None:
         part = t(f"share.{name}", share=percent(getattr(totals, name) / known))
         if known < totals.admissions:
             part += t("share.coverage", known=number(known), total=number(totals.admissions))
-            partial.append(name)
         parts.append(part)
     if not parts:
         return t("share.none")
     return t("share.line", parts="; ".join(parts))
 
 
-def render(progress: UnitProgress, threshold: float = 1.0) -> str:
-    unit = progress.unit
-    totals = progress.totals
-    lines = [t("progress.title", unit=unit.name)]
+def _headline(progress: UnitProgress) -> str:
+    unit, totals = progress.unit, progress.totals
     since = t("progress.since", start=day(progress.window_start)) if progress.window_start else ""
     headline = t(
         "progress.headline",
@@ -81,16 +81,30 @@ def render(progress: UnitProgress, threshold: float = 1.0) -> str:
         since=since,
     )
     reach = [
-        t("progress.headline_reach", reached=_reached(tp), source=tp.target.source or t("target.no_source"))
+        t(
+            "progress.headline_reach",
+            reached=reached_text(tp),
+            source=tp.target.source or t("target.no_source"),
+        )
         for tp in progress.targets
         if tp.target.start_date == progress.window_start and tp.target.max_value is None
     ]
-    lines.append(headline + (", " + ", ".join(reach) if reach else "") + ".")
+    return headline + (", " + ", ".join(reach) if reach else "") + "."
+
+
+def render_page(
+    progress: UnitProgress, threshold: float = 1.0, page: int = 1, check: Completeness | None = None
+) -> tuple[str, int]:
+    """The reply for one page of sub-units, and how many pages there are."""
+    totals = progress.totals
+    lines = [t("progress.title", unit=progress.unit.name), _headline(progress)]
+    if totals.reports == 0:
+        lines.append(t("progress.no_reports"))
     if progress.targets:
         lines.append(t("progress.targets_header"))
         lines.extend("• " + target_line(tp, threshold) for tp in progress.targets)
     else:
-        lines.append(t("progress.no_target"))
+        lines.append(t("progress.no_target_period" if progress.period_requested else "progress.no_target"))
     shares = shares_line(totals)
     if shares:
         lines.append(shares)
@@ -105,27 +119,61 @@ def render(progress: UnitProgress, threshold: float = 1.0) -> str:
         )
     elif totals.sent or totals.completed:
         lines.append(t("progress.attendance", sent=number(totals.sent), completed=number(totals.completed)))
-    for tp in progress.class_targets:
-        lines.append("• " + target_line(tp, threshold))
+    lines.extend("• " + target_line(tp, threshold) for tp in progress.class_targets)
     if progress.pool is not None:
         lines.append(t("progress.pool", n=number(progress.pool)))
     if progress.members_total is not None:
-        lines.append(
-            t(
-                "progress.members",
-                n=number(progress.members_total.value),
-                as_of=day(progress.members_total.as_of),
-            )
-        )
+        figure = progress.members_total
+        key = "progress.members" if figure.units == 1 else "progress.members_sum"
+        lines.append(t(key, n=number(figure.value), as_of=day(figure.as_of), units=number(figure.units)))
+    if check is not None and check.cells > 1:
+        lines.append(_completeness_line(check))
+    pages = max(1, math.ceil(len(progress.children) / PAGE_SIZE))
     if progress.children:
-        lines.append("")
-        lines.append(t("progress.children_header"))
+        page = min(page, pages)
         ranked = sorted(progress.children, key=_rank_key)
-        for index, child in enumerate(ranked[:MAX_CHILDREN], start=1):
+        lagging = sum(1 for child in ranked if child.is_lagging(threshold))
+        lines.append("")
+        header = t("progress.children_header", n=number(len(ranked)), lagging=number(lagging))
+        if pages > 1:
+            header += t("progress.page", page=number(page), pages=number(pages))
+        lines.append(header)
+        first = (page - 1) * PAGE_SIZE
+        for index, child in enumerate(ranked[first : first + PAGE_SIZE], start=first + 1):
             lines.append(_child_line(index, child, threshold))
-        if len(ranked) > MAX_CHILDREN:
-            lines.append(t("progress.children_more", n=number(len(ranked) - MAX_CHILDREN)))
+    return "\n".join(lines), pages
+
+
+def render(progress: UnitProgress, threshold: float = 1.0, check: Completeness | None = None) -> str:
+    """The whole reply, every sub-unit on one page (the CLI)."""
+    text, pages = render_page(progress, threshold, 1, check)
+    if pages == 1:
+        return text
+    head, _, _ = text.partition("\n\n")
+    ranked = sorted(progress.children, key=_rank_key)
+    lagging = sum(1 for child in ranked if child.is_lagging(threshold))
+    lines = [head, "", t("progress.children_header", n=number(len(ranked)), lagging=number(lagging))]
+    lines += [_child_line(i, child, threshold) for i, child in enumerate(ranked, start=1)]
     return "\n".join(lines)
+
+
+def _completeness_line(check: Completeness) -> str:
+    if check.silent == 0:
+        return t("completeness.all", month=month(check.month), cells=number(check.cells))
+    names = ", ".join(check.silent_names)
+    more = (
+        t("completeness.more", n=number(check.silent - len(check.silent_names)))
+        if check.silent > len(check.silent_names)
+        else ""
+    )
+    return t(
+        "completeness.missing",
+        month=month(check.month),
+        silent=number(check.silent),
+        cells=number(check.cells),
+        names=names,
+        more=more,
+    )
 
 
 def _rank_key(child: UnitProgress) -> tuple[float, int, str]:
@@ -137,14 +185,13 @@ def _child_line(index: int, child: UnitProgress, threshold: float) -> str:
     if not child.targets:
         return t("progress.child_no_target", i=index, unit=child.unit.name, n=number(child.totals.admissions))
     first = child.targets[0]
-    n = number(first.achieved)
     mark = t("target.lagging_mark") if child.is_lagging(threshold) else ""
     return t(
         "progress.child",
         i=index,
         unit=child.unit.name,
-        n=n,
+        n=number(first.achieved),
         value=_target_value(first),
-        reached=_reached(first),
+        reached=reached_text(first),
         mark=mark,
     ).rstrip()

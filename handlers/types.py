@@ -42,12 +42,22 @@ class Option:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file to send with a reply: a chart as a photo, a workbook as a document."""
+
+    kind: str  # "photo" | "document"
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     options: tuple[Option, ...] = ()
     # Quick replies ("0", "1", "Tất cả"): the label is the answer; channels without buttons list
     # them as "Trả lời: 0 · 1 · Tất cả" rather than numbering them.
     quick: bool = False
+    files: tuple[File, ...] = ()
 
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]

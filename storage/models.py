@@ -40,6 +40,10 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     # materialised path "/1/4/17/": a subtree is one LIKE on an index, at any depth
     path: str = Field(default="", max_length=1024, index=True)
+    # A merged unit (sáp nhập) stays in the tree under the unit it joined, so its history keeps
+    # counting there; it is no longer listed, and nobody reports for it any more.
+    merged_into_id: int | None = Field(default=None, foreign_key="unit.id")
+    merged_on: date | None = None
     created_at: datetime
 
 

@@ -4,13 +4,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import and_, exists, func
 from sqlmodel import Session, col, select
 
 from storage.clock import month_start, next_month
-from storage.models import FigureKind, Metric, Target, Unit, UnitFigure
+from storage.models import FigureKind, Metric, SubtreeMonthRollup, Target, Unit, UnitFigure
 from storage.rollups import Totals, sum_totals, sum_totals_by_unit
 from storage.targets import targets_covering
-from storage.units import children
+from storage.units import active_children
 
 
 @dataclass(frozen=True)
@@ -34,56 +35,112 @@ class TargetProgress:
         top = self.target.max_value
         return self.achieved / top if top else None
 
+    @property
+    def met(self) -> bool:
+        return self.achieved >= self.target.value
+
     def is_lagging(self, threshold: float = 1.0) -> bool:
         # Members are whole people: a unit is not behind by a fraction of one.
         return self.achieved < math.floor(self.expected_now * threshold)
 
 
+@dataclass(frozen=True)
+class Figure:
+    """An entered figure for a subtree: one unit's own, or the sum over the units below it."""
+
+    value: int
+    as_of: date
+    units: int  # how many units' figures were added up
+
+
 @dataclass
 class UnitProgress:
     unit: Unit
-    as_of: date
+    as_of: date  # the last day counted
     window_start: date | None  # None: since the first report
     totals: Totals
     targets: list[TargetProgress]
     class_targets: list[TargetProgress]
     pool: int | None
-    members_total: UnitFigure | None
+    members_total: Figure | None
     children: list["UnitProgress"] = field(default_factory=list)
+    period_requested: bool = False
 
     def is_lagging(self, threshold: float = 1.0) -> bool:
         return any(t.is_lagging(threshold) for t in self.targets)
 
 
-def _window_months(start: date | None, end: date) -> tuple[date | None, date]:
+def _months(start: date | None, end: date) -> tuple[date | None, date]:
     return (month_start(start) if start else None), month_start(end)
 
 
 def _target_progress(
-    session: Session, unit: Unit, target: Target, as_of: date, metric: Metric
+    session: Session, unit: Unit, target: Target, end: date, metric: Metric
 ) -> TargetProgress:
-    last = min(as_of, target.end_date)
-    totals = sum_totals(session, unit.id or 0, *_window_months(target.start_date, last))
+    """A target's figures counted from its start to `end` (or its own end, if earlier)."""
+    last = min(end, target.end_date)
+    totals = sum_totals(session, unit.id or 0, *_months(target.start_date, last))
     achieved = totals.admissions if metric is Metric.admissions else totals.completed
     return TargetProgress(
         target=target,
         achieved=achieved,
-        elapsed_days=(last - target.start_date).days + 1,
+        elapsed_days=max(0, (last - target.start_date).days + 1),
         total_days=(target.end_date - target.start_date).days + 1,
     )
 
 
-def latest_figure(session: Session, unit: Unit, kind: FigureKind, as_of: date) -> UnitFigure | None:
-    return session.exec(
-        select(UnitFigure)
-        .where(UnitFigure.unit_id == unit.id, UnitFigure.kind == kind.value, UnitFigure.as_of <= as_of)
-        .order_by(col(UnitFigure.as_of).desc(), col(UnitFigure.id).desc())
-    ).first()
+def targets_overlapping(session: Session, unit: Unit, metric: Metric, start: date, end: date) -> list[Target]:
+    rows = session.exec(
+        select(Target).where(
+            Target.unit_id == unit.id,
+            Target.metric == metric.value,
+            Target.start_date <= end,
+            Target.end_date >= start,
+        )
+    ).all()
+    return sorted(rows, key=lambda t: (t.start_date, -t.end_date.toordinal(), t.id or 0))
+
+
+def _targets(
+    session: Session, unit: Unit, metric: Metric, as_of: date, period: tuple[date, date] | None
+) -> list[Target]:
+    if period is None:
+        return targets_covering(session, unit, metric, as_of)
+    return targets_overlapping(session, unit, metric, *period)
+
+
+def subtree_figure(session: Session, unit: Unit, kind: FigureKind, as_of: date) -> Figure | None:
+    """The unit's latest entered figure; without one, the sum of the nearest figures below it."""
+    rows = session.exec(
+        select(Unit.path, UnitFigure.value, UnitFigure.as_of)
+        .join(Unit, col(Unit.id) == UnitFigure.unit_id)
+        .where(col(Unit.path).startswith(unit.path), UnitFigure.kind == kind.value, UnitFigure.as_of <= as_of)
+        .order_by(col(UnitFigure.as_of), col(UnitFigure.id))
+    ).all()
+    latest: dict[str, tuple[int, date]] = {}
+    for path, value, when in rows:  # ordered: the last one per unit wins
+        latest[path] = (value, when)
+    if not latest:
+        return None
+    if unit.path in latest:
+        value, when = latest[unit.path]
+        return Figure(value, when, 1)
+    # The highest units that have a figure; a figure further down is already inside theirs.
+    tops = [p for p in latest if not any(p != q and p.startswith(q) for q in latest)]
+    return Figure(sum(latest[p][0] for p in tops), max(latest[p][1] for p in tops), len(tops))
 
 
 def candidate_pool(session: Session, unit: Unit, as_of: date) -> int | None:
     """Trained and not yet admitted: the opening pool, plus completions, minus admissions since."""
-    opening = latest_figure(session, unit, FigureKind.candidate_pool, as_of)
+    opening = session.exec(
+        select(UnitFigure)
+        .where(
+            UnitFigure.unit_id == unit.id,
+            UnitFigure.kind == FigureKind.candidate_pool.value,
+            UnitFigure.as_of <= as_of,
+        )
+        .order_by(col(UnitFigure.as_of).desc(), col(UnitFigure.id).desc())
+    ).first()
     if opening is None:
         return None
     since = sum_totals(session, unit.id or 0, next_month(month_start(opening.as_of)), month_start(as_of))
@@ -91,49 +148,120 @@ def candidate_pool(session: Session, unit: Unit, as_of: date) -> int | None:
 
 
 def unit_progress(
-    session: Session, unit: Unit, as_of: date, *, window_start: date | None = None, with_children: bool = True
+    session: Session,
+    unit: Unit,
+    as_of: date,
+    *,
+    period: tuple[date, date] | None = None,
+    with_children: bool = True,
 ) -> UnitProgress:
-    """Figures for a unit's subtree as of a day.
+    """Figures for a unit's subtree.
 
-    The window for totals, shares and classes starts at `window_start`, or else at the start of the
-    earliest admissions target in force, or else at the first report.
+    Without a period: as of `as_of`, with the targets in force that day; totals, shares and classes
+    from the start of the earliest of them (or from the first report). With a period: the totals
+    of that period (cut at `as_of`), and every target overlapping it, each counted from its own
+    start to the period's end.
     """
-    admission_targets = targets_covering(session, unit, Metric.admissions, as_of)
-    class_targets = targets_covering(session, unit, Metric.class_completions, as_of)
+    if period is not None:
+        end = min(period[1], as_of)
+        window: tuple[date, date] | None = (period[0], end)
+        window_start: date | None = period[0]
+    else:
+        end, window, window_start = as_of, None, None
+    admission_targets = _targets(session, unit, Metric.admissions, end, window)
+    class_targets = _targets(session, unit, Metric.class_completions, end, window)
     if window_start is None and admission_targets:
         window_start = min(t.start_date for t in admission_targets)
-    totals = sum_totals(session, unit.id or 0, *_window_months(window_start, as_of))
+    totals = sum_totals(session, unit.id or 0, *_months(window_start, end))
     progress = UnitProgress(
         unit=unit,
-        as_of=as_of,
+        as_of=end,
         window_start=window_start,
         totals=totals,
-        targets=[_target_progress(session, unit, t, as_of, Metric.admissions) for t in admission_targets],
+        targets=[_target_progress(session, unit, t, end, Metric.admissions) for t in admission_targets],
         class_targets=[
-            _target_progress(session, unit, t, as_of, Metric.class_completions) for t in class_targets
+            _target_progress(session, unit, t, end, Metric.class_completions) for t in class_targets
         ],
-        pool=candidate_pool(session, unit, as_of),
-        members_total=latest_figure(session, unit, FigureKind.members_total, as_of),
+        pool=candidate_pool(session, unit, end),
+        members_total=subtree_figure(session, unit, FigureKind.members_total, end),
+        period_requested=period is not None,
     )
     if with_children:
-        kids = children(session, unit)
-        kid_totals = sum_totals_by_unit(
-            session, [k.id or 0 for k in kids], *_window_months(window_start, as_of)
-        )
+        kids = active_children(session, unit)
+        kid_totals = sum_totals_by_unit(session, [k.id or 0 for k in kids], *_months(window_start, end))
         for kid in kids:
-            kid_targets = targets_covering(session, kid, Metric.admissions, as_of)
+            kid_targets = _targets(session, kid, Metric.admissions, end, window)
             progress.children.append(
                 UnitProgress(
                     unit=kid,
-                    as_of=as_of,
+                    as_of=end,
                     window_start=window_start,
                     totals=kid_totals.get(kid.id or 0, Totals()),
-                    targets=[
-                        _target_progress(session, kid, t, as_of, Metric.admissions) for t in kid_targets
-                    ],
+                    targets=[_target_progress(session, kid, t, end, Metric.admissions) for t in kid_targets],
                     class_targets=[],
                     pool=None,
                     members_total=None,
+                    period_requested=period is not None,
                 )
             )
     return progress
+
+
+@dataclass(frozen=True)
+class Completeness:
+    month: date
+    cells: int  # units without sub-units (those that report), merged ones left out
+    silent: int
+    silent_names: list[str]  # the first few, by name
+
+
+def completeness(session: Session, unit: Unit, month: date, *, names: int = 5) -> Completeness:
+    """Which reporting units of the subtree sent no report at all (not even a zero report) for a month."""
+    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
+    leaves = and_(
+        col(Unit.path).startswith(unit.path),
+        col(Unit.merged_into_id).is_(None),
+        ~exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None)),
+    )
+    reported = exists().where(
+        SubtreeMonthRollup.unit_id == Unit.id,
+        SubtreeMonthRollup.month == month_start(month),
+        SubtreeMonthRollup.reports > 0,
+    )
+    cells = session.exec(select(func.count()).select_from(Unit).where(leaves)).one()
+    silent_query = select(Unit.name).where(leaves, ~reported)
+    silent = session.exec(select(func.count()).select_from(silent_query.subquery())).one()
+    shown = session.exec(silent_query.order_by(Unit.name).limit(names)).all()
+    return Completeness(month=month_start(month), cells=cells, silent=silent, silent_names=list(shown))
+
+
+@dataclass(frozen=True)
+class EmulationEntry:
+    unit: Unit
+    target: TargetProgress
+
+
+def emulation(session: Session, unit: Unit, year: int, as_of: date) -> list[EmulationEntry]:
+    """Units below `unit` with an admissions plan for the year, and whether they met it (thi đua)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    end = min(last, as_of)
+    rows = session.exec(
+        select(Unit, Target)
+        .join(Target, col(Target.unit_id) == Unit.id)
+        .where(
+            col(Unit.path).startswith(unit.path),
+            Unit.id != unit.id,
+            col(Unit.merged_into_id).is_(None),
+            Target.metric == Metric.admissions.value,
+            Target.start_date >= first,
+            Target.end_date <= last,
+        )
+        .order_by(col(Unit.path), col(Target.end_date).desc(), col(Target.id))
+    ).all()
+    entries: dict[int, EmulationEntry] = {}
+    for member, target in rows:
+        if member.id not in entries:  # one plan per unit: the one that ends latest in the year
+            entries[member.id or 0] = EmulationEntry(
+                member, _target_progress(session, member, target, end, Metric.admissions)
+            )
+    return sorted(entries.values(), key=lambda e: (not e.target.met, -(e.target.share or 0), e.unit.name))

@@ -3,13 +3,14 @@
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from storage import audit, rollups
 from storage.clock import utcnow
 from storage.errors import InvalidInput, NotFound
-from storage.models import Unit
+from storage.models import Account, SubtreeMonthRollup, Unit
 
 CSV_COLUMNS = ("code", "name", "parent_code", "level")
 
@@ -167,3 +168,70 @@ def all_units(session: Session) -> list[Unit]:
 
 def depth(unit: Unit) -> int:
     return len(ancestor_ids(unit)) - 1
+
+
+def active_children(session: Session, unit: Unit) -> list[Unit]:
+    """Children still in use: merged units are left out (their figures count in the unit they joined)."""
+    return [u for u in children(session, unit) if u.merged_into_id is None]
+
+
+def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int | None = None) -> None:
+    """Put a unit (and its subtree) under another parent, carrying its whole history along.
+
+    The unit's rollups are taken off its old ancestors and added to the new ones in this
+    transaction, and the paths of the subtree are rewritten; reports and targets keep their unit.
+    """
+    if new_parent.path.startswith(unit.path):
+        raise InvalidInput(f"Không thể chuyển '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
+    if unit.parent_id == new_parent.id:
+        return
+    old_ancestors = ancestor_ids(unit)[:-1]
+    new_ancestors = ancestor_ids(new_parent)
+    rows = session.exec(select(SubtreeMonthRollup).where(SubtreeMonthRollup.unit_id == unit.id)).all()
+    for row in rows:
+        delta = rollups.Totals(**{name: getattr(row, name) for name in rollups.TOTAL_FIELDS})
+        rollups.apply(session, unit_ids=old_ancestors, month=row.month, delta=delta.scaled(-1))
+        rollups.apply(session, unit_ids=new_ancestors, month=row.month, delta=delta)
+    old_prefix, new_prefix = unit.path, f"{new_parent.path}{unit.id}/"
+    for member in subtree(session, unit):
+        member.path = new_prefix + member.path[len(old_prefix) :]
+        session.add(member)
+    old_parent_id = unit.parent_id
+    unit.parent_id = new_parent.id
+    session.add(unit)
+    audit.record(
+        session,
+        "unit.move",
+        account_id=account_id,
+        unit_id=unit.id,
+        old_parent=old_parent_id,
+        new_parent=new_parent.id,
+    )
+    session.flush()
+
+
+def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id: int | None = None) -> None:
+    """Merge `unit` into `into` (sáp nhập): its history counts under `into` from now on, for every period.
+
+    The merged unit moves under `into` and is marked merged; its children and accounts pass to
+    `into`. Reports and targets keep pointing at the merged unit, so nothing is rewritten and the
+    audit trail stays readable.
+    """
+    if unit.id == into.id or into.path.startswith(unit.path):
+        raise InvalidInput(f"Không thể sáp nhập '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
+    if unit.merged_into_id is not None:
+        raise InvalidInput(f"Đơn vị '{unit.code}' đã được sáp nhập trước đó.")
+    if into.merged_into_id is not None:
+        raise InvalidInput(
+            f"Đơn vị '{into.code}' đã được sáp nhập vào đơn vị khác; hãy chọn đơn vị đang hoạt động."
+        )
+    move_unit(session, unit, into, account_id=account_id)
+    for child in children(session, unit):
+        move_unit(session, child, into, account_id=account_id)
+    for account in session.exec(select(Account).where(Account.unit_id == unit.id)).all():
+        account.unit_id = into.id or 0
+        session.add(account)
+    unit.merged_into_id, unit.merged_on = into.id, on
+    session.add(unit)
+    audit.record(session, "unit.merge", account_id=account_id, unit_id=unit.id, into=into.id, on=on)
+    session.flush()

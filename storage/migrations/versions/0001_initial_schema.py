@@ -42,7 +42,13 @@ def upgrade() -> None:
         sa.Column("level", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=False),
+        sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("merged_on", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merged_into_id"],
+            ["unit.id"],
+        ),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["unit.id"],
@@ -53,6 +59,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_unit_code"), ["code"], unique=True)
         batch_op.create_index(batch_op.f("ix_unit_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_unit_path"), ["path"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # Subtrees are `path LIKE '/1/4/%'`: without pattern ops PostgreSQL cannot use an index for
+        # that under a non-C collation.
+        op.create_index(
+            "ix_unit_path_pattern", "unit", ["path"], postgresql_ops={"path": "varchar_pattern_ops"}
+        )
 
     op.create_table(
         "account",
