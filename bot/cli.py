@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # (no database layer, no Telegram library loaded for them).
 METRICS = ("admissions", "class_completions")
 ROLES = ("secretary", "staff", "admin")
+FIGURE_KINDS = ("members_total", "candidate_pool")
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,47 @@ def cmd_units_list(args: argparse.Namespace, settings: "Settings") -> None:
                 show(unit.id, depth + 1)
 
         show(None, 0)
+
+
+def cmd_units_move(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit, parent = units.get_by_code(session, args.code), units.get_by_code(session, args.to)
+        units.move_unit(session, unit, parent)
+        print(f"Đã chuyển {unit.name} về {parent.name}; số liệu đã tính lại cho các cấp trên.")
+
+
+def cmd_units_merge(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit, into = units.get_by_code(session, args.code), units.get_by_code(session, args.into)
+        units.merge_unit(session, unit, into, on=_today(settings, args.on))
+        print(f"Đã sáp nhập {unit.name} vào {into.name}; số liệu cũ được tính cho {into.name}.")
+
+
+def cmd_figures_set(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import figures, units
+    from storage.models import FigureKind
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        figures.set_figure(
+            session,
+            unit=unit,
+            kind=FigureKind(args.kind),
+            as_of=args.as_of,
+            value=args.value,
+            source=args.source,
+        )
+        print(f"Đã ghi số liệu {args.kind} của {unit.name} ngày {args.as_of:%d/%m/%Y}: {args.value}.")
 
 
 def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
@@ -368,6 +410,72 @@ def build_parser() -> argparse.ArgumentParser:
         description=_help("Liệt kê cây đơn vị", "List the unit tree"),
     )
     p.set_defaults(func=cmd_units_list)
+    p = units_sub.add_parser(
+        "move",
+        help=_help("chuyển đơn vị sang cấp trên khác", "move a unit under another parent"),
+        description=_help(
+            "Chuyển một đơn vị (cùng các đơn vị cấp dưới và toàn bộ số liệu) sang cấp trên khác",
+            "Move a unit, with its sub-units and all its history, under another parent",
+        ),
+    )
+    p.add_argument("code", metavar="CODE", help=_help("mã đơn vị cần chuyển", "the unit to move"))
+    p.add_argument("--to", required=True, metavar="PARENT", help=_help("mã cấp trên mới", "the new parent"))
+    p.set_defaults(func=cmd_units_move)
+    p = units_sub.add_parser(
+        "merge",
+        help=_help("sáp nhập đơn vị", "merge a unit into another"),
+        description=_help(
+            "Sáp nhập một đơn vị vào đơn vị khác: số liệu cũ được tính cho đơn vị mới ở mọi kỳ, "
+            "tài khoản và đơn vị cấp dưới chuyển sang đơn vị mới",
+            "Merge a unit into another: its history counts there for every period; its accounts and "
+            "sub-units pass to it",
+        ),
+    )
+    p.add_argument("code", metavar="CODE", help=_help("mã đơn vị bị sáp nhập", "the unit merged away"))
+    p.add_argument("--into", required=True, metavar="CODE", help=_help("mã đơn vị nhận", "the unit it joins"))
+    p.add_argument(
+        "--on",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_help("ngày sáp nhập (mặc định hôm nay)", "date of the merger (default today)"),
+    )
+    p.set_defaults(func=cmd_units_merge)
+
+    p = sub.add_parser(
+        "figures",
+        help=_help("nhập số liệu của đơn vị", "enter a unit's figures"),
+        description=_help(
+            "Nhập tổng số đảng viên hoặc số quần chúng đã học lớp nhận thức chưa kết nạp (nguồn đầu kỳ) "
+            "của một đơn vị tại một ngày",
+            "Enter a unit's total members, or its opening pool of trained candidates, as of a day",
+        ),
+    )
+    figures_sub = p.add_subparsers(dest="figures_command", metavar="ACTION", required=True)
+    p = figures_sub.add_parser(
+        "set",
+        help=_help("nhập một số liệu", "enter a figure"),
+        description=_help("Nhập một số liệu", "Enter a figure"),
+    )
+    p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    p.add_argument(
+        "--kind",
+        required=True,
+        choices=FIGURE_KINDS,
+        help=_help(
+            "tổng số đảng viên, hoặc nguồn quần chúng đầu kỳ", "total members, or the opening candidate pool"
+        ),
+    )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_help("số liệu tại ngày", "as of this day"),
+    )
+    p.add_argument("--value", required=True, type=_positive, metavar="N", help=_help("giá trị", "the value"))
+    p.add_argument("--source", default="", metavar="TEXT", help=_help("nguồn số liệu", "where it comes from"))
+    p.set_defaults(func=cmd_figures_set)
 
     targets_parser = sub.add_parser(
         "targets", help=_help("chỉ tiêu", "targets"), description=_help("Quản lý chỉ tiêu", "Manage targets")

@@ -20,9 +20,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from storage import accounts, reports, targets, units
+from storage import accounts, figures, reports, targets, units
 from storage.clock import month_end, next_month
-from storage.models import Account, FigureKind, Metric, Role, Unit, UnitFigure
+from storage.models import Account, FigureKind, Metric, Role, Unit
 
 ROOT = "TL"
 KIEN_KHE = "TL-KK"
@@ -130,25 +130,21 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
     for entry in entries:
         _store_admission(session, entry, authors[entry.unit.id or 0])
     _classes(session, rng, root, cells, authors)
-    session.add(
-        UnitFigure(
-            unit_id=root.id or 0,
-            kind=FigureKind.candidate_pool,
-            as_of=date(2020, 6, 30),
-            value=OPENING_POOL,
-            source="Số liệu đầu nhiệm kỳ",
-            created_at=_created(),
-        )
+    figures.set_figure(
+        session,
+        unit=root,
+        kind=FigureKind.candidate_pool,
+        as_of=date(2020, 6, 30),
+        value=OPENING_POOL,
+        source="Số liệu đầu nhiệm kỳ",
     )
-    session.add(
-        UnitFigure(
-            unit_id=root.id or 0,
-            kind=FigureKind.members_total,
-            as_of=date(2023, 10, 31),
-            value=MEMBERS_TOTAL,
-            source="Báo Hà Nam, 2023",
-            created_at=_created(),
-        )
+    figures.set_figure(
+        session,
+        unit=root,
+        kind=FigureKind.members_total,
+        as_of=date(2023, 10, 31),
+        value=MEMBERS_TOTAL,
+        source="Báo Hà Nam, 2023",
     )
     session.flush()
     return {
@@ -200,15 +196,18 @@ def _targets(session: Session, root: Unit, committees: dict[str, Unit]) -> None:
             value=value,
             source="Nghị quyết Đại hội",
         )
-    targets.set_target(
-        session,
-        unit=committees[KIEN_KHE],
-        metric=Metric.admissions,
-        start=date(2023, 1, 1),
-        end=date(2023, 12, 31),
-        value=KIEN_KHE_2023,
-        source="Kế hoạch năm 2023",
-    )
+    # Yearly plans for 2023 (the article gives Kiện Khê's: 12); the others are illustrative.
+    for code, _, _, total, _ in COMMITTEES:
+        plan = KIEN_KHE_2023 if code == KIEN_KHE else max(2, round(total * 0.27))
+        targets.set_target(
+            session,
+            unit=committees[code],
+            metric=Metric.admissions,
+            start=date(2023, 1, 1),
+            end=date(2023, 12, 31),
+            value=plan,
+            source="Kế hoạch năm 2023",
+        )
 
 
 def _spread(rng: random.Random, total: int, months: list[date]) -> dict[date, int]:

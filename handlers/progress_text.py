@@ -61,7 +61,9 @@ def shares_line(totals: Totals) -> str | None:
         known = getattr(totals, f"{name}_known")
         if known == 0:
             continue
-        part = t(f"share.{name}", share=percent(getattr(totals, name) / known))
+        part = t(
+            f"share.{name}", n=number(getattr(totals, name)), share=percent(getattr(totals, name) / known)
+        )
         if known < totals.admissions:
             part += t("share.coverage", known=number(known), total=number(totals.admissions))
         parts.append(part)
@@ -137,7 +139,7 @@ def render_page(
         header = t("progress.children_header", n=number(len(ranked)), lagging=number(lagging))
         if pages > 1:
             header += t("progress.page", page=number(page), pages=number(pages))
-        lines.append(header)
+        lines.append(header + ":")
         first = (page - 1) * PAGE_SIZE
         for index, child in enumerate(ranked[first : first + PAGE_SIZE], start=first + 1):
             lines.append(_child_line(index, child, threshold))
@@ -152,7 +154,7 @@ def render(progress: UnitProgress, threshold: float = 1.0, check: Completeness |
     head, _, _ = text.partition("\n\n")
     ranked = sorted(progress.children, key=_rank_key)
     lagging = sum(1 for child in ranked if child.is_lagging(threshold))
-    lines = [head, "", t("progress.children_header", n=number(len(ranked)), lagging=number(lagging))]
+    lines = [head, "", t("progress.children_header", n=number(len(ranked)), lagging=number(lagging)) + ":"]
     lines += [_child_line(i, child, threshold) for i, child in enumerate(ranked, start=1)]
     return "\n".join(lines)
 

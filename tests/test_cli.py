@@ -209,7 +209,12 @@ def test_demo_progress_reproduces_the_article(cli) -> None:
     assert "đạt 89,8% chỉ tiêu Nghị quyết Đại hội" in out
     assert "đạt 82,9% chỉ tiêu Tỉnh ủy giao" in out
     assert "0/170–200" in out
-    for share in ("đoàn viên 46,2%", "nữ 72,2%", "tôn giáo 4,5%", "THPT trở lên 96,0%"):
+    for share in (
+        "đoàn viên 249 (46,2%)",
+        "nữ 389 (72,2%)",
+        "tôn giáo 24 (4,5%)",
+        "THPT trở lên 504 (96,0%)",
+    ):
         assert share in out
     assert "18 lớp" in out and "hoàn thành 921" in out
     assert "chưa kết nạp: 406" in out
