@@ -187,7 +187,13 @@ def _child_line(index: int, child: UnitProgress, threshold: float) -> str:
     if not child.targets:
         return t("progress.child_no_target", i=index, unit=child.unit.name, n=number(child.totals.admissions))
     first = child.targets[0]
-    mark = t("target.lagging_mark") if child.is_lagging(threshold) else ""
+    behind = [tp for tp in child.targets if tp.is_lagging(threshold)]
+    if first in behind:
+        mark = t("target.lagging_mark")
+    elif behind:  # on pace for the target shown, behind on another one: name it
+        mark = t("target.lagging_other", source=behind[0].target.source or t("target.no_source"))
+    else:
+        mark = ""
     return t(
         "progress.child",
         i=index,
