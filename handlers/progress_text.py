@@ -126,7 +126,7 @@ def render_page(
         lines.append(t("progress.pool", n=number(progress.pool)))
     if progress.members_total is not None:
         figure = progress.members_total
-        key = "progress.members" if figure.units == 1 else "progress.members_sum"
+        key = "progress.members" if figure.own else "progress.members_sum"
         lines.append(t(key, n=number(figure.value), as_of=day(figure.as_of), units=number(figure.units)))
     if check is not None and check.cells > 1:
         lines.append(_completeness_line(check))

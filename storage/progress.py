@@ -51,6 +51,7 @@ class Figure:
     value: int
     as_of: date
     units: int  # how many units' figures were added up
+    own: bool  # the unit's own figure, not a sum from below
 
 
 @dataclass
@@ -124,10 +125,10 @@ def subtree_figure(session: Session, unit: Unit, kind: FigureKind, as_of: date) 
         return None
     if unit.path in latest:
         value, when = latest[unit.path]
-        return Figure(value, when, 1)
+        return Figure(value, when, 1, own=True)
     # The highest units that have a figure; a figure further down is already inside theirs.
     tops = [p for p in latest if not any(p != q and p.startswith(q) for q in latest)]
-    return Figure(sum(latest[p][0] for p in tops), max(latest[p][1] for p in tops), len(tops))
+    return Figure(sum(latest[p][0] for p in tops), max(latest[p][1] for p in tops), len(tops), own=False)
 
 
 def candidate_pool(session: Session, unit: Unit, as_of: date) -> int | None:

@@ -1,5 +1,6 @@
 """The admin command line, as an administrator runs it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -317,3 +318,71 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
     assert "Mã biên nhận: BN-" in out
     # The cell had 9 admissions in the demo; the new report adds 2 (the cell has no target: all time).
     assert "Chi bộ tổ dân phố 1 Kiện Khê đã kết nạp 11 đảng viên" in out
+
+
+def test_progress_files_json_and_periods_for_the_demo(cli, tmp_path: Path) -> None:
+    from io import BytesIO
+
+    import openpyxl
+    from matplotlib.image import imread
+
+    cli("demo")
+    xlsx, png = tmp_path / "tiendo.xlsx", tmp_path / "tiendo.png"
+    code, out, err = cli(
+        "progress", "--today", "2023-11-01", "--json", "--xlsx", str(xlsx), "--png", str(png)
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["unit"]["code"], data["admissions"], data["pool"]) == ("TL", 539, 406)
+    assert [round(t["reached"], 3) for t in data["targets"][:2]] == [0.898, 0.829]
+    assert data["targets"][2]["max"] == 200
+    assert data["shares"]["upper_secondary_or_above"] == {"count": 504, "known": 525, "share": 0.96}
+    assert data["classes"] == {"opened": 18, "sent": 921, "completed": 921}
+    assert data["members_total"]["value"] == 7025
+    assert len(data["children"]) == 15
+    workbook = openpyxl.load_workbook(BytesIO(xlsx.read_bytes()))
+    assert "Kết nạp đảng viên" in workbook.sheetnames
+    assert imread(str(png)).shape[1] == 1100
+
+    code, out, _ = cli("progress", "--unit", "kien khe", "--today", "2023-11-01")
+    assert (
+        "Đảng bộ thị trấn Kiện Khê đã kết nạp 36 đảng viên từ 01/07/2020" in out
+        and "tôn giáo 9 (25,0%)" in out
+    )
+    code, out, _ = cli("progress", "--unit", "Kiện Khê", "--period", "năm 2023", "--today", "2023-11-01")
+    assert "đã kết nạp 12 đảng viên từ 01/01/2023, đạt 100,0% chỉ tiêu Kế hoạch năm 2023" in out
+    assert "12/12, đạt 100,0%" in out
+    code, out, _ = cli("progress", "--period", "nhiệm kỳ", "--today", "2023-11-01")
+    assert "539/600" in out
+    code, _, err = cli("progress", "--period", "hôm kia", "--today", "2023-11-01")
+    assert code == 1 and "Không hiểu kỳ" in err
+    code, _, err = cli("progress", "--unit", "Hà Giang")
+    assert code == 1 and "Không tìm thấy đơn vị" in err
+
+
+def test_units_move_merge_and_figures(cli, tmp_path: Path, database_url: str) -> None:
+    csv = UNITS_CSV + "HN-KK-02,Chi bộ thôn 2,HN-KK,Chi bộ\nHN-TH,Đảng bộ xã Thanh Hà,HN,Đảng bộ xã\n"
+    cli("units", "import", write(tmp_path, "u.csv", csv))
+    code, out, _ = cli("units", "move", "HN-KK-02", "--to", "HN-TH")
+    assert code == 0 and "Đã chuyển" in out
+    code, out, _ = cli("units", "merge", "HN-KK-01", "--into", "HN-KK-02", "--on", "2025-07-01")
+    assert code == 0 and "Đã sáp nhập" in out
+    code, _, err = cli("units", "merge", "HN-KK-01", "--into", "HN-KK-02")
+    assert code == 1 and "đã được sáp nhập" in err
+    code, _, err = cli("units", "move", "HN", "--to", "HN-TH")
+    assert code == 1 and "chính nó" in err
+    code, out, _ = cli(
+        "figures",
+        "set",
+        "--unit",
+        "HN-TH",
+        "--kind",
+        "members_total",
+        "--as-of",
+        "2025-06-30",
+        "--value",
+        "312",
+    )
+    assert code == 0
+    code, out, _ = cli("progress", "--unit", "HN", "--today", "2025-07-02")
+    assert "Tổng số đảng viên: 312 (cộng số liệu của 1 đơn vị" in out
