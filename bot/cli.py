@@ -255,8 +255,9 @@ def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: "Settings") -> None:
-    from bot.runtime import make_services, open_database
-    from bot.telegram_channel import build_application
+    from bot.outbox_sender import telegram_deliver
+    from bot.runtime import make_scheduler, make_services, open_database
+    from bot.telegram_channel import attach_campaign, build_application
 
     if not settings.telegram_bot_token:
         raise CliError("Chưa đặt TELEGRAM_BOT_TOKEN (trong môi trường hoặc tệp .env). " + TOKEN_HELP)
@@ -265,8 +266,95 @@ def cmd_run(args: argparse.Namespace, settings: "Settings") -> None:
     application = build_application(
         settings.telegram_bot_token, services, base_url=settings.telegram_api_base_url
     )
+    attach_campaign(
+        application, make_scheduler(settings, database, services, telegram_deliver(application.bot))
+    )
     log.info("bot starting (long polling)")
     application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+
+
+def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.campaign import plan_campaign, preview_text
+    from storage.clock import month_start
+
+    now = datetime.now(settings.zone)
+    if args.today:
+        now = datetime.combine(args.today, now.time(), tzinfo=settings.zone)
+    month = month_start(now.date())
+    if not args.dry_run and not args.send:
+        raise CliError("Chọn --dry-run (xem trước) hoặc --send (gửi ngay); bật/tắt: tiendo nudge off|on.")
+    database = open_database(settings)
+    if args.dry_run:
+        with database.session() as session:
+            plan = plan_campaign(session, month, threshold=settings.lagging_threshold)
+            print(preview_text(plan, None))
+            for recipient, message in zip(plan.recipients, plan.messages(), strict=True):
+                who = recipient.account.display_name or recipient.account.channel_user_id
+                kinds = ", ".join(recipient.kinds)
+                print(f"\n→ {who} ({recipient.account.channel}, {recipient.unit.name}) [{kinds}]")
+                print(message.text)
+        return
+    _send_campaign(args, settings, database, month, now)
+
+
+def _send_campaign(
+    args: argparse.Namespace, settings: "Settings", database, month: date, now: datetime
+) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from telegram.ext import AIORateLimiter, ExtBot
+
+    from bot.outbox_sender import OutboxSender, telegram_deliver
+    from bot.scheduler import compose, in_quiet_hours
+    from storage import outbox
+
+    if not settings.telegram_bot_token:
+        raise CliError("Cần TELEGRAM_BOT_TOKEN để gửi. Xem trước: tiendo nudge --dry-run")
+    added = compose(database, month, now=now, threshold=settings.lagging_threshold)
+    if added is None:
+        raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
+    print(f"Đợt nhắc việc tháng {month:%m/%Y}: {added} tin nhắn mới vào hàng đợi.")
+    if in_quiet_hours(now.time(), settings.quiet_window) and not args.ignore_quiet_hours:
+        print(
+            f"Đang trong giờ yên lặng ({settings.quiet_hours}): bot sẽ gửi khi hết giờ yên lặng "
+            "(hoặc thêm --ignore-quiet-hours)."
+        )
+        return
+
+    async def drain() -> None:
+        bot = ExtBot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url,
+            rate_limiter=AIORateLimiter(max_retries=2),
+        )
+        async with bot:
+            sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: datetime.now(settings.zone))
+            result = await sender.drain()
+        print(
+            f"Đã gửi {result.sent}; sẽ thử lại {result.retried}; không gửi được {result.failed}; "
+            f"người nhận đã chặn bot {result.unreachable}."
+        )
+
+    asyncio.run(drain())
+    with database.session() as session:
+        left = outbox.counts(session).get("pending", 0)
+    if left:
+        print(f"Còn {left} tin nhắn chờ gửi lại; bot đang chạy (tiendo run) sẽ gửi tiếp.")
+
+
+def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import campaigns, units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        campaigns.set_kind(
+            session, unit, args.kind, enabled=args.nudge_command == "on", now=datetime.now(settings.zone)
+        )
+    state = "bật" if args.nudge_command == "on" else "tắt"
+    print(f"Đã {state} loại tin nhắn '{args.kind}' cho {unit.name} và các đơn vị cấp dưới.")
 
 
 TOKEN_HELP = (
@@ -579,6 +667,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx", metavar="FILE", help=_help("ghi bảng Excel", "write the Excel workbook"))
     p.add_argument("--png", metavar="FILE", help=_help("ghi biểu đồ PNG", "write the PNG chart"))
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser(
+        "nudge",
+        help=_help("đợt nhắc việc hằng tháng", "the monthly campaign of nudges and praise"),
+        description=_help(
+            "Đợt nhắc việc hằng tháng: đôn đốc đơn vị chậm, biểu dương đơn vị tốt, nhắc báo cáo, "
+            "gửi tổng hợp cho Ban Tổ chức. Mỗi người nhận tối đa một tin nhắn mỗi đợt; "
+            "chạy lại không gửi trùng",
+            "The monthly campaign: nudges, praise, reminders and staff summaries; at most one message per "
+            "recipient per campaign; running it again sends nothing twice",
+        ),
+    )
+    action = p.add_mutually_exclusive_group()
+    action.add_argument(
+        "--dry-run", action="store_true", help=_help("chỉ in ra ai nhận gì", "print who gets what")
+    )
+    action.add_argument("--send", action="store_true", help=_help("soạn và gửi ngay", "compose and send now"))
+    p.add_argument(
+        "--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày chạy giả định", "pretend today")
+    )
+    p.add_argument(
+        "--ignore-quiet-hours",
+        action="store_true",
+        help=_help("gửi cả trong giờ yên lặng", "send even in quiet hours"),
+    )
+    p.set_defaults(func=cmd_nudge)
+    nudge_sub = p.add_subparsers(dest="nudge_command", metavar="on|off")
+    for name, vi, en in (
+        ("off", "tắt một loại tin nhắn cho một đơn vị", "switch a kind off for a unit"),
+        ("on", "bật lại một loại tin nhắn", "switch a kind back on"),
+    ):
+        q = nudge_sub.add_parser(name, help=_help(vi, en), description=_help(vi, en))
+        q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+        q.add_argument(
+            "--kind",
+            required=True,
+            choices=("nudge", "praise", "reminder", "summary"),
+            help=_help("đôn đốc, biểu dương, nhắc báo cáo, tổng hợp", "nudge, praise, reminder, summary"),
+        )
+        q.set_defaults(func=cmd_nudge_switch)
 
     p = sub.add_parser(
         "demo",

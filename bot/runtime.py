@@ -1,11 +1,16 @@
 """Wiring: settings -> database -> the services handlers receive."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from handlers.types import Services
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.outbox_sender import Deliver
+    from bot.scheduler import CampaignScheduler
 
 
 def open_database(settings: Settings) -> Database:
@@ -25,4 +30,26 @@ def make_services(
         draft_ttl=settings.draft_ttl,
         correction_window=settings.correction_window,
         lagging_threshold=settings.lagging_threshold,
+    )
+
+
+def make_scheduler(
+    settings: Settings, database: Database, services: Services, deliver: "Deliver"
+) -> "CampaignScheduler":
+    """The campaign scheduler with its outbox sender, configured from the settings."""
+    from bot.outbox_sender import OutboxSender
+    from bot.scheduler import CampaignScheduler
+    from bot.settings import parse_clock
+
+    sender = OutboxSender(database, deliver, clock=services.clock)
+    return CampaignScheduler(
+        database,
+        sender,
+        clock=services.clock,
+        zone=settings.zone,
+        day=settings.campaign_day,
+        at=parse_clock(settings.campaign_time),
+        grace=timedelta(hours=settings.campaign_grace_hours),
+        quiet=settings.quiet_window,
+        threshold=settings.lagging_threshold,
     )

@@ -1,6 +1,6 @@
 """The one settings object: environment variables, or `.env` in the working directory."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -8,6 +8,14 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+def parse_clock(value: str) -> time:
+    try:
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ValueError(f"giờ không hợp lệ '{value}': cần dạng HH:MM, ví dụ 08:00") from None
 
 
 class Settings(BaseSettings):
@@ -21,6 +29,10 @@ class Settings(BaseSettings):
     correction_window_days: int = Field(default=7, ge=0, le=366)
     lagging_threshold: float = Field(default=1.0, gt=0, le=2)
     log_level: str = "INFO"
+    campaign_day: int = Field(default=1, ge=1, le=28)
+    campaign_time: str = "08:00"
+    campaign_grace_hours: float = Field(default=72, ge=0)
+    quiet_hours: str = "21:00-07:00"
 
     @field_validator("timezone")
     @classmethod
@@ -35,6 +47,29 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("campaign_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value.strip():
+            start, sep, end = value.partition("-")
+            if not sep:
+                raise ValueError("cần dạng HH:MM-HH:MM, ví dụ 21:00-07:00 (để trống: không có giờ yên lặng)")
+            parse_clock(start), parse_clock(end)
+        return value.strip()
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        if not self.quiet_hours:
+            return None
+        start, _, end = self.quiet_hours.partition("-")
+        return parse_clock(start), parse_clock(end)
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 from telegram import (
@@ -29,6 +30,9 @@ from handlers.conversation import handle
 from handlers.i18n import t
 from handlers.types import Incoming, Kind, Reply, Services
 
+if TYPE_CHECKING:
+    from bot.scheduler import CampaignScheduler
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
@@ -38,6 +42,7 @@ COMMANDS = (
     ("tiendo", "menu.tiendo"),
     ("thidua", "menu.thidua"),
     ("xuat", "menu.xuat"),
+    ("nhacnho", "menu.nhacnho"),
     ("baocao", "menu.baocao"),
     ("huy", "menu.huy"),
     ("dangky", "menu.dangky"),
@@ -193,3 +198,12 @@ def build_application(
     application.add_handler(MessageHandler(filters.ALL, channel.on_update))
     application.add_error_handler(channel.on_error)
     return application
+
+
+CAMPAIGN_INTERVAL = 60.0  # seconds between campaign rounds (compose if due, then drain the outbox)
+
+
+def attach_campaign(application: Application, scheduler: "CampaignScheduler") -> None:
+    """Run the campaign rounds in the application's JobQueue; the first one right after start-up."""
+    assert application.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    application.job_queue.run_repeating(scheduler.job, interval=CAMPAIGN_INTERVAL, first=1.0, name="campaign")

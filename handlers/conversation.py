@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import drafts, progress_view
+from handlers import campaign, drafts, progress_view
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -78,6 +78,10 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
             account=accounts.find_account(session, incoming.channel, incoming.user_id),
             state=conversations.load_state(session, incoming.channel, incoming.chat_id),
         )
+        if ctx.account is not None and ctx.account.unreachable_at is not None:
+            # They write again: they can be reached again.
+            ctx.account.unreachable_at = None
+            session.add(ctx.account)
         replies = _dispatch(ctx)
         if ctx.state.get("draft") or ctx.state.get("awaiting"):
             ctx.state["at"] = ctx.now.isoformat()  # the dialogue's last activity, for expiry
@@ -145,6 +149,8 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return progress_view.emulation_reply(ctx, args)
     if command == "xuat":
         return progress_view.export(ctx, args)
+    if command == "nhacnho":
+        return _campaign_preview(ctx)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
@@ -188,6 +194,17 @@ def _cancel(ctx: Context) -> list[Reply]:
         return [Reply(t("cancel.nothing"))]
     ctx.reset()
     return [Reply(t("draft.cancelled"))]
+
+
+def _campaign_preview(ctx: Context) -> list[Reply]:
+    """/nhacnho: staff see what this month's campaign does in their subtree, without sending anything."""
+    assert ctx.account is not None
+    if ctx.account.role == Role.secretary:
+        return [Reply(t("preview.staff_only"))]
+    plan = campaign.plan_campaign(
+        ctx.session, ctx.today, threshold=ctx.services.lagging_threshold, scope=ctx.unit()
+    )
+    return [Reply(campaign.preview_text(plan, ctx.account))]
 
 
 def _recent_reports(ctx: Context) -> list[Reply]:

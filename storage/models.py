@@ -57,6 +57,8 @@ class Account(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=255)
     role: str = Field(max_length=16)
     unit_id: int = Field(foreign_key="unit.id", index=True)
+    # set when the platform refuses to deliver (the user blocked the bot); cleared when they write again
+    unreachable_at: datetime | None = None
     created_at: datetime
 
 
@@ -204,3 +206,56 @@ class ProcessedDelivery(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     delivery_id: str = Field(max_length=64, primary_key=True)
     at: datetime
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # gave up after repeated errors; kept for the record
+    unreachable = "unreachable"  # the recipient blocked the bot or left
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own (nudges, praise, summaries), sent once by the outbox sender."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # e.g. "campaign:2023-11:account:17": composing the same campaign twice adds nothing
+    idempotency_key: str = Field(max_length=128, unique=True)
+    campaign: str | None = Field(default=None, max_length=16, index=True)
+    kind: str = Field(max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=OutboxStatus.pending, max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class Campaign(SQLModel, table=True):
+    """A monthly campaign, composed once: its row is the proof, for a restart or a second process."""
+
+    month: date = Field(primary_key=True)
+    composed_at: datetime
+    messages: int = 0
+
+
+class NudgeSetting(SQLModel, table=True):
+    """A kind of campaign message an admin switched off for a unit (and its subtree)."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)  # nudge | praise | reminder | summary
+    created_at: datetime
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (the scheduler's): one process holds it until it expires or renews it."""
+
+    name: str = Field(max_length=32, primary_key=True)
+    owner: str = Field(max_length=64)
+    until: datetime

@@ -235,3 +235,10 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
     session.add(unit)
     audit.record(session, "unit.merge", account_id=account_id, unit_id=unit.id, into=into.id, on=on)
     session.flush()
+
+
+def get_by_id(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"Không có đơn vị số {unit_id}.")
+    return unit

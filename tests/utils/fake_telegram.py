@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
+from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -33,7 +34,11 @@ class Call:
 class FakeBotAPI(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        self.fail_methods: dict[str, int] = {}  # method -> HTTP status to answer with
+        self.accepted: list[Call] = []  # messages Telegram took (answered 200)
+        self.fail_methods: dict[str, int] = {}  # method -> HTTP status to answer with, every time
+        # method -> answers to give, in order, before answering normally: (HTTP status, error payload)
+        self.script: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self.blocked_chats: set[int] = set()  # answered 403, as for a user who blocked the bot
         self._message_ids = itertools.count(1000)
 
     @property
@@ -64,6 +69,16 @@ class FakeBotAPI(BaseRequest):
             return status, json.dumps(
                 {"ok": False, "error_code": status, "description": "Fake failure"}
             ).encode()
+        if self.script.get(name):
+            status, payload = self.script[name].pop(0)
+            if status == 0:  # a time-out: the request never got an answer
+                raise TimedOut("fake time-out")
+            return status, json.dumps({"ok": False, "error_code": status, **payload}).encode()
+        if name == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked_chats:
+            body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+            return 403, json.dumps(body).encode()
+        if name == "sendMessage":
+            self.accepted.append(Call(name, params))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:

@@ -1,0 +1,174 @@
+"""The outbox: messages the bot sends on its own, each sent once, whatever crashes in between.
+
+Composing writes rows with a unique idempotency key (a second composition adds nothing); senders
+claim batches (row locks with SKIP LOCKED on PostgreSQL, so several processes share the work) and
+mark each message sent right after the platform accepted it.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.audit import record
+from storage.models import Account, Campaign, Lease, OutboxMessage, OutboxStatus
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    key: str
+    kind: str
+    account: Account
+    text: str
+    campaign: str | None = None
+
+
+def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) -> int:
+    """Add messages whose key is new; returns how many were added."""
+    rows = [
+        {
+            "idempotency_key": m.key,
+            "campaign": m.campaign,
+            "kind": m.kind,
+            "account_id": m.account.id,
+            "channel": m.account.channel,
+            "chat_id": m.account.chat_id or m.account.channel_user_id,
+            "text": m.text,
+            "status": OutboxStatus.pending.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(rows), 1000):
+        stmt = (
+            insert(table)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)  # the rows really inserted (rowcount is not reliable here)
+        )
+        added += len(session.execute(stmt).all())
+    return added
+
+
+def claim(session: Session, *, owner: str, now: datetime, limit: int, hold: timedelta) -> list[OutboxMessage]:
+    """Take up to `limit` due messages for this sender; another sender skips them until `hold` ends."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.pending.value,
+            OutboxMessage.next_attempt_at <= now,
+            or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now),
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    messages = list(session.exec(query).all())
+    for message in messages:
+        message.claimed_by, message.claimed_until = owner, now + hold
+        session.add(message)
+    session.flush()
+    return messages
+
+
+def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=OutboxStatus.sent.value,
+            sent_at=now,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+def mark_retry(session: Session, message_id: int, *, now: datetime, delay: timedelta, error: str) -> bool:
+    """Schedule another attempt; after MAX_ATTEMPTS the message is marked failed. True if it will retry."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return False
+    message.attempts += 1
+    message.last_error = error[:500]
+    message.claimed_by, message.claimed_until = None, None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxStatus.failed.value
+        record(
+            session, "outbox.failed", account_id=message.account_id, message_id=message.id, error=error[:200]
+        )
+    else:
+        message.next_attempt_at = now + delay
+    session.add(message)
+    return message.status == OutboxStatus.pending.value
+
+
+def mark_unreachable(session: Session, message_id: int, *, now: datetime, error: str) -> Account | None:
+    """The recipient cannot be reached (blocked the bot): the message and the account are marked."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    message.status, message.last_error = OutboxStatus.unreachable.value, error[:500]
+    message.claimed_by, message.claimed_until = None, None
+    message.attempts += 1
+    session.add(message)
+    account = session.get(Account, message.account_id)
+    if account is not None and account.unreachable_at is None:
+        account.unreachable_at = now
+        session.add(account)
+        record(
+            session, "account.unreachable", account_id=account.id, unit_id=account.unit_id, error=error[:200]
+        )
+        return account
+    return None
+
+
+def counts(session: Session, campaign: str | None = None) -> dict[str, int]:
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if campaign is not None:
+        query = query.where(OutboxMessage.campaign == campaign)
+    return {status: n for status, n in session.exec(query).all()}
+
+
+def campaign_row(session: Session, month: date) -> Campaign | None:
+    return session.get(Campaign, month)
+
+
+def mark_composed(session: Session, month: date, messages: int, *, now: datetime) -> None:
+    if session.get(Campaign, month) is None:
+        session.add(Campaign(month=month, composed_at=now, messages=messages))
+        session.flush()
+
+
+def acquire_lease(session: Session, name: str, *, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Hold the named lease until now + ttl, unless another owner holds an unexpired one."""
+    lease = session.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
+    if lease is None:
+        try:
+            with session.begin_nested():
+                session.add(Lease(name=name, owner=owner, until=now + ttl))
+                session.flush()
+        except IntegrityError:
+            return False
+        return True
+    if lease.owner != owner and lease.until > now:
+        return False
+    lease.owner, lease.until = owner, now + ttl
+    session.add(lease)
+    session.flush()
+    return True

@@ -1,0 +1,327 @@
+"""The monthly campaign: composed once, sent once, on time, through failures and restarts."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+from telegram import Bot
+
+from bot.outbox_sender import OutboxSender, telegram_deliver
+from bot.scheduler import CampaignScheduler, compose
+from bot.telegram_channel import attach_campaign, build_application
+from handlers.campaign import plan_campaign
+from handlers.types import Services
+from storage import accounts, campaigns, outbox, reports, targets, units
+from storage.clock import month_end
+from storage.db import Database
+from storage.models import Account, Metric, OutboxMessage, OutboxStatus, Role
+from tests.utils.builders import Tree, build_tree
+from tests.utils.clock import FakeClock
+from tests.utils.fake_telegram import FakeBotAPI
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+NOVEMBER = date(2023, 11, 1)
+SECRETARY_A, SECRETARY_B, STAFF = 111, 222, 333
+
+
+def register(database: Database, unit: str, role: Role, user: int) -> Account:
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, unit), role=role)
+        return accounts.redeem_invite(
+            session,
+            code=code,
+            channel="telegram",
+            channel_user_id=str(user),
+            chat_id=str(user),
+            display_name=f"Người dùng {user}",
+        )
+
+
+def report(database: Database, code: str, count: int, month: date) -> None:
+    with database.session() as session:
+        reports.confirm_report(
+            session,
+            reports.ReportInput(
+                unit=units.get_by_code(session, code),
+                channel="test",
+                raw_text=f"kết nạp {count}",
+                period_start=month,
+                period_end=month_end(month),
+                admission=reports.AdmissionInput(count),
+            ),
+        )
+
+
+@pytest.fixture
+def setup(database: Database) -> Tree:
+    """Cell A behind on its 2023 plan (reported in October), cell B on track (silent in October)."""
+    tree = build_tree(database, target=None)
+    with database.session() as session:
+        for code, value in ((tree.cell_a, 12), (tree.cell_b, 2)):
+            targets.set_target(
+                session,
+                unit=units.get_by_code(session, code),
+                metric=Metric.admissions,
+                start=date(2023, 1, 1),
+                end=date(2023, 12, 31),
+                value=value,
+                source="Kế hoạch năm 2023",
+            )
+    report(database, tree.cell_a, 1, date(2023, 10, 1))
+    report(database, tree.cell_b, 3, date(2023, 6, 1))
+    register(database, tree.cell_a, Role.secretary, SECRETARY_A)
+    register(database, tree.cell_b, Role.secretary, SECRETARY_B)
+    register(database, tree.commune, Role.staff, STAFF)
+    return tree
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[FakeBotAPI, Bot]]:
+    fake = FakeBotAPI()
+    bot = Bot("123:TEST", base_url="http://fake/bot", request=fake)
+    await bot.initialize()
+    yield fake, bot
+    await bot.shutdown()
+
+
+def texts_to(api: FakeBotAPI, chat: int) -> list[str]:
+    return [c.params["text"] for c in api.accepted if int(c.params["chat_id"]) == chat]
+
+
+def test_each_recipient_gets_one_message_combining_what_applies(database: Database, setup: Tree) -> None:
+    with database.session() as session:
+        plan = plan_campaign(session, NOVEMBER)
+    by_user = {int(r.account.channel_user_id): r for r in plan.recipients}
+    assert by_user[SECRETARY_A].kinds == ["nudge"]
+    assert by_user[SECRETARY_B].kinds == ["praise", "reminder"]
+    assert by_user[STAFF].kinds == ["summary"]
+    messages = {m.account.channel_user_id: m.text for m in plan.messages()}
+    nudge = messages[str(SECRETARY_A)]
+    assert nudge.startswith("Kính gửi đồng chí Bí thư Chi bộ thôn An Hòa,")
+    # 31/10: 304 of 365 days of a plan of 12 → 9 expected; 1 reached; 11 more in 2 months → 6 a month.
+    assert "đã kết nạp 1/12 đảng viên (8,3%) theo chỉ tiêu Kế hoạch năm 2023" in nudge
+    assert "cần 9" in nudge and "cần kết nạp thêm 11 đảng viên, bình quân 6 đồng chí mỗi tháng" in nudge
+    praise = messages[str(SECRETARY_B)]
+    assert "đạt 150,0% chỉ tiêu Kế hoạch năm 2023" in praise and "biểu dương" in praise
+    assert "chưa gửi báo cáo tháng 10/2023" in praise
+    summary = messages[str(STAFF)]
+    assert "Chậm tiến độ (1): Chi bộ thôn An Hòa" in summary
+    assert "Chưa báo cáo tháng 10/2023 (1/2 chi bộ): Chi bộ thôn Bình Minh" in summary
+    assert "Dẫn đầu: Chi bộ thôn Bình Minh (150,0%)" in summary
+
+
+def test_a_unit_without_a_registered_secretary_is_named_to_staff(database: Database) -> None:
+    tree = build_tree(database, target=None)
+    register(database, tree.cell_a, Role.secretary, SECRETARY_A)
+    register(database, tree.commune, Role.staff, STAFF)
+    with database.session() as session:
+        plan = plan_campaign(session, NOVEMBER)
+    summary = next(m.text for m in plan.messages() if m.account.channel_user_id == str(STAFF))
+    assert "Chưa có bí thư đăng ký dùng bot (1): Chi bộ thôn Bình Minh" in summary
+
+
+def test_a_month_with_no_targets_still_reminds_and_summarises(database: Database) -> None:
+    tree = build_tree(database, target=None)
+    register(database, tree.cell_a, Role.secretary, SECRETARY_A)
+    register(database, tree.commune, Role.staff, STAFF)
+    with database.session() as session:
+        plan = plan_campaign(session, NOVEMBER)
+    assert plan.count("nudge") == plan.count("praise") == 0
+    assert plan.count("reminder") == 1 and plan.count("summary") == 1
+
+
+def test_kinds_switched_off_for_a_unit(database: Database, setup: Tree) -> None:
+    with database.session() as session:
+        campaigns.set_kind(
+            session,
+            units.get_by_code(session, setup.commune),
+            "praise",
+            enabled=False,
+            now=datetime.now(ZONE),
+        )
+        plan = plan_campaign(session, NOVEMBER)
+    by_user = {int(r.account.channel_user_id): r.kinds for r in plan.recipients}
+    assert by_user[SECRETARY_B] == ["reminder"]
+
+
+async def test_sent_exactly_once_even_when_composed_and_drained_twice(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
+    assert compose(database, NOVEMBER, now=now) == 3
+    assert compose(database, NOVEMBER, now=now) == 0
+    sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: now)
+    assert (await sender.drain()).sent == 3
+    assert (await sender.drain()).sent == 0
+    assert [len(texts_to(fake, chat)) for chat in (SECRETARY_A, SECRETARY_B, STAFF)] == [1, 1, 1]
+
+
+async def test_429_5xx_and_time_outs_are_retried_then_sent_once(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
+    compose(database, NOVEMBER, now=clock())
+    fake.script["sendMessage"] = [
+        (429, {"description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}),
+        (502, {"description": "Bad Gateway"}),
+        (0, {}),  # time-out
+    ]
+    sender = OutboxSender(database, telegram_deliver(bot), clock=clock, concurrency=1)
+    first = await sender.drain()
+    assert (first.sent, first.retried) == (0, 3)
+    with database.session() as session:
+        waiting = session.exec(select(OutboxMessage)).all()
+        delays = sorted((m.next_attempt_at - clock()).total_seconds() for m in waiting)
+    assert delays == [5.0, 5.0, 8.0]  # backoff 5 s twice; the 429's retry_after 7 s plus a second
+    assert (await sender.drain()).sent == 0  # not due yet
+    clock.advance(seconds=10)
+    assert (await sender.drain()).sent == 3
+    assert [len(texts_to(fake, chat)) for chat in (SECRETARY_A, SECRETARY_B, STAFF)] == [1, 1, 1]
+
+
+async def test_give_up_after_repeated_failures_and_record_it(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
+    compose(database, NOVEMBER, now=clock())
+    fake.fail_methods["sendMessage"] = 500
+    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    for _ in range(outbox.MAX_ATTEMPTS):
+        await sender.drain()
+        clock.advance(hours=2)
+    with database.session() as session:
+        assert outbox.counts(session) == {OutboxStatus.failed.value: 3}
+
+
+async def test_a_blocked_account_is_marked_and_its_staff_told(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
+    fake.blocked_chats.add(SECRETARY_A)
+    compose(database, NOVEMBER, now=now)
+    result = await OutboxSender(database, telegram_deliver(bot), clock=lambda: now).drain()
+    assert (result.sent, result.unreachable) == (3, 1)  # B, staff, and the notice to staff
+    notice = texts_to(fake, STAFF)[-1]
+    assert "Bot không gửi được tin nhắn cho đồng chí Người dùng 111 (Chi bộ thôn An Hòa)" in notice
+    with database.session() as session:
+        account = session.exec(select(Account).where(Account.channel_user_id == str(SECRETARY_A))).one()
+        assert account.unreachable_at is not None
+        # Next month the blocked secretary is skipped and the staff summary names them.
+        plan = plan_campaign(session, date(2023, 12, 1))
+    assert all(r.account.channel_user_id != str(SECRETARY_A) for r in plan.recipients)
+    summary = next(m.text for m in plan.messages() if m.account.channel_user_id == str(STAFF))
+    assert "đã chặn bot (1): Người dùng 111 (Chi bộ thôn An Hòa)" in summary
+
+
+async def test_restart_between_batches_sends_each_message_once(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
+    compose(database, NOVEMBER, now=clock())
+    first = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="first", batch=1)
+    assert (await first.drain(max_batches=1)).sent == 1
+    # The first process claims the next batch and is killed before sending it.
+    with database.session() as session:
+        assert len(outbox.claim(session, owner="first", now=clock(), limit=1, hold=first.hold)) == 1
+    second = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="second", batch=1)
+    assert (await second.drain()).sent == 1  # the orphaned claim is held back...
+    clock.advance(minutes=6)
+    assert (await second.drain()).sent == 1  # ...until its hold expires
+    assert sorted(int(c.params["chat_id"]) for c in fake.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
+
+
+async def test_two_concurrent_senders_share_the_work(
+    database_url: str, database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
+    # Many recipients: 60 more secretaries on cell A.
+    for user in range(1000, 1060):
+        register(database, setup.cell_a, Role.secretary, user)
+    assert compose(database, NOVEMBER, now=now) == 63
+    other = Database(database_url)
+    try:
+        senders = [
+            OutboxSender(db, telegram_deliver(bot), clock=lambda: now, owner=name, batch=5)
+            for db, name in ((database, "one"), (other, "two"))
+        ]
+        results = await asyncio.gather(*(s.drain() for s in senders))
+    finally:
+        other.dispose()
+    assert sum(r.sent for r in results) == 63
+    chats = [int(c.params["chat_id"]) for c in fake.accepted]
+    assert len(chats) == len(set(chats)) == 63
+
+
+async def test_scheduler_runs_on_time_catches_up_and_respects_quiet_hours(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    fake, bot = api
+    clock = FakeClock(datetime(2023, 11, 1, 7, 59, tzinfo=ZONE))
+    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    scheduler = CampaignScheduler(
+        database,
+        sender,
+        clock=clock,
+        zone=ZONE,
+        day=1,
+        at=time(8, 0),
+        grace=timedelta(hours=72),
+        quiet=(time(21, 0), time(7, 0)),
+    )
+    await scheduler.tick()
+    assert fake.accepted == []
+    clock.advance(minutes=2)
+    await scheduler.tick()
+    assert len(fake.accepted) == 3
+    clock.advance(hours=1)
+    await scheduler.tick()  # a restart or the next round: nothing more
+    assert len(fake.accepted) == 3
+
+    # December: the bot was down at 08:00 on the 1st and starts at 22:30 on the 2nd (quiet hours).
+    report(database, setup.cell_b, 1, date(2023, 11, 1))
+    clock.now = datetime(2023, 12, 2, 22, 30, tzinfo=ZONE)
+    await scheduler.tick()
+    assert len(fake.accepted) == 3  # composed, but quiet
+    with database.session() as session:
+        assert outbox.counts(session, "2023-12") == {"pending": 3}
+    clock.now = datetime(2023, 12, 3, 7, 0, tzinfo=ZONE)
+    await scheduler.tick()
+    assert len(fake.accepted) == 6
+
+    # January: down until after the grace period: no late campaign.
+    clock.now = datetime(2024, 1, 4, 9, 0, tzinfo=ZONE)
+    await scheduler.tick()
+    with database.session() as session:
+        assert outbox.counts(session, "2024-01") == {}
+
+
+async def test_campaign_job_is_attached_to_the_bot(
+    services: Services, database: Database, setup: Tree, clock: FakeClock
+) -> None:
+    from bot.runtime import make_scheduler
+    from bot.settings import Settings
+
+    api = FakeBotAPI()
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    clock.now = datetime(2023, 11, 1, 8, 30, tzinfo=ZONE)
+    scheduler = make_scheduler(
+        Settings(database_url="sqlite://", _env_file=None), database, services, telegram_deliver(app.bot)
+    )
+    attach_campaign(app, scheduler)
+    await app.initialize()
+    try:
+        [job] = app.job_queue.jobs() if app.job_queue else []
+        assert job.name == "campaign"
+        await job.run(app)  # what the JobQueue does every minute
+    finally:
+        await app.shutdown()
+    assert sorted(int(c.params["chat_id"]) for c in api.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
