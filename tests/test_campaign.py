@@ -325,3 +325,61 @@ async def test_campaign_job_is_attached_to_the_bot(
     finally:
         await app.shutdown()
     assert sorted(int(c.params["chat_id"]) for c in api.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
+
+
+def test_tiendo_nudge_send_delivers_once_and_a_second_run_sends_nothing(
+    database_url: str,
+    database: Database,
+    setup: Tree,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+    from tests.utils.fake_bot_server import FakeBotServer
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
+    with FakeBotServer() as server:
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", server.base_url)
+        assert main(["nudge", "--dry-run", "--today", "2023-11-01"]) == 0
+        dry = capsys.readouterr().out
+        assert "3 tin nhắn; 1 đôn đốc, 1 biểu dương, 1 nhắc báo cáo, 1 tổng hợp" in dry
+        assert server.sent_texts() == []  # a dry run sends nothing
+        assert main(["nudge", "--send", "--today", "2023-11-01", "--ignore-quiet-hours"]) == 0
+        assert "Đã gửi 3" in capsys.readouterr().out
+        texts = server.sent_texts()
+        assert len(texts) == 3
+        assert (
+            sum(
+                "Kính gửi đồng chí Bí thư Chi bộ thôn An Hòa" in t and "chậm so với tiến độ" in t
+                for t in texts
+            )
+            == 1
+        )
+        assert sum("biểu dương" in t for t in texts) == 1
+        assert sum("Chậm tiến độ (1): Chi bộ thôn An Hòa" in t for t in texts) == 1
+        assert main(["nudge", "--send", "--today", "2023-11-01", "--ignore-quiet-hours"]) == 0
+        assert "0 tin nhắn mới" in capsys.readouterr().out
+        assert len(server.sent_texts()) == 3
+
+
+async def test_nhacnho_previews_for_staff_only(services: Services, database: Database, setup: Tree) -> None:
+    from tests.utils.fake_telegram import Harness, TelegramUser
+
+    api = FakeBotAPI()
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    await app.initialize()
+    harness = Harness(app=app, api=api)
+    try:
+        preview = (await harness.send(TelegramUser(id=STAFF), "/nhacnho"))[0]
+        assert "Đợt nhắc việc tháng 11/2023 (số liệu đến ngày 31/10/2023): 3 tin nhắn" in preview
+        assert "Chậm tiến độ (1): Chi bộ thôn An Hòa" in preview
+        assert "Tin nhắn đồng chí sẽ nhận:" in preview
+        refused = (await harness.send(TelegramUser(id=SECRETARY_A), "/nhacnho"))[0]
+        assert "dành cho cán bộ Ban Tổ chức" in refused
+    finally:
+        await app.shutdown()
+    with database.session() as session:
+        assert outbox.counts(session) == {}  # a preview queues nothing
