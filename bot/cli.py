@@ -255,22 +255,21 @@ def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: "Settings") -> None:
-    from bot.outbox_sender import telegram_deliver
-    from bot.runtime import make_scheduler, make_services, open_database
-    from bot.telegram_channel import attach_campaign, build_application
+    from bot.serve import ConfigError, run_polling
 
-    if not settings.telegram_bot_token:
-        raise CliError("Chưa đặt TELEGRAM_BOT_TOKEN (trong môi trường hoặc tệp .env). " + TOKEN_HELP)
-    database = open_database(settings)
-    services = make_services(settings, database)
-    application = build_application(
-        settings.telegram_bot_token, services, base_url=settings.telegram_api_base_url
-    )
-    attach_campaign(
-        application, make_scheduler(settings, database, services, telegram_deliver(application.bot))
-    )
-    log.info("bot starting (long polling)")
-    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    try:
+        run_polling(settings)
+    except ConfigError as error:
+        raise CliError(f"{error} {TOKEN_HELP}") from None
+
+
+def cmd_serve(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.serve import ConfigError, serve
+
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except ConfigError as error:
+        raise CliError(str(error)) from None
 
 
 def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
@@ -421,7 +420,7 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
 
 def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
     """What `make run` does: the bot when a token is set, otherwise the demo in the terminal."""
-    if settings.telegram_bot_token:
+    if settings.telegram_bot_token or settings.zalo_bot_token:
         cmd_run(args, settings)
         return
     print("Chưa có TELEGRAM_BOT_TOKEN nên mở bản chạy thử trong cửa sổ dòng lệnh, với dữ liệu mẫu.")
@@ -720,10 +719,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        help=_help("chạy bot Telegram", "run the Telegram bot"),
-        description=_help("Chạy bot Telegram (long polling)", "Run the Telegram bot (long polling)"),
+        help=_help("chạy bot (Telegram, Zalo)", "run the bot (Telegram, Zalo)"),
+        description=_help(
+            "Chạy bot trên mọi kênh đã cấu hình (long polling), kèm đợt nhắc việc hằng tháng",
+            "Run the bot on every configured channel (long polling), with the monthly campaign",
+        ),
     )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "serve",
+        help=_help("máy chủ webhook cho Telegram và Zalo", "serve the Telegram and Zalo webhooks"),
+        description=_help(
+            "Chạy máy chủ web: webhook của các kênh đã cấu hình (đăng ký tại PUBLIC_BASE_URL), /healthz, "
+            "liên kết tải tệp, và đợt nhắc việc hằng tháng",
+            "Run the web backend: webhooks of every configured channel (registered at PUBLIC_BASE_URL), "
+            "/healthz, file links, and the monthly campaign",
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help=_help("địa chỉ lắng nghe", "address to listen on"))
+    p.add_argument(
+        "--port", type=int, default=8080, help=_help("cổng (mặc định 8080)", "port (default 8080)")
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
         "chat",
@@ -793,7 +811,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Lỗi cấu hình: {problems}", file=sys.stderr)
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
-    bot_runs = args.command == "run" or (args.command == "start" and settings.telegram_bot_token)
+    bot_runs = args.command in ("run", "serve") or (
+        args.command == "start" and (settings.telegram_bot_token or settings.zalo_bot_token)
+    )
     configure_logging(settings.log_level if bot_runs else "WARNING")
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:

@@ -14,6 +14,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.zalo_client import ZaloError
 from handlers.i18n import t
 from storage import outbox, units
 from storage.db import Database
@@ -49,6 +50,22 @@ def retry_after_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def channel_deliver(deliverers: dict[str, Deliver]) -> Deliver:
+    """One deliver function for every configured channel, chosen by the message's channel."""
+
+    async def deliver(message: OutboxMessage) -> None:
+        target = deliverers.get(message.channel)
+        if target is None:
+            raise ChannelUnavailable(f"channel {message.channel} is not configured in this process")
+        await target(message)
+
+    return deliver
+
+
+class ChannelUnavailable(Exception):
+    """The message's channel is not configured here: retried later (perhaps by another process)."""
 
 
 def telegram_deliver(bot: Bot) -> Deliver:
@@ -116,7 +133,12 @@ class OutboxSender:
                 await asyncio.to_thread(self._unreachable, message, str(error), result)
             else:
                 await self._retry(message, backoff(message.attempts), error, result)
-        except (TimedOut, NetworkError, TelegramError, OSError) as error:
+        except ZaloError as error:
+            if error.error_code == 403:
+                await asyncio.to_thread(self._unreachable, message, str(error), result)
+            else:  # 429, 5xx, time-outs: later
+                await self._retry(message, backoff(message.attempts), error, result)
+        except (TimedOut, NetworkError, TelegramError, OSError, ChannelUnavailable) as error:
             # 5xx answers, time-outs and dropped connections: try again later.
             await self._retry(message, backoff(message.attempts), error, result)
         else:

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str = ""
     telegram_api_base_url: str = TELEGRAM_API
+    zalo_bot_token: str = ""
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    # the address the platforms reach this server at (webhooks, file links), e.g. https://tiendo.example.vn
+    public_base_url: str = ""
+    telegram_webhook_secret: str = ""
+    zalo_webhook_secret: str = ""
+    # signs the short-lived file links; empty: a random key per start (links die with the process)
+    secret_key: str = ""
+    file_link_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     database_url: str = "sqlite:///data/tiendo.db"
     timezone: str = "Asia/Ho_Chi_Minh"
     draft_ttl_hours: float = Field(default=24, gt=0)
@@ -43,7 +52,16 @@ class Settings(BaseSettings):
             raise ValueError(f"không biết múi giờ '{value}' (ví dụ đúng: Asia/Ho_Chi_Minh)") from None
         return value
 
-    @field_validator("telegram_bot_token", "telegram_api_base_url", "database_url")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_api_base_url",
+        "database_url",
+        "zalo_bot_token",
+        "zalo_api_base_url",
+        "public_base_url",
+        "telegram_webhook_secret",
+        "zalo_webhook_secret",
+    )
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()

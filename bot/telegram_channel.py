@@ -1,10 +1,8 @@
 """Telegram: turns updates into Incoming, runs the handlers off the event loop, sends the replies."""
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError
 from telegram import (
     Bot,
     BotCommand,
@@ -26,7 +24,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from handlers.conversation import handle
+from bot.dispatch import run_handler
 from handlers.i18n import t
 from handlers.types import Incoming, Kind, Reply, Services
 
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-DB_ATTEMPTS = 3
 
 COMMANDS = (
     ("tiendo", "menu.tiendo"),
@@ -110,19 +107,6 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(o.label, callback_data=o.data) for o in reply.options]]
     )
-
-
-async def run_handler(incoming: Incoming, services: Services) -> list[Reply]:
-    """The handler in a worker thread (the database calls block), retried if the database is briefly away."""
-    for attempt in range(1, DB_ATTEMPTS + 1):
-        try:
-            return await asyncio.to_thread(handle, incoming, services)
-        except OperationalError:
-            if attempt == DB_ATTEMPTS:
-                raise
-            log.warning("database unavailable (attempt %d of %d); retrying", attempt, DB_ATTEMPTS)
-            await asyncio.sleep(0.5 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:

@@ -40,6 +40,11 @@ DIGITS = re.compile(r"\d{1,3}(?:\.\d{3})+|\d+")
 
 def parse_digits(token: str) -> int | None:
     """'01' -> 1, '1.025' -> 1025 (dot groups thousands), '12' -> 12; anything else -> None."""
+    if token.isdecimal():  # the usual plain count; DIGITS's \d is exactly the decimal digits
+        if len(token) > 13:
+            return None
+        value = int(token)
+        return value if value <= MAX_VALUE else None
     if not token or len(token) > 13 or DIGITS.fullmatch(token) is None:
         return None
     value = int(token.replace(".", ""))

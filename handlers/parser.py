@@ -292,6 +292,16 @@ for _first, _lst in _PHRASES.items():
             _LEXN.setdefault((_toks[0], _toks[1]), []).append((_toks, len(_toks), _kind, _text))
         else:
             _LEX1.setdefault(_first, []).append((_kind, _text))
+# For the item pass: the distinct lengths under each first-two-words key (longest first) and each
+# multiword phrase's entry (the first listed wins), so a try is one dict lookup instead of a scan.
+_LEXN_LENGTHS: dict[tuple[str, str], tuple[int, ...]] = {
+    key: tuple(sorted({length for _, length, _, _ in entries}, reverse=True))
+    for key, entries in _LEXN.items()
+}
+_LEX_PHRASE: dict[tuple[str, ...], tuple[str, str]] = {}
+for _entries in _LEXN.values():
+    for _toks, _, _kind, _text in _entries:
+        _LEX_PHRASE.setdefault(_toks, (_kind, _text))
 
 _SINGLE_LEX = frozenset(p for ps in _LEXICON.values() for p in ps if " " not in p)
 _ATTRS = frozenset({"FEMALE", "MALE", "YOUTH", "REL", "NOREL", "ETH", "KINH", "EDU", "LOWEDU"})
@@ -358,35 +368,27 @@ _PLACE_WORDS = _set(
 # Phone numbers (0912 345 678, +84 912...) and any run of 7+ digits: ids, never counts.
 _NOISE = re.compile(r"(?<![\d.])(?:\+?84|0)[1-9]\d{1,2}[\s.-]?\d{3}[\s.-]?\d{3,4}(?!\d)|\d{7,}")
 _TOKEN_PATTERN = (
-    r"[§#]|\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+/\d+|\d+|[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
-    r"|[:;,.!?\n()=\-+&]|[^\s\w]|[^\W\d_a-z]+"
+    # letters first, then digits behind one lookahead: alternatives with different first characters
+    # cannot both match, so the order only saves the engine failed attempts on the common tokens
+    r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
+    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+/\d+|\d+)"
+    r"|\n|[^\s\w]|[^\W\d_a-z]+"
 )
 _TOKEN = re.compile(_TOKEN_PATTERN)
 _SENT_END = frozenset({".", "!", "?", "\n", ";"})
 _SEPS = frozenset({",", "(", ")", "-", "/"})
 _COMMAND = re.compile(r"^/([a-z_]+)(?:@\w+)?\s*")
-
-
-class _Tok:
-    __slots__ = ("acc", "f", "kind", "orig", "value")
-
-    def __init__(self, f: str, acc: str, orig: str) -> None:
-        self.f = f
-        self.acc = acc
-        self.orig = orig
-        self.kind = "W"
-        self.value: int | str | None = None
+# Any match of _NOISE holds three digits in a row; most messages have none once years are masked.
+_THREE_DIGITS = re.compile(r"\d\d\d")
 
 
 class _Item:
     """A token or a phrase after lexicon lookup."""
 
-    __slots__ = ("f", "i0", "i1", "kind", "value")
+    __slots__ = ("f", "kind", "value")
 
-    def __init__(self, kind: str, i0: int, i1: int, f: str, value: int | str | None = None) -> None:
+    def __init__(self, kind: str, f: str, value: int | str | None = None) -> None:
         self.kind = kind
-        self.i0 = i0
-        self.i1 = i1
         self.f = f
         self.value = value
 
@@ -396,6 +398,12 @@ class _Item:
 
 # --------------------------------------------------------------------------------------------------
 # Tokenising
+#
+# Tokens are three parallel lists rather than one object per token, which cost more to build than
+# the passes spent reading them: `fs` folded, `accs` accented lowercase, `origs` as typed. `accs` is
+# only read when the text carries diacritics and `origs` only for cased text or to spell a name;
+# otherwise they alias `fs`, which holds the same letters there. `kinds` is "W" until a name or place
+# claims the token.
 
 
 def _mask(folded: str, today: date) -> tuple[str, list[PeriodHit]]:
@@ -409,6 +417,8 @@ def _mask(folded: str, today: date) -> tuple[str, list[PeriodHit]]:
             + " " * (h.end - h.start - 1)
             + text[h.end :]
         )
+    if _THREE_DIGITS.search(text) is None:
+        return text, hits
     return _NOISE.sub(_blank, text), hits
 
 
@@ -416,15 +426,15 @@ def _blank(m: re.Match[str]) -> str:
     return "#" + " " * (m.end() - m.start() - 1)
 
 
-def _tokenize(masked: str, acc: str | None, orig: str | None) -> list[_Tok]:
-    """Tokens of the masked folded text, with the accented (and cased) spelling at the same span."""
-    if acc is None:
-        return [_Tok(f, f, f) for f in _TOKEN.findall(masked)]
-    if orig is None:  # no case information to keep: the accented lowercase form serves both
-        return [_Tok(m.group(), a := acc[m.start() : m.end()], a) for m in _TOKEN.finditer(masked)]
-    return [
-        _Tok(m.group(), acc[(s := m.start()) : (e := m.end())], orig[s:e]) for m in _TOKEN.finditer(masked)
-    ]
+def _tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Tokens of the masked folded text, with the accented and the cased spelling at the same spans."""
+    if acc is None and orig is None:
+        fs = _TOKEN.findall(masked)
+        return fs, fs, fs
+    ms = list(_TOKEN.finditer(masked))
+    fs = [m.group() for m in ms]
+    accs = fs if acc is None else [acc[m.start() : m.end()] for m in ms]
+    return fs, accs, accs if orig is None else [orig[m.start() : m.end()] for m in ms]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -435,52 +445,55 @@ def _is_title(word: str) -> bool:
     return word[:1].isupper() and (len(word) == 1 or word[1:].islower()) and word.isalpha()
 
 
-def _name_tokens(toks: list[_Tok], i: int, cased: bool, marks: bool, after_title: bool) -> int:
+def _name_tokens(
+    fs: list[str], accs: list[str], origs: list[str], i: int, cased: bool, marks: bool, after_title: bool
+) -> int:
     """How many tokens from i form a person name (0 if none)."""
-    n = len(toks)
-    t = toks[i]
-    if not t.f.isalpha():
+    n = len(fs)
+    f = fs[i]
+    if not f.isalpha():
         return 0
-    surname = (t.acc in _SURNAMES_ACCENTED) if marks else (t.f in _SURNAMES_FOLDED)
+    surname = (accs[i] in _SURNAMES_ACCENTED) if marks else (f in _SURNAMES_FOLDED)
     if cased:
-        if not _is_title(t.orig):
+        if not _is_title(origs[i]):
             return 0
-        if t.f in _ROLE_WORDS and after_title:
+        if f in _ROLE_WORDS and after_title:
             return 0
         j = i + 1
-        while j < n and j - i < 4 and _is_title(toks[j].orig) and toks[j].f.isalpha():
+        while j < n and j - i < 4 and _is_title(origs[j]) and fs[j].isalpha():
             j += 1
         length = j - i
         if length >= 2 and (surname or after_title):
             return length
-        if length == 1 and after_title and t.f not in _ROLE_WORDS and t.f not in _NOT_NAMES:
+        if length == 1 and after_title and f not in _ROLE_WORDS and f not in _NOT_NAMES:
             return 1
         return 0
     # no case information: lean on the surname list and the usual middle names; a domain phrase
     # ("dao cong giao", "dang vien") is never a name
-    cands = _PHRASES.get(t.f)
-    if cands and any(len(p) > 1 and tuple(x.f for x in toks[i : i + len(p)]) == p for p, _, _ in cands):
+    if (
+        i + 1 < n
+        and (lengths := _LEXN_LENGTHS.get((f, fs[i + 1]))) is not None
+        and any(i + length <= n and tuple(fs[i : i + length]) in _LEX_PHRASE for length in lengths)
+    ):
         return 0
     if not surname:
         if (
             after_title
-            and t.f not in _PHRASES
-            and t.f not in _WEAK_NUMBER_WORDS
-            and len(t.f) > 1
-            and (i + 1 >= n or not toks[i + 1].f.isalpha() or toks[i + 1].f in _PHRASES)
+            and f not in _PHRASES
+            and f not in _WEAK_NUMBER_WORDS
+            and len(f) > 1
+            and (i + 1 >= n or not fs[i + 1].isalpha() or fs[i + 1] in _PHRASES)
         ):
-            return (
-                1 if t.f not in _ROLE_WORDS and t.f not in _PLACE_WORDS_FLAT and t.f not in _NOT_NAMES else 0
-            )
+            return 1 if f not in _ROLE_WORDS and f not in _PLACE_WORDS_FLAT and f not in _NOT_NAMES else 0
         return 0
-    if i + 1 < n and toks[i + 1].f in _MIDDLE_NAMES:
+    if i + 1 < n and fs[i + 1] in _MIDDLE_NAMES:
         j = i + 2
-        while j < n and j - i < 4 and _name_syllable(toks[j].f):
+        while j < n and j - i < 4 and _name_syllable(fs[j]):
             j += 1
         return j - i if j - i >= 2 else 0
     if after_title:
         j = i + 1
-        while j < n and j - i < 4 and _name_syllable(toks[j].f):
+        while j < n and j - i < 4 and _name_syllable(fs[j]):
             j += 1
         return j - i if j - i >= 2 else 0
     return 0
@@ -511,111 +524,126 @@ _TITLE_FIRST = _by_first(_PERSON_TITLES)
 _NAME_PASS_WORDS = frozenset(_PLACE_FIRST) | frozenset(_TITLE_FIRST) | {"va", ",", "&"}
 
 
-def _match_phrase(toks: list[_Tok], i: int, table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
-    """Length of the longest phrase of `table` starting at toks[i] (0 if none)."""
-    cands = table.get(toks[i].f)
+def _match_phrase(fs: list[str], i: int, table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
+    """Length of the longest phrase of `table` starting at fs[i] (0 if none)."""
+    cands = table.get(fs[i])
     if cands is None:
         return 0
-    n = len(toks)
+    n = len(fs)
     for words in cands:
         length = len(words)
-        if i + length <= n and all(toks[i + x].f == words[x] for x in range(1, length)):
+        if length == 1 or (i + length <= n and tuple(fs[i + 1 : i + length]) == words[1:]):
             return length
     return 0
 
 
-def _names_and_places(toks: list[_Tok], cased: bool, marks: bool) -> list[str]:
+def _names_and_places(
+    fs: list[str],
+    accs: list[str],
+    origs: list[str],
+    kinds: list[str],
+    vals: dict[int, str],
+    cased: bool,
+    marks: bool,
+) -> list[str]:
     """Mark name tokens (kind NAME on the first, SKIP on the rest) and place names (SKIP)."""
     # Only a few tokens can start a name or a place: find them in one quick sweep.
+    pass_words = _NAME_PASS_WORDS
     if cased:
-        cand = [i for i, t in enumerate(toks) if t.f in _NAME_PASS_WORDS or t.orig[:1].isupper()]
+        cand = [
+            i for i, (f, o) in enumerate(zip(fs, origs, strict=True)) if f in pass_words or o[:1].isupper()
+        ]
     elif marks:
-        cand = [i for i, t in enumerate(toks) if t.f in _NAME_PASS_WORDS or t.acc in _SURNAMES_ACCENTED]
+        sur = _SURNAMES_ACCENTED
+        cand = [i for i, (f, a) in enumerate(zip(fs, accs, strict=True)) if f in pass_words or a in sur]
     else:
-        cand = [i for i, t in enumerate(toks) if t.f in _NAME_PASS_WORDS or t.f in _SURNAMES_FOLDED]
+        sur = _SURNAMES_FOLDED
+        cand = [i for i, f in enumerate(fs) if f in pass_words or f in sur]
     names: list[str] = []
     if not cand:
         return names
-    n = len(toks)
+    n = len(fs)
     free = 0  # first token not consumed yet
     name_end = -1  # token right after the last name found
     for i in cand:
         if i < free:
             continue
-        t = toks[i]
-        if t.kind != "W":
+        if kinds[i] != "W":
             continue
+        f = fs[i]
         free = i + 1
-        place_len = _match_phrase(toks, i, _PLACE_FIRST) if t.f in _PLACE_FIRST else 0
+        place_len = _match_phrase(fs, i, _PLACE_FIRST) if f in _PLACE_FIRST else 0
         if (
             place_len
-            and not (t.f == "ban" and marks and t.acc != "bản")
-            and not (t.f == "lop" and i + place_len < n and not toks[i + place_len].f.isdigit())
+            and not (f == "ban" and marks and accs[i] != "bản")
+            and not (f == "lop" and i + place_len < n and not fs[i + place_len].isdigit())
         ):
             j = i + place_len
-            if j < n and toks[j].f == "so":
+            if j < n and fs[j] == "so":
                 j += 1
-            if j < n and toks[j].f.isdigit() and not (t.f == "so" and j + 1 < n and toks[j + 1].f == ":"):
-                if t.f == "so" and j + 1 < n and toks[j + 1].f.isalpha():
+            if j < n and fs[j].isdigit() and not (f == "so" and j + 1 < n and fs[j + 1] == ":"):
+                if f == "so" and j + 1 < n and fs[j + 1].isalpha():
                     continue  # "số 2 đảng viên": "số" is "number of", not an address
-                if t.f == "lop" and toks[j].f == "12":
+                if f == "lop" and fs[j] == "12":
                     continue
-                toks[j].kind = "SKIP"
+                kinds[j] = "SKIP"
                 free = j + 1
                 continue
-            if cased and t.f not in ("so", "thu", "dot", "lan", "lop", "ban", "to"):
+            if cased and f not in ("so", "thu", "dot", "lan", "lop", "ban", "to"):
                 # "Chi bộ Trường Tiểu học Liêm Cần": capitalised words, and a lowercase one between them
                 k = j
                 while (
                     k < n
                     and k - j < 6
-                    and toks[k].f.isalpha()
-                    and (_is_title(toks[k].orig) or (k > j and k + 1 < n and _is_title(toks[k + 1].orig)))
+                    and fs[k].isalpha()
+                    and (_is_title(origs[k]) or (k > j and k + 1 < n and _is_title(origs[k + 1])))
                 ):
-                    toks[k].kind = "SKIP"
+                    kinds[k] = "SKIP"
                     k += 1
                 if k > j:
                     free = k
                     continue
-        title_len = _match_phrase(toks, i, _TITLE_FIRST) if t.f in _TITLE_FIRST else 0
-        if title_len and t.f == "co" and not cased:
+        title_len = _match_phrase(fs, i, _TITLE_FIRST) if f in _TITLE_FIRST else 0
+        if title_len and f == "co" and not cased:
             title_len = 0  # "co" is far more often "có" than "cô"
         if title_len:
             j = i + title_len
-            if j < n and toks[j].f == ":":
+            if j < n and fs[j] == ":":
                 j += 1
-            k = _name_tokens(toks, j, cased, marks, True) if j < n else 0
+            k = _name_tokens(fs, accs, origs, j, cased, marks, True) if j < n else 0
             if k:
-                _mark_name(toks, j, k, names, cased)
+                _mark_name(origs, kinds, vals, j, k, names, cased)
                 free = name_end = j + k
             else:
                 free = i + title_len
             continue
-        if i == name_end and t.f in ("va", ",", "&") and i + 1 < n:
+        if i == name_end and f in ("va", ",", "&") and i + 1 < n:
             # "đ/c Lan và Hùng": a second name right after a name
-            k = _name_tokens(toks, i + 1, cased, marks, True)
+            k = _name_tokens(fs, accs, origs, i + 1, cased, marks, True)
             if k:
-                _mark_name(toks, i + 1, k, names, cased)
+                _mark_name(origs, kinds, vals, i + 1, k, names, cased)
                 free = name_end = i + 1 + k
                 continue
         # a name without a title starts with a capital or a known surname
         if (
-            _is_title(t.orig)
+            _is_title(origs[i])
             if cased
-            else (t.acc in _SURNAMES_ACCENTED if marks else t.f in _SURNAMES_FOLDED)
-        ) and (k := _name_tokens(toks, i, cased, marks, False)):
-            _mark_name(toks, i, k, names, cased)
+            else (accs[i] in _SURNAMES_ACCENTED if marks else f in _SURNAMES_FOLDED)
+        ) and (k := _name_tokens(fs, accs, origs, i, cased, marks, False)):
+            _mark_name(origs, kinds, vals, i, k, names, cased)
             free = name_end = i + k
     return names
 
 
-def _mark_name(toks: list[_Tok], i: int, k: int, names: list[str], cased: bool) -> None:
-    words = [t.orig for t in toks[i : i + k]]
+def _mark_name(
+    origs: list[str], kinds: list[str], vals: dict[int, str], i: int, k: int, names: list[str], cased: bool
+) -> None:
+    words = origs[i : i + k]
     name = " ".join(words if cased else [w[:1].upper() + w[1:].lower() for w in words])
-    toks[i].kind = "NAME"
-    toks[i].value = name
-    for t in toks[i + 1 : i + k]:
-        t.kind = "SKIP"
+    kinds[i] = "NAME"
+    vals[i] = name
+    for x in range(i + 1, i + k):
+        kinds[x] = "SKIP"
     names.append(name)
 
 
@@ -623,58 +651,33 @@ def _mark_name(toks: list[_Tok], i: int, k: int, names: list[str], cased: bool) 
 # Items
 
 
-class _Items(list):
-    """The item stream plus sentence indexes, so scope checks are lookups instead of rescans."""
-
-    __slots__ = ("bounds", "sid", "skinds")
-    sid: list[int] | None
-
-    def index_sentences(self) -> _Items:
-        sid: list[int] = []
-        bounds: list[tuple[int, int]] = []
-        skinds: list[frozenset[str]] = []
-        start = 0
-        cur: set[str] = set()
-        for k, it in enumerate(self):
-            sid.append(len(bounds))
-            kind = it.kind
-            if kind == "STOP":
-                if it.f == "?":
-                    cur.add("QMARK")
-                bounds.append((start, k))
-                skinds.append(frozenset(cur))
-                start = k + 1
-                cur = set()
-            else:
-                cur.add(kind)
-        bounds.append((start, len(self)))
-        skinds.append(frozenset(cur))
-        self.sid = sid
-        self.bounds = bounds
-        self.skinds = skinds
-        return self
-
-
-def _items(toks: list[_Tok], marks: bool) -> _Items:
-    items = _Items()
-    n = len(toks)
-    folded = [t.f for t in toks]
+def _items(
+    fs: list[str], accs: list[str], kinds: list[str], vals: dict[int, str], marks: bool
+) -> list[_Item]:
+    items: list[_Item] = []
+    append = items.append
+    n = len(fs)
+    plain = kinds.count("W") == n  # no names or places marked
     i = 0
     while i < n:
-        t = toks[i]
-        if t.kind != "W":
-            if t.kind == "NAME":
-                items.append(_Item("NAME", i, i + 1, t.f, t.value))
+        if kinds[i] != "W":
+            if kinds[i] == "NAME":
+                append(_Item("NAME", fs[i], vals[i]))
             i += 1
             continue
-        f = t.f
+        f = fs[i]
         c0 = f[0]
+        if f not in _LEXICAL and c0 not in "§#%" and not c0.isdigit():
+            # not a lexicon word, number or marker: what the checks below would end with
+            append(_Item(_PLAIN_KIND.get(f, "W"), f))
+            i += 1
+            continue
         if c0 == "§":
-            items.append(_Item("PERIOD", i, i + 1, f))
+            append(_Item("PERIOD", f))
             i += 1
             continue
         if c0 == "#":
-            items.append(_Item("MASK", i, i + 1, f))
+            append(_Item("MASK", f))
             i += 1
             continue
         if f[-1] == "%":
@@ -683,85 +686,88 @@ def _items(toks: list[_Tok], marks: bool) -> _Items:
                 pct = float(value)
             except ValueError:
                 pct = -1.0
-            items.append(_Item("ALL" if pct == 100 else "PCT", i, i + 1, f))
+            append(_Item("ALL" if pct == 100 else "PCT", f))
             i += 1
             continue
-        if c0.isdigit() and "/" not in f:
-            parsed = parse_number_words(folded, i)
+        digit = c0.isdigit()
+        if digit and "/" not in f:
+            parsed = parse_number_words(fs, i)
             if parsed is not None:
                 value, used = parsed
                 # a count above MAX_COUNT is an id, an amount of money or noise, never people
-                items.append(_Item("NUM" if value <= MAX_COUNT else "MASK", i, i + used, f, value))
+                append(_Item("NUM" if value <= MAX_COUNT else "MASK", f, value))
                 i += used
                 continue
         # lexicon phrases (longest first), then number words
-        matched = False
-        if i + 1 < n and (multi := _LEXN.get((f, folded[i + 1]))) is not None and toks[i + 1].kind == "W":
-            for phrase, length, kind, text in multi:
+        if i + 1 < n and (lengths := _LEXN_LENGTHS.get((f, fs[i + 1]))) is not None and kinds[i + 1] == "W":
+            for length in lengths:
                 if length > 2:
                     if i + length > n:
                         continue
-                    x = 2
-                    while x < length and folded[i + x] == phrase[x] and toks[i + x].kind == "W":
-                        x += 1
-                    if x < length:
+                    entry = _LEX_PHRASE.get(tuple(fs[i : i + length]))
+                    # every word of the phrase must still be free (not part of a name or place)
+                    if entry is None or not (plain or kinds[i + 2 : i + length].count("W") == length - 2):
                         continue
-                items.append(_Item(kind, i, i + length, text))
+                else:
+                    entry = _LEX_PHRASE[(f, fs[i + 1])]
+                append(_Item(entry[0], entry[1]))
                 i += length
-                matched = True
                 break
-            if matched:
+            else:
+                lengths = None
+            if lengths is not None:
                 continue
         single = _LEX1.get(f)
         if single is not None:
             for kind, text in single:
                 key = (kind, f)
                 allowed = _ACCENTED_ONLY.get(key)
-                if allowed is not None and (t.acc not in allowed if marks else key in _BARE_SKIP):
+                if allowed is not None and (accs[i] not in allowed if marks else key in _BARE_SKIP):
                     continue
-                if kind == "NEG" and f in ("k", "hong", "kh") and i + 1 < n and folded[i + 1].isdigit():
+                if kind == "NEG" and f in ("k", "hong", "kh") and i + 1 < n and fs[i + 1].isdigit():
                     continue
-                items.append(_Item(kind, i, i + 1, text))
+                append(_Item(kind, text))
                 i += 1
-                matched = True
                 break
-            if matched:
+            else:
+                single = None
+            if single is not None:
                 continue
         # number words
         if f in _NUMBER_START:
-            num = _number_word(toks, folded, i, marks, items)
+            num = _number_word(fs, accs[i], i, marks, items)
             if num is not None:
                 value, used = num
-                items.append(_Item("NUM", i, i + used, f, value))
+                append(_Item("NUM", f, value))
                 i += used
                 continue
-            if f == "nam":
-                acc = t.acc
-                if not marks or acc == "nam":
-                    items.append(_Item("NAMQ" if not marks else "MALE", i, i + 1, f))
-                    i += 1
-                    continue
-        if c0.isdigit() and "/" in f:
+            if f == "nam" and (not marks or accs[i] == "nam"):
+                append(_Item("NAMQ" if not marks else "MALE", f))
+                i += 1
+                continue
+        if digit and "/" in f:
             num_s, _, den_s = f.partition("/")
             num_v, den_v = int(num_s[:9]), int(den_s[:9] or 0)
             if num_v <= den_v:  # "8/8 đồng chí hoàn thành": eight out of eight
-                items.append(_Item("NUM", i, i + 1, f, num_v))
+                append(_Item("NUM", f, num_v))
             else:
-                items.append(_Item("MASK", i, i + 1, f))
-        elif f in _SENT_END:
-            items.append(_Item("STOP", i, i + 1, f))
-        elif f in _SEPS:
-            items.append(_Item("SEP", i, i + 1, f))
-        elif f in (":", "="):
-            items.append(_Item("COLON", i, i + 1, f))
-        elif f in ("la", "thuoc", "chiem"):
-            items.append(_Item("LA", i, i + 1, f))
+                append(_Item("MASK", f))
         else:
-            items.append(_Item("W", i, i + 1, f))
+            append(_Item(_PLAIN_KIND.get(f, "W"), f))
         i += 1
-    items.sid = None  # sentence index built lazily: most messages never need it
     return items
 
+
+# Words that start a lexicon entry or a number: everything else takes the plain path in _items.
+_LEXICAL = frozenset(first for first, _ in _LEXN) | frozenset(_LEX1) | _NUMBER_START
+# Kinds of the tokens that are neither numbers nor lexicon entries.
+_PLAIN_KIND: dict[str, str] = {
+    **dict.fromkeys(_SENT_END, "STOP"),
+    **dict.fromkeys(_SEPS, "SEP"),
+    ":": "COLON",
+    "=": "COLON",
+    **dict.fromkeys(("la", "thuoc", "chiem"), "LA"),
+}
 
 _NOUN_HEADS = _set(
     "ban, ca, d/c, d/chi, dang, dc, dchi, doan, doi, dong, dv, dvtn, em, ho, hoc, nguoi, nu, qc, "
@@ -770,10 +776,9 @@ _NOUN_HEADS = _set(
 
 
 def _number_word(
-    toks: list[_Tok], folded: list[str], i: int, marks: bool, items: list[_Item]
+    folded: list[str], acc: str, i: int, marks: bool, items: list[_Item]
 ) -> tuple[int, int] | None:
     f = folded[i]
-    acc = toks[i].acc
     if marks and acc in _ACCENT_NOT_NUMBER and acc:
         return None
     parsed = parse_number_words(folded, i)
@@ -809,19 +814,23 @@ def _number_word(
 _Adder = Callable[[str, int], None]
 
 
-def _sentence_bounds(items: _Items, k: int) -> tuple[int, int]:
+def _sentence_bounds(ctx: _Ctx, k: int) -> tuple[int, int]:
     """(first item, index of the closing STOP or len) of the sentence holding item k."""
-    sid = items.sid if items.sid is not None else items.index_sentences().sid
-    return items.bounds[sid[k]]  # type: ignore[index]
+    sid = ctx.sid if ctx.sid is not None else ctx.index_sentences()
+    return ctx.bounds[sid[k]]
 
 
-def _sentence_kinds(items: _Items, k: int) -> frozenset[str]:
-    sid = items.sid if items.sid is not None else items.index_sentences().sid
-    return items.skinds[sid[k]]  # type: ignore[index]
+def _sentence_kinds(ctx: _Ctx, k: int) -> set[str]:
+    sid = ctx.sid if ctx.sid is not None else ctx.index_sentences()
+    return ctx.skinds[sid[k]]
 
 
-def _is_question(items: _Items, s: int, e: int) -> bool:
-    kinds = _sentence_kinds(items, s) if s < len(items) else frozenset()
+_NO_KINDS: set[str] = set()
+
+
+def _is_question(ctx: _Ctx, s: int, e: int) -> bool:
+    items = ctx.items
+    kinds = _sentence_kinds(ctx, s) if s < len(items) else _NO_KINDS
     if "Q" in kinds or "QMARK" in kinds:
         return True
     # sentence-final "chưa"/"không" ("đã kết nạp chưa")
@@ -864,12 +873,45 @@ def _blocked(items: list[_Item], k: int) -> bool:
 
 
 class _Ctx:
-    __slots__ = ("ambiguous", "items", "questions")
+    """The item stream, what is being asked, and sentence indexes so scope checks are lookups."""
 
-    def __init__(self, items: _Items) -> None:
-        self.items = items
+    __slots__ = ("ambiguous", "bounds", "items", "questions", "sid", "skinds")
+
+    def __init__(self, items: list[_Item]) -> None:
+        self.items = items  # a plain list: indexing a list subclass is three times slower
         self.ambiguous: list[str] = []
         self.questions: list[str] = []
+        self.sid: list[int] | None = None  # sentence index built lazily: most messages never need it
+        self.bounds: list[tuple[int, int]] = []
+        self.skinds: list[set[str]] = []
+
+    def index_sentences(self) -> list[int]:
+        kinds = [it.kind for it in self.items]
+        n = len(kinds)
+        if "STOP" not in kinds:  # the usual one-sentence message
+            self.sid = [0] * n
+            self.bounds = [(0, n)]
+            self.skinds = [set(kinds)]
+            return self.sid
+        sid: list[int] = []
+        bounds: list[tuple[int, int]] = []
+        skinds: list[set[str]] = []
+        start = 0
+        for k in [k for k, kind in enumerate(kinds) if kind == "STOP"]:
+            cur = set(kinds[start:k])
+            if self.items[k].f == "?":
+                cur.add("QMARK")
+            sid += [len(bounds)] * (k + 1 - start)
+            bounds.append((start, k))
+            skinds.append(cur)
+            start = k + 1
+        sid += [len(bounds)] * (n - start)
+        bounds.append((start, n))
+        skinds.append(set(kinds[start:]))
+        self.sid = sid
+        self.bounds = bounds
+        self.skinds = skinds
+        return sid
 
     def ask(self, key: str, question: str) -> None:
         if key not in self.ambiguous:
@@ -1003,10 +1045,13 @@ class _Admission:
     attrs_head: list[str]
 
 
+_TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
+
+
 def _find_admission(ctx: _Ctx) -> _Admission | None:
     items = ctx.items
     n = len(items)
-    for k in range(n):
+    for k in [k for k, it in enumerate(items) if it.kind in _TRIGGER_KINDS]:  # the only kinds handled
         it = items[k]
         kind = it.kind
         synthetic = False
@@ -1028,18 +1073,18 @@ def _find_admission(ctx: _Ctx) -> _Admission | None:
             synthetic = True
         else:
             continue
-        s, e = _sentence_bounds(items, k)
-        if _is_question(items, s, e):
+        s, e = _sentence_bounds(ctx, k)
+        if _is_question(ctx, s, e):
             continue
         if _in_plan(items, s, k):
             continue
-        if any(items[j].kind == "TOTAL" for j in range(max(s, k - 3), k)) and synthetic:
+        if synthetic and any(items[j].kind == "TOTAL" for j in range(max(s, k - 3), k)):
             continue
         # scope: until the next class trigger or the next admission trigger
         region_end = n
         for j in range(k + 1, n):
             kj = items[j].kind
-            if kj == "SENT" or (kj in ("STUDY", "CLASS", "DONE", "CERT") and _class_sentence(items, j)):
+            if kj == "SENT" or (kj in ("STUDY", "CLASS", "DONE", "CERT") and _class_sentence(ctx, j)):
                 region_end = j
                 # a count just before the class verb belongs to the class ("5 QCUT đi học")
                 b = j - 1
@@ -1059,7 +1104,7 @@ def _find_admission(ctx: _Ctx) -> _Admission | None:
                     region_end = b
                 break
             if kj == "ADMIT" and j > k + 1 and not _blocked(items, j):
-                sj, _ = _sentence_bounds(items, j)
+                sj, _ = _sentence_bounds(ctx, j)
                 if sj > s:
                     region_end = j
                     break
@@ -1092,13 +1137,14 @@ def _find_admission(ctx: _Ctx) -> _Admission | None:
     return None
 
 
-def _class_sentence(items: _Items, j: int) -> bool:
+def _class_sentence(ctx: _Ctx, j: int) -> bool:
+    items = ctx.items
     kind = items[j].kind
     if kind in ("CLASS", "CERT"):
         return True
     if kind == "DONE" and j + 1 < len(items) and items[j + 1].kind == "PLAN":
         return False
-    kinds = _sentence_kinds(items, j)
+    kinds = _sentence_kinds(ctx, j)
     return (
         "CLASS" in kinds
         or "SENT" in kinds
@@ -1395,14 +1441,14 @@ def _find_class(ctx: _Ctx, admission_region: tuple[int, int] | None) -> ClassAtt
             continue
         if admission_region is not None and admission_region[0] <= k < admission_region[1]:
             continue
-        s, e = _sentence_bounds(items, k)
+        s, e = _sentence_bounds(ctx, k)
         if (
             not any(items[x].kind in ("CLASS", "SENT", "CERT") for x in range(s, e))
             and not (kind == "STUDY" and it.f in ("di hoc", "di hoc lop"))
             and not (kind == "DONE" and seen)
         ):
             continue
-        if _is_question(items, s, e) or _in_plan(items, s, k):
+        if _is_question(ctx, s, e) or _in_plan(items, s, k):
             continue
         if kind == "DONE" and k + 1 < n and items[k + 1].kind == "PLAN":
             continue  # "hoàn thành chỉ tiêu"
@@ -1524,9 +1570,12 @@ def _missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) ->
     count = admission.count
     return [
         _breakdown_question(field, count)
-        for field, value in zip(BREAKDOWN_FIELDS, _breakdown_values(admission), strict=True)
-        if value is None and not (ambiguous and f"{field}_exceeds" in ambiguous)
+        for field, key, value in zip(BREAKDOWN_FIELDS, _EXCEEDS, _breakdown_values(admission), strict=True)
+        if value is None and not (ambiguous and key in ambiguous)
     ]
+
+
+_EXCEEDS = tuple(f"{field}_exceeds" for field in BREAKDOWN_FIELDS)
 
 
 def _breakdown_values(a: AdmissionFacts) -> tuple[int | None, ...]:
@@ -1540,6 +1589,8 @@ def _breakdown_question(field: str, count: int) -> str:
 
 
 def _command(folded: str) -> tuple[str | None, int]:
+    if folded[:1] != "/":  # cheaper than the regex for the usual message
+        return None, 0
     m = _COMMAND.match(folded)
     if not m:
         return None, 0
@@ -1571,13 +1622,17 @@ def parse_message(text: str, today: date) -> ParseResult:
     # folding changed more than case exactly when the text carries diacritics
     marks = aligned and lower != folded and has_vietnamese_marks(norm)
     cased = aligned and not norm.isupper() and not norm.islower()
-    toks = _tokenize(masked, lower if aligned else None, norm if cased else None)
-    names = _names_and_places(toks, cased, marks)
-    items = _items(toks, marks)
+    fs, accs, origs = _tokenize(masked, lower if marks else None, norm if cased else None)
+    tkinds = ["W"] * len(fs)
+    vals: dict[int, str] = {}
+    names = _names_and_places(fs, accs, origs, tkinds, vals, cased, marks)
+    items = _items(fs, accs, tkinds, vals, marks)
     ctx = _Ctx(items)
     period = best_period(hits)
+    kinds = {it.kind for it in items}
 
-    adm = _find_admission(ctx)
+    # without a trigger or a class word the searches below find nothing: skip their scans
+    adm = _find_admission(ctx) if not kinds.isdisjoint(_TRIGGER_KINDS) else None
     admission: AdmissionFacts | None = None
     region: tuple[int, int] | None = None
     if adm is not None and adm.count is not None:
@@ -1587,7 +1642,11 @@ def parse_message(text: str, today: date) -> ParseResult:
             count = len(adm.names)
         if count > 0:
             values = _breakdown(ctx, adm, count)
-            all_names = [str(it.value) for it in items[adm.trigger : adm.region_end] if it.kind == "NAME"]
+            all_names = (
+                [str(it.value) for it in items[adm.trigger : adm.region_end] if it.kind == "NAME"]
+                if "NAME" in kinds
+                else []
+            )
             if values["female"] is None and all_names and len(all_names) == count:
                 values["female"] = _female_from_names(all_names)
             for field in BREAKDOWN_FIELDS:
@@ -1602,7 +1661,7 @@ def parse_message(text: str, today: date) -> ParseResult:
             admission = AdmissionFacts(count=count, **values)
         else:
             admission = AdmissionFacts(count=0)
-    attendance = _find_class(ctx, region)
+    attendance = _find_class(ctx, region) if not kinds.isdisjoint(_CLASS_KINDS) else None
     if (
         attendance is not None
         and attendance.sent is not None
@@ -1616,7 +1675,6 @@ def parse_message(text: str, today: date) -> ParseResult:
         )
         attendance = ClassAttendanceFacts(sent=attendance.sent)
 
-    kinds = {it.kind for it in items}
     if (
         admission is None
         and attendance is None

@@ -11,6 +11,7 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from handlers.numbers import words_to_int
 from handlers.text import fold
@@ -86,46 +87,53 @@ def _year_tail(name: str) -> str:
     return _YEAR_TAIL.replace("NAME", name)
 
 
-# Every alternative starts with a digit or one of h, n, q, s, t: the lookahead lets the engine skip
-# other positions without trying twenty alternatives at each.
-_PATTERN = re.compile(
-    "(?<![a-z])(?=[0-9hnqst])(?:"
-    + "|".join(
-        (
-            # birth dates/years are masked so they never become a period or a count
-            rf"(?P<birth>\b(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
-            rf"(?:\d{{1,2}}\s*[/.-]\s*){{0,2}}(?:{_Y4}|\d{{2}})\b)",
-            r"(?P<since>\btu\s+dau\s+(?P<since_w>nam|thang|quy)(?:\s+(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio))?)",
-            r"(?P<half>\b(?:(?:6|sau)\s*thang|nua)\s*(?P<half_w>dau|cuoi)\s*nam\b"
-            + _year_tail("half_y").replace(r"(?:[/.-]|,?\s*nam)", r"(?:[/.-]|,)?")
-            + ")",
-            rf"(?P<dwords>\bngay\s+(?P<dw_d>(?:(?:hai|ba)\s+muoi(?:\s+(?:mot|hai|ba|bon|tu|lam|nam|sau|bay|tam|chin))?"
-            rf"|muoi(?:\s+(?:mot|hai|ba|bon|lam|nam|sau|bay|tam|chin))?|mot|hai|ba|bon|nam|sau|bay|tam|chin))"
-            rf"\s+thang\s+(?P<dw_m>{_MW}|{_MN})\b" + _year_tail("dw_y") + ")",
-            rf"(?P<dlong>\bngay\s*(?P<dl_d>{_DN})\s*thang\s*(?P<dl_m>{_MN})"
-            rf"(?:\s*(?:nam|[/.-])\s*(?P<dl_y>{_Y4}))?\b)",
-            rf"(?P<day>(?<![\d/.,-])(?:ngay\s*)?(?P<d_d>{_DN})\s*[/.-]\s*(?P<d_m>{_MN})\s*[/.-]\s*"
-            rf"(?P<d_y>{_Y4}|\d{{2}})(?![\d/.,-]))",
-            rf"(?P<yrange>(?<![\d/.,-])(?P<yr1>{_Y4})\s*[-–]\s*(?P<yr2>{_Y4})(?![\d/.,-]))",
-            rf"(?P<month>(?:\bthang\s*|\bt(?=\d))(?P<m_m>{_MN})(?![\d%])" + _year_tail("m_y") + r"\b)",
-            rf"(?P<mbare>(?<![\d/.,-])(?P<mb_m>{_MN})\s*[/-]\s*(?P<mb_y>{_Y4})(?![\d/.,]))",
-            rf"(?P<dshort>(?<![\d/.,-])(?:(?P<ds_kw>ngay|hom)\s*)?(?P<ds_d>{_DN})\s*/\s*(?P<ds_m>{_MN})"
-            r"(?![\d/.,%])(?!\s*(?:dong\s+chi|d/c|dc\b|dv\b|dang\s+vien|qcut|qc\b|quan\s+chung|nguoi|hoan\s+thanh"
-            r"|dat\b|duoc|nu\b|so\b|hoc\s+vien)))",
-            rf"(?P<mword>\bthang\s+(?P<mw>{_MW})\b" + _year_tail("mw_y") + ")",
-            r"(?P<mrel>\bthang\s*(?P<mr>nay|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)",
-            r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q(?P<q2>[1-4]))\b"
-            + _year_tail("q_y")
-            + ")",
-            r"(?P<qrel>\bquy\s*(?P<qr>nay|truoc|vua\s+qua|hien\s+tai)\b)",
-            rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)",
-            r"(?P<yrel>\bnam\s*(?P<yr>nay|ngoai|truoc|hien\s+tai)\b)",
-            r"(?P<dayrel>\bhom\s*(?P<hr>nay|qua)\b)",
-            rf"(?P<bare>(?<![\d/.,-])(?P<by>{_Y4})(?![\d/.,%]))",
-        )
-    )
-    + ")"
+# Every alternative starts with a digit or one of h, n, q, s, t.
+_ALTERNATIVES = (
+    # birth dates/years are masked so they never become a period or a count
+    rf"(?P<birth>\b(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
+    rf"(?:\d{{1,2}}\s*[/.-]\s*){{0,2}}(?:{_Y4}|\d{{2}})\b)",
+    r"(?P<since>\btu\s+dau\s+(?P<since_w>nam|thang|quy)(?:\s+(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio))?)",
+    r"(?P<half>\b(?:(?:6|sau)\s*thang|nua)\s*(?P<half_w>dau|cuoi)\s*nam\b"
+    + _year_tail("half_y").replace(r"(?:[/.-]|,?\s*nam)", r"(?:[/.-]|,)?")
+    + ")",
+    rf"(?P<dwords>\bngay\s+(?P<dw_d>(?:(?:hai|ba)\s+muoi(?:\s+(?:mot|hai|ba|bon|tu|lam|nam|sau|bay|tam|chin))?"
+    rf"|muoi(?:\s+(?:mot|hai|ba|bon|lam|nam|sau|bay|tam|chin))?|mot|hai|ba|bon|nam|sau|bay|tam|chin))"
+    rf"\s+thang\s+(?P<dw_m>{_MW}|{_MN})\b" + _year_tail("dw_y") + ")",
+    rf"(?P<dlong>\bngay\s*(?P<dl_d>{_DN})\s*thang\s*(?P<dl_m>{_MN})"
+    rf"(?:\s*(?:nam|[/.-])\s*(?P<dl_y>{_Y4}))?\b)",
+    rf"(?P<day>(?<![\d/.,-])(?:ngay\s*)?(?P<d_d>{_DN})\s*[/.-]\s*(?P<d_m>{_MN})\s*[/.-]\s*"
+    rf"(?P<d_y>{_Y4}|\d{{2}})(?![\d/.,-]))",
+    rf"(?P<yrange>(?<![\d/.,-])(?P<yr1>{_Y4})\s*[-–]\s*(?P<yr2>{_Y4})(?![\d/.,-]))",
+    rf"(?P<month>(?:\bthang\s*|\bt(?=\d))(?P<m_m>{_MN})(?![\d%])" + _year_tail("m_y") + r"\b)",
+    rf"(?P<mbare>(?<![\d/.,-])(?P<mb_m>{_MN})\s*[/-]\s*(?P<mb_y>{_Y4})(?![\d/.,]))",
+    rf"(?P<dshort>(?<![\d/.,-])(?:(?P<ds_kw>ngay|hom)\s*)?(?P<ds_d>{_DN})\s*/\s*(?P<ds_m>{_MN})"
+    r"(?![\d/.,%])(?!\s*(?:dong\s+chi|d/c|dc\b|dv\b|dang\s+vien|qcut|qc\b|quan\s+chung|nguoi|hoan\s+thanh"
+    r"|dat\b|duoc|nu\b|so\b|hoc\s+vien)))",
+    rf"(?P<mword>\bthang\s+(?P<mw>{_MW})\b" + _year_tail("mw_y") + ")",
+    r"(?P<mrel>\bthang\s*(?P<mr>nay|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)",
+    r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q(?P<q2>[1-4]))\b"
+    + _year_tail("q_y")
+    + ")",
+    r"(?P<qrel>\bquy\s*(?P<qr>nay|truoc|vua\s+qua|hien\s+tai)\b)",
+    rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)",
+    r"(?P<yrel>\bnam\s*(?P<yr>nay|ngoai|truoc|hien\s+tai)\b)",
+    r"(?P<dayrel>\bhom\s*(?P<hr>nay|qua)\b)",
+    rf"(?P<bare>(?<![\d/.,-])(?P<by>{_Y4})(?![\d/.,%]))",
 )
+_TQ_KINDS = ("since", "month", "mword", "mrel", "quarter", "qrel")  # the ones starting with t or q
+
+
+def _alternatives(tq: bool) -> str:
+    return "|".join(a for a in _ALTERNATIVES if (a[4 : a.index(">")] in _TQ_KINDS) == tq)
+
+
+# The lookaheads let the engine skip other positions, and try only the alternatives that can start with
+# the letter at hand. Alternatives with different first letters never match at the same place, so the
+# split keeps the leftmost-first result of one flat alternation.
+_PATTERN = re.compile(
+    f"(?<![a-z])(?:(?=[tq])(?:{_alternatives(True)})|(?=[0-9hns])(?:{_alternatives(False)}))"
+)
+_ANY_DIGIT = re.compile(r"\d")
 # "từ A đến B", "A - B": joins two hits into one range.
 _RANGE_JOIN = re.compile(r"\s*(?:den|toi|-|–|->|~)\s*(?:het\s+)?$")
 _RANGE_FROM = re.compile(r"(?:\btu|\bbat\s+dau\s+tu)\s*$")
@@ -134,15 +142,19 @@ _UNTIL_NOW = re.compile(r"\s*(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio)\b")
 _SCHOOL_BEFORE = re.compile(r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv)\s*:?\s*$")
 
 
+# Cached: pure, and the same few months and years recur in report after report.
+@lru_cache(maxsize=256)
 def _month_period(year: int, month: int) -> Period:
     return Period(date(year, month, 1), date(year, month, monthrange(year, month)[1]))
 
 
+@lru_cache(maxsize=256)
 def _quarter_period(year: int, q: int) -> Period:
     first = 3 * q - 2
     return Period(date(year, first, 1), _month_period(year, first + 2).end)
 
 
+@lru_cache(maxsize=256)
 def _half_period(year: int, half: int) -> Period:
     return (
         Period(date(year, 1, 1), date(year, 6, 30))
@@ -151,6 +163,7 @@ def _half_period(year: int, half: int) -> Period:
     )
 
 
+@lru_cache(maxsize=256)
 def _year_period(year: int) -> Period:
     return Period(date(year, 1, 1), date(year, 12, 31))
 
@@ -211,6 +224,10 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
     """All period mentions in folded text, in order, with ranges joined. Birth dates come back with
     kind "birth" so the parser can mask them; they are never a period."""
     hits: list[PeriodHit] = []
+    if _ANY_DIGIT.search(folded) is None and not (
+        "nam" in folded or "thang" in folded or "quy" in folded or "hom" in folded or "dau" in folded
+    ):
+        return hits  # every alternative needs a digit or one of these words: skip the big pattern
     for m in _PATTERN.finditer(folded):
         kind = m.lastgroup
         s, e = m.span()

@@ -34,6 +34,9 @@ _NL = re.compile(r"\s*[\r\n]+\s*")
 # hoà, khoẻ, thuỷ. We unify on the placement the brief asks for: hòa, khỏe, thủy. Only when the
 # syllable ends there (no final consonant) and not after "q" ("quả", "quý" are right as they are).
 _OLD_TONE = re.compile(r"(?<![qQ])([oO])([àáảãạÀÁẢÃẠèéẻẽẹÈÉẺẼẸ])(?!\w)|(?<![qQ])([uU])([ỳýỷỹỵỲÝỶỸỴ])(?!\w)")
+# What every _OLD_TONE match contains. A pattern opening with a character class lets the engine skip
+# ahead to candidates, so this search is far cheaper than running the substitution on every message.
+_OLD_TONE_HINT = re.compile(r"[oOuU][àáảãạÀÁẢÃẠèéẻẽẹÈÉẺẼẸỳýỷỹỵỲÝỶỸỴ]")
 
 
 def _move_tone(match: re.Match[str]) -> str:
@@ -51,7 +54,8 @@ def normalize(text: str) -> str:
         if _SPECIAL.search(text):  # rare: translate() with a dict is slow, so only when needed
             text = text.translate(_PREPARE)
         text = unicodedata.normalize("NFC", text)
-        text = _OLD_TONE.sub(_move_tone, text)
+        if _OLD_TONE_HINT.search(text):
+            text = _OLD_TONE.sub(_move_tone, text)
     if "\n" in text or "\r" in text:
         text = _NL.sub("\n", text)
     if "  " in text or "\t" in text or "\f" in text or "\v" in text:

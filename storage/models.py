@@ -6,7 +6,7 @@ Dates are local (Asia/Ho_Chi_Minh) calendar dates; timestamps are timezone-aware
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -259,3 +259,28 @@ class Lease(SQLModel, table=True):
     name: str = Field(max_length=32, primary_key=True)
     owner: str = Field(max_length=64)
     until: datetime
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A webhook update, stored before the platform gets its 200: a crash after that loses nothing."""
+
+    __table_args__ = (UniqueConstraint("channel", "delivery_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    delivery_id: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(index=True)
+    processed_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class ExportFile(SQLModel, table=True):
+    """A generated file (chart, workbook) behind a short-lived signed link, for channels that take URLs."""
+
+    token: str = Field(max_length=64, primary_key=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    expires_at: datetime = Field(index=True)

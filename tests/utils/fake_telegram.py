@@ -130,6 +130,8 @@ class Harness:
     app: Application
     api: FakeBotAPI
     update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # When set, updates go through POST /telegram/webhook of the web backend instead of straight in.
+    web: Any = None  # (httpx.AsyncClient, WebRuntime, secret)
 
     def _user(self, user: TelegramUser) -> dict[str, Any]:
         return {
@@ -141,7 +143,15 @@ class Harness:
         }
 
     async def feed(self, payload: dict[str, Any]) -> None:
-        await self.app.process_update(Update.de_json(payload, self.app.bot))
+        if self.web is None:
+            await self.app.process_update(Update.de_json(payload, self.app.bot))
+            return
+        client, runtime, secret = self.web
+        response = await client.post(
+            "/telegram/webhook", json=payload, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+        assert response.status_code == 200, response.text
+        await runtime.wait_idle()
 
     def message_update(
         self, user: TelegramUser, text: str | None = None, update_id: int | None = None, **extra: Any

@@ -35,6 +35,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("channel", "chat_id"),
     )
     op.create_table(
+        "exportfile",
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token"),
+    )
+    with op.batch_alter_table("exportfile", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_exportfile_expires_at"), ["expires_at"], unique=False)
+
+    op.create_table(
+        "inboxupdate",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("delivery_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "delivery_id"),
+    )
+    with op.batch_alter_table("inboxupdate", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_inboxupdate_processed_at"), ["processed_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_inboxupdate_received_at"), ["received_at"], unique=False)
+
+    op.create_table(
         "lease",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -73,6 +102,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_unit_code"), ["code"], unique=True)
         batch_op.create_index(batch_op.f("ix_unit_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_unit_path"), ["path"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # Subtrees are `path LIKE '/1/4/%'`: without pattern ops PostgreSQL cannot use an index for
+        # that under a non-C collation.
+        op.create_index(
+            "ix_unit_path_pattern", "unit", ["path"], postgresql_ops={"path": "varchar_pattern_ops"}
+        )
 
     op.create_table(
         "account",
@@ -425,6 +460,15 @@ def downgrade() -> None:
     op.drop_table("unit")
     op.drop_table("processeddelivery")
     op.drop_table("lease")
+    with op.batch_alter_table("inboxupdate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inboxupdate_received_at"))
+        batch_op.drop_index(batch_op.f("ix_inboxupdate_processed_at"))
+
+    op.drop_table("inboxupdate")
+    with op.batch_alter_table("exportfile", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exportfile_expires_at"))
+
+    op.drop_table("exportfile")
     op.drop_table("conversation")
     op.drop_table("campaign")
     # ### end Alembic commands ###

@@ -1,0 +1,219 @@
+"""Zalo end to end: a secretary registers, reports and confirms by number; staff ask /tiendo.
+
+Against a stand-in of the Zalo Bot platform on loopback, with the real `tiendo run` (polling) and
+`tiendo serve` (webhooks) processes.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from storage import accounts, targets, units
+from storage.db import Database
+from storage.models import InboxUpdate, Metric, Report, Role
+from tests.utils.fake_zalo_server import TOKEN, FakeZaloServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETARY, STAFF = "zalo-user-111", "zalo-user-333"
+WEBHOOK_SECRET = "zalo-webhook-secret-0123456789"
+
+
+def prepare(database_url: str) -> tuple[str, str]:
+    from datetime import date
+
+    database = Database(database_url)
+    database.migrate()
+    with database.session() as session:
+        commune = units.create_unit(
+            session, code="X1", name="Đảng bộ xã Thanh Hà", level="Đảng bộ xã", parent=None
+        )
+        cell = units.create_unit(
+            session, code="X1-A", name="Chi bộ thôn Đông", level="Chi bộ", parent=commune
+        )
+        for i in range(40):  # enough sub-units for a /tiendo longer than one Zalo message
+            units.create_unit(
+                session,
+                code=f"X1-{i:02d}",
+                name=f"Chi bộ tổ dân phố số {i:02d} thuộc Đảng bộ xã Thanh Hà, huyện Thanh Liêm",
+                level="Chi bộ",
+                parent=commune,
+            )
+        targets.set_target(
+            session,
+            unit=commune,
+            metric=Metric.admissions,
+            start=date(2026, 1, 1),
+            end=date(2026, 12, 31),
+            value=10,
+            source="Kế hoạch năm 2026",
+        )
+        codes = (
+            accounts.create_invite(session, unit=cell, role=Role.secretary),
+            accounts.create_invite(session, unit=commune, role=Role.staff),
+        )
+    database.dispose()
+    return codes
+
+
+def env(server: FakeZaloServer, database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "ZALO_BOT_TOKEN": TOKEN,
+        "ZALO_API_BASE_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+        "QUIET_HOURS": "",
+        **extra,
+    }
+
+
+def wait_for(server: FakeZaloServer, chat: str, count: int, timeout: float = 60) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        texts = server.sent_texts(chat)
+        if len(texts) >= count:
+            return texts
+        time.sleep(0.05)
+    raise AssertionError(f"expected {count} messages to {chat}, got {server.sent_texts(chat)}")
+
+
+def conversation(server: FakeZaloServer, send, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
+    """The same dialogue in both run modes; `send(user, text, message_id=None)` delivers a message."""
+    send(SECRETARY, f"/dangky {secretary_code}")
+    assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ thôn Đông" in wait_for(server, SECRETARY, 1)[0]
+    send(SECRETARY, "ket nap 1 dang vien nu, doan vien, khong theo dao, nguoi Kinh, tot nghiep THPT")
+    summary = wait_for(server, SECRETARY, 2)[1]
+    assert "Kết nạp 1 đảng viên: 1 nữ, 1 đoàn viên" in summary
+    assert summary.endswith("1. Xác nhận  2. Sửa  3. Hủy")
+    send(SECRETARY, "1", message_id="confirm-1")
+    assert "Mã biên nhận: BN-" in wait_for(server, SECRETARY, 3)[2]
+    send(SECRETARY, "1", message_id="confirm-1")  # the platform delivers the same message again
+    send(STAFF, f"/dangky {staff_code}")
+    wait_for(server, STAFF, 1)
+    send(STAFF, "/tiendo")
+    progress = wait_for(server, STAFF, 3)
+    full = "".join(progress[1:])
+    assert "Đảng bộ xã Thanh Hà đã kết nạp 1 đảng viên" in full and "Chi bộ thôn Đông: 1" in full
+    assert len(progress) >= 3 and all(len(text) <= 2000 for text in progress)  # a long reply is split
+    assert len(server.sent_texts(SECRETARY)) == 3  # the redelivered "1" got no second answer
+
+
+def reports_in(database_url: str) -> int:
+    database = Database(database_url)
+    with database.session() as session:
+        n = session.exec(select(func.count()).select_from(Report)).one()
+    database.dispose()
+    return n
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZaloServer]:
+    with FakeZaloServer() as server:
+        yield server
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path: Path) -> None:
+    secretary_code, staff_code = prepare(database_url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env(zalo, database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        conversation(
+            zalo,
+            lambda user, text, message_id=None: zalo.add_text(user, text, message_id=message_id),
+            secretary_code,
+            staff_code,
+        )
+        zalo.add_event("sticker", SECRETARY)
+        assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 4)[3]
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert TOKEN not in output and "SECRET" not in output
+    assert reports_in(database_url) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_webhook_conversation_and_forged_webhooks(
+    zalo: FakeZaloServer, database_url: str, tmp_path: Path
+) -> None:
+    secretary_code, staff_code = prepare(database_url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env(zalo, database_url, PUBLIC_BASE_URL=base, ZALO_WEBHOOK_SECRET=WEBHOOK_SECRET),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not zalo.webhook_url:
+            time.sleep(0.05)
+        assert zalo.webhook_url == f"{base}/zalo/webhook" and zalo.webhook_secret == WEBHOOK_SECRET
+        health = httpx.get(f"{base}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and health["channels"]["zalo"]["configured"] is True
+
+        def send(user: str, text: str, message_id: str | None = None) -> None:
+            update = zalo.make_update("message.text.received", user, text, "Lan", message_id)
+            assert zalo.deliver_webhook(update) == 200
+
+        conversation(zalo, send, secretary_code, staff_code)
+        # Forged and missing secrets: refused, nothing stored, no reply.
+        before = len(zalo.sent_texts())
+        forged = zalo.make_update("message.text.received", SECRETARY, "/tiendo", "Lan", None)
+        assert zalo.post_forged(forged, "wrong-secret") == 403
+        missing = httpx.post(f"{base}/zalo/webhook", json={"ok": True, "result": forged}, timeout=10)
+        assert missing.status_code == 401
+        time.sleep(0.5)
+        assert len(zalo.sent_texts()) == before
+        # Staff ask for the workbook: a short-lived link that works, and a tampered one that does not.
+        already = len(zalo.sent_texts(STAFF))
+        send(STAFF, "/xuat")
+        link_text = wait_for(zalo, STAFF, already + 1)[-1]
+        url = link_text.split("Tải tệp (liên kết dùng được trong thời gian ngắn): ")[1].split()[0]
+        workbook = httpx.get(url, timeout=10)
+        assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+        assert httpx.get(url[:-4] + "0000", timeout=10).status_code == 404
+        assert httpx.get(f"{base}/healthz", timeout=10).json()["channels"]["zalo"]["last_update"]
+    finally:
+        output = stop(process)
+    # uvicorn shuts down gracefully on SIGTERM, then exits by that signal (systemd counts it as clean).
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert TOKEN not in output
+    assert reports_in(database_url) == 1
+    database = Database(database_url)
+    with database.session() as session:
+        stored = session.exec(select(InboxUpdate.delivery_id)).all()
+    database.dispose()
+    assert len(stored) == len(set(stored))  # the redelivered message was stored once
+    assert "wrong-secret" not in output
