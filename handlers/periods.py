@@ -175,11 +175,12 @@ def _prev_month(today: date) -> tuple[int, int]:
 def _rel_year(word: str | None, today: date) -> int | None:
     if word is None:
         return None
-    if word == "nay":
+    if word in ("nay", "hien tai", "hien", "nay nay"):
         return today.year
     if word in ("ngoai", "truoc"):
         return today.year - 1
-    return int(word)
+    # Any other word the pattern let through is not a year we know: no period rather than a crash.
+    return int(word) if word.isdigit() else None
 
 
 def _full_year(two_or_four: str) -> int:

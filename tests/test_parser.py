@@ -349,3 +349,11 @@ def test_never_raises_on_domain_soup(words: list[str], big: int) -> None:
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)), st.text(max_size=40))
 def test_never_raises_for_any_today(today: date, text: str) -> None:
     _check(parse_message("tháng 1 quý 4 năm nay hôm qua " + text, today))
+
+
+def test_current_year_in_words_does_not_crash() -> None:
+    today = date(2023, 11, 1)
+    for text in ("Kết nạp 2 đảng viên năm hiện tại", "6 tháng đầu năm hiện tại kết nạp 3 đảng viên"):
+        result = parse_message(text, today)
+        assert result.intent == "report" and result.admission is not None
+        assert result.period is None or result.period.start.year == 2023
