@@ -30,8 +30,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Each benchmark writes its figures to bench/results/; report.py gathers them in docs/performance.md.
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/report.py
 
 accuracy: $(STAMP)
 	$(BIN)/python bench/corpus_accuracy.py

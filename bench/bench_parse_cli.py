@@ -1,0 +1,113 @@
+"""`tiendo parse --jsonl` end to end, start-up included, as the parser issue measures it.
+
+    .venv/bin/python bench/bench_parse_cli.py [--messages 100000] [--runs 3]
+
+Feeds the corpus, repeated to N lines, to the real command on one core and reports messages per
+second (best and median of the runs, wall clock and CPU), plus the in-process p50/p99 latency per
+message. Goals: >= 20,000 messages/s, p99 < 1 ms. Writes bench/results/parser.md.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from handlers.parser import parse_message  # noqa: E402
+
+CORPUS = ROOT / "tests" / "corpus" / "messages.jsonl"
+RESULTS = ROOT / "bench" / "results" / "parser.md"
+
+
+def corpus() -> list[str]:
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.dumps(r["text"], ensure_ascii=False) if "\n" in r["text"] else r["text"] for r in rows]
+
+
+def run_cli(path: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `tiendo parse --jsonl` over the file, pinned to one core."""
+    command = [sys.executable, "-m", "bot", "parse", "--jsonl", "--today", "2023-11-20"]
+    if hasattr(os, "sched_setaffinity"):
+        command = ["taskset", "-c", "0", *command] if _has_taskset() else command
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with path.open("rb") as stdin:
+        subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _has_taskset() -> bool:
+    return subprocess.run(["which", "taskset"], capture_output=True).returncode == 0
+
+
+def latencies(lines: list[str]) -> tuple[float, float]:
+    today = date(2023, 11, 20)
+    samples = []
+    for text in lines:
+        start = time.perf_counter_ns()
+        parse_message(text, today)
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    samples.sort()
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    base = corpus()
+    lines = (base * (args.messages // len(base) + 1))[: args.messages]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "messages.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        runs = [run_cli(path) for _ in range(args.runs)]
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    p50, p99 = latencies(lines[:20_000])
+    rate_best, rate_median = args.messages / min(walls), args.messages / statistics.median(walls)
+    rate_cpu = args.messages / min(cpus)
+    load = os.getloadavg()[0]
+
+    def met(ok: bool) -> str:
+        return "yes" if ok else "no"
+
+    rows = [
+        ("messages/s, best wall clock", f"{rate_best:,.0f}", "≥ 20,000", met(rate_best >= 20_000)),
+        ("messages/s, median wall clock", f"{rate_median:,.0f}", "", ""),
+        ("messages/s, CPU time of the process", f"{rate_cpu:,.0f}", "", ""),
+        ("latency p50 per message (in process)", f"{p50:.0f} µs", "", ""),
+        ("latency p99 per message (in process)", f"{p99:.0f} µs", "< 1 ms", met(p99 < 1000)),
+    ]
+    command = f".venv/bin/python bench/bench_parse_cli.py --messages {args.messages} --runs {args.runs}"
+    block = "\n".join(
+        [
+            "### Parser: `tiendo parse --jsonl`, start-up included",
+            "",
+            f"Command: `{command}` ({len(base)} corpus messages repeated; one core; "
+            f"load average {load:.1f} at the end).",
+            "",
+            "| figure | measured | goal | met |",
+            "|---|---|---|---|",
+            *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        ]
+    )
+    print(block)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(block + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

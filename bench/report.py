@@ -1,0 +1,65 @@
+"""Gather the figures every benchmark wrote to bench/results/ into docs/performance.md.
+
+.venv/bin/python bench/report.py      (make bench runs the benchmarks, then this)
+"""
+
+import os
+import platform
+import sqlite3
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+OUT = ROOT / "docs" / "performance.md"
+ORDER = ("parser.md", "progress.md", "campaign.md")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    postgres = "not found"
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin")):
+        postgres = subprocess.run(
+            [str(folder / "postgres"), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; {postgres}"
+    )
+
+
+def main() -> None:
+    parts = [
+        "# Performance",
+        "",
+        "Written by `make bench` (each benchmark in `bench/` writes its block to `bench/results/`, then",
+        "`bench/report.py` gathers them here). Benchmarks are run by hand, never in the test suite.",
+        "",
+        f"Machine: {machine()}.",
+        f"Gathered: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
+        "",
+    ]
+    names = [n for n in ORDER if (RESULTS / n).exists()]
+    names += sorted(p.name for p in RESULTS.glob("*.md") if p.name not in ORDER)
+    for name in names:
+        parts += [(RESULTS / name).read_text(encoding="utf-8").strip(), ""]
+    if not names:
+        parts.append("No benchmark has been run yet: `make bench`.")
+    OUT.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
+    print(f"wrote {OUT.relative_to(ROOT)} from {len(names)} result file(s)")
+
+
+if __name__ == "__main__":
+    main()
