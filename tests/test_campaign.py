@@ -383,3 +383,24 @@ async def test_nhacnho_previews_for_staff_only(services: Services, database: Dat
         await app.shutdown()
     with database.session() as session:
         assert outbox.counts(session) == {}  # a preview queues nothing
+
+
+async def test_campaign_loop_of_serve_and_zalo_only_run(
+    database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    """Without a Telegram JobQueue (tiendo serve, or Zalo alone) the loop runs the same rounds."""
+    from bot.serve import campaign_loop
+
+    fake, bot = api
+    clock = FakeClock(datetime(2023, 11, 1, 8, 5, tzinfo=ZONE))
+    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    scheduler = CampaignScheduler(database, sender, clock=clock, zone=ZONE)
+    stop = asyncio.Event()
+    task = asyncio.create_task(campaign_loop(scheduler, stop))
+    for _ in range(200):
+        if len(fake.accepted) == 3:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert sorted(int(c.params["chat_id"]) for c in fake.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]

@@ -94,3 +94,64 @@ def test_kill_9_mid_dialogue_then_the_next_message_continues_it(tmp_path: Path) 
     with database.session() as session:
         assert len(session.exec(select(Report)).all()) == 1
     database.dispose()
+
+
+def test_tiendo_serve_registers_the_telegram_webhook_and_answers_through_it(tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base, secret = f"http://127.0.0.1:{port}", "telegram-webhook-secret-0123"
+    with FakeBotServer() as server:
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN",
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+            "PUBLIC_BASE_URL": base,
+            "TELEGRAM_WEBHOOK_SECRET": secret,
+            "LOG_LEVEL": "INFO",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "setWebhook" not in [m for m, _ in server.calls]:
+                time.sleep(0.05)
+            [params] = [p for m, p in server.calls if m == "setWebhook"]
+            assert params["url"] == f"{base}/telegram/webhook" and params["secret_token"] == secret
+            update = {
+                "update_id": 5,
+                "message": {
+                    "message_id": 1,
+                    "date": 1698800000,
+                    "chat": {"id": USER, "type": "private"},
+                    "from": {"id": USER, "is_bot": False, "first_name": "Lan"},
+                    "text": "/start",
+                },
+            }
+            refused = httpx.post(f"{base}/telegram/webhook", json=update, timeout=10)
+            assert refused.status_code == 401
+            answer = httpx.post(
+                f"{base}/telegram/webhook",
+                json=update,
+                timeout=10,
+                headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+            )
+            assert answer.status_code == 200
+            assert "/dangky" in wait_for_reply(server, 1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        assert "Application shutdown complete" in output
+        assert "SECRET-TOKEN" not in output
