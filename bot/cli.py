@@ -356,6 +356,24 @@ def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
     print(f"Đã {state} loại tin nhắn '{args.kind}' cho {unit.name} và các đơn vị cấp dưới.")
 
 
+def cmd_backup(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.backup import backup
+
+    backup(settings.database_url, Path(args.file))
+    print(f"Đã sao lưu cơ sở dữ liệu vào {args.file}.")
+
+
+def cmd_restore(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.backup import restore
+    from bot.runtime import open_database
+
+    if not args.yes:
+        raise CliError("Khôi phục sẽ ghi đè toàn bộ dữ liệu hiện có. Dừng bot trước, rồi chạy lại với --yes.")
+    restore(settings.database_url, Path(args.file))
+    open_database(settings).dispose()  # a backup from an older version is migrated now
+    print(f"Đã khôi phục cơ sở dữ liệu từ {args.file}.")
+
+
 TOKEN_HELP = (
     "Lấy token: mở Telegram, nhắn @BotFather lệnh /newbot, làm theo hướng dẫn, rồi ghi "
     "TELEGRAM_BOT_TOKEN=... vào tệp .env (xem .env.example)."
@@ -706,6 +724,28 @@ def build_parser() -> argparse.ArgumentParser:
             help=_help("đôn đốc, biểu dương, nhắc báo cáo, tổng hợp", "nudge, praise, reminder, summary"),
         )
         q.set_defaults(func=cmd_nudge_switch)
+
+    p = sub.add_parser(
+        "backup",
+        help=_help("sao lưu cơ sở dữ liệu", "back up the database"),
+        description=_help(
+            "Sao lưu nhất quán cơ sở dữ liệu đang chạy (SQLite: API sao lưu; PostgreSQL: pg_dump)",
+            "A consistent copy of the running database (SQLite: the backup API; PostgreSQL: pg_dump)",
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_help("tệp sao lưu", "the backup file"))
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "restore",
+        help=_help("khôi phục từ bản sao lưu", "restore a backup"),
+        description=_help(
+            "Khôi phục cơ sở dữ liệu từ bản sao lưu (ghi đè; dừng bot trước)",
+            "Restore the database from a backup (overwrites it; stop the bot first)",
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_help("tệp sao lưu", "the backup file"))
+    p.add_argument("--yes", action="store_true", help=_help("xác nhận ghi đè", "confirm overwriting"))
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser(
         "demo",

@@ -386,3 +386,22 @@ def test_units_move_merge_and_figures(cli, tmp_path: Path, database_url: str) ->
     assert code == 0
     code, out, _ = cli("progress", "--unit", "HN", "--today", "2025-07-02")
     assert "Tổng số đảng viên: 312 (cộng số liệu của 1 đơn vị" in out
+
+
+def test_backup_and_restore(cli, tmp_path: Path, database_url: str) -> None:
+    cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
+    target = tmp_path / "backup.bin"
+    code, out, err = cli("backup", str(target))
+    assert code == 0, err
+    assert target.stat().st_size > 0
+    # Lose data after the backup, then restore.
+    csv = "code,name,parent_code,level\nHN-NEW,Đảng bộ xã Mới,HN,Đảng bộ xã\n"
+    cli("units", "import", write(tmp_path, "more.csv", csv))
+    assert count(database_url, Unit) == 4
+    code, _, err = cli("restore", str(target))
+    assert code == 1 and "--yes" in err
+    code, out, err = cli("restore", str(target), "--yes")
+    assert code == 0, err
+    assert count(database_url, Unit) == 3
+    code, _, err = cli("restore", str(tmp_path / "missing.bin"), "--yes")
+    assert code == 1 and "Không có tệp sao lưu" in err

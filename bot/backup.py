@@ -1,0 +1,88 @@
+"""Consistent copies of a running database, and restoring them.
+
+SQLite: the online backup API (a consistent snapshot while the bot writes). PostgreSQL: pg_dump in
+custom format (one transaction snapshot) and pg_restore --clean.
+"""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from storage.db import normalise_url
+from storage.errors import InvalidInput
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if candidates:
+        return str(candidates[-1])
+    raise InvalidInput(f"Không tìm thấy {name} (gói postgresql-client).")
+
+
+def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
+    parsed = make_url(normalise_url(url))
+    args = [
+        "--host",
+        parsed.host or "127.0.0.1",
+        "--port",
+        str(parsed.port or 5432),
+        "--username",
+        parsed.username or "postgres",
+        "--dbname",
+        parsed.database or "postgres",
+    ]
+    env = {"PGPASSWORD": parsed.password} if parsed.password else {}
+    return args, env
+
+
+def backup(url: str, target: Path) -> None:
+    parsed = make_url(normalise_url(url))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite":
+        source = Path(parsed.database or "")
+        if not source.exists():
+            raise InvalidInput(f"Không có tệp cơ sở dữ liệu {source}.")
+        with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+            live.backup(copy)
+        return
+    args, env = _pg_args(url)
+    result = subprocess.run(
+        [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **env},
+    )
+    if result.returncode != 0:
+        raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+
+
+def restore(url: str, source: Path) -> None:
+    if not source.exists():
+        raise InvalidInput(f"Không có tệp sao lưu {source}.")
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        target = Path(parsed.database or "")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(source) as copy, sqlite3.connect(target) as live:
+            copy.backup(live)
+        return
+    args, env = _pg_args(url)
+    result = subprocess.run(
+        [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", *args, str(source)],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **env},
+    )
+    if result.returncode != 0:
+        raise InvalidInput(f"pg_restore không chạy được: {result.stderr.strip()[:300]}")
+
+
+def _base_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "PGSSLMODE")}
