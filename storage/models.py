@@ -179,6 +179,7 @@ class SubtreeMonthRollup(SQLModel, table=True):
     classes_opened: int = 0
     sent: int = 0
     completed: int = 0
+    cells_reported: int = 0
 
 
 class AuditEvent(SQLModel, table=True):

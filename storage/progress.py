@@ -90,6 +90,35 @@ def _target_progress(
     )
 
 
+def _progress_of(target: Target, achieved: int, end: date) -> TargetProgress:
+    last = min(end, target.end_date)
+    return TargetProgress(
+        target=target,
+        achieved=achieved,
+        elapsed_days=max(0, (last - target.start_date).days + 1),
+        total_days=(target.end_date - target.start_date).days + 1,
+    )
+
+
+def _targets_of_units(
+    session: Session, unit_ids: list[int], metric: Metric, as_of: date, period: tuple[date, date] | None
+) -> dict[int, list[Target]]:
+    """The targets `_targets` would give for each unit, in one query."""
+    if not unit_ids:
+        return {}
+    query = select(Target).where(col(Target.unit_id).in_(unit_ids), Target.metric == metric.value)
+    if period is None:
+        query = query.where(Target.start_date <= as_of, Target.end_date >= as_of)
+    else:
+        query = query.where(Target.start_date <= period[1], Target.end_date >= period[0])
+    out: dict[int, list[Target]] = {}
+    for target in session.exec(query).all():
+        out.setdefault(target.unit_id, []).append(target)
+    for group in out.values():
+        group.sort(key=lambda t: (t.start_date, -t.end_date.toordinal(), t.id or 0))
+    return out
+
+
 def targets_overlapping(session: Session, unit: Unit, metric: Metric, start: date, end: date) -> list[Target]:
     rows = session.exec(
         select(Target).where(
@@ -189,16 +218,34 @@ def unit_progress(
     )
     if with_children:
         kids = active_children(session, unit)
-        kid_totals = sum_totals_by_unit(session, [k.id or 0 for k in kids], *_months(window_start, end))
+        kid_ids = [k.id or 0 for k in kids]
+        window_months = _months(window_start, end)
+        kid_totals = sum_totals_by_unit(session, kid_ids, *window_months)
+        kid_targets = _targets_of_units(session, kid_ids, Metric.admissions, end, window)
+        # One query per distinct target window, for all the children sharing it (usually one).
+        achieved: dict[int, int] = {}
+        by_window: dict[tuple[date, date], list[Target]] = {}
+        for target in (t for group in kid_targets.values() for t in group):
+            by_window.setdefault((target.start_date, min(end, target.end_date)), []).append(target)
+        for (first, last), group in by_window.items():
+            months = _months(first, last)
+            totals = (
+                kid_totals
+                if months == window_months
+                else sum_totals_by_unit(session, sorted({t.unit_id for t in group}), *months)
+            )
+            for target in group:
+                achieved[target.id or 0] = totals.get(target.unit_id, Totals()).admissions
         for kid in kids:
-            kid_targets = _targets(session, kid, Metric.admissions, end, window)
             progress.children.append(
                 UnitProgress(
                     unit=kid,
                     as_of=end,
                     window_start=window_start,
                     totals=kid_totals.get(kid.id or 0, Totals()),
-                    targets=[_target_progress(session, kid, t, end, Metric.admissions) for t in kid_targets],
+                    targets=[
+                        _progress_of(t, achieved[t.id or 0], end) for t in kid_targets.get(kid.id or 0, [])
+                    ],
                     class_targets=[],
                     pool=None,
                     members_total=None,
@@ -217,23 +264,30 @@ class Completeness:
 
 
 def completeness(session: Session, unit: Unit, month: date, *, names: int = 5) -> Completeness:
-    """Which reporting units of the subtree sent no report at all (not even a zero report) for a month."""
+    """Which reporting units of the subtree sent no report at all (not even a zero report) for a month.
+
+    The number of cells that reported is kept in the rollups; only the cells are counted here (an
+    index range), and a few silent ones named.
+    """
     child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
     leaves = and_(
         col(Unit.path).startswith(unit.path),
         col(Unit.merged_into_id).is_(None),
         ~exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None)),
     )
-    reported = exists().where(
-        SubtreeMonthRollup.unit_id == Unit.id,
-        SubtreeMonthRollup.month == month_start(month),
-        SubtreeMonthRollup.reports > 0,
-    )
     cells = session.exec(select(func.count()).select_from(Unit).where(leaves)).one()
-    silent_query = select(Unit.name).where(leaves, ~reported)
-    silent = session.exec(select(func.count()).select_from(silent_query.subquery())).one()
-    shown = session.exec(silent_query.order_by(Unit.name).limit(names)).all()
-    return Completeness(month=month_start(month), cells=cells, silent=silent, silent_names=list(shown))
+    reported = sum_totals(session, unit.id or 0, month_start(month), month_start(month)).cells_reported
+    silent = max(0, cells - reported)
+    shown: list[str] = []
+    if silent:
+        has_report = exists().where(
+            SubtreeMonthRollup.unit_id == Unit.id,
+            SubtreeMonthRollup.month == month_start(month),
+            SubtreeMonthRollup.reports > 0,
+        )
+        # No ORDER BY name: the database can stop at the first few instead of sorting every cell.
+        shown = list(session.exec(select(Unit.name).where(leaves, ~has_report).limit(names)).all())
+    return Completeness(month=month_start(month), cells=cells, silent=silent, silent_names=sorted(shown))
 
 
 @dataclass(frozen=True)

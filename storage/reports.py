@@ -183,6 +183,7 @@ def confirm_report(
         month=month,
         delta=_totals(data.admission, data.attendance, data.classes_opened),
     )
+    rollups.count_cell(session, unit, month)
     record(
         session,
         "report.confirm",
@@ -259,6 +260,7 @@ def withdraw_report(
         month=month_start(report.period_end),
         delta=_totals(admission, attendance, classes).scaled(-1),
     )
+    rollups.count_cell(session, unit, month_start(report.period_end))
     report.status = ReportStatus.withdrawn
     report.withdrawn_at, report.withdrawn_by_account_id, report.updated_at = now, account_id, now
     session.add(report)

@@ -330,3 +330,24 @@ async def test_chart_and_excel_buttons_send_files(bot: Harness, database: Databa
     await bot.send(STAFF, "/xuat")
     document = [c for c in bot.api.calls if c.method == "sendDocument"]
     assert document and "Bảng tổng hợp" in document[0].params["caption"]
+
+
+async def test_completeness_follows_withdrawals_and_counts_each_cell_once(
+    database: Database, tree: Tree
+) -> None:
+    from storage.progress import completeness
+
+    first = report(database, tree.cell_a, 1, date(2023, 11, 1))
+    report(database, tree.cell_a, 0, date(2023, 11, 1))  # a second report of the same cell
+    with database.session() as session:
+        commune = units.get_by_code(session, tree.commune)
+        check = completeness(session, commune, date(2023, 11, 20))
+        assert (check.cells, check.silent, check.silent_names) == (2, 1, ["Chi bộ thôn Bình Minh"])
+        reports.withdraw_report(session, reports.get_by_receipt(session, first), account_id=None)  # type: ignore[arg-type]
+    with database.session() as session:
+        assert completeness(session, units.get_by_code(session, tree.commune), date(2023, 11, 20)).silent == 1
+        second = session.exec(select(reports.Report).where(reports.Report.status == "confirmed")).one()
+        reports.withdraw_report(session, second, account_id=None)
+    with database.session() as session:
+        check = completeness(session, units.get_by_code(session, tree.root), date(2023, 11, 20))
+        assert (check.cells, check.silent) == (2, 2)

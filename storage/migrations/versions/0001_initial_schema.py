@@ -160,6 +160,7 @@ def upgrade() -> None:
         sa.Column("classes_opened", sa.Integer(), nullable=False),
         sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("completed", sa.Integer(), nullable=False),
+        sa.Column("cells_reported", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["unit_id"],
             ["unit.id"],
