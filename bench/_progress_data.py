@@ -520,6 +520,15 @@ def own_totals_sql(pg: bool) -> str:
             {"sent": "COALESCE(x.sent, 0)", "completed": "COALESCE(x.completed, 0)"},
             f"classattendance x {confirmed}",
         ),
+        # A cell (a unit without active sub-units) counts once in a month it reported in.
+        _select(
+            "d.unit_id",
+            "d.month",
+            {"cells_reported": "1"},
+            f"(SELECT DISTINCT r.unit_id, {_month_of_period_end(pg)} AS month FROM report r"
+            f" WHERE r.status = '{ReportStatus.confirmed.value}' AND NOT EXISTS (SELECT 1 FROM unit c"
+            f" WHERE c.parent_id = r.unit_id AND c.merged_into_id IS NULL)) d",
+        ),
     ]
     return "\nUNION ALL\n".join(parts)
 

@@ -29,6 +29,7 @@ def make_services(
         clock=clock or (lambda: datetime.now(zone)),
         draft_ttl=settings.draft_ttl,
         correction_window=settings.correction_window,
+        messages_per_minute=settings.messages_per_minute,
         lagging_threshold=settings.lagging_threshold,
     )
 

@@ -8,7 +8,7 @@ kill -9) continues the dialogue from the stored state.
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -82,7 +82,8 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
             # They write again: they can be reached again.
             ctx.account.unreachable_at = None
             session.add(ctx.account)
-        replies = _dispatch(ctx)
+        limited = _rate_limited(ctx)
+        replies = limited if limited is not None else _dispatch(ctx)
         if ctx.state.get("draft") or ctx.state.get("awaiting"):
             ctx.state["at"] = ctx.now.isoformat()  # the dialogue's last activity, for expiry
         else:
@@ -165,10 +166,41 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
     return [Reply(t("command.unknown", command=command) + "\n\n" + _help(ctx))]
 
 
+def _rate_limited(ctx: Context) -> list[Reply] | None:
+    """None to go on; else the answer for a sender over the per-minute limit (one warning, then silence)."""
+    limit = ctx.services.messages_per_minute
+    if not limit:
+        return None
+    window = ctx.state.get("rate") or [ctx.now.isoformat(), 0, False]
+    started = datetime.fromisoformat(window[0])
+    if ctx.now - started >= timedelta(minutes=1):
+        window = [ctx.now.isoformat(), 0, False]
+    window[1] += 1
+    ctx.state["rate"] = window
+    if window[1] <= limit:
+        return None
+    if window[2]:
+        return []
+    window[2] = True
+    log.warning("rate limit reached in a chat on %s", ctx.incoming.channel)
+    return [Reply(t("rate.limited"))]
+
+
+INVITE_ATTEMPTS = 5  # wrong codes per hour before /dangky is refused for a while
+
+
 def _register(ctx: Context, code: str) -> list[Reply]:
     if not code:
         return [Reply(t("register.usage"))]
     incoming = ctx.incoming
+    failures = [
+        f
+        for f in ctx.state.get("invite_failures", [])
+        if ctx.now - datetime.fromisoformat(f) < timedelta(hours=1)
+    ]
+    if len(failures) >= INVITE_ATTEMPTS:
+        wait = timedelta(hours=1) - (ctx.now - datetime.fromisoformat(failures[0]))
+        return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
     try:
         account = accounts.redeem_invite(
             ctx.session,
@@ -180,7 +212,10 @@ def _register(ctx: Context, code: str) -> list[Reply]:
             now=ctx.now,
         )
     except StorageError as refused:
+        # Codes are guessed one message at a time: count the misses, per chat, in the stored state.
+        ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
         return [Reply(t("register.refused", reason=str(refused)))]
+    ctx.state.pop("invite_failures", None)
     ctx.account = account
     ctx.reset()
     unit = ctx.unit()

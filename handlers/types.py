@@ -72,6 +72,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     draft_ttl: timedelta = timedelta(hours=24)
     correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
+    messages_per_minute: int = 30  # per chat; 0 = no limit
     lagging_threshold: float = 1.0
 
     def now(self) -> datetime:
