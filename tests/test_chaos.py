@@ -1,0 +1,122 @@
+"""Faults: a crash mid-confirmation, the database away for a moment, one update delivered 1,000 times."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import func, select
+
+from bot import dispatch as dispatch_module
+from bot.telegram_channel import build_application
+from bot.web import WebRuntime, create_app
+from handlers.types import Services
+from storage import reports
+from storage.db import Database
+from storage.models import InboxUpdate, Report, Role
+from tests.utils.builders import Tree, build_tree, invite
+from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+
+SECRETARY = TelegramUser(id=111, first_name="Lan")
+SECRET = "telegram-webhook-secret-0123456789"
+
+
+@pytest.fixture
+async def bot(services: Services) -> AsyncIterator[Harness]:
+    api = FakeBotAPI()
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    await app.initialize()
+    yield Harness(app=app, api=api)
+    await app.shutdown()
+
+
+@pytest.fixture
+async def registered(bot: Harness, database: Database) -> Tree:
+    tree = build_tree(database)
+    answer = await bot.send(SECRETARY, f"/dangky {invite(database, tree.cell_a, Role.secretary)}")
+    assert "Đã đăng ký" in answer[0]
+    return tree
+
+
+def stored_reports(database: Database) -> int:
+    with database.session() as session:
+        return session.exec(select(func.count()).select_from(Report)).one()
+
+
+async def test_crash_mid_confirmation_stores_nothing_and_a_second_press_stores_once(
+    bot: Harness, database: Database, registered: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT")
+    confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
+    original = reports.confirm_report
+
+    def dies_before_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        original(*args, **kwargs)  # the report and rollups are written in the transaction...
+        raise RuntimeError("process killed")  # ...which never commits
+
+    monkeypatch.setattr(reports, "confirm_report", dies_before_commit)
+    answer = await bot.press(SECRETARY, confirm)
+    assert "sự cố" in answer[0] and "chưa ghi" in answer[0]
+    assert stored_reports(database) == 0
+    monkeypatch.setattr(reports, "confirm_report", original)
+    # The draft survived (the failed transaction did not save the dialogue either): press again.
+    assert "Mã biên nhận" in (await bot.press(SECRETARY, confirm))[0]
+    assert "đã được ghi nhận trước đó" in (await bot.press(SECRETARY, confirm))[0]
+    assert stored_reports(database) == 1
+
+
+async def test_database_away_for_a_moment_is_retried(
+    bot: Harness, database: Database, registered: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers import conversation
+
+    failures = {"left": 2}
+    original = conversation.handle
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch_module, "handle", flaky)
+    answer = await bot.send(SECRETARY, "/tiendo")
+    assert failures["left"] == 0 and "TIẾN ĐỘ" in answer[0]
+
+
+async def test_one_webhook_update_delivered_1000_times_is_processed_once(
+    services: Services, database: Database
+) -> None:
+    tree = build_tree(database)
+    code = invite(database, tree.cell_a, Role.secretary)
+    api = FakeBotAPI()
+    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    await app.initialize()
+    runtime = WebRuntime(database, services, telegram=app, telegram_secret=SECRET)
+    runtime.start()
+    update = {
+        "update_id": 9,
+        "message": {
+            "message_id": 1,
+            "date": 1698800000,
+            "chat": {"id": 111, "type": "private"},
+            "from": {"id": 111, "is_bot": False, "first_name": "Lan"},
+            "text": f"/dangky {code}",
+        },
+    }
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://tiendo.test"
+        ) as client:
+            for _ in range(1000):
+                answer = await client.post(
+                    "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                )
+                assert answer.status_code == 200
+        await runtime.wait_idle()
+    finally:
+        await runtime.stop()
+        await app.shutdown()
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(InboxUpdate)).one() == 1
+    assert len(api.sent()) == 1 and "Đã đăng ký" in api.texts()[0]
