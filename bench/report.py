@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "performance.md"
-ORDER = ("parser.md", "progress.md", "campaign.md")
+ORDER = ("parser.md", "progress.md", "campaign.md", "e2e.md", "fuzz.md")
 
 
 def machine() -> str:
