@@ -302,10 +302,11 @@ def _send_campaign(
 ) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from telegram.ext import AIORateLimiter, ExtBot
+    from telegram.ext import ExtBot
 
     from bot.outbox_sender import OutboxSender, telegram_deliver
     from bot.scheduler import compose, in_quiet_hours
+    from bot.telegram_channel import smooth_rate_limiter
     from storage import outbox
 
     if not settings.telegram_bot_token:
@@ -325,7 +326,9 @@ def _send_campaign(
         bot = ExtBot(
             settings.telegram_bot_token,
             base_url=settings.telegram_api_base_url,
-            rate_limiter=AIORateLimiter(max_retries=2),
+            # No retries inside the limiter: a 429 goes back to the outbox, which reschedules that
+            # one message after retry_after while the others keep going.
+            rate_limiter=smooth_rate_limiter(max_retries=0),
         )
         async with bot:
             sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: datetime.now(settings.zone))

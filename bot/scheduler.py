@@ -37,15 +37,18 @@ def compose(
 ) -> int | None:
     """Compose and queue the campaign of a month, once. Returns how many messages were queued, or
     None when another process holds the lease. Idempotent: a second call queues nothing new."""
+    # Plan in a read-only transaction (tens of seconds for a nation), then write in a short one, so
+    # that secretaries' reports are not held back meanwhile.
+    with database.session(readonly=True) as session:
+        messages = plan_campaign(session, campaign_month, threshold=threshold).messages()
     with database.session() as session:
         # The lease row is locked for the transaction: a second process waits here, then finds the
-        # campaign composed.
+        # campaign composed (and its messages, with the same keys, already queued).
         if not outbox.acquire_lease(
             session, LEASE, owner=owner or default_owner(), now=now, ttl=timedelta(minutes=10)
         ):
             return None
-        plan = plan_campaign(session, campaign_month, threshold=threshold)
-        added = outbox.enqueue(session, plan.messages(), now=now)
+        added = outbox.enqueue(session, messages, now=now)
         outbox.mark_composed(session, month_start(campaign_month), added, now=now)
         log.info("campaign %s composed: %d new messages", f"{campaign_month:%Y-%m}", added)
         return added

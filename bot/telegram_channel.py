@@ -163,6 +163,13 @@ async def post_init(application: Application) -> None:
         log.warning("could not set the command menu or description: %s", error)
 
 
+def smooth_rate_limiter(*, max_retries: int) -> AIORateLimiter:
+    """Telegram's ~30 messages/s, as 2 at a time at 28/s: the default bucket lets 30 go at once and
+    then 30 more within the same second after any pause, which draws 429s (bench_campaign: 23.7 msg/s
+    with the default, 27.6 with this)."""
+    return AIORateLimiter(overall_max_rate=2, overall_time_period=2 / 28, max_retries=max_retries)
+
+
 def build_application(
     token: str,
     services: Services,
@@ -175,7 +182,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(smooth_rate_limiter(max_retries=2))
     application = builder.build()
     channel = TelegramChannel(services)
     application.add_handler(CallbackQueryHandler(channel.on_update))

@@ -163,6 +163,8 @@ def plan_campaign(
                 r.kinds.append("reminder")
                 r.parts.append(t("campaign.reminder", month=month(first)))
     unreachable = [a for group in secretaries.values() for a in group if a.unreachable_at is not None]
+    silent_paths = [u.path for u in silent]  # both lists are in path order: a subtree is a slice
+    missing_paths = [u.path for u in without_secretary]
     for account in staff:
         unit = tree.by_id[account.unit_id]
         if (
@@ -172,7 +174,15 @@ def plan_campaign(
         ):
             continue
         summary = _summary(
-            tree, unit, as_of, first, primary, threshold, silent, without_secretary, unreachable
+            tree,
+            unit,
+            as_of,
+            first,
+            primary,
+            threshold,
+            _within(silent, silent_paths, unit),
+            _within(without_secretary, missing_paths, unit),
+            unreachable,
         )
         r = recipient(account)
         r.kinds.append("summary")
@@ -187,6 +197,11 @@ def plan_campaign(
         silent=[u for u in silent if in_scope(u)],
         without_secretary=[u for u in without_secretary if in_scope(u)],
     )
+
+
+def _within(units: list[Unit], paths: list[str], scope: Unit) -> list[Unit]:
+    """The units of a path-sorted list that lie in `scope`'s subtree."""
+    return units[bisect.bisect_left(paths, scope.path) : bisect.bisect_left(paths, scope.path + "\U0010ffff")]
 
 
 def _months_left(as_of: date, end: date) -> int:
@@ -251,9 +266,9 @@ def _summary(
         for tp, u in sorted(scored, key=lambda p: (-(p[0].share or 0), p[1].name))
         if not tp.is_lagging(threshold)
     ][:3]
-    quiet = [u for u in silent if u.id in ids]
+    quiet = silent  # already this subtree's slice
     cells = sum(1 for u in members if u.id in tree.leaf_ids)
-    missing = [u for u in without_secretary if u.id in ids]
+    missing = without_secretary
     blocked = [a for a in unreachable if a.unit_id in ids]
     if behind:
         lines.append(t("campaign.summary.lagging", n=number(len(behind)), names=_names(behind)))

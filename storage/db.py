@@ -50,8 +50,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         # IMMEDIATE takes the write lock up front: two threads upgrading read locks to write
-        # locks would otherwise fail with "database is locked" instead of waiting.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # locks would otherwise fail with "database is locked" instead of waiting. Long read-only
+        # work (planning a campaign) asks for a plain BEGIN so that it does not hold writers back.
+        readonly = connection.get_execution_options().get("tiendo_readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -76,9 +78,13 @@ class Database:
         migrate(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error.
+
+        `readonly`: for long reads; on SQLite they then share the database with writers (WAL).
+        """
+        bind = self.engine.execution_options(tiendo_readonly=True) if readonly else self.engine
+        with Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -52,15 +52,10 @@ def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) 
         return 0
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    added = 0
-    for start in range(0, len(rows), 1000):
-        stmt = (
-            insert(table)
-            .values(rows[start : start + 1000])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.id)  # the rows really inserted (rowcount is not reliable here)
-        )
-        added += len(session.execute(stmt).all())
+    # One statement over all rows: SQLAlchemy batches it ("insertmanyvalues"); RETURNING tells which
+    # rows were really inserted (rowcount is not reliable with ON CONFLICT).
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
+    added = len(session.execute(stmt, rows).all())
     return added
 
 
