@@ -396,6 +396,8 @@ def load(database: Database, scale: Scale, *, seed: int = 2025, log: Callable[[s
         else:
             stats.units = 1 + _insert_sqlite(connection, Unit, unit_rows)
     del unit_rows
+    with database.session() as session:
+        units_mod.refresh_leaves(session)  # which units are cells, as the product keeps it
     stats.seconds["units"] = time.perf_counter() - t0
     log(f"  {stats.units:,} units in {stats.seconds['units']:.1f} s")
 

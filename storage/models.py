@@ -44,6 +44,9 @@ class Unit(SQLModel, table=True):
     # counting there; it is no longer listed, and nobody reports for it any more.
     merged_into_id: int | None = Field(default=None, foreign_key="unit.id")
     merged_on: date | None = None
+    # a cell: no active sub-units (kept by storage.units on every change of the tree); completeness
+    # counts these with one index range instead of a subquery per unit
+    is_leaf: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     created_at: datetime
 
 

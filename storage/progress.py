@@ -269,12 +269,7 @@ def completeness(session: Session, unit: Unit, month: date, *, names: int = 5) -
     The number of cells that reported is kept in the rollups; only the cells are counted here (an
     index range), and a few silent ones named.
     """
-    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
-    leaves = and_(
-        col(Unit.path).startswith(unit.path),
-        col(Unit.merged_into_id).is_(None),
-        ~exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None)),
-    )
+    leaves = and_(col(Unit.path).startswith(unit.path), col(Unit.is_leaf), col(Unit.merged_into_id).is_(None))
     cells = session.exec(select(func.count()).select_from(Unit).where(leaves)).one()
     reported = sum_totals(session, unit.id or 0, month_start(month), month_start(month)).cells_reported
     silent = max(0, cells - reported)

@@ -91,10 +91,7 @@ def count_cell(session: Session, unit: Unit, month: date) -> None:
     A cell counts once per month however many reports it sends: +1 on its first report of the month,
     -1 when its last one is withdrawn. Completeness then costs one row, not a scan of the cells.
     """
-    has_children = session.exec(
-        select(Unit.id).where(Unit.parent_id == unit.id, col(Unit.merged_into_id).is_(None)).limit(1)
-    ).first()
-    if has_children is not None:
+    if not unit.is_leaf:
         return
     row = session.exec(
         select(SubtreeMonthRollup.reports, SubtreeMonthRollup.cells_reported).where(

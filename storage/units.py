@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from storage import audit, rollups
@@ -119,6 +120,7 @@ def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
         unit.path = f"{parent.path if parent else '/'}{unit.id}/"
         existing[row.code] = unit
     session.flush()
+    refresh_leaves(session)
     return created, updated
 
 
@@ -132,8 +134,20 @@ def create_unit(
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.add(unit)
+    if parent is not None and parent.is_leaf:
+        parent.is_leaf = False
+        session.add(parent)
     session.flush()
     return unit
+
+
+def refresh_leaves(session: Session) -> None:
+    """Recompute which units are cells (no active sub-units), after the tree changed."""
+    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
+    has_children = exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None))
+    session.execute(update(Unit).values(is_leaf=~has_children))
+    session.flush()
+    session.expire_all()
 
 
 def get_by_code(session: Session, code: str) -> Unit:
@@ -199,6 +213,7 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int
     old_parent_id = unit.parent_id
     unit.parent_id = new_parent.id
     session.add(unit)
+    refresh_leaves(session)
     audit.record(
         session,
         "unit.move",
@@ -233,6 +248,8 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
         session.add(account)
     unit.merged_into_id, unit.merged_on = into.id, on
     session.add(unit)
+    session.flush()
+    refresh_leaves(session)
     audit.record(session, "unit.merge", account_id=account_id, unit_id=unit.id, into=into.id, on=on)
     session.flush()
 

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=False),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
         sa.Column("merged_on", sa.Date(), nullable=True),
+        sa.Column("is_leaf", sa.Boolean(), server_default="1", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["merged_into_id"],
