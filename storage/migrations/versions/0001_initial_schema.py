@@ -109,6 +109,15 @@ def upgrade() -> None:
         op.create_index(
             "ix_unit_path_pattern", "unit", ["path"], postgresql_ops={"path": "varchar_pattern_ops"}
         )
+    # The cells of a subtree, counted by completeness from the index alone.
+    op.create_index(
+        "ix_unit_cells",
+        "unit",
+        ["path"],
+        postgresql_ops={"path": "varchar_pattern_ops"},
+        postgresql_where=sa.text("is_leaf AND merged_into_id IS NULL"),
+        sqlite_where=sa.text("is_leaf AND merged_into_id IS NULL"),
+    )
 
     op.create_table(
         "account",
