@@ -113,7 +113,9 @@ def log(message: str) -> None:
 
 
 def _product_limiter() -> AIORateLimiter:
-    return AIORateLimiter(max_retries=2)  # bot/cli.py::_send_campaign
+    from bot.telegram_channel import smooth_rate_limiter
+
+    return smooth_rate_limiter(max_retries=0)  # as bot/cli.py::_send_campaign
 
 
 def _paced(rate: int, max_retries: int) -> Callable[[], AIORateLimiter]:
@@ -123,7 +125,7 @@ def _paced(rate: int, max_retries: int) -> Callable[[], AIORateLimiter]:
 
 
 VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
-    "product": (_product_limiter, "`AIORateLimiter(max_retries=2)` (as bot/cli.py)"),
+    "product": (_product_limiter, "`smooth_rate_limiter(max_retries=0)`, 2 at a time at 28/s (bot/cli.py)"),
     "smooth": (
         _paced(28, 2),
         "`AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 28, max_retries=2)` (candidate change)",
