@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, exists, func
+from sqlalchemy import and_, bindparam, exists, func
 from sqlmodel import Session, col, select
 
 from storage.clock import month_start, next_month
@@ -269,7 +269,10 @@ def completeness(session: Session, unit: Unit, month: date, *, names: int = 5) -
     The number of cells that reported is kept in the rollups; only the cells are counted here (an
     index range), and a few silent ones named.
     """
-    leaves = and_(col(Unit.path).startswith(unit.path), col(Unit.is_leaf), col(Unit.merged_into_id).is_(None))
+    # The prefix inline, not as a bound parameter: PostgreSQL can then use the (partial) index for the
+    # LIKE even when the driver prepares the statement (a generic plan cannot, for `LIKE $1 || '%'`).
+    prefix = bindparam("cells_prefix", unit.path + "%", literal_execute=True)
+    leaves = and_(col(Unit.path).like(prefix), col(Unit.is_leaf), col(Unit.merged_into_id).is_(None))
     cells = session.exec(select(func.count()).select_from(Unit).where(leaves)).one()
     reported = sum_totals(session, unit.id or 0, month_start(month), month_start(month)).cells_reported
     silent = max(0, cells - reported)
