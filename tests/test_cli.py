@@ -391,7 +391,7 @@ def test_units_move_merge_and_figures(cli, tmp_path: Path, database_url: str) ->
 def test_backup_and_restore(cli, tmp_path: Path, database_url: str) -> None:
     cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))
     target = tmp_path / "backup.bin"
-    code, out, err = cli("backup", str(target))
+    code, _, err = cli("backup", str(target))
     assert code == 0, err
     assert target.stat().st_size > 0
     # Lose data after the backup, then restore.
@@ -400,7 +400,7 @@ def test_backup_and_restore(cli, tmp_path: Path, database_url: str) -> None:
     assert count(database_url, Unit) == 4
     code, _, err = cli("restore", str(target))
     assert code == 1 and "--yes" in err
-    code, out, err = cli("restore", str(target), "--yes")
+    code, _, err = cli("restore", str(target), "--yes")
     assert code == 0, err
     assert count(database_url, Unit) == 3
     code, _, err = cli("restore", str(tmp_path / "missing.bin"), "--yes")

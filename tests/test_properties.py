@@ -75,7 +75,9 @@ def secretary_services(database: Database) -> Services:
     tree = build_tree(database)
     # No per-minute limit here: the clock stands still while hundreds of messages go through.
     services = Services(
-        session=database.session, timezone=ZONE, clock=lambda: datetime(2023, 11, 1, 9, tzinfo=ZONE),
+        session=database.session,
+        timezone=ZONE,
+        clock=lambda: datetime(2023, 11, 1, 9, tzinfo=ZONE),
         messages_per_minute=0,
     )
     answer = handle(
