@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import contextlib
 import json
 import logging
@@ -39,10 +38,10 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,8 +57,6 @@ from _campaign_data import CAMPAIGN_MONTH, Built, Shape, build  # noqa: E402
 from _campaign_limiter import SlidingWindowLimiter  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 from sqlalchemy import func, text  # noqa: E402
-from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
 
@@ -70,7 +67,6 @@ from handlers.campaign import plan_campaign  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import OutboxMessage, OutboxStatus  # noqa: E402
-from storage.outbox import NewMessage  # noqa: E402
 
 RESULTS = BENCH / "results" / "campaign.md"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the product's default zone: the sender's clock and compose's `now`
@@ -439,81 +435,9 @@ def timed_steps() -> Iterator[dict[str, float]]:
             setattr(owner, name, original)
 
 
-# Candidate product changes to plan_campaign, applied by monkeypatching (--patch).
-def _subtree_slice(units: list[Any], unit: Any, cache: dict[int, tuple[list[Any], list[str]]]) -> list[Any]:
-    """The units of a path-sorted list inside `unit`'s subtree: one bisection, not a scan."""
-    entry = cache.get(id(units))
-    if entry is None or entry[0] is not units:
-        entry = cache[id(units)] = (units, [u.path for u in units])
-    paths = entry[1]
-    return units[bisect.bisect_left(paths, unit.path) : bisect.bisect_left(paths, unit.path + "\U0010ffff")]
-
-
-@contextmanager
-def summary_slices() -> Iterator[None]:
-    """`silent` and `without_secretary` are in path order (filtered from tree.units): give each staff
-    summary only its subtree's slice, instead of scanning all of them for each of ~3,400 staff."""
-    original = campaign_mod._summary
-    cache: dict[int, tuple[list[Any], list[str]]] = {}
-
-    def sliced(
-        tree: Any, unit: Any, as_of: date, first: date, primary: dict[int, Any], threshold: float,
-        silent: list[Any], without_secretary: list[Any], unreachable: list[Any],
-    ) -> str:  # fmt: skip
-        return original(
-            tree, unit, as_of, first, primary, threshold,
-            _subtree_slice(silent, unit, cache), _subtree_slice(without_secretary, unit, cache), unreachable,
-        )  # fmt: skip
-
-    campaign_mod._summary = sliced  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        campaign_mod._summary = original  # type: ignore[assignment]
-
-
-def _enqueue_executemany(session: Any, messages: Iterable[NewMessage], *, now: datetime) -> int:
-    """storage.outbox.enqueue with one statement executed over all the rows: SQLAlchemy batches it
-    ("insertmanyvalues") with a cached compiled statement, instead of compiling a 1,000-row VALUES
-    (11,000 parameters) for each slice."""
-    rows = [
-        {
-            "idempotency_key": m.key,
-            "campaign": m.campaign,
-            "kind": m.kind,
-            "account_id": m.account.id,
-            "channel": m.account.channel,
-            "chat_id": m.account.chat_id or m.account.channel_user_id,
-            "text": m.text,
-            "status": OutboxStatus.pending.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for m in messages
-    ]
-    if not rows:
-        return 0
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
-    return len(session.execute(stmt, rows).all())
-
-
-@contextmanager
-def enqueue_executemany() -> Iterator[None]:
-    original = outbox.enqueue
-    outbox.enqueue = _enqueue_executemany  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        outbox.enqueue = original  # type: ignore[assignment]
-
-
-PATCHES: dict[str, Callable[[], Any]] = {
-    "summary-slices": summary_slices,
-    "enqueue-executemany": enqueue_executemany,
-}
+# Candidate product changes, applied by monkeypatching (--patch). The two measured here (subtree
+# slices in the staff summaries, one batched insert in outbox.enqueue) are now in the product.
+PATCHES: dict[str, Callable[[], Any]] = {}
 
 
 @contextmanager
