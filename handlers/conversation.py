@@ -19,7 +19,7 @@ from handlers.formatting import number
 from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.text import fold
-from handlers.types import Incoming, Kind, Option, Reply, Services
+from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
 from storage import accounts, conversations, reports, units
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
@@ -318,7 +318,8 @@ def _withdraw_ask(ctx: Context, code: str) -> list[Reply]:
 
 
 def _withdraw(ctx: Context, report_id: str) -> list[Reply]:
-    report = ctx.session.get(Report, int(report_id)) if report_id.isdigit() else None
+    report_key = small_int(report_id)
+    report = ctx.session.get(Report, report_key) if report_key is not None else None
     if report is None:
         return [Reply(t("draft.gone"))]
     found = _changeable(ctx, report.receipt_code)

@@ -17,7 +17,7 @@ from handlers.i18n import t
 from handlers.numbers import words_to_int
 from handlers.parser import BREAKDOWN_FIELDS, MAX_COUNT, ParseResult, parse_message
 from handlers.text import fold
-from handlers.types import Option, Reply
+from handlers.types import Option, Reply, small_int
 from storage import reports
 from storage.clock import month_end, month_start
 from storage.errors import StorageError
@@ -318,7 +318,9 @@ def on_choice(ctx: "Context", action: str, rest: str) -> list[Reply]:
         elif value == ALL:
             number_value = _all_value(draft, field)
         else:
-            number_value = int(value) if value.isdigit() else None
+            number_value = small_int(value, MAX_COUNT)
+            if number_value is None:  # forged or stale button data: ask again
+                return [_question(ctx, draft)]
         label = next(
             (label for label, data in ctx.state.get("options", []) if data.endswith(f":{value}")), value
         )

@@ -12,7 +12,7 @@ from handlers.i18n import t
 from handlers.periods import parse_period
 from handlers.progress_json import progress_json
 from handlers.text import fold
-from handlers.types import File, Option, Reply
+from handlers.types import File, Option, Reply, small_int
 from handlers.unit_match import match_units
 from storage import units
 from storage.models import Metric, Role, Unit
@@ -55,10 +55,13 @@ def decode_period(text: str) -> tuple[date, date] | None:
     if len(text) != 16 or not text.isdigit():
         return None
     start, end = text[:8], text[8:]
-    return (
-        date(int(start[:4]), int(start[4:6]), int(start[6:])),
-        date(int(end[:4]), int(end[4:6]), int(end[6:])),
-    )
+    try:
+        return (
+            date(int(start[:4]), int(start[4:6]), int(start[6:])),
+            date(int(end[:4]), int(end[4:6]), int(end[6:])),
+        )
+    except ValueError:  # forged button data
+        return None
 
 
 def scope_of(ctx: "Context") -> Unit | None:
@@ -137,14 +140,15 @@ def page(ctx: "Context", unit: Unit, period: tuple[date, date] | None, number_: 
 def on_choice(ctx: "Context", action: str, rest: str) -> list[Reply]:
     """Buttons under a /tiendo reply: a unit picked, a page, the chart, the workbook."""
     parts = rest.split(":")
-    unit = ctx.session.get(Unit, int(parts[0])) if parts and parts[0].isdigit() else None
+    unit_key = small_int(parts[0]) if parts else None
+    unit = ctx.session.get(Unit, unit_key) if unit_key is not None else None
     if unit is None or not allowed(ctx, unit):
         return [Reply(t("progress.secretary_own_only", unit=ctx.unit().name))]
     period = decode_period(parts[1]) if len(parts) > 1 else None
     if action == "unit":
         return [page(ctx, unit, period, 1)]
     if action == "page":
-        wanted = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+        wanted = (small_int(parts[2]) if len(parts) > 2 else None) or 1
         return [page(ctx, unit, period, max(1, wanted))]
     return files(ctx, unit, period, chart=action == "chart")
 

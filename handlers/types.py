@@ -82,6 +82,14 @@ class Services:
         return self.now().date()
 
 
+def small_int(text: str, limit: int = 2**31 - 1) -> int | None:
+    """A non-negative integer from button data, or None: data can be forged, ids fit the database."""
+    if not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if value <= limit else None
+
+
 def numbered(options: tuple[Option, ...]) -> Iterator[str]:
     """How channels without buttons show options: '1. Xác nhận'."""
     for index, option in enumerate(options, start=1):

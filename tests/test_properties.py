@@ -128,3 +128,27 @@ def test_any_button_data_or_message_kind_is_answered_safely(
     )
     assert replies
     assert stored(database) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "unit:" + "9" * 45,
+        "page:1:-:" + "9" * 5000,
+        "xlsx:" + "9" * 200 + ":-",
+        "chart:-1:-",
+        "withdraw:" + "8" * 30,
+        "keep:x",
+        "ans:nodraft:" + "7" * 40,
+        "confirm:",
+        "page:1:2023130120231231:2",
+    ],
+)
+def test_forged_button_data_is_answered_without_error(
+    secretary_services: Services, database: Database, data: str
+) -> None:
+    replies = handle(
+        Incoming(channel="test", user_id="u", chat_id="c", kind=Kind.choice, choice=data), secretary_services
+    )
+    assert replies and all(r.text for r in replies)
+    assert stored(database) == (0, 0, 0)
