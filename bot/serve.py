@@ -68,7 +68,10 @@ def make_channels(settings: Settings, *, with_links: bool) -> Channels:
     telegram = None
     if settings.telegram_bot_token:
         telegram = build_application(
-            settings.telegram_bot_token, services, base_url=settings.telegram_api_base_url
+            settings.telegram_bot_token,
+            services,
+            base_url=settings.telegram_api_base_url,
+            max_rate=settings.telegram_max_rate,
         )
     zalo = None
     if settings.zalo_bot_token:

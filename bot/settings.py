@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str = ""
     telegram_api_base_url: str = TELEGRAM_API
+    # messages per second the bot sends at most (Telegram allows about 30); 0: no pacing, 429s honoured
+    telegram_max_rate: float = Field(default=28, ge=0)
     zalo_bot_token: str = ""
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
     # the address the platforms reach this server at (webhooks, file links), e.g. https://tiendo.example.vn

@@ -27,8 +27,9 @@ from storage.models import Account, Report, ReportStatus, Role, Unit
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
-# Control characters (NUL and the like; not newline or tab): PostgreSQL text refuses NUL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (NUL and the like; not newline or tab) and lone surrogates (a JSON escape can
+# make one): PostgreSQL refuses NUL, and neither database stores a surrogate.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass
@@ -208,7 +209,7 @@ def _register(ctx: Context, code: str) -> list[Reply]:
             channel=incoming.channel,
             channel_user_id=incoming.user_id,
             chat_id=incoming.chat_id,
-            display_name=incoming.display_name,
+            display_name=_CONTROL.sub("", incoming.display_name or "")[:255] or None,
             now=ctx.now,
         )
     except StorageError as refused:
