@@ -28,9 +28,7 @@ import json
 import logging
 import math
 import os
-import platform
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -55,6 +53,7 @@ for folder in (ROOT, BENCH):  # run as a plain script from anywhere
 from _campaign_api import digest  # noqa: E402
 from _campaign_data import CAMPAIGN_MONTH, Built, Shape, build  # noqa: E402
 from _campaign_limiter import SlidingWindowLimiter  # noqa: E402
+from _machine import describe  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 from sqlalchemy import func, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
@@ -656,23 +655,7 @@ def compose_markdown(rows: list[ComposeFigures], command: str) -> str:
 
 
 def machine(pg_version: str | None) -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parts = [
-        f"{cpu}, {cores} cores",
-        f"Python {platform.python_version()}",
-        f"SQLite {sqlite3.sqlite_version}",
-    ]
-    if pg_version:
-        parts.append(f"PostgreSQL {pg_version}")
-    return "Machine: " + "; ".join(parts) + "."
+    return "Machine: " + describe(pg_version) + "."
 
 
 def write_section(name: str, body: str) -> None:

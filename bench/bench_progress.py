@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ for folder in (ROOT, BENCH):  # run as a plain script from anywhere
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from _machine import describe  # noqa: E402
 from _progress_data import (  # noqa: E402
     AS_OF,
     Loaded,
@@ -355,23 +354,7 @@ def run_scale(database: Database, scale: Scale, *, quick: bool) -> list[Row]:
 
 
 def machine(pg_version: str | None) -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parts = [
-        f"{cpu}, {cores} cores",
-        f"Python {platform.python_version()}",
-        f"SQLite {sqlite3.sqlite_version}",
-    ]
-    if pg_version:
-        parts.append(f"PostgreSQL {pg_version}")
-    return "; ".join(parts)
+    return describe(pg_version)
 
 
 def table(rows: list[Row], pg_version: str | None, pg_where: str | None, command: str) -> str:
