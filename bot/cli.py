@@ -176,10 +176,8 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
 def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
     from handlers import progress_text
-    from handlers.periods import parse_period
     from handlers.progress_json import progress_json
-    from handlers.progress_view import TERM_WORDS, term_window
-    from handlers.text import fold
+    from handlers.progress_view import split_query, term_window
     from handlers.unit_match import match_units
     from storage import units
     from storage.progress import completeness, unit_progress
@@ -209,18 +207,16 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
             unit = roots[0]
         period = None
         if args.period:
-            if fold(args.period).strip() in TERM_WORDS:
-                period = term_window(session, unit, today)
-                if period is None:
-                    raise CliError(f"{unit.name} chưa có chỉ tiêu nhiệm kỳ (nguồn 'Nghị quyết Đại hội').")
-            else:
-                parsed = parse_period(args.period, today)
-                if parsed is None:
-                    raise CliError(
-                        f"Không hiểu kỳ '{args.period}'. Ví dụ: 'tháng 10/2023', 'quý 3', 'năm 2023', "
-                        "'nhiệm kỳ', 'từ 11/2023 đến 6/2025'."
-                    )
-                period = (parsed.start, parsed.end)
+            # The same reading of a period as /tiendo in chat; here nothing else may be in the text.
+            query = split_query(args.period, today)
+            if query.unit_text or (query.period is None and not query.term):
+                raise CliError(
+                    f"Không hiểu kỳ '{args.period}'. Ví dụ: 'tháng 10/2023', 'quý 3', 'năm 2023', "
+                    "'nhiệm kỳ', 'từ 11/2023 đến 6/2025'."
+                )
+            period = term_window(session, unit, today) if query.term else query.period
+            if query.term and period is None:
+                raise CliError(f"{unit.name} chưa có chỉ tiêu nhiệm kỳ (nguồn 'Nghị quyết Đại hội').")
         figures = unit_progress(session, unit, today, period=period)
         data = progress_json(figures, settings.lagging_threshold)
         check = (

@@ -17,7 +17,7 @@ from storage import campaigns
 from storage.clock import month_start
 from storage.models import Account, Role, Unit
 from storage.outbox import NewMessage
-from storage.progress import TargetProgress
+from storage.progress import TargetProgress, progress_of
 
 MAX_NAMES = 8
 
@@ -68,17 +68,6 @@ def review_dates(campaign_month: date) -> tuple[date, date]:
     return month_start(last), last
 
 
-def _progress(status: campaigns.TargetStatus, as_of: date) -> TargetProgress:
-    target = status.target
-    last = min(as_of, target.end_date)
-    return TargetProgress(
-        target=target,
-        achieved=status.achieved,
-        elapsed_days=max(0, (last - target.start_date).days + 1),
-        total_days=(target.end_date - target.start_date).days + 1,
-    )
-
-
 class _Tree:
     """All active units sorted by path: a subtree is a contiguous slice (found by bisection)."""
 
@@ -110,7 +99,7 @@ def plan_campaign(
     # in force that ends first (a yearly plan before the term).
     primary: dict[int, TargetProgress] = {}
     for status in campaigns.active_targets(session, as_of):  # ordered by unit, then end date
-        progress = _progress(status, as_of)
+        progress = progress_of(status.target, status.achieved, as_of)
         current = primary.get(status.target.unit_id)
         if current is None or (progress.is_lagging(threshold) and not current.is_lagging(threshold)):
             primary[status.target.unit_id] = progress

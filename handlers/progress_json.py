@@ -6,9 +6,8 @@ add keys, never rename them.
 
 from typing import Any
 
+from handlers.progress_text import SHARES
 from storage.progress import TargetProgress, UnitProgress
-
-SHARES = ("youth_union", "female", "religious", "ethnic_minority", "upper_secondary_or_above")
 
 
 def target_json(target: TargetProgress, threshold: float) -> dict[str, Any]:

@@ -79,18 +79,12 @@ def _target_progress(
     session: Session, unit: Unit, target: Target, end: date, metric: Metric
 ) -> TargetProgress:
     """A target's figures counted from its start to `end` (or its own end, if earlier)."""
-    last = min(end, target.end_date)
-    totals = sum_totals(session, unit.id or 0, *_months(target.start_date, last))
-    achieved = totals.admissions if metric is Metric.admissions else totals.completed
-    return TargetProgress(
-        target=target,
-        achieved=achieved,
-        elapsed_days=max(0, (last - target.start_date).days + 1),
-        total_days=(target.end_date - target.start_date).days + 1,
-    )
+    totals = sum_totals(session, unit.id or 0, *_months(target.start_date, min(end, target.end_date)))
+    return progress_of(target, totals.admissions if metric is Metric.admissions else totals.completed, end)
 
 
-def _progress_of(target: Target, achieved: int, end: date) -> TargetProgress:
+def progress_of(target: Target, achieved: int, end: date) -> TargetProgress:
+    """A target's progress counted up to `end` (or its own end, if earlier)."""
     last = min(end, target.end_date)
     return TargetProgress(
         target=target,
@@ -244,7 +238,7 @@ def unit_progress(
                     window_start=window_start,
                     totals=kid_totals.get(kid.id or 0, Totals()),
                     targets=[
-                        _progress_of(t, achieved[t.id or 0], end) for t in kid_targets.get(kid.id or 0, [])
+                        progress_of(t, achieved[t.id or 0], end) for t in kid_targets.get(kid.id or 0, [])
                     ],
                     class_targets=[],
                     pool=None,
