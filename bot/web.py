@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections import defaultdict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,12 +29,21 @@ from bot.zalo_channel import delivery_id as zalo_delivery_id
 from handlers.types import Services
 from storage import inbox, outbox
 from storage.db import Database
-from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 5.0  # seconds between looks for stored updates nobody processed (another process died)
 ORPHAN_AGE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """An update kept in the inbox, with its payload decoded."""
+
+    id: int
+    channel: str
+    delivery_id: str
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -48,9 +56,11 @@ class WebRuntime:
     telegram_secret: str = ""
     zalo_secret: str = ""
     concurrency: int = 32
-    _queue: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+    _queue: asyncio.Queue[StoredUpdate] = field(default_factory=asyncio.Queue)
     _worker: asyncio.Task[None] | None = None
-    _busy: int = 0
+    _inflight: set[int] = field(default_factory=set)  # stored ids queued or being processed here
+    _tails: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # last task of each chat
+    _slots: asyncio.Semaphore | None = None
 
     # --- receiving --------------------------------------------------------------------------------
 
@@ -66,7 +76,9 @@ class WebRuntime:
         stored = await asyncio.to_thread(store)
         if stored is None:
             return False
-        self._queue.put_nowait(stored)
+        # The payload is in hand: no need to read the row back before processing it.
+        self._inflight.add(stored)
+        self._queue.put_nowait(StoredUpdate(stored, channel, delivery, payload))
         return True
 
     # --- processing -------------------------------------------------------------------------------
@@ -79,64 +91,71 @@ class WebRuntime:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        for task in list(self._tails.values()):
+            task.cancel()
+        # Cancelled updates stay unprocessed in the inbox: the next start picks them up.
+        await asyncio.gather(*self._tails.values(), return_exceptions=True)
 
     async def _run(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)
         await self._sweep(include_recent=True)  # what a previous process stored and did not finish
         while True:
             try:
-                first = await asyncio.wait_for(self._queue.get(), timeout=SWEEP_INTERVAL)
+                row = await asyncio.wait_for(self._queue.get(), timeout=SWEEP_INTERVAL)
             except TimeoutError:
                 await self._sweep(include_recent=False)
                 continue
-            ids = [first]
-            while not self._queue.empty():
-                ids.append(self._queue.get_nowait())
-            await self._process_ids(ids)
+            self._schedule(row)
+
+    def _schedule(self, row: StoredUpdate) -> None:
+        """Start processing at once, unless the same chat has an update in hand: then right after it.
+
+        Each update goes as soon as it arrives (one slow /tiendo holds back only its own chat), and a
+        chain of tasks per chat keeps each conversation in order.
+        """
+        key = chat_key(row.channel, row.payload)
+        previous = self._tails.get(key)
+        task = asyncio.create_task(self._after(previous, row))
+        self._tails[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._tails.get(key) is done:
+                del self._tails[key]
+
+        task.add_done_callback(forget)
+
+    async def _after(self, previous: asyncio.Task[None] | None, row: StoredUpdate) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            assert self._slots is not None
+            async with self._slots:
+                await self._process(row)
+        finally:
+            self._inflight.discard(row.id)
 
     async def _sweep(self, *, include_recent: bool) -> None:
-        def load() -> list[int]:
+        def load() -> list[StoredUpdate]:
             with self.database.session() as session:
                 cutoff = self.services.now() - (timedelta(0) if include_recent else ORPHAN_AGE)
                 return [
-                    row.id
+                    StoredUpdate(row.id, row.channel, row.delivery_id, json.loads(row.payload))
                     for row in inbox.pending(session, limit=500)
                     if row.id is not None and row.received_at <= cutoff
                 ]
 
         try:
-            ids = await asyncio.to_thread(load)
+            rows = await asyncio.to_thread(load)
         except Exception:
             log.exception("could not look for unprocessed updates")
             return
-        if ids:
-            await self._process_ids(ids)
+        for row in rows:  # oldest first, so each chat's chain keeps their order
+            if row.id not in self._inflight:
+                self._inflight.add(row.id)
+                self._schedule(row)
 
-    async def _process_ids(self, ids: list[int]) -> None:
-        self._busy += 1
-        try:
-            rows = await asyncio.to_thread(self._load, ids)
-            # In order within a chat, chats in parallel.
-            by_chat: dict[str, list[InboxUpdate]] = defaultdict(list)
-            for row in rows:
-                by_chat[chat_key(row.channel, json.loads(row.payload))].append(row)
-            semaphore = asyncio.Semaphore(self.concurrency)
-
-            async def chat(updates: list[InboxUpdate]) -> None:
-                async with semaphore:
-                    for row in updates:
-                        await self._process(row)
-
-            await asyncio.gather(*(chat(group) for group in by_chat.values()))
-        finally:
-            self._busy -= 1
-
-    def _load(self, ids: list[int]) -> list[InboxUpdate]:
-        with self.database.session() as session:
-            rows = [session.get(InboxUpdate, i) for i in sorted(ids)]
-            return [r for r in rows if r is not None and r.processed_at is None]
-
-    async def _process(self, row: InboxUpdate) -> None:
-        payload = json.loads(row.payload)
+    async def _process(self, row: StoredUpdate) -> None:
+        payload = row.payload
         try:
             if row.channel == "telegram" and self.telegram is not None:
                 await self.telegram.process_update(Update.de_json(payload, self.telegram.bot))
@@ -144,21 +163,29 @@ class WebRuntime:
                 await self.zalo.process(payload)
         except Exception as error:
             log.exception("stored %s update %s failed", row.channel, row.delivery_id)
-            await asyncio.to_thread(self._mark, row.id or 0, f"{type(error).__name__}: {error}")
+            await self._mark(row.id, f"{type(error).__name__}: {error}")
             return
-        await asyncio.to_thread(self._mark, row.id or 0, None)
+        await self._mark(row.id, None)
 
-    def _mark(self, row_id: int, error: str | None) -> None:
-        with self.database.session() as session:
-            if error is None:
-                inbox.mark_processed(session, row_id, now=self.services.now())
-            else:
-                inbox.mark_failed(session, row_id, error=error)
+    async def _mark(self, row_id: int, error: str | None) -> None:
+        def store() -> None:
+            with self.database.session() as session:
+                if error is None:
+                    inbox.mark_processed(session, row_id, now=self.services.now())
+                else:
+                    inbox.mark_failed(session, row_id, error=error)
+
+        try:
+            await asyncio.to_thread(store)
+        except Exception:
+            # The update stays unprocessed and a later sweep takes it again; its report, if any, is
+            # already stored once (confirmation is idempotent).
+            log.exception("could not mark stored update %s", row_id)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """For tests: until everything received has been processed."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while not self._queue.empty() or self._busy:
+        while self._inflight:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("updates still being processed")
             await asyncio.sleep(0.01)

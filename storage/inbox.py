@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -49,11 +49,12 @@ def pending(session: Session, *, limit: int = 100) -> list[InboxUpdate]:
 
 
 def mark_processed(session: Session, update_id: int, *, now: datetime) -> None:
-    row = session.get(InboxUpdate, update_id)
-    if row is not None:
-        row.processed_at = now
-        row.attempts += 1
-        session.add(row)
+    # One UPDATE, no read first: this runs once for every update the bot receives.
+    session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.id) == update_id)
+        .values(processed_at=now, attempts=InboxUpdate.attempts + 1)
+    )
 
 
 def mark_failed(session: Session, update_id: int, *, error: str) -> None:

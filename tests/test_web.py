@@ -1,16 +1,19 @@
 """The web backend in-process: webhook secrets, store-then-answer, health, file links."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlmodel import func, select
+from telegram import Update
 
 from bot.files import FileLinks
 from bot.telegram_channel import build_application
 from bot.web import WebRuntime, create_app
 from handlers.types import File, Services
+from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate
 from tests.utils.fake_telegram import FakeBotAPI
@@ -120,3 +123,99 @@ async def test_file_links_are_signed_and_expire(web, services: Services) -> None
         now + timedelta(minutes=6),
     )
     assert later is None
+
+
+class RecordingTelegram:
+    """Stands in for the python-telegram-bot Application: records what it processed, and can hold a chat."""
+
+    bot = None
+
+    def __init__(self) -> None:
+        self.done: list[tuple[int, str]] = []
+        self.hold: dict[int, asyncio.Event] = {}
+
+    async def process_update(self, update: Update) -> None:
+        assert update.message is not None and update.message.text is not None
+        chat = update.message.chat.id
+        if chat in self.hold:
+            await self.hold.pop(chat).wait()
+        self.done.append((chat, update.message.text))
+
+
+def message(update_id: int, chat: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1698800000,
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Lan"},
+            "text": text,
+        },
+    }
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_slow_chat_holds_back_only_itself_and_each_chat_keeps_its_order(
+    services: Services, database: Database
+) -> None:
+    telegram = RecordingTelegram()
+    gate = telegram.hold[1] = asyncio.Event()
+    runtime = WebRuntime(database, services, telegram=telegram, telegram_secret=SECRET)
+    runtime.start()
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://tiendo.test") as client:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            for update_id, chat, text in ((1, 1, "một"), (2, 1, "hai"), (3, 2, "ba"), (4, 2, "bốn")):
+                answer = await client.post(
+                    "/telegram/webhook", json=message(update_id, chat, text), headers=headers
+                )
+                assert answer.status_code == 200
+            # Chat 2 is answered while chat 1's first update is still in hand; chat 1's second waits.
+            await eventually(lambda: len(telegram.done) == 2)
+            assert telegram.done == [(2, "ba"), (2, "bốn")]
+            # A sweep meanwhile (as after ORPHAN_AGE) must not take the updates still in hand again.
+            await runtime._sweep(include_recent=True)
+            gate.set()
+            await runtime.wait_idle()
+        assert telegram.done == [(2, "ba"), (2, "bốn"), (1, "một"), (1, "hai")]
+        with database.session() as session:
+            rows = session.exec(select(InboxUpdate)).all()
+        assert sorted((r.delivery_id, r.attempts, r.processed_at is not None) for r in rows) == [
+            (str(i), 1, True) for i in range(1, 5)
+        ]
+    finally:
+        await runtime.stop()
+
+
+async def test_updates_left_by_a_dead_process_are_taken_in_order_at_start(
+    services: Services, database: Database
+) -> None:
+    with database.session() as session:
+        for update_id, chat, text in ((10, 7, "đầu"), (11, 8, "khác"), (12, 7, "sau")):
+            inbox.store(
+                session,
+                channel="telegram",
+                delivery_id=str(update_id),
+                payload=message(update_id, chat, text),
+                now=services.now(),
+            )
+    telegram = RecordingTelegram()
+    runtime = WebRuntime(database, services, telegram=telegram, telegram_secret=SECRET)
+    runtime.start()
+    try:
+        await eventually(lambda: len(telegram.done) == 3)
+        await runtime.wait_idle()
+    finally:
+        await runtime.stop()
+    assert [text for chat, text in telegram.done if chat == 7] == ["đầu", "sau"]
+    with database.session() as session:
+        assert inbox.pending(session) == []
