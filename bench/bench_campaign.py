@@ -50,9 +50,11 @@ for folder in (ROOT, BENCH):  # run as a plain script from anywhere
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+import _goals  # noqa: E402
 from _campaign_api import digest  # noqa: E402
 from _campaign_data import CAMPAIGN_MONTH, Built, Shape, build  # noqa: E402
 from _campaign_limiter import SlidingWindowLimiter  # noqa: E402
+from _goals import Goal  # noqa: E402
 from _machine import describe  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 from sqlalchemy import func, text  # noqa: E402
@@ -695,6 +697,16 @@ def main() -> None:
         f = run_send(SEND_QUICK if args.quick else SEND, variant=args.limiter, window=args.window)
         name = "send" if args.limiter == "product" and args.window == "sliding" else f"send-{args.limiter}"
         outputs.append((name, send_markdown(f, command.strip())))
+        if name == "send" and not args.quick:
+            _goals.write(
+                "campaign-send",
+                [
+                    Goal(f"Campaign send, {f.recipients:,} recipients: sustained rate", f"{f.rate:.2f} msg/s",
+                         f"≥ {GOAL_RATE:.0f} msg/s", f.rate >= GOAL_RATE, command.strip()),
+                    Goal("Campaign send: messages lost / sent twice", f"{f.lost} / {f.duplicates}", "0 / 0",
+                         f.lost == 0 and f.duplicates == 0 and f.delivered == f.recipients, command.strip()),
+                ],
+            )  # fmt: skip
 
     if args.part in ("compose", "both"):
         shape = NATIONAL_QUICK if args.quick else NATIONAL
@@ -721,6 +733,16 @@ def main() -> None:
                         database.dispose()
         name = "compose" if not args.patch else "compose-patched"
         outputs.append((name, compose_markdown(rows, command.strip())))
+        if name == "compose" and not args.quick:
+            _goals.write(
+                "campaign-compose",
+                [
+                    Goal(f"Composing a national campaign ({r.built.expected_recipients:,} recipients), "
+                         f"{r.backend}", f"{r.compose_s:.1f} s", f"≤ {GOAL_COMPOSE_S:.0f} s, each once",
+                         r.met, command.strip())
+                    for r in rows
+                ],
+            )  # fmt: skip
 
     for name, body in outputs:
         block = body + "\n" + machine(pg_version if name.startswith("compose") else None)

@@ -22,6 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+import _goals  # noqa: E402
+from _goals import Goal  # noqa: E402
+
 from handlers.parser import parse_message  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "messages.jsonl"
@@ -107,6 +112,14 @@ def main() -> None:
     print(block)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(block + "\n", encoding="utf-8")
+    _goals.write(
+        "parser",
+        [
+            Goal("Parser, `tiendo parse --jsonl` end to end, best wall clock", f"{rate_best:,.0f} msg/s",
+                 "≥ 20,000 msg/s", rate_best >= 20_000, command),
+            Goal("Parser, p99 per message", f"{p99:.0f} µs", "< 1 ms", p99 < 1000, command),
+        ],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

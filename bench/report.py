@@ -7,6 +7,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "performance.md"
 ORDER = ("parser.md", "progress.md", "campaign.md", "e2e.md", "fuzz.md")
+
+sys.path.insert(0, str(ROOT / "bench"))
+from _goals import summary  # noqa: E402
 
 
 def machine() -> str:
@@ -51,6 +55,7 @@ def main() -> None:
         f"Gathered: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         "",
     ]
+    parts += summary(tuple(n.removesuffix(".md") for n in ORDER))
     names = [n for n in ORDER if (RESULTS / n).exists()]
     names += sorted(p.name for p in RESULTS.glob("*.md") if p.name not in ORDER)
     for name in names:
