@@ -53,10 +53,12 @@ for folder in (ROOT, BENCH):  # run as a plain script from anywhere
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+import _goals  # noqa: E402
 import httpx  # noqa: E402
 from _e2e_api import FakeBotAPI  # noqa: E402
 from _e2e_db import Stored, prepare, stored  # noqa: E402
 from _e2e_load import SCENARIOS, Load, LoadResult  # noqa: E402
+from _goals import Goal  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 
 RESULTS = BENCH / "results" / "e2e.md"
@@ -451,6 +453,39 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
     return "\n".join([*lines, "", goals, machine, command, method, "", *notes, ""])
 
 
+def goals(rows: list[Row]) -> list[Goal]:
+    """The summary's lines: capacity from the rows without the overall pacing, the rest from all rows."""
+    command = " ".join(["python", "bench/bench_e2e.py", *sys.argv[1:]])
+    echo = next((r for r in rows if r.backend == "echo"), None)
+    served = [r for r in rows if r.backend != "echo"]
+    capacity = [r for r in served if not r.label.endswith("(as shipped)")] or served
+    found: list[Goal] = []
+    for row in capacity:
+        found.append(
+            Goal(f"End to end, {row.label}: updates/s, {row.secretaries} secretaries", f"{row.rate:,.0f}",
+                 f"≥ {GOAL_RATE:.0f}", row.rate >= GOAL_RATE, command)
+        )  # fmt: skip
+        if echo is not None:
+            ratio = row.cpu_ms / echo.cpu_ms
+            found.append(
+                Goal(f"End to end, {row.label}: CPU per update ÷ the echo bot's", f"{ratio:.1f}×",
+                     f"≤ {GOAL_CPU_RATIO:.0f}×", ratio <= GOAL_CPU_RATIO, command)
+            )  # fmt: skip
+    if served:
+        idle = max(r.idle_mb for r in served)
+        found.append(
+            Goal("End to end: resident memory idle, largest of the rows", f"{idle:.0f} MB",
+                 f"≤ {GOAL_IDLE_MB:.0f} MB", idle <= GOAL_IDLE_MB, command)
+        )  # fmt: skip
+        confirmed = sum(r.stored.reports for r in served if r.stored is not None)
+        problems = [p for r in served for p in check_row(r, echo)[1]]
+        found.append(
+            Goal(f"End to end: reports lost or doubled, errors ({confirmed:,} reports confirmed)",
+                 str(len(problems)) if problems else "0", "0", not problems, command)
+        )  # fmt: skip
+    return found
+
+
 # --- main -----------------------------------------------------------------------------------------------
 
 
@@ -506,9 +541,12 @@ async def main_async(args: argparse.Namespace) -> int:
     text = markdown(rows, args, where_pg)
     print()
     print(text)
+    for goal in goals(rows):
+        log(f"{goal.figure}: {goal.measured} (goal {goal.goal}) {'met' if goal.met else 'MISSED'}")
     if not args.quick and not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text, encoding="utf-8")
+        _goals.write("e2e", goals(rows))
         log(f"written to {RESULTS.relative_to(ROOT)}")
     echo = next((r for r in rows if r.backend == "echo"), None)
     return 1 if any(check_row(r, echo)[1] for r in rows) else 0

@@ -38,6 +38,8 @@ for folder in (ROOT, BENCH):  # run as a plain script from anywhere
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+import _goals  # noqa: E402
+from _goals import Goal  # noqa: E402
 from sqlmodel import func, select  # noqa: E402
 
 from handlers.conversation import handle  # noqa: E402
@@ -287,6 +289,22 @@ def run(count: int, time_limit: float, seed: int) -> dict[str, object]:
     }
 
 
+def goal(result: dict[str, object]) -> Goal:
+    exceptions: Counter[str] = result["exceptions"]  # type: ignore[assignment]
+    surrogate_errors: Counter[str] = result["surrogate_errors"]  # type: ignore[assignment]
+    after: tuple[int, int, int] = result["stored_after"]  # type: ignore[assignment]
+    before: tuple[int, int, int] = result["stored_before"]  # type: ignore[assignment]
+    crashes = sum(exceptions.values()) + sum(surrogate_errors.values())
+    stored = sum(after) - sum(before)
+    return Goal(
+        f"Fuzz: {int(result['done']):,} random messages, never confirmed: exceptions / stored / unanswered",  # type: ignore[call-overload]
+        f"{crashes} / {stored} / {result['unanswered']}",
+        "0 / 0 / 0",
+        crashes == 0 and stored == 0 and result["unanswered"] == 0,
+        f"python bench/bench_fuzz.py {' '.join(sys.argv[1:])}".strip(),
+    )
+
+
 def markdown(result: dict[str, object], args: argparse.Namespace) -> str:
     exceptions: Counter[str] = result["exceptions"]  # type: ignore[assignment]
     surrogate_errors: Counter[str] = result["surrogate_errors"]  # type: ignore[assignment]
@@ -345,6 +363,7 @@ def main() -> int:
     if not args.quick and not args.messages:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text, encoding="utf-8")
+        _goals.write("fuzz", [goal(result)])
         print(f"written to {RESULTS.relative_to(ROOT)}")
     exceptions: Counter[str] = result["exceptions"]  # type: ignore[assignment]
     return 1 if exceptions or result["stored_after"] != result["stored_before"] else 0
