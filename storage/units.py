@@ -2,10 +2,11 @@
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import exists, update
+from sqlalchemy import and_, exists, or_, update
 from sqlmodel import Session, col, select
 
 from storage import audit, rollups
@@ -121,6 +122,8 @@ def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
         existing[row.code] = unit
     session.flush()
     refresh_leaves(session)
+    # Many units at once: one count of the whole tree is simpler than adding each one up its path.
+    recount_cells(session)
     return created, updated
 
 
@@ -133,21 +136,88 @@ def create_unit(
     session.add(unit)
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    unit.cells = 1  # a new unit is a cell
     session.add(unit)
-    if parent is not None and parent.is_leaf:
-        parent.is_leaf = False
-        session.add(parent)
+    if parent is not None:
+        # The new cell counts in every subtree above it; a parent that was a cell no longer is one.
+        was_cell = parent.is_leaf and parent.merged_into_id is None
+        if parent.is_leaf:
+            parent.is_leaf = False
+            session.add(parent)
+        session.flush()
+        _add_cells(session, {uid: 1 - was_cell for uid in ancestor_ids(parent)})
     session.flush()
     return unit
 
 
 def refresh_leaves(session: Session) -> None:
-    """Recompute which units are cells (no active sub-units), after the tree changed."""
+    """Recompute which units are cells (no active sub-units), after the tree changed.
+
+    Only the units that changed are written; each one that became or stopped being a cell adds or
+    takes 1 from the cell count of every subtree it is in, so `Unit.cells` stays right.
+    """
+    session.flush()
     child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
     has_children = exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None))
-    session.execute(update(Unit).values(is_leaf=~has_children))
+    flipped = session.execute(
+        select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id).where(
+            or_(and_(col(Unit.is_leaf), has_children), and_(~col(Unit.is_leaf), ~has_children))
+        )
+    ).all()
+    deltas: dict[int, int] = {}
+    for _, path, was_leaf, merged_into_id in flipped:
+        if merged_into_id is None:  # a merged unit is no cell either way
+            for ancestor in _path_ids(path):
+                deltas[ancestor] = deltas.get(ancestor, 0) + (-1 if was_leaf else 1)
+    for now_leaf in (True, False):
+        ids = [row[0] for row in flipped if bool(row[2]) != now_leaf]
+        for chunk in _chunks(ids):
+            session.execute(update(Unit).where(col(Unit.id).in_(chunk)).values(is_leaf=now_leaf))
+    _add_cells(session, deltas)
     session.flush()
     session.expire_all()
+
+
+def recount_cells(session: Session) -> None:
+    """Count the cells of every subtree afresh (after an import; or to repair) and store what differs."""
+    session.flush()
+    rows = session.execute(select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id, Unit.cells)).all()
+    counts = {row[0]: 0 for row in rows}
+    for _, path, is_leaf, merged_into_id, _ in rows:
+        if is_leaf and merged_into_id is None:
+            for ancestor in _path_ids(path):
+                if ancestor in counts:
+                    counts[ancestor] += 1
+    by_value: dict[int, list[int]] = {}
+    for uid, *_, stored in rows:
+        if counts[uid] != stored:
+            by_value.setdefault(counts[uid], []).append(uid)
+    for value, ids in by_value.items():
+        for chunk in _chunks(ids):
+            session.execute(update(Unit).where(col(Unit.id).in_(chunk)).values(cells=value))
+    session.flush()
+    session.expire_all()
+
+
+def _add_cells(session: Session, deltas: dict[int, int]) -> None:
+    """Add to `Unit.cells` per unit id: one UPDATE per distinct delta (usually one or two)."""
+    by_delta: dict[int, list[int]] = {}
+    for uid, delta in deltas.items():
+        if delta:
+            by_delta.setdefault(delta, []).append(uid)
+    for delta, ids in by_delta.items():
+        for chunk in _chunks(ids):
+            session.execute(update(Unit).where(col(Unit.id).in_(chunk)).values(cells=col(Unit.cells) + delta))
+
+
+def _chunks(ids: list[int], size: int = 1000) -> Iterable[list[int]]:
+    # bound parameters per statement are limited (SQLite 32,766; PostgreSQL 65,535)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 def get_by_code(session: Session, code: str) -> Unit:
@@ -159,7 +229,7 @@ def get_by_code(session: Session, code: str) -> Unit:
 
 def ancestor_ids(unit: Unit) -> list[int]:
     """The unit and every unit above it, root first."""
-    return [int(part) for part in unit.path.strip("/").split("/") if part]
+    return _path_ids(unit.path)
 
 
 def is_within(unit: Unit, scope: Unit) -> bool:
@@ -192,8 +262,8 @@ def active_children(session: Session, unit: Unit) -> list[Unit]:
 def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int | None = None) -> None:
     """Put a unit (and its subtree) under another parent, carrying its whole history along.
 
-    The unit's rollups are taken off its old ancestors and added to the new ones in this
-    transaction, and the paths of the subtree are rewritten; reports and targets keep their unit.
+    The unit's rollups and its cell count are taken off its old ancestors and added to the new ones
+    in this transaction, and the paths of the subtree are rewritten; reports and targets keep their unit.
     """
     if new_parent.path.startswith(unit.path):
         raise InvalidInput(f"Không thể chuyển '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
@@ -206,6 +276,10 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int
         delta = rollups.Totals(**{name: getattr(row, name) for name in rollups.TOTAL_FIELDS})
         rollups.apply(session, unit_ids=old_ancestors, month=row.month, delta=delta.scaled(-1))
         rollups.apply(session, unit_ids=new_ancestors, month=row.month, delta=delta)
+    moved = {uid: -unit.cells for uid in old_ancestors}
+    for uid in new_ancestors:
+        moved[uid] = moved.get(uid, 0) + unit.cells
+    _add_cells(session, moved)  # the common ancestors keep theirs (delta 0: not written)
     old_prefix, new_prefix = unit.path, f"{new_parent.path}{unit.id}/"
     for member in subtree(session, unit):
         member.path = new_prefix + member.path[len(old_prefix) :]
@@ -246,6 +320,8 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
     for account in session.exec(select(Account).where(Account.unit_id == unit.id)).all():
         account.unit_id = into.id or 0
         session.add(account)
+    if unit.is_leaf:  # without its children it was a cell (refresh_leaves counted it); merged, it is not
+        _add_cells(session, {uid: -1 for uid in ancestor_ids(unit)})
     unit.merged_into_id, unit.merged_on = into.id, on
     session.add(unit)
     session.flush()

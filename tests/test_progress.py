@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.telegram_channel import build_application
@@ -351,3 +352,37 @@ async def test_completeness_follows_withdrawals_and_counts_each_cell_once(
     with database.session() as session:
         check = completeness(session, units.get_by_code(session, tree.root), date(2023, 11, 20))
         assert (check.cells, check.silent) == (2, 2)
+
+
+async def test_completeness_walks_down_to_the_silent_cells_only(database: Database, tree: Tree) -> None:
+    from storage.progress import completeness
+
+    with database.session() as session:
+        root = units.get_by_code(session, tree.root)
+        other = units.create_unit(
+            session, code="HN-X2", name="Đảng bộ xã Bình Lục", level="Đảng bộ xã", parent=root
+        )
+        for i in range(4):
+            units.create_unit(
+                session, code=f"HN-X2-{i}", name=f"Chi bộ xóm {i}", level="Chi bộ", parent=other
+            )
+    for code in (tree.cell_a, tree.cell_b, "HN-X2-1"):  # the first commune has reported in full
+        report(database, code, 1, date(2023, 11, 1))
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with database.session() as session:
+        root = units.get_by_code(session, tree.root)
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            check = completeness(session, root, date(2023, 11, 20), names=2)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
+        assert (check.cells, check.silent, check.silent_names) == (6, 3, ["Chi bộ xóm 0", "Chi bộ xóm 2"])
+        # the root's rollup row, its units, then only the commune with silent cells: not every cell
+        assert len(statements) == 3
+        for code, expected in (("HN-X2-1", (1, 0, [])), ("HN-X2-3", (1, 1, ["Chi bộ xóm 3"]))):
+            check = completeness(session, units.get_by_code(session, code), date(2023, 11, 20))
+            assert (check.cells, check.silent, check.silent_names) == expected

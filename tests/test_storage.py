@@ -1,18 +1,33 @@
 """Storage: the arithmetic behind /tiendo, invites, reports and the schema."""
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
-from sqlmodel import func, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, func, select
 
 from bot import demo
 from storage import accounts, reports, units
-from storage.db import Database, normalise_url
+from storage.db import MIGRATIONS, Database, normalise_url
 from storage.errors import InvalidInput
-from storage.models import AdmissionEntry, AuditEvent, ClassAttendance, Report, Role, SubtreeMonthRollup
-from storage.progress import unit_progress
+from storage.models import (
+    AdmissionEntry,
+    AuditEvent,
+    ClassAttendance,
+    Report,
+    Role,
+    SubtreeMonthRollup,
+    Unit,
+)
+from storage.progress import completeness, unit_progress
 from storage.rollups import sum_totals
+from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.utils.builders import build_tree
 
 
@@ -207,3 +222,124 @@ def test_invites_expire_and_are_single_use(database: Database) -> None:
             display_name=None,
             now=now + timedelta(days=1),
         )
+
+
+def _cells_afresh(session: Session) -> dict[str, tuple[bool, int]]:
+    """Per unit code: (is a leaf, cells in its subtree), counted from parent ids and paths alone."""
+    every = session.exec(select(Unit)).all()
+    with_active_children = {u.parent_id for u in every if u.merged_into_id is None}
+    cells = [u.path for u in every if u.id not in with_active_children and u.merged_into_id is None]
+    return {
+        u.code: (u.id not in with_active_children, sum(p.startswith(u.path) for p in cells)) for u in every
+    }
+
+
+def _assert_cells_kept(database: Database) -> None:
+    with database.session() as session:
+        stored = {u.code: (u.is_leaf, u.cells) for u in session.exec(select(Unit)).all()}
+        assert stored == _cells_afresh(session)
+        for root in session.exec(select(Unit).where(col(Unit.parent_id).is_(None))).all():
+            check = completeness(session, root, date(2023, 11, 1))
+            assert (check.cells, check.silent) == (root.cells, root.cells)  # nobody reported
+
+
+def test_cell_counts_follow_import_create_move_and_merge(database: Database) -> None:
+    csv = "code,name,parent_code,level\nR,Tỉnh,,Tỉnh ủy\nX1,Xã 1,R,Xã\nX2,Xã 2,R,Xã\n"
+    csv += "A,Chi bộ A,X1,Chi bộ\nB,Chi bộ B,X1,Chi bộ\nC,Chi bộ C,X2,Chi bộ\nD,Chi bộ D,X2,Chi bộ\n"
+    with database.session() as session:
+        assert units.import_units(session, units.read_units_csv(csv)) == (7, 0)
+    _assert_cells_kept(database)
+    with database.session() as session:  # a second file: a cell gets a sub-unit, a name changes
+        more = "code,name,parent_code,level\nE,Tổ E,A,Tổ\nX1,Xã Một,R,Xã\n"
+        assert units.import_units(session, units.read_units_csv(more)) == (1, 1)
+    _assert_cells_kept(database)
+    with database.session() as session:
+        get = lambda code: units.get_by_code(session, code)  # noqa: E731
+        units.create_unit(session, code="F", name="Tổ F", level="Tổ", parent=get("C"))  # C stops being a cell
+        units.create_unit(session, code="G", name="Chi bộ G", level="Chi bộ", parent=get("R"))
+        assert (get("R").cells, get("X2").cells, get("C").cells) == (5, 2, 1)
+    _assert_cells_kept(database)
+    for code, parent in (("A", "X2"), ("X1", "X2")):  # a cell with its sub-unit; a commune under another
+        with database.session() as session:
+            units.move_unit(session, units.get_by_code(session, code), units.get_by_code(session, parent))
+        _assert_cells_kept(database)
+    # A cell into a cell: X1 is left without active units and becomes a cell. Then a commune with its
+    # units into that cell, which stops being one.
+    for code, into in (("B", "G"), ("X2", "G")):
+        with database.session() as session:
+            units.merge_unit(
+                session,
+                units.get_by_code(session, code),
+                units.get_by_code(session, into),
+                on=date(2023, 11, 15),
+            )
+        _assert_cells_kept(database)
+    with database.session() as session:
+        cells = {
+            code for code, (leaf, _) in _cells_afresh(session).items() if leaf and code not in ("B", "X2")
+        }
+        assert cells == {"D", "E", "F", "X1"}
+        assert units.get_by_code(session, "R").cells == 4
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"tiendo_migrate_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _upgrade(database: Database, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_migration_0002_counts_the_cells_of_existing_trees(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
+    try:
+        _upgrade(database, "0001")
+        # As 0001's code left them: 1 > {2 > {4, 5}, 3 > {6 > 7 (merged into 6)}, 8 (no units yet)}; 9 alone.
+        tree = [
+            (1, None, "/1/", False, None),
+            (2, 1, "/1/2/", False, None),
+            (3, 1, "/1/3/", False, None),
+            (4, 2, "/1/2/4/", True, None),
+            (5, 2, "/1/2/5/", True, None),
+            (6, 3, "/1/3/6/", True, None),
+            (7, 6, "/1/3/6/7/", True, 6),
+            (8, 1, "/1/8/", True, None),
+            (9, None, "/9/", True, None),
+        ]
+        with database.engine.begin() as connection:
+            for uid, parent, path, leaf, merged in tree:
+                connection.execute(
+                    text(
+                        "INSERT INTO unit (id, code, name, level, parent_id, path, merged_into_id, is_leaf, "
+                        "created_at) VALUES (:id, :code, :code, 'x', :parent, :path, :merged, :leaf, :at)"
+                    ),
+                    {"id": uid, "code": f"U{uid}", "parent": parent, "path": path, "merged": merged,
+                     "leaf": leaf, "at": datetime(2023, 1, 1, tzinfo=UTC)},
+                )  # fmt: skip
+        database.migrate()  # to the head, as at start-up
+        with database.session() as session:
+            stored = {u.id: u.cells for u in session.exec(select(Unit)).all()}
+            assert stored == {1: 4, 2: 2, 3: 1, 4: 1, 5: 1, 6: 1, 7: 0, 8: 1, 9: 1}
+            check = completeness(session, units.get_by_id(session, 1), date(2023, 11, 1), names=3)
+            # the names: U8 among the root's own units, then down U2 (before U3 by name)
+            assert (check.cells, check.silent, check.silent_names) == (4, 4, ["U4", "U5", "U8"])
+    finally:
+        database.dispose()
