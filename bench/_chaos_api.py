@@ -1,0 +1,123 @@
+"""The fake Bot API of bench_chaos: bench/_e2e_api.py's, plus faults, a record of deliveries and getUpdates.
+
+- `storm(rate)`: that share of sendMessage calls is answered 429 (retry_after 1), 500 or 502 at random
+  and not delivered, as Telegram does in a bad minute; `storm(0)` ends it.
+- every sendMessage delivered is kept as (chat_id, text, time), to find messages sent twice or never;
+- getUpdates serves updates pushed by the harness (long polling, offset confirms as Telegram's does),
+  so that `tiendo run` can be driven like `tiendo serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections import Counter
+from typing import Any
+
+from _e2e_api import MAX_BODY, MAX_HEADER, FakeBotAPI, OnCall, _params
+
+FAULTS = (
+    (429, "Too Many Requests: retry after 1", {"retry_after": 1}),
+    (500, "Internal Server Error", None),
+    (502, "Bad Gateway", None),
+)
+STATUS_TEXT = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
+
+
+class ChaosAPI(FakeBotAPI):
+    def __init__(self, on_call: OnCall | None = None, *, seed: int = 11) -> None:
+        super().__init__(on_call)
+        self.rng = random.Random(seed)
+        self.fault_rate = 0.0
+        self.faults: Counter[int] = Counter()  # status -> sendMessage calls answered with it
+        self.delivered: list[tuple[int, str, float]] = []  # (chat_id, text, time.monotonic())
+        self.updates: list[dict[str, Any]] = []
+        self.offset = 0  # getUpdates: every update below it is confirmed, for good
+        self._new_update = asyncio.Event()
+
+    def storm(self, rate: float) -> None:
+        self.fault_rate = rate
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self._new_update.set()
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.offset = max(self.offset, int(params.get("offset") or 0))
+        timeout = min(float(params.get("timeout") or 0), 5.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.updates = [u for u in self.updates if u["update_id"] >= self.offset]
+            if self.updates or time.monotonic() >= deadline:
+                return self.updates[:100]
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout=deadline - time.monotonic())
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": await self._get_updates(params)}
+        if method == "sendMessage" and self.fault_rate and self.rng.random() < self.fault_rate:
+            status, description, parameters = self.rng.choice(FAULTS)
+            self.faults[status] += 1
+            body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+            if parameters:
+                body["parameters"] = parameters
+            return status, body
+        result = self._result(method, params)
+        if method == "sendMessage":
+            self.delivered.append(
+                (int(params.get("chat_id") or 0), str(params.get("text", "")), time.monotonic())
+            )
+        return 200, {"ok": True, "result": result}
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # As FakeBotAPI._connection, with the status and body chosen by _answer.
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                if len(head) > MAX_HEADER:
+                    return
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                parts = request_line.split(" ")
+                if len(parts) < 2:
+                    return
+                headers = {}
+                for line in header_lines:
+                    name, sep, value = line.partition(":")
+                    if sep:
+                        headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length") or 0)
+                if length > MAX_BODY:
+                    return
+                body = await reader.readexactly(length) if length else b""
+                arrived = time.monotonic()
+                method = parts[1].rsplit("/", 1)[-1].split("?", 1)[0]
+                params = _params(headers.get("content-type", ""), body)
+                status, answer = await self._answer(method, params)
+                payload = json.dumps(answer).encode()
+                self.counts[method] += 1
+                if self.on_call is not None and status == 200:
+                    self.on_call(method, params, arrived)
+                writer.write(
+                    f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n".encode()
+                    + b"Content-Type: application/json\r\nContent-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            self._writers.discard(writer)
+            writer.close()
