@@ -21,7 +21,6 @@ from _progress_data import (
     LAST_MONTH,
     POOL_BITS,
     REPORT_COPY_COLUMNS,
-    UNIT_COPY_COLUMNS,
     ReportPlan,
     Scale,
     Tree,
@@ -32,18 +31,18 @@ from _progress_data import (
     entry_copy,
     entry_dicts,
     entry_pool,
+    insert_units,
     plan_tree,
     report_copy,
     report_dicts,
     settle,
-    units_copy,
 )
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 from storage import units as units_mod
 from storage.db import Database
-from storage.models import Account, AdmissionEntry, Metric, Report, Role, Target, Unit
+from storage.models import Account, AdmissionEntry, Metric, Report, Role, Target
 
 REVIEW_MONTH = LAST_MONTH  # March 2025
 CAMPAIGN_MONTH = date(2025, 4, 1)
@@ -181,12 +180,12 @@ def build(database: Database, shape: Shape, *, seed: int = 2025, log: Callable[[
     picks = array("H", (p & ((1 << POOL_BITS) - 1) for p in array("H", rng.randbytes(2 * len(reporting)))))
     plan = ReportPlan([REVIEW_MONTH], reporting, [], 1, picks, entry_pool(seed), [])
     with database.engine.begin() as connection:
+        # is_leaf and each subtree's cell count in bulk too, as storage.units keeps them
+        insert_units(connection, tree, unit_rows, pg=pg)
         if pg:
-            _copy_pg(connection, "unit", UNIT_COPY_COLUMNS, units_copy(unit_rows))
             _copy_pg(connection, "report", REPORT_COPY_COLUMNS, report_copy(plan))
             _copy_pg(connection, "admissionentry", ENTRY_COPY_COLUMNS, entry_copy(plan))
         else:
-            _insert_sqlite(connection, Unit, unit_rows)
             _insert_sqlite(connection, Report, report_dicts(plan))
             _insert_sqlite(connection, AdmissionEntry, entry_dicts(plan))
         _insert(connection, pg, Target, targets)

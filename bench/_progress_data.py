@@ -1,7 +1,8 @@
 """Data for bench_progress: a unit tree, years of reports, the rollups built in bulk, and their check.
 
 Units, reports and entries are inserted in bulk (Core executemany on SQLite, COPY on PostgreSQL)
-with the column values storage.units.create_unit and storage.reports.confirm_report write. The
+with the column values storage.units.create_unit and storage.reports.confirm_report write (for units
+also is_leaf and the subtree's cell count, as storage.units keeps them; `check_cells` checks them). The
 rollups are then built with one INSERT … SELECT … GROUP BY per tree level, bottom-up; a sample of
 reports then goes through the real confirm/withdraw/correct code, and `verify` checks every
 rollup row of the sampled units against a GROUP BY over the raw rows.
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, text, update
 from sqlmodel import Session, SQLModel
 
 from storage import reports as reports_mod
@@ -78,6 +79,7 @@ class Tree:
     # id -> (parent_id, path, depth); ~100k units at most, fine in memory
     units: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     by_depth: dict[int, list[int]] = field(default_factory=dict)
+    root_cells: int = 1  # cells of the whole tree (the root row is written by create_unit, then fixed)
 
 
 @dataclass
@@ -126,6 +128,16 @@ def plan_tree(root: Unit, scale: Scale) -> tuple[Tree, list[dict[str, Any]]]:
                 )
         tree.by_depth[depth] = kids
         parents = kids
+    # What storage.units keeps: a cell has no sub-units; each unit counts the cells of its subtree.
+    with_children = {row["parent_id"] for row in rows}
+    cells = dict.fromkeys(tree.units, 0)
+    for uid, (_, path, _) in tree.units.items():
+        if uid not in with_children:
+            for ancestor in path.strip("/").split("/"):
+                cells[int(ancestor)] += 1
+    for row in rows:
+        row["is_leaf"], row["cells"] = row["id"] not in with_children, cells[row["id"]]
+    tree.root_cells = cells[root.id]
     return tree, rows
 
 
@@ -336,10 +348,29 @@ ENTRY_COPY_COLUMNS = "id, report_id, unit_id, month, count, " + ", ".join(BREAKD
 def units_copy(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     for r in rows:
         created = r["created_at"].isoformat(sep=" ")
-        yield f"{r['id']}\t{r['code']}\t{r['name']}\t{r['level']}\t{r['parent_id']}\t{r['path']}\t{created}\n"
+        leaf = "t" if r["is_leaf"] else "f"
+        yield (
+            f"{r['id']}\t{r['code']}\t{r['name']}\t{r['level']}\t{r['parent_id']}\t{r['path']}\t"
+            f"{leaf}\t{r['cells']}\t{created}\n"
+        )
 
 
-UNIT_COPY_COLUMNS = "id, code, name, level, parent_id, path, created_at"
+UNIT_COPY_COLUMNS = "id, code, name, level, parent_id, path, is_leaf, cells, created_at"
+
+
+def insert_units(connection: Connection, tree: Tree, rows: list[dict[str, Any]], *, pg: bool) -> int:
+    """The planned units in bulk, then the root (made by create_unit before it had units) fixed."""
+    n = (
+        _copy_pg(connection, "unit", UNIT_COPY_COLUMNS, units_copy(rows))
+        if pg
+        else _insert_sqlite(connection, Unit, rows)
+    )
+    connection.execute(
+        update(Unit.__table__)  # type: ignore[attr-defined]
+        .where(Unit.__table__.c.id == tree.root_id)  # type: ignore[attr-defined]
+        .values(is_leaf=not rows, cells=tree.root_cells)
+    )
+    return n
 
 
 def dicts_copy(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> Iterator[str]:
@@ -391,13 +422,8 @@ def load(database: Database, scale: Scale, *, seed: int = 2025, log: Callable[[s
         )
     tree, unit_rows = plan_tree(root, scale)
     with database.engine.begin() as connection:
-        if pg:
-            stats.units = 1 + _copy_pg(connection, "unit", UNIT_COPY_COLUMNS, units_copy(unit_rows))
-        else:
-            stats.units = 1 + _insert_sqlite(connection, Unit, unit_rows)
+        stats.units = 1 + insert_units(connection, tree, unit_rows, pg=pg)
     del unit_rows
-    with database.session() as session:
-        units_mod.refresh_leaves(session)  # which units are cells, as the product keeps it
     stats.seconds["units"] = time.perf_counter() - t0
     log(f"  {stats.units:,} units in {stats.seconds['units']:.1f} s")
 
@@ -694,6 +720,25 @@ def verify(database: Database, tree: Tree, touched: set[int], *, seed: int = 5) 
         details = "; ".join(f"{k}: rollup {stored.get(k)} vs raw {raw.get(k)}" for k in diff)
         raise AssertionError(f"rollups differ from the raw GROUP BY: {details}")
     return len(ids), len(stored)
+
+
+def check_cells(database: Database) -> int:
+    """Units whose is_leaf or cell count is not what storage.units would keep (counted afresh)."""
+    with database.session() as session:
+        rows = session.execute(
+            text("SELECT id, parent_id, path, is_leaf, merged_into_id, cells FROM unit")
+        ).all()
+    with_active_children = {row.parent_id for row in rows if row.merged_into_id is None}
+    counts = {row.id: 0 for row in rows}
+    for row in rows:
+        if row.id not in with_active_children and row.merged_into_id is None:
+            for ancestor in row.path.strip("/").split("/"):
+                counts[int(ancestor)] += 1
+    return sum(
+        1
+        for row in rows
+        if bool(row.is_leaf) != (row.id not in with_active_children) or row.cells != counts[row.id]
+    )
 
 
 def check_paths(database: Database) -> int:
