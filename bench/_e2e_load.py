@@ -83,8 +83,12 @@ class Load:
         time_limit: float,
         echo: bool,
         seed: int = 7,
+        more_urls: tuple[str, ...] = (),
     ) -> None:
         self.url, self.secret, self.codes = url, secret, codes
+        # Several workers: each POST goes to one at random, as a load balancer would send it.
+        self.urls = (url, *more_urls)
+        self._pick = random.Random(seed + 1)
         self.per_secretary, self.time_limit, self.echo, self.seed = per_secretary, time_limit, echo, seed
         self.queues: dict[int, asyncio.Queue[Reply]] = {
             USER_BASE + i: asyncio.Queue() for i in range(len(codes))
@@ -163,7 +167,8 @@ class Load:
         sent = time.monotonic()
         for attempt in range(POST_ATTEMPTS):
             try:
-                response = await client.post(self.url, content=body, headers=headers)
+                url = self._pick.choice(self.urls) if len(self.urls) > 1 else self.url
+                response = await client.post(url, content=body, headers=headers)
             except httpx.TransportError as error:
                 # e.g. a keep-alive connection the server closed as it was reused: Telegram retries too
                 result.retries[type(error).__name__] += 1

@@ -20,10 +20,12 @@ Goals: >= 300 updates/s on 2 cores with SQLite and with PostgreSQL; CPU per upda
 bot's; idle RSS <= 150 MB. PostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL (a database is created
 and dropped), else a throw-away server (bench/_progress_pg.py).
 
-Each database backend runs twice by default: as shipped, and with TELEGRAM_MAX_RATE=0. As shipped the
-bot paces everything it sends to 28 messages a second (Telegram's overall limit for a bot, bot/cli.py),
-so that row measures the pacing; the second shows what the server itself sustains. --env replaces
-these variants with the settings given (one row per --env; "" for as shipped).
+Each database backend runs three times by default: as shipped, with TELEGRAM_MAX_RATE=0, and so with
+two `tiendo serve` workers (WORKERS=2, the bench's own key: each POST goes to one of them at random, as
+behind a load balancer; docs/deploy.md §6). As shipped the bot paces everything it sends to 28 messages
+a second (Telegram's overall limit for a bot, bot/cli.py), so that row measures the pacing; the others
+show what the server itself sustains. --env replaces these variants with the settings given (one row
+per --env; "" for as shipped).
 The Markdown is printed and written to bench/results/e2e.md (not with --quick).
 """
 
@@ -62,7 +64,7 @@ from _goals import Goal  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 
 RESULTS = BENCH / "results" / "e2e.md"
-DEFAULT_VARIANTS = ("", "TELEGRAM_MAX_RATE=0")
+DEFAULT_VARIANTS = ("", "TELEGRAM_MAX_RATE=0", "TELEGRAM_MAX_RATE=0,WORKERS=2")
 SECRET = "bench-webhook-secret-0123456789"
 TOKEN = "123456:BENCH-TOKEN"
 GOAL_RATE = 300.0
@@ -229,6 +231,8 @@ async def run_one(
     time_limit: float,
     work: Path,
 ) -> Row:
+    settings = dict(settings)
+    workers = int(settings.pop("WORKERS", "1"))  # ours, not a product setting: serve processes
     codes = [f"ECHO{i}" for i in range(secretaries)]
     if database_url is not None:
         log(f"  preparing the database ({secretaries} cells, invites)…")
@@ -259,11 +263,19 @@ async def run_one(
     else:
         command = [sys.executable, str(BENCH / "_e2e_echo.py"), "--port", str(port), "--api", api.base_url]
         command += ["--secret", SECRET]
-    server = await start_server(command, env, port, work, api)
-    pid = server.process.pid
+    servers = [await start_server(command, env, port, work, api)]
+    for _ in range(workers - 1):  # the same settings behind one public URL, each on its own port
+        other = free_port()
+        servers.append(await start_server(serve_command(other), env, other, work, api))
+    server = servers[0]
+    pids = [s.process.pid for s in servers]
+
+    def cpu_all() -> float:
+        return sum(cpu_seconds(pid) for pid in pids)
+
     try:
         await asyncio.sleep(2.0)  # let start-up settle before "idle"
-        idle_mb, _ = memory_mb(pid)
+        idle_mb = max(memory_mb(pid)[0] for pid in pids)  # per process: each worker is one
         load = Load(
             url=server.url,
             secret=SECRET,
@@ -271,6 +283,7 @@ async def run_one(
             per_secretary=per_secretary,
             time_limit=time_limit,
             echo=database_url is None,
+            more_urls=tuple(s.url for s in servers[1:]),
         )
         load_holder.append(load)
         peak_rss = idle_mb
@@ -278,15 +291,15 @@ async def run_one(
         async def sample() -> None:
             nonlocal peak_rss
             while True:
-                peak_rss = max(peak_rss, memory_mb(pid)[0])
+                peak_rss = max(peak_rss, *(memory_mb(pid)[0] for pid in pids))
                 await asyncio.sleep(0.25)
 
         sampler = asyncio.create_task(sample())
-        cpu0, busy0, harness0 = cpu_seconds(pid), machine_busy(), time.process_time()
+        cpu0, busy0, harness0 = cpu_all(), machine_busy(), time.process_time()
         result = await load.run()
-        cpu1, busy1, harness1 = cpu_seconds(pid), machine_busy(), time.process_time()
+        cpu1, busy1, harness1 = cpu_all(), machine_busy(), time.process_time()
         sampler.cancel()
-        _, hwm = memory_mb(pid)
+        hwm = max(memory_mb(pid)[1] for pid in pids)
         busy = 100 * (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1)
         row = Row(
             label=label,
@@ -313,9 +326,10 @@ async def run_one(
         await asyncio.sleep(0.5)
         row.leftover = load.leftover_replies()
     finally:
-        stop_server(server)
+        for each in servers:
+            stop_server(each)
         await api.stop()
-    text = server.log_path.read_text(errors="replace")
+    text = "".join(s.log_path.read_text(errors="replace") for s in servers)
     row.log_errors = text.count("Traceback")
     if row.log_errors:
         log(f"  server log has {row.log_errors} tracebacks; last lines:\n{text[-1500:]}")
@@ -441,7 +455,7 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
         "Updates/s: POSTs answered 200 between the 10th and 90th percentile of their answer times (each "
         "secretary waits for the reply before its next message, so this is the rate the server sustains "
         "with that many chats in flight). Latency: from the start of the POST to the reply's sendMessage "
-        "arriving at the fake Bot API. CPU: utime+stime of the server process (all threads) over the load, "
+        "arriving at the fake Bot API. CPU: utime+stime of the server processes (all threads) over the load, "
         "÷ updates; PostgreSQL's own CPU is not in it (see machine CPU busy). RSS idle: VmRSS 2 s after "
         "start-up (webhook set, /healthz ok), before the load; peak: VmHWM at the end. ⏱: stopped at the "
         f"time limit ({args.time_limit:.0f} s) before every secretary had sent its share. Scenario picks "
@@ -516,7 +530,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 )  # fmt: skip
                 continue
             for settings in variants:
-                extra = ", ".join(f"{k}={v}" for k, v in settings.items())
+                extra = ", ".join(
+                    f"{v} workers" if k == "WORKERS" else f"{k}={v}" for k, v in settings.items()
+                )
                 label = backend + (f", {extra}" if extra else " (as shipped)")
                 log(f"== {label}, {secretaries} secretaries")
                 if backend == "sqlite":
