@@ -220,6 +220,10 @@ class OutboxStatus(StrEnum):
     sent = "sent"
     failed = "failed"  # gave up after repeated errors; kept for the record
     unreachable = "unreachable"  # the recipient blocked the bot or left
+    # The request is leaving (marked just before it does): found so after a crash, it is not resent.
+    sending = "sending"
+    # Perhaps delivered, perhaps not (a crash or a time-out while in flight): never resent, shown.
+    uncertain = "uncertain"
 
 
 class OutboxMessage(SQLModel, table=True):

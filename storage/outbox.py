@@ -1,8 +1,10 @@
-"""The outbox: messages the bot sends on its own, each sent once, whatever crashes in between.
+"""The outbox: messages the bot sends on its own, never twice, whatever crashes in between.
 
 Composing writes rows with a unique idempotency key (a second composition adds nothing); senders
-claim batches (row locks with SKIP LOCKED on PostgreSQL, so several processes share the work) and
-mark each message sent right after the platform accepted it.
+claim batches (row locks with SKIP LOCKED on PostgreSQL, so several processes share the work), mark
+each message `sending` just before its request leaves and `sent` once the platform accepted it.
+Telegram and Zalo have no idempotency keys, so a message whose request may have left without an
+answer (the process died, or the answer timed out) is never sent again: it becomes `uncertain`.
 """
 
 from collections.abc import Iterable
@@ -80,6 +82,67 @@ def claim(session: Session, *, owner: str, now: datetime, limit: int, hold: time
     return messages
 
 
+def mark_sending(session: Session, message_id: int, *, owner: str, now: datetime, hold: timedelta) -> bool:
+    """Record, durably, that the message's request is about to leave; False if the claim was lost.
+
+    Only the claim's owner can do it, and only once: a sender whose hold ran out and whose message
+    another sender took finds nothing to update and must not send. The hold restarts here, so that
+    the sweep (`settle_abandoned`) waits a whole hold from the moment the request left.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            OutboxMessage.status == OutboxStatus.pending.value,
+            OutboxMessage.claimed_by == owner,
+        )
+        .values(status=OutboxStatus.sending.value, claimed_until=now + hold)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def settle_abandoned(session: Session, *, now: datetime) -> int:
+    """Messages left `sending` past their hold (their sender died mid-request) become `uncertain`.
+
+    They may have reached the recipient, and the platforms cannot tell: not resending them is the
+    only way never to send twice. Each leaves an audit event, so that staff can check by hand.
+    """
+    stale = session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.sending.value,
+            col(OutboxMessage.claimed_until) < now,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for message in stale:
+        _uncertain(session, message, error="the sender stopped while the message was being sent")
+    session.flush()
+    return len(stale)
+
+
+def mark_uncertain(session: Session, message_id: int, *, error: str) -> None:
+    """The request left but no answer came (a time-out, a dropped connection): not resent."""
+    message = session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.attempts += 1
+        _uncertain(session, message, error=error)
+
+
+def _uncertain(session: Session, message: OutboxMessage, *, error: str) -> None:
+    message.status, message.last_error = OutboxStatus.uncertain.value, error[:500]
+    message.claimed_by, message.claimed_until = None, None
+    session.add(message)
+    record(
+        session,
+        "outbox.uncertain",
+        account_id=message.account_id,
+        message_id=message.id,
+        campaign=message.campaign,
+        error=error[:200],
+    )
+
+
 def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
     session.execute(
         update(OutboxMessage)
@@ -102,6 +165,8 @@ def mark_retry(session: Session, message_id: int, *, now: datetime, delay: timed
     message.attempts += 1
     message.last_error = error[:500]
     message.claimed_by, message.claimed_until = None, None
+    # A definite refusal (429, 5xx, no connection): the message was not delivered, so it can go again.
+    message.status = OutboxStatus.pending.value
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutboxStatus.failed.value
         record(
