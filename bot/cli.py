@@ -303,6 +303,7 @@ def _send_campaign(
     from bot.outbox_sender import OutboxSender, telegram_deliver
     from bot.scheduler import compose, in_quiet_hours
     from bot.telegram_channel import smooth_rate_limiter
+    from handlers.i18n import t
     from storage import outbox
 
     if not settings.telegram_bot_token:
@@ -337,8 +338,12 @@ def _send_campaign(
     asyncio.run(drain())
     with database.session() as session:
         left = outbox.counts(session).get("pending", 0)
+        # Messages possibly delivered before a crash or a time-out: never resent, so say so each run.
+        uncertain = outbox.counts(session, f"{month:%Y-%m}").get("uncertain", 0)
     if left:
         print(f"Còn {left} tin nhắn chờ gửi lại; bot đang chạy (tiendo run) sẽ gửi tiếp.")
+    if uncertain:
+        print(t("outbox.uncertain", n=uncertain))
 
 
 def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
