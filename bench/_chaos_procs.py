@@ -14,13 +14,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _progress_pg import _free_port, _fresh_database, server_bin
+from _progress_pg import _free_port, server_bin
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from storage.db import normalise_url
 
 READY_TIMEOUT = 60.0
 
@@ -133,8 +138,9 @@ class Postgres:
         self.data = self.work / "data"
         self.port = _free_port()
         self.options = (
-            f"-p {self.port} -k {self.work} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            # fsync off is safe here (the machine does not crash, only the server); synchronous_commit
+            # stays on: off, an immediate stop loses the last commits the bot was told were durable.
+            f"-p {self.port} -k {self.work} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         )
         self.version = ""
 
@@ -184,10 +190,26 @@ class Postgres:
             self.stop("fast")
         shutil.rmtree(self.work, ignore_errors=True)
 
+    def _admin(self, statement: str) -> None:
+        # A new connection each time: one pooled across an outage would be dead when reused.
+        engine = create_engine(
+            normalise_url(self.admin_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
     @contextlib.contextmanager
     def database(self) -> Iterator[str]:
-        with _fresh_database(self.admin_url) as url:
-            yield url
+        """A fresh database on this server, dropped afterwards."""
+        name = f"tiendo_chaos_{uuid.uuid4().hex[:8]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+        finally:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager

@@ -162,7 +162,8 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
     notes += [f"sent twice: {s}" for s in f.sent_twice_samples]
     if f.answered_twice:
         notes.append(
-            f"updates answered with two different texts: {sum(f.answered_twice.values())} ("
+            "two different messages while one update was in hand (e.g. «already recorded» from a "
+            f"confirmation processed again after a restart): {sum(f.answered_twice.values())} ("
             + "; ".join(f"{n} × {what!r}" for what, n in f.answered_twice.most_common(3))
             + ")"
         )
@@ -595,7 +596,8 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
         "in outages); POSTs that fail are sent again with the same update_id until answered 2xx; after the "
         "apology «sự cố … chưa ghi» the secretary confirms again (up to 3 times). After the load the last "
         f"process is given up to {DRAIN_S:.0f} s to process every stored update (its start-up sweep, then "
-        "orphans older than 30 s). PostgreSQL: a throw-away server (fsync off) stopped with "
+        "orphans older than 30 s). The bot runs as shipped (TELEGRAM_MAX_RATE 28/s: replies wait in the "
+        "rate limiter). PostgreSQL: a throw-away server (fsync off, synchronous_commit on) stopped with "
         "`pg_ctl stop -m immediate` and started again.",
         "",
     ]
