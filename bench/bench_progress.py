@@ -402,7 +402,18 @@ def machine(pg_version: str | None) -> str:
     return describe(pg_version)
 
 
-def table(rows: list[Row], pg_version: str | None, pg_where: str | None, command: str) -> str:
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def table(
+    rows: list[Row],
+    pg_version: str | None,
+    pg_where: str | None,
+    command: str,
+    loads: list[str] | None = None,
+) -> str:
     lines = [
         "| scale | DB | /tiendo for | units | admission entries | rollup rows | load | "
         "A p50 / p95 / p99 (ms) | A + completeness p50 / p95 (ms) | "
@@ -442,6 +453,13 @@ def table(rows: list[Row], pg_version: str | None, pg_where: str | None, command
     )
     if pg_where:
         notes.append(f"PostgreSQL: {pg_where}.")
+    if loads:
+        # other benchmarks may share the machine: the timings are only as quiet as it was
+        notes.append(
+            f"Load average (1 / 5 / 15 min) on {os.cpu_count()} cores, at the start and end of each scale: "
+            + "; ".join(loads)
+            + "."
+        )
     return "\n".join(lines + notes) + "\n"
 
 
@@ -453,13 +471,16 @@ def main() -> None:
     scales = QUICK if args.quick else SCALES
     wanted = ("province", "national") if args.scale == "both" else (args.scale,)
     rows: list[Row] = []
+    loads: list[str] = []
     pg_version = pg_where = None
 
     if "province" in wanted:
         with tempfile.TemporaryDirectory(prefix="tiendo-bench-") as folder:
             database = Database(f"sqlite:///{folder}/tiendo.db")
             try:
+                start = load_average()
                 rows += run_scale(database, scales["province"], quick=args.quick)
+                loads.append(f"province {start} → {load_average()}")
             finally:
                 database.dispose()
 
@@ -472,12 +493,14 @@ def main() -> None:
                 try:
                     with database.engine.connect() as connection:
                         pg_version = str(connection.exec_driver_sql("SHOW server_version").scalar_one())
+                    start = load_average()
                     rows += run_scale(database, scales["national"], quick=args.quick)
+                    loads.append(f"national {start} → {load_average()}")
                 finally:
                     database.dispose()
 
     command = "python bench/bench_progress.py " + " ".join(sys.argv[1:])
-    block = table(rows, pg_version, pg_where, command.strip())
+    block = table(rows, pg_version, pg_where, command.strip(), loads)
     print()
     print(block)
     if args.quick:
