@@ -175,7 +175,7 @@ class Postgres:
         self.start()
         self.version = (
             subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True, text=True)
-            .stdout.split(")")[-1]
+            .stdout.split("(PostgreSQL)")[-1]
             .strip()
         )
 

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import random
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -510,8 +511,9 @@ async def scenario_campaign(args: argparse.Namespace, work: Path, pg: Postgres |
         crashes=len(figures.crashes),
     )
     row.notes = [
-        f"outbox afterwards: {statuses}; {figures.delivered:,} distinct messages delivered; sending took "
-        f"{figures.send_s:.0f} s (TELEGRAM_MAX_RATE=100), then waited {figures.waited_s:.0f} s"
+        f"outbox afterwards: {statuses}; {figures.delivered:,} distinct messages delivered in "
+        f"{figures.send_s:.0f} s "
+        f"(TELEGRAM_MAX_RATE=100), the last {figures.waited_s:.0f} s of it waiting for the outbox to settle"
         + (" (--wait-hold: past the killed senders' 5-minute claims)" if args.wait_hold else ""),
         f"still pending/sending and claimed by a killed sender: {figures.held} (the platform already has "
         f"{figures.held_delivered} of them: "
@@ -519,6 +521,8 @@ async def scenario_campaign(args: argparse.Namespace, work: Path, pg: Postgres |
         + "); "
         f"rows not marked sent that the platform has: {figures.not_sent_delivered}",
         *figures.crashes,
+        "a message the platform has and the outbox does not mark sent is at most «uncertain», never sent "
+        "again; rows claimed by a killed sender wait for its 5-minute hold (`--wait-hold` waits it out)",
         "no traceback in the server logs"
         if not figures.tracebacks
         else "logged exceptions: " + "; ".join(f"{n} × {w}" for w, n in figures.tracebacks.most_common(4)),
@@ -650,6 +654,9 @@ def main() -> int:
         "--wait-hold", action="store_true", help="campaign: wait out the killed senders' 5-minute claims"
     )
     args = parser.parse_args()
+    # SIGTERM (a `timeout`, a CI cancel) unwinds like Ctrl-C: the bot processes and the throw-away
+    # PostgreSQL server are stopped by their finally blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()
     rows = asyncio.run(main_async(args))
     text = markdown(rows, getattr(args, "pg_version", ""), time.monotonic() - t0)
