@@ -2,11 +2,14 @@
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
 from handlers.conversation import handle
 from handlers.types import Incoming, Reply, Services
+from storage import conversations
 
 log = logging.getLogger(__name__)
 
@@ -24,3 +27,27 @@ async def run_handler(incoming: Incoming, services: Services) -> list[Reply]:
             log.warning("database unavailable (attempt %d of %d); retrying", attempt, DB_ATTEMPTS)
             await asyncio.sleep(0.5 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def answering(incoming: Incoming, services: Services) -> Callable[[], bool]:
+    """What to run as the first reply to `incoming` leaves: the replies kept with its delivery are
+    then not sent again by a later process (a crash after this point costs at most these replies).
+    False when it cannot be recorded (the database away): the replies then stay kept, unsent, for
+    when the update comes again, rather than risk reaching the user twice."""
+
+    def mark() -> bool:
+        if not incoming.delivery_id:
+            return True
+        for attempt in range(1, DB_ATTEMPTS + 1):
+            try:
+                with services.session() as session:
+                    conversations.mark_answering(
+                        session, incoming.channel, incoming.delivery_id, now=services.now()
+                    )
+                return True
+            except OperationalError:
+                log.warning("could not record that replies to %s are leaving", incoming.delivery_id)
+                time.sleep(0.5 * 2**attempt)
+        return False
+
+    return mark

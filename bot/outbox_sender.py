@@ -9,12 +9,13 @@ time-out or a connection dropped after the request left makes the message `uncer
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
 import socket
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,6 +75,18 @@ class _Attempt:
 _attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("outbox_attempt", default=None)
 
 
+@contextlib.contextmanager
+def first_request_marked(mark: Callable[[], bool]) -> Iterator[_Attempt]:
+    """Within this block, `mark` runs once, right before the first request leaves (replies to a user
+    use it to record that their answer started; see handlers.conversation.handle)."""
+    attempt = _Attempt(mark)
+    token = _attempt.set(attempt)
+    try:
+        yield attempt
+    finally:
+        _attempt.reset(token)
+
+
 async def leaving() -> None:
     """Deliver functions call this right before a message's request leaves (a no-op outside a send)."""
     attempt = _attempt.get()
@@ -111,7 +124,7 @@ def _refused_by_recipient(error: Exception) -> bool:
     return isinstance(error, ZaloError) and error.error_code == 403
 
 
-def _ambiguous(error: BaseException) -> bool:
+def may_have_arrived(error: BaseException) -> bool:
     """True when the request may have reached the platform although no answer said so.
 
     python-telegram-bot and the Zalo client raise transport failures "from" httpx's exception: a
@@ -165,7 +178,7 @@ def channel_deliver(deliverers: dict[str, Deliver]) -> Deliver:
 def telegram_deliver(bot: Bot) -> Deliver:
     """Sends through the bot (and its rate limiter); the message is marked `sending` as the HTTP
     request leaves, after the limiter's wait, which with 30 messages in flight is up to a second."""
-    _mark_before_requests(bot.request)
+    mark_before_requests(bot.request)
 
     async def deliver(message: OutboxMessage) -> None:
         await bot.send_message(chat_id=int(message.chat_id), text=message.text)
@@ -173,9 +186,9 @@ def telegram_deliver(bot: Bot) -> Deliver:
     return marks_its_start(deliver)
 
 
-def _mark_before_requests(request: BaseRequest) -> None:
+def mark_before_requests(request: BaseRequest) -> None:
     """Hook the bot's HTTP layer, below AIORateLimiter: python-telegram-bot offers no other place
-    that runs after the limiter's wait. Outside a send (replies to users) the hook does nothing."""
+    that runs after the limiter's wait. Outside `first_request_marked` (or a send) it does nothing."""
     if getattr(request, _MARKS_ITS_START, False):
         return
     do_request = request.do_request
@@ -255,7 +268,7 @@ class OutboxSender:
         except Exception as error:
             if attempt.lost:
                 log.warning("outbox message %s was taken by another sender; not sent here", message_id)
-            elif attempt.started and _ambiguous(error):
+            elif attempt.started and may_have_arrived(error):
                 await asyncio.to_thread(self._uncertain, message, error, result)
             else:
                 await self._failed(message, error, result)

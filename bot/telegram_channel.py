@@ -1,5 +1,7 @@
 """Telegram: turns updates into Incoming, runs the handlers off the event loop, sends the replies."""
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -24,7 +26,14 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.dispatch import run_handler
+from bot.dispatch import answering, run_handler
+from bot.outbox_sender import (
+    ClaimLost,
+    first_request_marked,
+    mark_before_requests,
+    may_have_arrived,
+    retry_after_seconds,
+)
 from handlers.i18n import t
 from handlers.types import Incoming, Kind, Reply, Services
 
@@ -123,6 +132,29 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
             await bot.send_document(chat_id=chat_id, document=upload, caption=reply.text, reply_markup=markup)
 
 
+SEND_ATTEMPTS = 3
+SEND_RETRY_SECONDS = 2.0  # then 4 s
+
+
+async def send_with_retries(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """A reply again after a 429 past the limiter's retries or a definite 5xx; not after a time-out
+    or a dropped connection (it may have arrived: a second copy would confuse the secretary)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await send_reply(bot, chat_id, reply)
+            return
+        except RetryAfter as error:
+            delay = retry_after_seconds(error)
+            if attempt == SEND_ATTEMPTS:
+                raise
+        except NetworkError as error:
+            if attempt == SEND_ATTEMPTS or may_have_arrived(error):
+                raise
+            delay = SEND_RETRY_SECONDS * 2 ** (attempt - 1)
+        log.warning("reply to chat %s not sent (attempt %d); again in %.0f s", chat_id, attempt, delay)
+        await asyncio.sleep(delay)
+
+
 class TelegramChannel:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -141,9 +173,23 @@ class TelegramChannel:
                 await query.message.edit_reply_markup(reply_markup=None)
             except TelegramError as error:
                 log.info("could not remove the buttons of a handled message: %s", error)
+        if not replies:
+            return
         chat_id = int(incoming.chat_id)
-        for reply in replies:
-            await send_reply(context.bot, chat_id, reply)
+        with first_request_marked(answering(incoming, self.services)) as attempt:
+            try:
+                for reply in replies:
+                    await send_with_retries(context.bot, chat_id, reply)
+            except TelegramError as error:
+                # The update was handled and stored: the "nothing was recorded" apology of on_error
+                # would be false. A platform this broken would not carry an apology either.
+                log.error("could not send the replies to update %s: %s", incoming.delivery_id, error)
+            except ClaimLost:
+                log.error("replies to update %s kept for its next delivery", incoming.delivery_id)
+                return
+            if not attempt.started:  # a bot without the request hook: record it now
+                with contextlib.suppress(ClaimLost):
+                    await attempt.leaving()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
@@ -187,6 +233,8 @@ def build_application(
     if rate_limit:
         builder = builder.rate_limiter(smooth_rate_limiter(max_retries=2, per_second=max_rate))
     application = builder.build()
+    # Replies record, as their first request leaves after the limiter's wait, that they started.
+    mark_before_requests(application.bot.request)
     channel = TelegramChannel(services)
     application.add_handler(CallbackQueryHandler(channel.on_update))
     application.add_handler(MessageHandler(filters.ALL, channel.on_update))

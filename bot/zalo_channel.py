@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from bot.dispatch import run_handler
+from bot.dispatch import answering, run_handler
 from bot.files import FileLinks
 from bot.zalo_client import ZaloClient, ZaloError
 from handlers.i18n import t
@@ -63,6 +63,10 @@ class ZaloChannel:
             return
         self.last_update_at = self.services.now()
         replies = await run_handler(incoming, self.services)
+        # No rate limiter here: the first reply leaves right after this.
+        if replies and not await asyncio.to_thread(answering(incoming, self.services)):
+            log.error("replies to %s kept for its next delivery", incoming.delivery_id)
+            return
         for reply in replies:
             await self.send(incoming.chat_id, reply)
 

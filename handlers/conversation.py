@@ -5,6 +5,7 @@ commit together, so a crash or a redelivery never half-applies a message, and a 
 kill -9) continues the dialogue from the stored state.
 """
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -90,11 +91,33 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
         else:
             ctx.state.pop("at", None)
         conversations.save_state(session, incoming.channel, incoming.chat_id, ctx.state, now=ctx.now)
+        if incoming.delivery_id and replies:
+            conversations.keep_replies(session, incoming.channel, incoming.delivery_id, dump_replies(replies))
         return replies
 
 
+def dump_replies(replies: list[Reply]) -> str:
+    """Replies as kept with their delivery. Files are not kept: resent, a reply has its text only."""
+    kept = [
+        {"text": r.text, "options": [[o.label, o.data] for o in r.options], "quick": r.quick} for r in replies
+    ]
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def load_replies(kept: str) -> list[Reply]:
+    return [
+        Reply(item["text"], tuple(Option(label, data) for label, data in item["options"]), item["quick"])
+        for item in json.loads(kept)
+    ]
+
+
 def _redelivered(session: Session, incoming: Incoming) -> list[Reply]:
-    """A redelivered confirm press is told the receipt; other redeliveries need no second answer."""
+    """Replies that never left (the process died after committing) are sent now; a redelivered
+    confirm press is told the receipt; other redeliveries need no second answer."""
+    kept = conversations.unsent_replies(session, incoming.channel, incoming.delivery_id or "")
+    if kept is not None:
+        log.info("replies to %s:%s had not left: sending them now", incoming.channel, incoming.delivery_id)
+        return load_replies(kept)
     action, _, draft_id = (incoming.choice or "").partition(":")
     if incoming.kind is Kind.choice and action == "confirm":
         stored = reports.find_by_idempotency_key(session, drafts.key(draft_id))

@@ -4,8 +4,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.clock import utcnow
 from storage.models import Conversation, ProcessedDelivery
@@ -26,6 +27,36 @@ def claim_delivery(session: Session, channel: str, delivery_id: str, *, now: dat
     except IntegrityError:
         return False
     return True
+
+
+def keep_replies(session: Session, channel: str, delivery_id: str, replies: str) -> None:
+    """Keep the replies of a delivery claimed in this transaction, until the first of them leaves."""
+    session.execute(
+        update(ProcessedDelivery)
+        .where(col(ProcessedDelivery.channel) == channel, col(ProcessedDelivery.delivery_id) == delivery_id)
+        .values(replies=replies)
+    )
+
+
+def unsent_replies(session: Session, channel: str, delivery_id: str) -> str | None:
+    """The kept replies of a delivery none of whose replies left (its process died first), else None."""
+    row = session.get(ProcessedDelivery, (channel, delivery_id))
+    if row is None or row.answering_at is not None:
+        return None
+    return row.replies
+
+
+def mark_answering(session: Session, channel: str, delivery_id: str, *, now: datetime) -> None:
+    """The first reply is leaving: from now on a crash must not send the replies again."""
+    session.execute(
+        update(ProcessedDelivery)
+        .where(
+            col(ProcessedDelivery.channel) == channel,
+            col(ProcessedDelivery.delivery_id) == delivery_id,
+            col(ProcessedDelivery.answering_at).is_(None),
+        )
+        .values(answering_at=now, replies=None)
+    )
 
 
 def load_state(session: Session, channel: str, chat_id: str) -> dict[str, Any]:

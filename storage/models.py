@@ -213,6 +213,10 @@ class ProcessedDelivery(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     delivery_id: str = Field(max_length=64, primary_key=True)
     at: datetime
+    # The replies, kept until the first of them leaves: a process that dies after committing but
+    # before answering has them sent when the update comes again (redelivered or swept).
+    replies: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answering_at: datetime | None = None  # the first reply left; not sent again after a crash
 
 
 class OutboxStatus(StrEnum):

@@ -6,11 +6,14 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
+from telegram import Update
 
 from bot import dispatch as dispatch_module
-from bot.telegram_channel import build_application
+from bot import telegram_channel
+from bot.telegram_channel import build_application, to_incoming
 from bot.web import WebRuntime, create_app
-from handlers.types import Services
+from handlers.conversation import handle
+from handlers.types import Incoming, Services
 from storage import reports
 from storage.db import Database
 from storage.models import InboxUpdate, Report, Role
@@ -120,3 +123,56 @@ async def test_one_webhook_update_delivered_1000_times_is_processed_once(
     with database.session() as session:
         assert session.exec(select(func.count()).select_from(InboxUpdate)).one() == 1
     assert len(api.sent()) == 1 and "Đã đăng ký" in api.texts()[0]
+
+
+def incoming_of(bot: Harness, payload: dict[str, object]) -> Incoming:
+    incoming = to_incoming(Update.de_json(payload, bot.app.bot))
+    assert incoming is not None
+    return incoming
+
+
+async def test_replies_cut_off_by_a_crash_after_the_commit_are_sent_when_the_update_comes_again(
+    bot: Harness, database: Database, registered: Tree, services: Services
+) -> None:
+    # The process handles a report, commits, and dies before its reply leaves.
+    report = bot.message_update(
+        SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT"
+    )
+    handle(incoming_of(bot, report), services)
+    assert bot.api.sent(SECRETARY.id)[-1].params["text"].startswith("Đã đăng ký")
+    # Telegram delivers the update again (polling) or the inbox sweep takes it: the summary goes out.
+    await bot.feed(report)
+    assert "Xác nhận" in bot.last_buttons(SECRETARY)
+    confirm = bot.press_update(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
+    handle(incoming_of(bot, confirm), services)  # confirmed and committed; the receipt never left
+    assert stored_reports(database) == 1
+    await bot.feed(confirm)
+    receipt = bot.api.texts(SECRETARY.id)[-1]
+    assert "Mã biên nhận" in receipt and "trước đó" not in receipt
+    # Once a reply has left, a later delivery does not send the replies again.
+    sent = len(bot.api.sent(SECRETARY.id))
+    await bot.feed(report)
+    assert len(bot.api.sent(SECRETARY.id)) == sent
+    assert stored_reports(database) == 1
+
+
+async def test_a_refused_reply_is_sent_again_and_never_followed_by_a_false_apology(
+    bot: Harness, database: Database, registered: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telegram_channel, "SEND_RETRY_SECONDS", 0.01)
+    await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT")
+    confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
+    bot.api.script["sendMessage"] = [(502, {"ok": False, "description": "Bad Gateway"})]
+    before = len(bot.api.accepted)
+    await bot.press(SECRETARY, confirm)
+    [receipt] = [c.params["text"] for c in bot.api.accepted[before:]]
+    assert "Mã biên nhận" in receipt
+    # Telegram refuses every attempt: the report is stored, and nobody is told it was not.
+    await bot.send(SECRETARY, "kết nạp 1 đảng viên, 0 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 1 THPT")
+    confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
+    bot.api.script["sendMessage"] = [(500, {"ok": False, "description": "Internal Server Error"})] * 3
+    before = len(bot.api.accepted)
+    attempts = await bot.press(SECRETARY, confirm)
+    assert len(attempts) == 3 and "Mã biên nhận" in attempts[0] and bot.api.accepted[before:] == []
+    assert stored_reports(database) == 2
+    assert not any("chưa ghi" in text for text in bot.api.texts(SECRETARY.id))

@@ -26,7 +26,13 @@ from sqlmodel import col, select
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.outbox_sender import ChannelUnavailable, DrainResult, OutboxSender, _ambiguous, telegram_deliver
+from bot.outbox_sender import (
+    ChannelUnavailable,
+    DrainResult,
+    OutboxSender,
+    may_have_arrived,
+    telegram_deliver,
+)
 from bot.scheduler import compose
 from bot.telegram_channel import smooth_rate_limiter
 from bot.zalo_client import ZaloError
@@ -171,7 +177,7 @@ async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Datab
     ],
 )
 def test_which_failures_after_the_request_left_are_uncertain(error: Exception, uncertain: bool) -> None:
-    assert _ambiguous(error) is uncertain
+    assert may_have_arrived(error) is uncertain
 
 
 def test_tiendo_nudge_send_tells_of_uncertain_messages_and_does_not_resend_them(
