@@ -586,8 +586,9 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
     lines += [
         "",
         "Goal: reports lost 0, reports doubled 0, messages sent twice 0, crashes 0 ("
-        "«never arrived» is shown, not a goal: a process killed between storing a report and sending its "
-        "receipt, or a reply the Bot API refused, leaves the report stored and the reply unsent).",
+        "«never arrived» is shown, not a goal: replies kept with their update are sent when it comes "
+        "again, but one already on the wire when the process was killed, or refused by the Bot API three "
+        "times, is not sent again, so that none arrives twice; campaign messages left «uncertain» likewise).",
         "Command: `"
         + " ".join(shlex.quote(a) for a in ["python", "bench/bench_chaos.py", *sys.argv[1:]])
         + "`"
