@@ -57,9 +57,18 @@ class Figures:
     doubled: int = 0
     false_apology: int = 0  # drafts told "nothing recorded" at some try although the report is stored
     told_failure: int = 0  # drafts whose last answer was the apology: the secretary knows, not lost
+    # Drafts whose confirmation was answered with another message and not stored: the secretary got no
+    # receipt, so knows it is not recorded. After a restart or a storm a reply can come later than the
+    # secretary waits; the next step then reads it as its own and goes on out of step with the bot
+    # (a typed "1" confirms the bot's newer draft, a late summary is pressed after a newer report).
+    answered_otherwise: int = 0
     unknown_reports: int = 0  # reports of drafts nobody confirmed (acknowledged)
     sent_twice: int = 0
     sent_twice_samples: list[str] = field(default_factory=list)
+    # A second copy of a text counted for an update while an earlier update of the same chat and step
+    # got no answer at all: most likely that update's answer, come after the secretary stopped waiting (two
+    # /baocao or /tiendo in a row have the same text), so shown apart from "sent twice".
+    late_same_text: int = 0
     replies_missing: int = 0  # acknowledged updates that never got an answer
     answered_twice: Counter[str] = field(default_factory=Counter)  # two different texts for one update
     inbox_unprocessed: int = 0
@@ -90,6 +99,7 @@ class Secretaries(Load):
         self.in_flight: dict[int, str] = {}  # chat -> kind of the step waiting for its answer
         self.texts: dict[int, Counter[str]] = defaultdict(Counter)  # update_id -> texts sent for it
         self.acked: dict[int, str] = {}  # update_id -> kind
+        self.chat_of: dict[int, int] = {}  # update_id -> chat
         self.answered: set[int] = set()
         self.drafts: dict[str, Draft] = {}
         self.posts = 0
@@ -149,6 +159,7 @@ class Secretaries(Load):
             self.late += 1
         update_id = int(update["update_id"])
         self.current[user] = update_id
+        self.chat_of[update_id] = user
         self.in_flight[user] = kind
         sent = time.monotonic()
         try:
@@ -271,6 +282,8 @@ class Secretaries(Load):
             if stored == 0:
                 if draft.outcome == "apology":
                     f.told_failure += 1  # the last word was "nothing recorded, send again"
+                elif draft.outcome == "other":
+                    f.answered_otherwise += 1  # no receipt: not believed recorded, not lost
                 else:
                     f.lost += 1
                     if len(f.notes) < 5:
@@ -281,10 +294,21 @@ class Secretaries(Load):
                 f.lost += 1  # a receipt the secretary holds that the database does not know
         known = {f"draft:{d}" for d, draft in self.drafts.items() if draft.acked}
         f.unknown_reports = sum(n for key, n in by_key.items() if key not in known)
-        for update_id, texts in self.texts.items():
+        # (chat, kind) -> its updates without any answer: only the same step gives the same text
+        unanswered: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for update_id, kind in sorted(self.acked.items()):
+            if not self.texts.get(update_id):
+                unanswered[self.chat_of.get(update_id, 0), kind].append(update_id)
+        for update_id, texts in sorted(self.texts.items()):
             for text, n in texts.items():
-                if n > 1:
-                    f.sent_twice += n - 1
+                extra = n - 1
+                earlier = unanswered[self.chat_of.get(update_id, 0), self.acked.get(update_id, "?")]
+                while extra > 0 and earlier and earlier[0] < update_id:
+                    earlier.pop(0)  # each unanswered update explains one copy at most
+                    f.late_same_text += 1
+                    extra -= 1
+                if extra > 0:
+                    f.sent_twice += extra
                     if len(f.sent_twice_samples) < 3:
                         kind = self.acked.get(update_id, "?")
                         f.sent_twice_samples.append(f"{n}× to one {kind} update: {text[:70]!r}")

@@ -18,9 +18,10 @@ non-2xx is sent again with the same update_id until it is answered 2xx, as Teleg
 
 Figures from the database and the fake API's record: reports lost (a confirmation acknowledged 2xx, or a
 receipt the secretary got, with no report; not when the bot's last word was its apology "sự cố … chưa
-ghi"), reports doubled (a draft's idempotency key stored twice), messages sent twice (the same text to
-the same chat for the same update; for the campaign, the same text to the same chat), crashes (the
-process ending without the harness ending it). Writes bench/results/chaos.md (not with --quick / --only).
+ghi", nor when it answered with another message and no receipt: counted apart), reports doubled (a
+draft's idempotency key stored twice), messages sent twice (the same text to the same chat for the same
+update; for the campaign, the same text to the same chat), crashes (the process ending without the
+harness ending it). Writes bench/results/chaos.md (not with --quick / --only).
 """
 
 from __future__ import annotations
@@ -146,6 +147,12 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
         f"{f.confirmed:,} drafts confirmed, {f.reports:,} reports stored"
         + (f", {f.told_failure} told «sự cố … chưa ghi» at their last try" if f.told_failure else "")
         + (
+            f", {f.answered_otherwise} confirmations answered with another message (no receipt, not "
+            "stored: a reply later than the secretary waited put it out of step with the bot)"
+            if f.answered_otherwise
+            else ""
+        )
+        + (
             f", {f.false_apology} told «sự cố … chưa ghi số liệu nào» although their report was stored"
             if f.false_apology
             else ""
@@ -161,6 +168,11 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
         notes.append("never answered, by step: " + ", ".join(f"{k} {v}" for k, v in missing.most_common()))
     notes += [f"unexpected answer: {s[:90]}…" for s in load.result.samples[:2]]
     notes += [f"sent twice: {s}" for s in f.sent_twice_samples]
+    if f.late_same_text:
+        notes.append(
+            f"{f.late_same_text} copies of a text counted twice for one update while an earlier update "
+            "of the same chat and step got no answer (its answer, late: not counted as sent twice)"
+        )
     if f.answered_twice:
         notes.append(
             "two different messages while one update was in hand (e.g. «already recorded» from a "
