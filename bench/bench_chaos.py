@@ -570,8 +570,17 @@ IN_CI = [
     ("tests/test_campaign.py::test_restart_between_batches_sends_each_message_once",
      "a sender dies holding a claimed batch: the next sender leaves it until the hold ends, each "
      "message is delivered once"),
-    ("tests/test_campaign.py::test_429_5xx_and_time_outs_are_retried_then_sent_once",
-     "the outbox retries 429 (after retry_after), 5xx and time-outs, and sends each message once"),
+    ("tests/test_campaign.py::test_429_and_5xx_are_retried_then_sent_once_and_a_time_out_is_not_resent",
+     "the outbox retries 429 (after retry_after) and 5xx and sends each message once; a time-out is "
+     "uncertain, not resent"),
+    ("tests/test_outbox_crash.py::test_kill_9_mid_campaign_never_sends_a_message_twice",
+     "a real sender process SIGKILLed up to 4 times mid-campaign: no message delivered twice, every row "
+     "sent or uncertain"),
+    ("tests/test_chaos.py::test_replies_cut_off_by_a_crash_after_the_commit_are_sent_when_the_update_comes_again",
+     "committed, died before the reply left: the update coming again gets the kept replies, once"),
+    ("tests/test_chaos.py::test_a_refused_reply_is_sent_again_and_never_followed_by_a_false_apology",
+     "a 502 then three 500s from the Bot API: the receipt is sent again; never «chưa ghi» for a stored "
+     "report"),
     ("bench/bench_fuzz.py", "100,000 fuzzed messages through the handler: 0 exceptions, 0 reports stored"),
 ]  # fmt: skip
 

@@ -44,6 +44,46 @@ def machine() -> str:
     )
 
 
+# The fast chaos and security checks live in the test suite (CI); listed here with their cases.
+CI_TESTS = (
+    "tests/test_security.py",
+    "tests/test_chaos.py",
+    "tests/test_outbox_crash.py",
+    "tests/test_run_polling.py",
+    "tests/test_web.py",
+    "tests/test_cli.py::test_backup_and_restore",
+)
+
+
+def ci_tests() -> list[str]:
+    """Each test function of CI_TESTS with its number of cases (each runs on SQLite and PostgreSQL)."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *CI_TESTS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    cases: dict[str, int] = {}
+    for line in listed.splitlines():
+        if "::" in line:
+            name = line.split("[", 1)[0]
+            cases[name] = cases.get(name, 0) + 1
+    if not cases:
+        return []
+    lines = [
+        "## Chaos and security in the test suite",
+        "",
+        f"Run by `make test` and `.ci/run` on every change: {sum(cases.values())} cases (each on SQLite and "
+        "on PostgreSQL when `TEST_POSTGRES_URL` is set, as in CI); every one asserts what is stored or "
+        "what the user is sent. The slow scenarios are in the chaos benchmark above.",
+        "",
+        "| test | cases |",
+        "|---|--:|",
+    ]
+    lines += [f"| `{name}` | {n} |" for name, n in cases.items()]
+    return [*lines, ""]
+
+
 def main() -> None:
     parts = [
         "# Performance",
@@ -62,6 +102,7 @@ def main() -> None:
         parts += [(RESULTS / name).read_text(encoding="utf-8").strip(), ""]
     if not names:
         parts.append("No benchmark has been run yet: `make bench`.")
+    parts += ["", *ci_tests()]
     OUT.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     print(f"wrote {OUT.relative_to(ROOT)} from {len(names)} result file(s)")
 
