@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections import Counter
 from typing import Any
 
-from _e2e_api import MAX_BODY, MAX_HEADER, FakeBotAPI, OnCall, _params
+from _e2e_api import FakeBotAPI, OnCall
 
 FAULTS = (
     (429, "Too Many Requests: retry after 1", {"retry_after": 1}),
     (500, "Internal Server Error", None),
     (502, "Bad Gateway", None),
 )
-STATUS_TEXT = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 
 class ChaosAPI(FakeBotAPI):
@@ -73,51 +71,3 @@ class ChaosAPI(FakeBotAPI):
                 (int(params.get("chat_id") or 0), str(params.get("text", "")), time.monotonic())
             )
         return 200, {"ok": True, "result": result}
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # As FakeBotAPI._connection, with the status and body chosen by _answer.
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                    return
-                if len(head) > MAX_HEADER:
-                    return
-                request_line, *header_lines = head.decode("latin-1").split("\r\n")
-                parts = request_line.split(" ")
-                if len(parts) < 2:
-                    return
-                headers = {}
-                for line in header_lines:
-                    name, sep, value = line.partition(":")
-                    if sep:
-                        headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length") or 0)
-                if length > MAX_BODY:
-                    return
-                body = await reader.readexactly(length) if length else b""
-                arrived = time.monotonic()
-                method = parts[1].rsplit("/", 1)[-1].split("?", 1)[0]
-                params = _params(headers.get("content-type", ""), body)
-                status, answer = await self._answer(method, params)
-                payload = json.dumps(answer).encode()
-                self.counts[method] += 1
-                if self.on_call is not None and status == 200:
-                    self.on_call(method, params, arrived)
-                writer.write(
-                    f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n".encode()
-                    + b"Content-Type: application/json\r\nContent-Length: "
-                    + str(len(payload)).encode()
-                    + b"\r\n\r\n"
-                    + payload
-                )
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            self._writers.discard(writer)
-            writer.close()

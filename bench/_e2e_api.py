@@ -27,6 +27,7 @@ BOT = {
 }
 MAX_HEADER = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
+STATUS_TEXT = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 # (method, params, arrival time)
 OnCall = Callable[[str, dict[str, Any], float], None]
@@ -90,12 +91,14 @@ class FakeBotAPI:
                 arrived = time.monotonic()
                 method = path.rsplit("/", 1)[-1].split("?", 1)[0]
                 params = _params(headers.get("content-type", ""), body)
-                payload = json.dumps({"ok": True, "result": self._result(method, params)}).encode()
+                status, answer = await self._answer(method, params)
+                payload = json.dumps(answer).encode()
                 self.counts[method] += 1
-                if self.on_call is not None:
+                if self.on_call is not None and status == 200:
                     self.on_call(method, params, arrived)
                 writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n".encode()
+                    + b"Content-Type: application/json\r\nContent-Length: "
                     + str(len(payload)).encode()
                     + b"\r\n\r\n"
                     + payload
@@ -108,6 +111,10 @@ class FakeBotAPI:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and body for a call (bench_chaos's API adds faults and getUpdates)."""
+        return 200, {"ok": True, "result": self._result(method, params)}
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
