@@ -204,32 +204,46 @@ def chat_key(channel: str, payload: dict[str, Any]) -> str:
     return f"telegram:{payload.get('update_id')}"
 
 
-def _secret_ok(expected: str, given: str | None) -> bool:
-    return bool(expected) and given is not None and hmac.compare_digest(expected.encode(), given.encode())
+def _refused(
+    request: Request, *, channel: str, configured: bool, header: str, secret: str
+) -> Response | None:
+    """The answer to a webhook call that is not the platform's (or for a channel not configured)."""
+    if not configured:
+        return JSONResponse({"ok": False, "error": f"{channel} not configured"}, status_code=404)
+    given = request.headers.get(header)
+    if given is None:
+        return JSONResponse({"ok": False}, status_code=401)
+    if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
+        return JSONResponse({"ok": False}, status_code=403)
+    return None
 
 
 def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any = None) -> Starlette:
     async def telegram_webhook(request: Request) -> Response:
-        if runtime.telegram is None:
-            return JSONResponse({"ok": False, "error": "telegram not configured"}, status_code=404)
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-        if given is None:
-            return JSONResponse({"ok": False}, status_code=401)
-        if not _secret_ok(runtime.telegram_secret, given):
-            return JSONResponse({"ok": False}, status_code=403)
+        refused = _refused(
+            request,
+            channel="telegram",
+            configured=runtime.telegram is not None,
+            header="X-Telegram-Bot-Api-Secret-Token",
+            secret=runtime.telegram_secret,
+        )
+        if refused is not None:
+            return refused
         payload = await _json(request)
         if payload is None or "update_id" not in payload:
             return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
         return await _accept(runtime, "telegram", str(payload["update_id"]), payload)
 
     async def zalo_webhook(request: Request) -> Response:
-        if runtime.zalo is None:
-            return JSONResponse({"ok": False, "error": "zalo not configured"}, status_code=404)
-        given = request.headers.get("X-Bot-Api-Secret-Token")
-        if given is None:
-            return JSONResponse({"ok": False}, status_code=401)
-        if not _secret_ok(runtime.zalo_secret, given):
-            return JSONResponse({"ok": False}, status_code=403)
+        refused = _refused(
+            request,
+            channel="zalo",
+            configured=runtime.zalo is not None,
+            header="X-Bot-Api-Secret-Token",
+            secret=runtime.zalo_secret,
+        )
+        if refused is not None:
+            return refused
         body = await _json(request)
         update = body.get("result") if isinstance(body, dict) and "result" in body else body
         if not isinstance(update, dict):
