@@ -39,7 +39,7 @@ from handlers.numbers import parse_number_words
 from handlers.periods import Period, PeriodHit, best_period, scan_periods
 from handlers.text import fold_normalized, has_vietnamese_marks, normalize
 
-__all__ = ["AdmissionFacts", "ClassAttendanceFacts", "ParseResult", "parse_message"]
+__all__ = ["AdmissionFacts", "ClassAttendanceFacts", "Fact", "ParseResult", "parse_message"]
 
 MAX_COUNT = 100_000
 MAX_INPUT = 2_000  # chat messages are short; cap work on pasted documents
@@ -77,7 +77,28 @@ class ClassAttendanceFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Fact:
+    """One reported fact: what a cell did in one period. A message may carry several ("tháng 9 kết
+    nạp 1, tháng 10 kết nạp 2"); each becomes its own report under one confirmation."""
+
+    period: Period | None
+    admission: AdmissionFacts | None = None
+    class_attendance: ClassAttendanceFacts | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "admission": self.admission.to_json() if self.admission else None,
+            "class_attendance": self.class_attendance.to_json() if self.class_attendance else None,
+            "period": self.period.to_json() if self.period else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ParseResult:
+    """What a message says. With one fact, `admission`, `class_attendance` and `period` are that fact;
+    with several, `facts` lists each one and the single fields are their totals over the span of
+    their periods (so a reader of the single fields never sees a part as the whole)."""
+
     intent: str  # "report" | "progress" | "help" | "unknown"
     admission: AdmissionFacts | None = None
     class_attendance: ClassAttendanceFacts | None = None
@@ -85,6 +106,15 @@ class ParseResult:
     questions: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     ambiguous: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()  # empty: the single fields are the only fact
+
+    def all_facts(self) -> tuple[Fact, ...]:
+        """Every fact of the message, in the order written; () when it reports nothing."""
+        if self.facts:
+            return self.facts
+        if self.admission is None and self.class_attendance is None:
+            return ()
+        return (Fact(self.period, self.admission, self.class_attendance),)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +123,7 @@ class ParseResult:
             "class_attendance": self.class_attendance.to_json() if self.class_attendance else None,
             "period": self.period.to_json() if self.period else None,
             "questions": list(self.questions),
+            "facts": [fact.to_json() for fact in self.all_facts()],
         }
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = ["intent", "admission", "class_attendance", "period", "questions"]
+KEYS = ["intent", "admission", "class_attendance", "period", "questions", "facts"]
 
 
 def tiendo(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

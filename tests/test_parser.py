@@ -81,7 +81,7 @@ def test_brief_examples() -> None:
 
 def test_to_json_shape() -> None:
     j = parse("kết nạp 2 đảng viên, 1 nữ tháng 10/2023").to_json()
-    assert set(j) == {"intent", "admission", "class_attendance", "period", "questions"}
+    assert set(j) == {"intent", "admission", "class_attendance", "period", "questions", "facts"}
     assert j["admission"] == {
         "count": 2,
         "female": 1,
@@ -92,6 +92,9 @@ def test_to_json_shape() -> None:
     }
     assert j["class_attendance"] is None
     assert j["period"] == {"start": "2023-10-01", "end": "2023-10-31"}
+    # one fact: the list repeats the single fields
+    assert j["facts"] == [{k: j[k] for k in ("admission", "class_attendance", "period")}]
+    assert parse("xin chào").to_json()["facts"] == []
     json.dumps(j)
 
 
