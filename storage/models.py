@@ -6,7 +6,7 @@ Dates are local (Asia/Ho_Chi_Minh) calendar dates; timestamps are timezone-aware
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -32,7 +32,31 @@ class FigureKind(StrEnum):
     candidate_pool = "candidate_pool"
 
 
+# Indexes only one database engine has (`info["dialects"]`): the migrations create them there alone,
+# and the Alembic environment compares them there alone.
+ONLY_POSTGRESQL = {"dialects": ("postgresql",)}
+
+
 class Unit(SQLModel, table=True):
+    __table_args__ = (
+        # Subtrees are `path LIKE '/1/4/%'`: without pattern ops PostgreSQL cannot use an index for
+        # that under a non-C collation (SQLite's LIKE uses ix_unit_path).
+        Index(
+            "ix_unit_path_pattern",
+            "path",
+            postgresql_ops={"path": "varchar_pattern_ops"},
+            info=ONLY_POSTGRESQL,
+        ),
+        # The cells of a subtree, by one index range.
+        Index(
+            "ix_unit_cells",
+            "path",
+            postgresql_ops={"path": "varchar_pattern_ops"},
+            postgresql_where=text("is_leaf AND merged_into_id IS NULL"),
+            sqlite_where=text("is_leaf AND merged_into_id IS NULL"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=255)

@@ -11,10 +11,20 @@ config = context.config
 
 
 def run(connection) -> None:  # type: ignore[no-untyped-def]
+    dialect = connection.dialect.name
+
+    def include_object(obj, _name, type_, _reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+        # An index declared for one engine only (storage.models.ONLY_POSTGRESQL) is compared there only.
+        if type_ == "index":
+            dialects = obj.info.get("dialects")
+            return dialects is None or dialect in dialects
+        return True
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
