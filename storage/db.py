@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
@@ -58,11 +58,27 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (run at every start; a no-op when current)."""
+# Any fixed number: the key of the PostgreSQL advisory lock held while migrating.
+MIGRATION_LOCK = 0x7469656E646F  # "tiendo"
+
+
+def migration_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (run at every start; a no-op when current).
+
+    Several workers may start at once: on PostgreSQL they queue on an advisory lock held for the
+    migration's transaction, so one migrates and the others then find the schema current. (SQLite's
+    BEGIN IMMEDIATE serialises them already.)
+    """
+    config = migration_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -1,15 +1,11 @@
 """Storage: the arithmetic behind /tiendo, invites, reports and the schema."""
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 from sqlmodel import Session, col, func, select
 
 from bot import demo
@@ -27,7 +23,6 @@ from storage.models import (
 )
 from storage.progress import completeness, unit_progress
 from storage.rollups import sum_totals
-from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.utils.builders import build_tree
 
 
@@ -280,24 +275,6 @@ def test_cell_counts_follow_import_create_move_and_merge(database: Database) -> 
         }
         assert cells == {"D", "E", "F", "X1"}
         assert units.get_by_code(session, "R").cells == 4
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables at all, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/empty.db"
-        return
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"tiendo_migrate_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(normalise_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _upgrade(database: Database, revision: str) -> None:
