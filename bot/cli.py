@@ -296,18 +296,19 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
 def _send_campaign(
     args: argparse.Namespace, settings: "Settings", database, month: date, now: datetime
 ) -> None:  # type: ignore[no-untyped-def]
+    """Compose the month's campaign and send it now, each message through its own channel."""
     import asyncio
 
-    from telegram.ext import ExtBot
-
-    from bot.outbox_sender import OutboxSender, telegram_deliver
+    from bot.outbox_sender import OutboxSender
     from bot.scheduler import compose, in_quiet_hours
-    from bot.telegram_channel import smooth_rate_limiter
+    from bot.serve import ConfigError, make_runtime
     from handlers.i18n import t
     from storage import outbox
 
-    if not settings.telegram_bot_token:
-        raise CliError("Cần TELEGRAM_BOT_TOKEN để gửi. Xem trước: tiendo nudge --dry-run")
+    try:
+        runtime = make_runtime(settings, mode="send")
+    except ConfigError as error:
+        raise CliError(f"{error} {TOKEN_HELP} Xem trước: tiendo nudge --dry-run") from None
     added = compose(database, month, now=now, threshold=settings.lagging_threshold)
     if added is None:
         raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
@@ -320,16 +321,12 @@ def _send_campaign(
         return
 
     async def drain() -> None:
-        bot = ExtBot(
-            settings.telegram_bot_token,
-            base_url=settings.telegram_api_base_url,
-            # No retries inside the limiter: a 429 goes back to the outbox, which reschedules that
-            # one message after retry_after while the others keep going.
-            rate_limiter=smooth_rate_limiter(max_retries=0),
-        )
-        async with bot:
-            sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: datetime.now(settings.zone))
+        try:
+            sender = OutboxSender(database, runtime.channels, clock=lambda: datetime.now(settings.zone))
             result = await sender.drain()
+        finally:
+            for channel in runtime.channels.values():
+                await channel.close()
         print(
             f"Đã gửi {result.sent}; sẽ thử lại {result.retried}; không gửi được {result.failed}; "
             f"người nhận đã chặn bot {result.unreachable}."
@@ -340,8 +337,14 @@ def _send_campaign(
         left = outbox.counts(session).get("pending", 0)
         # Messages possibly delivered before a crash or a time-out: never resent, so say so each run.
         uncertain = outbox.counts(session, f"{month:%Y-%m}").get("uncertain", 0)
-    if left:
-        print(f"Còn {left} tin nhắn chờ gửi lại; bot đang chạy (tiendo run) sẽ gửi tiếp.")
+        held = outbox.held(session, now=datetime.now(settings.zone), campaign=f"{month:%Y-%m}")
+    if held:
+        print(t("outbox.held", n=held))
+    if left - held > 0:
+        print(
+            f"Còn {left - held} tin nhắn chờ gửi lại; bot đang chạy (tiendo run hoặc tiendo serve) "
+            "sẽ gửi tiếp."
+        )
     if uncertain:
         print(t("outbox.uncertain", n=uncertain))
 
@@ -379,15 +382,17 @@ def cmd_restore(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 TOKEN_HELP = (
-    "Lấy token: mở Telegram, nhắn @BotFather lệnh /newbot, làm theo hướng dẫn, rồi ghi "
-    "TELEGRAM_BOT_TOKEN=... vào tệp .env (xem .env.example)."
+    "Lấy token (xem README và .env.example). Zalo: trong ứng dụng Zalo, tìm OA «Zalo Bot Manager», chọn "
+    "«Tạo bot» (Zalo Bot Creator), đặt tên bắt đầu bằng «Bot», rồi ghi token Zalo gửi về vào "
+    "ZALO_BOT_TOKEN=... trong tệp .env. Telegram (nơi truy cập được): nhắn @BotFather lệnh /newbot, "
+    "rồi ghi TELEGRAM_BOT_TOKEN=...."
 )
 
 
 def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
     from bot import demo
+    from bot.channels.terminal import CHANNEL, USER, chat
     from bot.runtime import make_services, open_database
-    from bot.terminal import CHANNEL, USER, chat
     from storage import units
     from storage.models import Account, Role
 
@@ -442,10 +447,15 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
 
 def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
     """What `make run` does: the bot when a token is set, otherwise the demo in the terminal."""
-    if settings.telegram_bot_token or settings.zalo_bot_token:
+    from bot.channels import any_configured
+
+    if any_configured(settings):
         cmd_run(args, settings)
         return
-    print("Chưa có TELEGRAM_BOT_TOKEN nên mở bản chạy thử trong cửa sổ dòng lệnh, với dữ liệu mẫu.")
+    print(
+        "Chưa có token bot (ZALO_BOT_TOKEN, TELEGRAM_BOT_TOKEN) nên mở bản chạy thử trong cửa sổ "
+        "dòng lệnh, với dữ liệu mẫu."
+    )
     print(TOKEN_HELP + "\n")
     args.demo, args.today = True, None
     cmd_chat(args, settings)
@@ -763,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        help=_help("chạy bot (Telegram, Zalo)", "run the bot (Telegram, Zalo)"),
+        help=_help("chạy bot (Zalo, Telegram)", "run the bot (Zalo, Telegram)"),
         description=_help(
             "Chạy bot trên mọi kênh đã cấu hình (long polling), kèm đợt nhắc việc hằng tháng",
             "Run the bot on every configured channel (long polling), with the monthly campaign",
@@ -773,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "serve",
-        help=_help("máy chủ webhook cho Telegram và Zalo", "serve the Telegram and Zalo webhooks"),
+        help=_help("máy chủ webhook cho Zalo và Telegram", "serve the Zalo and Telegram webhooks"),
         description=_help(
             "Chạy máy chủ web: webhook của các kênh đã cấu hình (đăng ký tại PUBLIC_BASE_URL), /healthz, "
             "liên kết tải tệp, và đợt nhắc việc hằng tháng",
@@ -855,9 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Lỗi cấu hình: {problems}", file=sys.stderr)
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
-    bot_runs = args.command in ("run", "serve") or (
-        args.command == "start" and (settings.telegram_bot_token or settings.zalo_bot_token)
-    )
+    bot_runs = args.command in ("run", "serve") or (args.command == "start" and _any_channel(settings))
     configure_logging(settings.log_level if bot_runs else "WARNING")
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
@@ -871,6 +879,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return 0
+
+
+def _any_channel(settings: "Settings") -> bool:
+    from bot.channels import any_configured
+
+    return any_configured(settings)
 
 
 def _database_errors() -> tuple[type[Exception], ...]:

@@ -99,14 +99,25 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
 def dump_replies(replies: list[Reply]) -> str:
     """Replies as kept with their delivery. Files are not kept: resent, a reply has its text only."""
     kept = [
-        {"text": r.text, "options": [[o.label, o.data] for o in r.options], "quick": r.quick} for r in replies
+        {
+            "text": r.text,
+            "options": [[o.label, o.data] for o in r.options],
+            "quick": r.quick,
+            **({"chat_id": r.chat_id} if r.chat_id else {}),
+        }
+        for r in replies
     ]
     return json.dumps(kept, ensure_ascii=False)
 
 
 def load_replies(kept: str) -> list[Reply]:
     return [
-        Reply(item["text"], tuple(Option(label, data) for label, data in item["options"]), item["quick"])
+        Reply(
+            item["text"],
+            tuple(Option(label, data) for label, data in item["options"]),
+            item["quick"],
+            chat_id=item.get("chat_id"),
+        )
         for item in json.loads(kept)
     ]
 
