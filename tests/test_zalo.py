@@ -118,7 +118,8 @@ def reports_in(database_url: str) -> int:
 
 @pytest.fixture
 def zalo() -> Iterator[FakeZaloServer]:
-    with FakeZaloServer() as server:
+    # As the platform: delivered updates served again while fresh, both forms of "nothing new".
+    with FakeZaloServer(replay_seconds=60, empty="alternate") as server:
         yield server
 
 
@@ -145,11 +146,20 @@ def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path:
             secretary_code,
             staff_code,
         )
+        staff_answers = len(zalo.sent_texts(STAFF))
         zalo.add_event("sticker", SECRETARY)
         assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 4)[3]
+        # Idle, while the platform replays every message of the last minute at once when asked.
+        idle_from = time.monotonic()
+        time.sleep(4)
+        polls = zalo.polls_between(idle_from, idle_from + 4)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
+    assert zalo.replays_served > 0
+    assert polls <= 4 * 2, f"{polls} getUpdates in 4 s while idle"
+    # Every message answered exactly once, replays and all.
+    assert len(zalo.sent_texts(SECRETARY)) == 4 and len(zalo.sent_texts(STAFF)) == staff_answers
     assert TOKEN not in output and "SECRET" not in output
     assert reports_in(database_url) == 1
 
@@ -184,9 +194,12 @@ def test_webhook_conversation_and_forged_webhooks(
         health = httpx.get(zalo.local(f"{base}/healthz"), timeout=10).json()
         assert health["status"] == "ok" and health["channels"]["zalo"]["webhook"] == "ok"
 
+        bodies = iter(range(1000))
+
         def send(user: str, text: str, message_id: str | None = None) -> None:
             update = zalo.make_update("message.text.received", user, text, "Lan", message_id)
-            assert zalo.deliver_webhook(update) == 200
+            # The documentation shows bodies wrapped as {ok, result}; integrations see bare updates.
+            assert zalo.deliver_webhook(update, wrapped=next(bodies) % 2 == 0) == 200
 
         conversation(zalo, send, secretary_code, staff_code)
         # Forged and missing secrets: refused, nothing stored, no reply.
@@ -219,3 +232,84 @@ def test_webhook_conversation_and_forged_webhooks(
     database.dispose()
     assert len(stored) == len(set(stored))  # the redelivered message was stored once
     assert "wrong-secret" not in output
+
+
+def start_serve(
+    zalo: FakeZaloServer, database_url: str, tmp_path: Path, **extra: str
+) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    zalo.forward_to = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env(zalo, database_url, PUBLIC_BASE_URL="https://tiendo.example.vn", **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def health(local: str, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(f"{local}/healthz", timeout=5).json()
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "tiendo serve did not start"
+            time.sleep(0.1)
+
+
+def test_healthz_says_when_the_platform_refused_the_webhook(
+    zalo: FakeZaloServer, database_url: str, tmp_path: Path
+) -> None:
+    zalo.fail_next("setWebhook", 500, "Internal error")
+    process, local = start_serve(zalo, database_url, tmp_path, ZALO_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    try:
+        deadline = time.monotonic() + 60
+        while not [m for m, _ in zalo.calls if m == "setWebhook"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        state = health(local)
+    finally:
+        output = stop(process)
+    assert state["status"] == "degraded" and state["database"] == "ok"
+    assert state["channels"]["zalo"]["webhook"].startswith("not registered: ZaloError")
+    assert "could not register the zalo webhook" in output and TOKEN not in output
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"PUBLIC_BASE_URL": "http://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": WEBHOOK_SECRET}, "https://"),
+        ({"PUBLIC_BASE_URL": "tiendo.example.vn", "ZALO_WEBHOOK_SECRET": WEBHOOK_SECRET}, "https://"),
+        (
+            {"PUBLIC_BASE_URL": "https://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": "short"},
+            "từ 8 đến 256 ký tự",
+        ),
+        (
+            {"PUBLIC_BASE_URL": "https://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": "x" * 257},
+            "từ 8 đến 256 ký tự",
+        ),
+        ({"PUBLIC_BASE_URL": "https://tiendo.example.vn"}, "ZALO_WEBHOOK_SECRET"),
+    ],
+)
+def test_serve_refuses_at_start_what_the_platform_would_refuse(
+    zalo: FakeZaloServer,
+    database_url: str,
+    settings: dict[str, str],
+    complaint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for key, value in env(zalo, database_url, **settings).items():
+        monkeypatch.setenv(key, value)
+    assert main(["serve", "--port", str(free_port())]) == 1
+    err = capsys.readouterr().err
+    assert "tiendo serve cần đặt" in err and complaint in err
+    assert [m for m, _ in zalo.calls if m == "setWebhook"] == []
