@@ -65,8 +65,8 @@ class FakeZaloServer:
         self._replay_turn = 0
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every call made with the right token
         self.call_times: list[tuple[str, float]] = []
-        self.failures: dict[str, list[tuple[int, str]]] = {}
-        self.accepted = 0  # messages (texts, photos) the platform took: what its quota counts
+        self.failures: dict[str, list[tuple[int, str] | None]] = {}  # None: answer that call normally
+        self.accepted: list[tuple[str, dict[str, Any]]] = []  # messages (texts, photos) the platform took
         self.webhook_url = ""
         self.webhook_secret = ""
         self.forward_to = ""  # http://127.0.0.1:PORT: where the "proxy" sends the registered URL's calls
@@ -130,8 +130,9 @@ class FakeZaloServer:
             self.calls.append((method, params))
             self.call_times.append((method, time.monotonic()))
             failures = self.failures.get(method)
-            if failures:
-                status, description = failures.pop(0)
+            failure = failures.pop(0) if failures else None
+            if failure is not None:
+                status, description = failure
                 return status, {"ok": False, "error_code": status, "description": description}
         if method == "getUpdates":
             return self.poll(float(params.get("timeout") or 0))
@@ -141,14 +142,14 @@ class FakeZaloServer:
             text = params.get("text")
             if not params.get("chat_id") or not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
                 return self.refuse(400, f"chat_id and text (1-{MAX_TEXT} characters) are required")
-            return self.take()
+            return self.take(method, params)
         if method == "sendPhoto":
             caption = params.get("caption")
             if not params.get("chat_id") or not params.get("photo"):
                 return self.refuse(400, "chat_id and photo are required")
             if caption is not None and not 1 <= len(caption) <= MAX_TEXT:
                 return self.refuse(400, f"caption takes 1-{MAX_TEXT} characters")
-            return self.take()
+            return self.take(method, params)
         if method == "sendChatAction":
             if not params.get("chat_id") or not params.get("action"):
                 return self.refuse(400, "chat_id and action are required")
@@ -173,12 +174,12 @@ class FakeZaloServer:
                 return self.ok({"url": self.webhook_url, "updated_at": _now_ms()})
         return self.refuse(404, "Not Found")
 
-    def take(self) -> tuple[int, dict[str, Any]]:
+    def take(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """A message accepted, unless the quota is spent."""
         with self.lock:
-            if self.quota is not None and self.accepted >= self.quota:
+            if self.quota is not None and len(self.accepted) >= self.quota:
                 return self.refuse(429, "Quota exceeded")
-            self.accepted += 1
+            self.accepted.append((method, params))
         return self.ok({"message_id": self.new_id(), "date": _now_ms()})
 
     def poll(self, timeout: float) -> tuple[int, dict[str, Any]]:
@@ -279,10 +280,13 @@ class FakeZaloServer:
             raise ValueError(f"unknown event {event_name!r}")
         return self.queue(self.make_update(event_name, user_id, None, display_name, None))
 
-    def fail_next(self, method: str, status: int, description: str = "Injected failure") -> None:
-        """Answers the next call to `method` with HTTP `status` and that error (calls queue up)."""
+    def fail_next(
+        self, method: str, status: int, description: str = "Injected failure", *, after: int = 0
+    ) -> None:
+        """Answers the next call to `method` (or the one after `after` normal ones) with HTTP `status`
+        and that error; failures queue up."""
         with self.lock:
-            self.failures.setdefault(method, []).append((status, description))
+            self.failures.setdefault(method, []).extend([None] * after + [(status, description)])
 
     def sent_texts(self, chat_id: str | None = None) -> list[str]:
         """Texts of the sendMessage calls (accepted or not)."""
@@ -290,6 +294,15 @@ class FakeZaloServer:
             return [
                 p["text"]
                 for m, p in self.calls
+                if m == "sendMessage" and (chat_id is None or p.get("chat_id") == chat_id)
+            ]
+
+    def delivered_texts(self, chat_id: str | None = None) -> list[str]:
+        """Texts the platform accepted (sendMessage only), in order."""
+        with self.lock:
+            return [
+                p["text"]
+                for m, p in self.accepted
                 if m == "sendMessage" and (chat_id is None or p.get("chat_id") == chat_id)
             ]
 
