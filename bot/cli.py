@@ -363,6 +363,43 @@ def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
     print(f"Đã {state} loại tin nhắn '{args.kind}' cho {unit.name} và các đơn vị cấp dưới.")
 
 
+def cmd_groups_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import groups
+    from storage.models import Unit
+
+    database = open_database(settings)
+    with database.session() as session:
+        rows = groups.all_groups(session)
+        if not rows:
+            print("Bot chưa được nhắc tên trong nhóm nào.")
+            return
+        for row in rows:
+            unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
+            bound = f"gắn với {unit.code} ({unit.name})" if unit is not None else "chưa gắn đơn vị"
+            seen = row.last_seen.astimezone(settings.zone)
+            print(f"{row.channel}\t{row.chat_id}\t{bound}\tlần cuối {seen:%d/%m/%Y %H:%M}")
+
+
+def cmd_groups_bind(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import groups, units
+
+    database = open_database(settings)
+    now = datetime.now(settings.zone)
+    with database.session() as session:
+        if args.groups_command == "bind":
+            unit = units.get_by_code(session, args.unit)
+            groups.bind(session, args.channel, args.chat_id, unit, now=now)
+            print(
+                f"Đã gắn nhóm {args.chat_id} ({args.channel}) với {unit.name}: bot trả lời các thành viên "
+                "ngay trong nhóm (báo cáo, biên nhận, tiến độ mọi người trong nhóm đều thấy)."
+            )
+        else:
+            groups.bind(session, args.channel, args.chat_id, None, now=now)
+            print(f"Đã bỏ gắn nhóm {args.chat_id} ({args.channel}): bot trả lời riêng từng thành viên.")
+
+
 def cmd_backup(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.backup import backup
 
@@ -738,6 +775,44 @@ def build_parser() -> argparse.ArgumentParser:
             help=_help("đôn đốc, biểu dương, nhắc báo cáo, tổng hợp", "nudge, praise, reminder, summary"),
         )
         q.set_defaults(func=cmd_nudge_switch)
+
+    groups_parser = sub.add_parser(
+        "groups",
+        help=_help("nhóm trò chuyện có bot", "group chats with the bot"),
+        description=_help(
+            "Nhóm trò chuyện (Zalo, Telegram) bot đã được nhắc tên. Mặc định bot trả lời riêng từng "
+            "thành viên; nhóm gắn với một đơn vị thì bot trả lời ngay trong nhóm",
+            "Group chats the bot was mentioned in. By default the bot answers each member privately; in a "
+            "group bound to a unit it answers in the group",
+        ),
+    )
+    groups_sub = groups_parser.add_subparsers(dest="groups_command", metavar="ACTION", required=True)
+    q = groups_sub.add_parser(
+        "list",
+        help=_help("liệt kê nhóm và mã nhóm", "list groups and their ids"),
+        description=_help("Liệt kê nhóm, mã nhóm và đơn vị được gắn", "List groups, their ids and units"),
+    )
+    q.set_defaults(func=cmd_groups_list)
+    for name, vi, en in (
+        (
+            "bind",
+            "gắn nhóm với một đơn vị (trả lời trong nhóm)",
+            "bind a group to a unit (answers in the group)",
+        ),
+        (
+            "unbind",
+            "bỏ gắn nhóm (trả lời riêng từng người)",
+            "unbind a group (answers each member privately)",
+        ),
+    ):
+        q = groups_sub.add_parser(name, help=_help(vi, en), description=_help(vi, en))
+        q.add_argument("channel", metavar="CHANNEL", help=_help("kênh, ví dụ zalo", "the channel, e.g. zalo"))
+        q.add_argument(
+            "chat_id", metavar="CHAT_ID", help=_help("mã nhóm (tiendo groups list)", "the group id")
+        )
+        if name == "bind":
+            q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+        q.set_defaults(func=cmd_groups_bind)
 
     p = sub.add_parser(
         "backup",

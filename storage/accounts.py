@@ -89,7 +89,9 @@ def redeem_invite(
             created_at=now,
         )
     account.role, account.unit_id = invite.role, invite.unit_id
-    account.chat_id, account.display_name = chat_id, display_name
+    account.display_name = display_name
+    if chat_id is not None:  # registering from a group keeps the private chat known before
+        account.chat_id = chat_id
     session.add(account)
     session.flush()
     invite.used_at, invite.used_by_account_id = now, account.id

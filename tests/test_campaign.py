@@ -128,6 +128,25 @@ def test_a_unit_without_a_registered_secretary_is_named_to_staff(database: Datab
     assert "Chưa có bí thư đăng ký dùng bot (1): Chi bộ thôn Bình Minh" in summary
 
 
+def test_someone_who_never_wrote_to_the_bot_privately_is_no_recipient_and_staff_are_told(
+    database: Database,
+) -> None:
+    tree = build_tree(database, target=None)
+    register(database, tree.commune, Role.staff, STAFF)
+    with database.session() as session:
+        code = accounts.create_invite(
+            session, unit=units.get_by_code(session, tree.cell_a), role=Role.secretary
+        )
+        # Registered from a group chat: no private chat to write to.
+        accounts.redeem_invite(
+            session, code=code, channel="zalo", channel_user_id="z-9", chat_id=None, display_name="Đ/c Tư"
+        )
+        plan = plan_campaign(session, NOVEMBER)
+    assert [r.account.channel_user_id for r in plan.recipients] == [str(STAFF)]
+    summary = plan.messages()[0].text
+    assert "Chưa nhắn riêng cho bot nên chưa nhận được nhắc việc (1): Đ/c Tư (Chi bộ thôn An Hòa)" in summary
+
+
 def test_a_month_with_no_targets_still_reminds_and_summarises(database: Database) -> None:
     tree = build_tree(database, target=None)
     register(database, tree.cell_a, Role.secretary, SECRETARY_A)

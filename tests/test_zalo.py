@@ -87,8 +87,12 @@ def wait_for(server: FakeZaloServer, chat: str, count: int, timeout: float = 60)
     raise AssertionError(f"expected {count} messages to {chat}, got {server.sent_texts(chat)}")
 
 
-def conversation(server: FakeZaloServer, send, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
-    """The same dialogue in both run modes; `send(user, text, message_id=None)` delivers a message."""
+def conversation(server: FakeZaloServer, deliver, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
+    """The same dialogue in both run modes; `deliver(update)` delivers an update as the platform does."""
+
+    def send(user: str, text: str, message_id: str | None = None) -> None:
+        deliver(server.make_update("message.text.received", user, text, "Lan", message_id))
+
     send(SECRETARY, f"/dangky {secretary_code}")
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ thôn Đông" in wait_for(server, SECRETARY, 1)[0]
     send(SECRETARY, "ket nap 1 dang vien nu, doan vien, khong theo dao, nguoi Kinh, tot nghiep THPT")
@@ -106,6 +110,12 @@ def conversation(server: FakeZaloServer, send, secretary_code: str, staff_code: 
     assert "Đảng bộ xã Thanh Hà đã kết nạp 1 đảng viên" in full and "Chi bộ thôn Đông: 1" in full
     assert len(progress) >= 3 and all(len(text) <= 2000 for text in progress)  # a long reply is split
     assert len(server.sent_texts(SECRETARY)) == 3  # the redelivered "1" got no second answer
+    # In a group the secretary mentions the bot: a word in the group, the answer in private.
+    group = "g-0123456789"
+    assert server.group_update(group, SECRETARY, "chào cả nhà", mention=False) is None  # not for the bot
+    deliver(server.group_update(group, SECRETARY, "/baocao", display_name="Lan"))
+    assert wait_for(server, group, 1) == ["Bot đã trả lời riêng đồng chí Lan."]
+    assert "BN-" in wait_for(server, SECRETARY, 4)[3]
 
 
 def reports_in(database_url: str) -> int:
@@ -142,13 +152,13 @@ def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path:
     try:
         conversation(
             zalo,
-            lambda user, text, message_id=None: zalo.add_text(user, text, message_id=message_id),
+            zalo.queue,
             secretary_code,
             staff_code,
         )
         staff_answers = len(zalo.sent_texts(STAFF))
         zalo.add_event("sticker", SECRETARY)
-        assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 4)[3]
+        assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 5)[4]
         # Idle, while the platform replays every message of the last minute at once when asked.
         idle_from = time.monotonic()
         time.sleep(4)
@@ -159,7 +169,8 @@ def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path:
     assert zalo.replays_served > 0
     assert polls <= 4 * 2, f"{polls} getUpdates in 4 s while idle"
     # Every message answered exactly once, replays and all.
-    assert len(zalo.sent_texts(SECRETARY)) == 4 and len(zalo.sent_texts(STAFF)) == staff_answers
+    assert len(zalo.sent_texts(SECRETARY)) == 5 and len(zalo.sent_texts(STAFF)) == staff_answers
+    assert len(zalo.sent_texts("g-0123456789")) == 1
     assert TOKEN not in output and "SECRET" not in output
     assert reports_in(database_url) == 1
 
@@ -196,12 +207,11 @@ def test_webhook_conversation_and_forged_webhooks(
 
         bodies = iter(range(1000))
 
-        def send(user: str, text: str, message_id: str | None = None) -> None:
-            update = zalo.make_update("message.text.received", user, text, "Lan", message_id)
+        def deliver(update: dict) -> None:  # type: ignore[type-arg]
             # The documentation shows bodies wrapped as {ok, result}; integrations see bare updates.
             assert zalo.deliver_webhook(update, wrapped=next(bodies) % 2 == 0) == 200
 
-        conversation(zalo, send, secretary_code, staff_code)
+        conversation(zalo, deliver, secretary_code, staff_code)
         # Forged and missing secrets: refused, nothing stored, no reply.
         before = len(zalo.sent_texts())
         forged = zalo.make_update("message.text.received", SECRETARY, "/tiendo", "Lan", None)
@@ -211,7 +221,7 @@ def test_webhook_conversation_and_forged_webhooks(
         assert len(zalo.sent_texts()) == before
         # Staff ask for the workbook: a short-lived link that works, and a tampered one that does not.
         already = len(zalo.sent_texts(STAFF))
-        send(STAFF, "/xuat")
+        deliver(zalo.make_update("message.text.received", STAFF, "/xuat", "Minh", None))
         link_text = wait_for(zalo, STAFF, already + 1)[-1]
         url = link_text.split("Tải tệp (liên kết dùng được trong thời gian ngắn): ")[1].split()[0]
         assert url.startswith(f"{base}/files/")

@@ -81,8 +81,8 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` without the given (offset, length) spans, counted in UTF-16 units as Telegram does."""
     units = text.encode("utf-16-le")
     for offset, length in sorted(spans, reverse=True):
-        units = units[: offset * 2] + b" " + units[(offset + length) * 2 :]
-    return units.decode("utf-16-le")
+        units = units[: offset * 2] + " ".encode("utf-16-le") + units[(offset + length) * 2 :]
+    return units.decode("utf-16-le", errors="replace")
 
 
 def addressed(message: Message, me: User | None) -> tuple[bool, str]:

@@ -19,6 +19,9 @@ down_revision: str | None = "0003_kept_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The tables as this revision sees them (not storage.models: that keeps changing after this revision).
+account = sa.table("account", sa.column("channel", sa.String), sa.column("chat_id", sa.String))
+
 CHANNEL_COLUMNS = ("account", "report", "conversation", "processeddelivery", "outboxmessage", "inboxupdate")
 
 
@@ -36,6 +39,13 @@ def upgrade() -> None:
     _resize("conversation", "chat_id", 64, 160)
     with op.batch_alter_table("outboxmessage") as batch:
         batch.add_column(sa.Column("parts_sent", sa.Integer(), server_default="0", nullable=False))
+    # An account registered from a Telegram group kept the group as its chat (group ids are negative):
+    # a group is nobody's private chat, and nothing meant for one person may go there.
+    op.execute(
+        account.update()
+        .where(account.c.channel == "telegram", account.c.chat_id.like("-%"))
+        .values(chat_id=None)
+    )
     op.create_table(
         "channelbot",
         sa.Column("channel", sa.String(40), primary_key=True),
