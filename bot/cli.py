@@ -160,17 +160,121 @@ def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
     from bot.runtime import open_database
-    from storage import accounts, units
+    from storage import accounts, bots, units
     from storage.models import Role
 
     database = open_database(settings)
+    configured = configured_names(settings)
+    metered = [name for name, counted in configured.items() if counted]
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
         code = accounts.create_invite(session, unit=unit, role=Role(args.role), days=args.days)
         print(f"Mã đăng ký cho {unit.name}, vai trò {args.role}, hiệu lực {args.days} ngày.")
-        print("Người dùng gửi cho bot: /dangky MÃ")
+        # Several bots each serve a part of the tree (a bot's plan limits its users): say which one.
+        bot = bots.serving(session, unit, metered) or (metered[0] if len(metered) == 1 else None)
+        if bot is not None:
+            users, limit = bots.users(session, bot), _user_limit(session, settings, bot)
+            print(f"Người dùng nhắn cho bot «{bots.title(session, bot)}» ({bot}): /dangky MÃ")
+            if users >= limit:
+                print(
+                    f"Lưu ý: bot {bot} đã có {users}/{limit} người dùng (giới hạn của gói); nên giao đơn vị "
+                    "này cho bot khác: tiendo bots set TÊN --unit MÃ",
+                    file=sys.stderr,
+                )
+        elif len(metered) > 1:
+            print(
+                f"Lưu ý: chưa giao {unit.name} cho bot nào ({', '.join(metered)}): "
+                f"tiendo bots set TÊN --unit {unit.code}",
+                file=sys.stderr,
+            )
+            print("Người dùng gửi cho bot: /dangky MÃ")
+        else:
+            print("Người dùng gửi cho bot: /dangky MÃ")
         print(code)
+
+
+def _user_limit(session, settings: "Settings", channel: str) -> int:  # type: ignore[no-untyped-def]
+    from storage import bots
+
+    row = bots.get(session, channel)
+    return row.user_limit if row is not None and row.user_limit is not None else settings.zalo_user_limit
+
+
+def cmd_bots_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
+    from bot.runtime import open_database
+    from bot.usage import quota_month
+    from storage import bots
+    from storage.models import Unit
+
+    database = open_database(settings)
+    now = datetime.now(settings.zone)
+    month = quota_month(now, settings.zone)
+    configured = configured_names(settings)
+    with database.session() as session:
+        rows = {row.channel: row for row in bots.all_bots(session)}
+        names = [*configured, *(name for name in rows if name not in configured)]
+        if not names:
+            print("Chưa cấu hình bot nào. Xem .env.example (ZALO_BOT_TOKEN, ZALO_BOTS, TELEGRAM_BOT_TOKEN).")
+            return
+        for name in names:
+            row = rows.get(name)
+            unit = session.get(Unit, row.unit_id) if row is not None and row.unit_id is not None else None
+            line = [name, f"«{bots.title(session, name)}»"]
+            line.append(f"phục vụ {unit.code} ({unit.name})" if unit is not None else "chưa giao đơn vị")
+            if configured.get(name, True):  # metered (or not configured here: shown in full)
+                quota = (
+                    row.monthly_quota
+                    if row is not None and row.monthly_quota
+                    else settings.zalo_monthly_quota
+                )
+                line.append(f"{bots.users(session, name)}/{_user_limit(session, settings, name)} người dùng")
+                line.append(f"tháng {month:%m/%Y}: {bots.sent(session, name, month)}/{quota} tin nhắn")
+                until = bots.exhausted_until(session, name, now)
+                if until is not None:
+                    line.append(f"hết hạn mức, chờ đến {until.astimezone(settings.zone):%H:%M %d/%m/%Y}")
+            if name not in configured:
+                line.append("(chưa cấu hình token ở máy này)")
+            print("\t".join(line))
+
+
+def cmd_bots_set(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
+    from bot.runtime import open_database
+    from storage import bots, units
+
+    configured = configured_names(settings)
+    if args.name not in configured:
+        known = ", ".join(configured) or "chưa có"
+        raise CliError(f"Không có bot «{args.name}» trong cấu hình (các bot: {known}). Xem: tiendo bots list")
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit) if args.unit else None
+        row = bots.save(
+            session,
+            args.name,
+            title=args.title,
+            unit=unit,
+            monthly_quota=args.quota,
+            user_limit=args.users,
+            now=datetime.now(settings.zone),
+        )
+        served = f", phục vụ {unit.name} và các đơn vị trực thuộc" if unit is not None else ""
+        print(f"Đã lưu bot {row.channel} «{bots.title(session, row.channel)}»{served}.")
+
+
+def cmd_bots_resume(args: argparse.Namespace, settings: "Settings") -> None:
+    """After a plan upgrade: the bot's messages held for the quota go now."""
+    from bot.runtime import open_database
+    from storage import bots, outbox
+
+    database = open_database(settings)
+    with database.session() as session:
+        bots.clear_exhausted(session, args.name)
+        released = outbox.release_held(session, args.name, now=datetime.now(settings.zone))
+    print(f"Bot {args.name}: bỏ chờ hạn mức; {released} tin nhắn sẽ được gửi ở lượt gửi tới.")
 
 
 def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
@@ -302,6 +406,7 @@ def _send_campaign(
     from bot.outbox_sender import OutboxSender
     from bot.scheduler import compose, in_quiet_hours
     from bot.serve import ConfigError, make_runtime
+    from bot.usage import budget_for
     from handlers.i18n import t
     from storage import outbox
 
@@ -309,7 +414,13 @@ def _send_campaign(
         runtime = make_runtime(settings, mode="send")
     except ConfigError as error:
         raise CliError(f"{error} {TOKEN_HELP} Xem trước: tiendo nudge --dry-run") from None
-    added = compose(database, month, now=now, threshold=settings.lagging_threshold)
+    added = compose(
+        database,
+        month,
+        now=now,
+        threshold=settings.lagging_threshold,
+        budget=budget_for(runtime.usage, runtime.channels),
+    )
     if added is None:
         raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
     print(f"Đợt nhắc việc tháng {month:%m/%Y}: {added} tin nhắn mới vào hàng đợi.")
@@ -683,6 +794,61 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("nguồn, ví dụ 'Nghị quyết Đại hội'", "source, e.g. 'Nghị quyết Đại hội'"),
     )
     p.set_defaults(func=cmd_targets_set)
+
+    bots_parser = sub.add_parser(
+        "bots",
+        help=_help("các bot Zalo: đơn vị phục vụ, hạn mức", "the Zalo bots: units served, quotas"),
+        description=_help(
+            "Các bot (token đặt trong ZALO_BOT_TOKEN, ZALO_BOTS): tên hiển thị, phần cây đơn vị mỗi bot phục "
+            "vụ, số người dùng và tin nhắn đã gửi trong tháng so với hạn mức của gói",
+            "The bots (tokens in ZALO_BOT_TOKEN, ZALO_BOTS): display name, the part of the unit tree each "
+            "serves, users and messages sent this month against the plan's limits",
+        ),
+    )
+    bots_sub = bots_parser.add_subparsers(dest="bots_command", metavar="ACTION", required=True)
+    q = bots_sub.add_parser(
+        "list",
+        help=_help("liệt kê bot và mức dùng", "list bots and their usage"),
+        description=_help("Liệt kê bot và mức dùng tháng này", "List bots and this month's usage"),
+    )
+    q.set_defaults(func=cmd_bots_list)
+    q = bots_sub.add_parser(
+        "set",
+        help=_help("đặt tên, đơn vị phục vụ, hạn mức của một bot", "set a bot's name, units, limits"),
+        description=_help(
+            "Đặt tên hiển thị (để nhận ra khi được nhắc tên trong nhóm), đơn vị bot phục vụ (cùng các đơn vị "
+            "trực thuộc: mã đăng ký của các đơn vị ấy chỉ ghi nhận qua bot này), hạn mức của gói",
+            "Set the display name (to recognise @mentions in groups), the unit it serves (with its subtree: "
+            "their invites are taken by this bot only), the plan's limits",
+        ),
+    )
+    q.add_argument(
+        "name", metavar="NAME", help=_help("tên bot, xem tiendo bots list", "bot name, see bots list")
+    )
+    q.add_argument(
+        "--title", metavar="TEXT", help=_help("tên hiển thị, ví dụ 'Bot Tiến độ Thanh Hà'", "name")
+    )
+    q.add_argument("--unit", metavar="CODE", help=_help("mã đơn vị bot phục vụ", "unit the bot serves"))
+    q.add_argument(
+        "--quota",
+        type=_positive,
+        metavar="N",
+        help=_help("số tin nhắn mỗi tháng của gói", "messages a month"),
+    )
+    q.add_argument(
+        "--users", type=_positive, metavar="N", help=_help("số người dùng của gói", "users allowed")
+    )
+    q.set_defaults(func=cmd_bots_set)
+    q = bots_sub.add_parser(
+        "resume",
+        help=_help("gửi tiếp tin nhắn đang chờ hạn mức", "send messages held for the quota now"),
+        description=_help(
+            "Sau khi nâng gói: bỏ chờ hạn mức, gửi tiếp tin nhắn đang chờ",
+            "After upgrading the plan: stop waiting for the quota, send the held messages",
+        ),
+    )
+    q.add_argument("name", metavar="NAME", help=_help("tên bot", "bot name"))
+    q.set_defaults(func=cmd_bots_resume)
 
     p = sub.add_parser(
         "invite",

@@ -52,12 +52,17 @@ def make_usage(settings: Settings, database: Database, services: Services) -> "U
 
 
 def make_scheduler(
-    settings: Settings, database: Database, services: Services, channels: "Mapping[str, Channel]"
+    settings: Settings,
+    database: Database,
+    services: Services,
+    channels: "Mapping[str, Channel]",
+    usage: "Usage | None" = None,
 ) -> "CampaignScheduler":
     """The campaign scheduler with its outbox sender, configured from the settings."""
     from bot.outbox_sender import OutboxSender
     from bot.scheduler import CampaignScheduler
     from bot.settings import parse_clock
+    from bot.usage import budget_for
 
     sender = OutboxSender(database, channels, clock=services.clock)
     return CampaignScheduler(
@@ -70,4 +75,5 @@ def make_scheduler(
         grace=timedelta(hours=settings.campaign_grace_hours),
         quiet=settings.quiet_window,
         threshold=settings.lagging_threshold,
+        budget=budget_for(usage or make_usage(settings, database, services), channels),
     )

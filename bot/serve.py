@@ -20,6 +20,7 @@ from bot.files import FileLinks
 from bot.runtime import make_scheduler, make_services, make_usage, open_database
 from bot.scheduler import CampaignScheduler
 from bot.settings import Settings
+from bot.usage import Usage
 from handlers.types import Services
 from storage import bots
 from storage.db import Database
@@ -40,6 +41,7 @@ class Runtime:
     services: Services
     channels: dict[str, Channel]
     links: FileLinks | None
+    usage: Usage
 
 
 def make_links(settings: Settings, database: Database) -> FileLinks | None:
@@ -61,15 +63,11 @@ def make_runtime(settings: Settings, *, mode: Literal["poll", "webhook", "send"]
     links = make_links(settings, database) if mode == "webhook" else None
     with database.session() as session:
         titles = {row.channel: row.title for row in bots.all_bots(session) if row.title}
+    usage = make_usage(settings, database, services)
     wiring = channel_modules.Wiring(
-        settings=settings,
-        services=services,
-        links=links,
-        usage=make_usage(settings, database, services),
-        mode=mode,
-        titles=titles,
+        settings=settings, services=services, links=links, usage=usage, mode=mode, titles=titles
     )
-    return Runtime(database, services, channel_modules.build(wiring), links)
+    return Runtime(database, services, channel_modules.build(wiring), links, usage)
 
 
 async def campaign_loop(scheduler: CampaignScheduler, stop: asyncio.Event) -> None:
@@ -83,7 +81,7 @@ async def campaign_loop(scheduler: CampaignScheduler, stop: asyncio.Event) -> No
 def run_polling(settings: Settings) -> None:
     """Long polling on every configured channel, in one process."""
     runtime = make_runtime(settings, mode="poll")
-    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels)
+    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels, runtime.usage)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -150,7 +148,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     runtime = make_runtime(settings, mode="webhook")
     check_serve_settings(settings, runtime.channels)
     web = WebRuntime(runtime.database, runtime.services, channels=runtime.channels, links=runtime.links)
-    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels)
+    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels, runtime.usage)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     base = settings.public_base_url.rstrip("/")

@@ -8,12 +8,14 @@ until the next month's quota.
 
 import logging
 import time as clock_time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from handlers.budget import Budget
 from handlers.formatting import month as month_label
 from handlers.formatting import number
 from handlers.i18n import t
@@ -22,6 +24,9 @@ from storage.clock import month_start, next_month
 from storage.db import Database
 from storage.models import Account, Role, Unit
 from storage.outbox import NewMessage
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +93,7 @@ class Usage:
                 log.warning("bot %s has sent %d of its %d messages this month", channel, total, limit)
                 text = t(
                     "quota.warning",
-                    bot=_title(session, channel),
+                    bot=bots.title(session, channel),
                     used=number(total),
                     limit=number(limit),
                     month=month_label(month),
@@ -106,7 +111,7 @@ class Usage:
                 log.error("bot %s: quota exceeded; its messages wait until %s", channel, until.isoformat())
                 text = t(
                     "quota.exhausted",
-                    bot=_title(session, channel),
+                    bot=bots.title(session, channel),
                     sent=number(bots.sent(session, channel, month)),
                     until=until.strftime("%H:%M %d/%m/%Y"),
                 )
@@ -126,9 +131,23 @@ class Usage:
         return until if until is not None and until > now else None
 
 
-def _title(session: Session, channel: str) -> str:
-    row = bots.get(session, channel)
-    return row.title if row is not None and row.title else channel
+def budget_for(usage: Usage, channels: "Mapping[str, Channel]") -> Callable[[Session], Budget]:
+    """What a campaign may spend on each metered channel, read when it is composed."""
+
+    def cost(name: str, text: str) -> int:
+        channel = channels.get(name)
+        return channel.cost(text) if channel is not None else 1
+
+    def budget(session: Session) -> Budget:
+        return Budget(
+            remaining={
+                name: usage.campaign_budget(session, name) for name, c in channels.items() if c.metered
+            },
+            cost=cost,
+            next_quota=next_reset(usage.clock(), usage.zone),
+        )
+
+    return budget
 
 
 def administrators(session: Session) -> list[Account]:

@@ -156,11 +156,7 @@ def plan_campaign(
     missing_paths = [u.path for u in without_secretary]
     for account in staff:
         unit = tree.by_id[account.unit_id]
-        if (
-            not in_scope(unit)
-            or not _reachable(account)
-            or tree.disabled(unit, "summary", settings)
-        ):
+        if not in_scope(unit) or not _reachable(account) or tree.disabled(unit, "summary", settings):
             continue
         summary = _summary(
             tree,

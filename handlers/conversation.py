@@ -21,7 +21,7 @@ from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
-from storage import accounts, conversations, groups, reports, units
+from storage import accounts, bots, conversations, groups, reports, units
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
 
@@ -299,6 +299,12 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     if len(failures) >= INVITE_ATTEMPTS:
         wait = timedelta(hours=1) - (ctx.now - datetime.fromisoformat(failures[0]))
         return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
+    # Several bots of a platform each serve a part of the tree (a bot's plan limits its users): the
+    # invite names the bot to write to, and another bot does not take it.
+    unit = accounts.invite_unit(ctx.session, code)
+    wanted = bots.serving_in_family(ctx.session, unit, incoming.channel) if unit is not None else None
+    if wanted is not None and wanted != incoming.channel:
+        return [Reply(t("register.other_bot", bot=bots.title(ctx.session, wanted)))]
     try:
         account = accounts.redeem_invite(
             ctx.session,

@@ -103,6 +103,14 @@ def redeem_invite(
     return account
 
 
+def invite_unit(session: Session, code: str) -> Unit | None:
+    """The unit an invite code is for, without spending it (None for a code that does not exist)."""
+    if len(normalise_code(code)) != CODE_LENGTH:
+        return None
+    invite = session.exec(select(Invite).where(Invite.code_hash == hash_code(code))).first()
+    return session.get(Unit, invite.unit_id) if invite is not None else None
+
+
 def find_account(session: Session, channel: str, channel_user_id: str) -> Account | None:
     return session.exec(
         select(Account).where(Account.channel == channel, Account.channel_user_id == channel_user_id)

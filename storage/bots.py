@@ -45,6 +45,11 @@ def save(
     return row
 
 
+def family(channel: str) -> str:
+    """The platform of a channel: "zalo" for "zalo" and "zalo:xa-a"."""
+    return channel.partition(":")[0]
+
+
 def serving(session: Session, unit: Unit, channels: list[str]) -> str | None:
     """Which of `channels` serves `unit`: the one assigned to the nearest unit at or above it."""
     ancestors = [int(p) for p in unit.path.strip("/").split("/") if p] or [unit.id or 0]
@@ -56,6 +61,22 @@ def serving(session: Session, unit: Unit, channels: list[str]) -> str | None:
     depth = {unit_id: i for i, unit_id in enumerate(ancestors)}
     best = max(rows, key=lambda r: depth.get(r.unit_id or 0, -1), default=None)
     return best.channel if best is not None else None
+
+
+def serving_in_family(session: Session, unit: Unit, channel: str) -> str | None:
+    """The bot of `channel`'s platform assigned to serve `unit`, if an administrator assigned one."""
+    names = [
+        row.channel
+        for row in session.exec(select(ChannelBot).where(col(ChannelBot.unit_id).is_not(None))).all()
+        if family(row.channel) == family(channel)
+    ]
+    return serving(session, unit, names) if names else None
+
+
+def title(session: Session, channel: str) -> str:
+    """The bot's name as members see it, or its channel name when none was set."""
+    row = session.get(ChannelBot, channel)
+    return row.title if row is not None and row.title else channel
 
 
 def users(session: Session, channel: str) -> int:

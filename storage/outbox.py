@@ -34,8 +34,11 @@ class NewMessage:
     campaign: str | None = None
 
 
-def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) -> int:
-    """Add messages whose key is new; returns how many were added."""
+def enqueue(
+    session: Session, messages: Iterable[NewMessage], *, now: datetime, held_until: datetime | None = None
+) -> int:
+    """Add messages whose key is new; returns how many were added. `held_until`: they wait for a bot's
+    quota until then (counted as held, not as failures)."""
     rows = [
         {
             "idempotency_key": m.key,
@@ -47,7 +50,8 @@ def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) 
             "text": m.text,
             "status": OutboxStatus.pending.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": held_until or now,
+            "last_error": "quota" if held_until is not None else None,
             "created_at": now,
         }
         for m in messages
@@ -248,6 +252,20 @@ def held(session: Session, *, now: datetime, campaign: str | None = None) -> int
     if campaign is not None:
         query = query.where(OutboxMessage.campaign == campaign)
     return int(session.exec(query).one())
+
+
+def release_held(session: Session, channel: str, *, now: datetime) -> int:
+    """A bot's messages held for its quota become due now (after an administrator upgraded the plan)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.pending.value,
+            OutboxMessage.last_error == "quota",
+        )
+        .values(next_attempt_at=now, last_error=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_unreachable(session: Session, message_id: int, *, now: datetime, error: str) -> Account | None:

@@ -143,6 +143,7 @@ class RecordingChannel:
     webhook_secret = SECRET
     webhook_error = None
     marks_its_start = False
+    metered = False
 
     def __init__(self) -> None:
         self.done: list[tuple[int, str]] = []

@@ -1,6 +1,7 @@
 """The chat platforms: each module of this package is one channel (telegram, zalo, terminal).
 
-A channel module offers `configured(settings) -> bool`, `channels_from(wiring) -> list[Channel]` and
+A channel module offers `configured(settings) -> bool`, `channel_names(settings) -> list[str]`,
+`METERED` (its messages count against a monthly quota), `channels_from(wiring) -> list[Channel]` and
 `HOW_TO` (how to get a token, in Vietnamese). Adding a platform is adding a module here: `tiendo run`,
 `tiendo serve`, the outbox sender and the CLI find it by itself.
 """
@@ -49,6 +50,11 @@ def modules() -> list[ModuleType]:
 
 def any_configured(settings: "Settings") -> bool:
     return any(module.configured(settings) for module in modules())
+
+
+def configured_names(settings: "Settings") -> dict[str, bool]:
+    """The channels the settings configure, without building them: name -> metered."""
+    return {name: bool(module.METERED) for module in modules() for name in module.channel_names(settings)}
 
 
 def how_to() -> str:

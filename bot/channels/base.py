@@ -54,6 +54,7 @@ class Channel(Protocol):
     webhook_secret: str
     webhook_error: str | None  # why registering the webhook failed (shown by /healthz), None when fine
     marks_its_start: bool  # calls `leaving()` itself, after its own rate limiter's wait
+    metered: bool  # its platform counts its messages against a monthly quota
 
     def webhook_problems(self) -> list[str]:
         """What keeps `tiendo serve` from registering this channel's webhook (Vietnamese), if anything."""

@@ -221,6 +221,7 @@ class TelegramChannel:
     secret_header = "X-Telegram-Bot-Api-Secret-Token"
     # Messages are marked `sending` from the request hook, after the rate limiter's wait.
     marks_its_start = True
+    metered = False  # no monthly quota; ~30 messages a second, paced by the rate limiter
 
     def __init__(
         self,
@@ -429,6 +430,13 @@ def channels_from(wiring: "Wiring") -> list[TelegramChannel]:
 
 def configured(settings: Any) -> bool:
     return bool(settings.telegram_bot_token)
+
+
+def channel_names(settings: Any) -> list[str]:
+    return [CHANNEL] if configured(settings) else []
+
+
+METERED = False
 
 
 HOW_TO = (

@@ -72,6 +72,7 @@ class TerminalChannel:
     webhook_secret = ""
     webhook_error = None
     marks_its_start = False
+    metered = False
 
     def __init__(
         self, services: Services, out: TextIO = sys.stdout, lines: Iterable[str] = sys.stdin
@@ -133,3 +134,10 @@ def channels_from(wiring: "Wiring") -> list[TerminalChannel]:
 
 def configured(settings: Any) -> bool:
     return False
+
+
+def channel_names(settings: Any) -> list[str]:
+    return []
+
+
+METERED = False

@@ -120,6 +120,7 @@ def _units(text: str) -> int:
 class ZaloChannel:
     secret_header = SECRET_HEADER
     marks_its_start = False  # no rate limiter: the request leaves right after the mark
+    metered = True  # the plan's messages a month: replies and outbox messages alike
 
     def __init__(
         self,
@@ -395,6 +396,13 @@ def channels_from(wiring: "Wiring") -> list[ZaloChannel]:
 
 def configured(settings: Any) -> bool:
     return bool(bot_tokens(settings))
+
+
+def channel_names(settings: Any) -> list[str]:
+    return list(bot_tokens(settings))
+
+
+METERED = True
 
 
 HOW_TO = (

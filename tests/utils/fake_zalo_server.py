@@ -52,8 +52,13 @@ class FakeZaloServer:
         empty: str = "408",
         quota: int | None = None,
         title: str = TITLE,
+        more_tokens: tuple[str, ...] = (),
     ) -> None:
         self.token = token
+        # Several bots of one deployment talk to the same platform; their updates are not modelled,
+        # only what they send (`sent_by`).
+        self.tokens = {token, *more_tokens}
+        self.senders: list[str] = []  # the token of each call in `calls`, in step
         self.replay_seconds = replay_seconds
         self.empty = empty
         self.quota = quota
@@ -86,12 +91,12 @@ class FakeZaloServer:
                 # The path is /bot<TOKEN>/<method>.
                 _, _, rest = self.path.partition("/bot")
                 token, _, method = rest.partition("/")
-                if unquote(token) != server.token:
+                if unquote(token) not in server.tokens:
                     self.reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 elif not isinstance(params, dict):
                     self.reply(400, {"ok": False, "error_code": 400, "description": "Body is not JSON"})
                 else:
-                    self.reply(*server.answer(method, params))
+                    self.reply(*server.answer(method, params, unquote(token)))
 
             do_GET = do_POST
 
@@ -125,9 +130,10 @@ class FakeZaloServer:
 
     # --- the platform's side ---------------------------------------------------------------------
 
-    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, params: dict[str, Any], token: str = "") -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.calls.append((method, params))
+            self.senders.append(token or self.token)
             self.call_times.append((method, time.monotonic()))
             failures = self.failures.get(method)
             failure = failures.pop(0) if failures else None
@@ -295,6 +301,15 @@ class FakeZaloServer:
                 p["text"]
                 for m, p in self.calls
                 if m == "sendMessage" and (chat_id is None or p.get("chat_id") == chat_id)
+            ]
+
+    def sent_by(self, token: str) -> list[tuple[str, str]]:
+        """(chat, text) of the sendMessage calls a bot made."""
+        with self.lock:
+            return [
+                (p.get("chat_id"), p.get("text"))
+                for (m, p), who in zip(self.calls, self.senders, strict=True)
+                if m == "sendMessage" and who == token
             ]
 
     def delivered_texts(self, chat_id: str | None = None) -> list[str]:
