@@ -301,8 +301,8 @@ def _register(ctx: Context, code: str) -> list[Reply]:
         return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
     # Several bots of a platform each serve a part of the tree (a bot's plan limits its users): the
     # invite names the bot to write to, and another bot does not take it.
-    unit = accounts.invite_unit(ctx.session, code)
-    wanted = bots.serving_in_family(ctx.session, unit, incoming.channel) if unit is not None else None
+    invited = accounts.invite_unit(ctx.session, code)
+    wanted = bots.serving_in_family(ctx.session, invited, incoming.channel) if invited is not None else None
     if wanted is not None and wanted != incoming.channel:
         return [Reply(t("register.other_bot", bot=bots.title(ctx.session, wanted)))]
     try:

@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from storage import accounts, targets, units
 from storage.db import Database
-from storage.models import InboxUpdate, Metric, Report, Role
+from storage.models import ChannelUsage, InboxUpdate, Metric, Report, Role
 from tests.utils.fake_zalo_server import TOKEN, FakeZaloServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,20 +159,34 @@ def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path:
         staff_answers = len(zalo.sent_texts(STAFF))
         zalo.add_event("sticker", SECRETARY)
         assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 5)[4]
+        image = zalo.add_event("image", SECRETARY)
+        assert image["message"]["photo_url"].startswith("https://")
+        assert "ảnh" in wait_for(zalo, SECRETARY, 6)[5]
         # Idle, while the platform replays every message of the last minute at once when asked.
         idle_from = time.monotonic()
         time.sleep(4)
         polls = zalo.polls_between(idle_from, idle_from + 4)
+        # The month's quota runs out: the reply is refused once (429), not tried again and again.
+        zalo.quota = len(zalo.accepted)
+        zalo.add_text(STAFF, "/start")
+        wait_for(zalo, STAFF, staff_answers + 1)
+        time.sleep(1.5)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
     assert zalo.replays_served > 0
     assert polls <= 4 * 2, f"{polls} getUpdates in 4 s while idle"
     # Every message answered exactly once, replays and all.
-    assert len(zalo.sent_texts(SECRETARY)) == 5 and len(zalo.sent_texts(STAFF)) == staff_answers
+    assert len(zalo.sent_texts(SECRETARY)) == 6 and len(zalo.sent_texts(STAFF)) == staff_answers + 1
     assert len(zalo.sent_texts("g-0123456789")) == 1
     assert TOKEN not in output and "SECRET" not in output
     assert reports_in(database_url) == 1
+    assert "quota exceeded" in output
+    database = Database(database_url)
+    with database.session() as session:
+        usage = session.exec(select(ChannelUsage)).one()
+    database.dispose()
+    assert usage.exhausted_until is not None and usage.sent == len(zalo.accepted)
 
 
 def free_port() -> int:
