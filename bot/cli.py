@@ -263,6 +263,8 @@ def cmd_bots_set(args: argparse.Namespace, settings: "Settings") -> None:
         )
         served = f", phục vụ {unit.name} và các đơn vị trực thuộc" if unit is not None else ""
         print(f"Đã lưu bot {row.channel} «{bots.title(session, row.channel)}»{served}.")
+    if args.title is not None:
+        print("Tên mới dùng để nhận ra khi bot được nhắc tên trong nhóm từ lần khởi động bot tới.")
 
 
 def cmd_bots_resume(args: argparse.Namespace, settings: "Settings") -> None:
