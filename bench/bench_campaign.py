@@ -4,7 +4,7 @@ composing a national one.
     cd /work/main && .venv/bin/python bench/bench_campaign.py [--part send|compose|both] [--quick]
 
 send: a campaign of 10,000 recipients (1,000 with --quick) composed over a generated province tree in a
-SQLite file, then sent by the product's OutboxSender + telegram_deliver through an ExtBot with
+SQLite file, then sent by the product's OutboxSender + Telegram channel through an ExtBot with
 AIORateLimiter(max_retries=2), as `tiendo nudge --send` does (bot/cli.py), to a fake Bot API in its own
 process on 127.0.0.1 that delivers at most 30 sendMessage a second (sliding one-second window), answers
 the rest 429 "retry after N", and answers 1 % of calls 429 at random. The outbox is drained until no
@@ -62,7 +62,8 @@ from sqlmodel import Session, col, select  # noqa: E402
 from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
 
 import handlers.campaign as campaign_mod  # noqa: E402
-from bot.outbox_sender import DrainResult, OutboxSender, telegram_deliver  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.outbox_sender import DrainResult, OutboxSender  # noqa: E402
 from bot.scheduler import compose  # noqa: E402
 from handlers.campaign import plan_campaign  # noqa: E402
 from storage import outbox  # noqa: E402
@@ -110,7 +111,7 @@ def log(message: str) -> None:
 
 
 def _product_limiter() -> AIORateLimiter:
-    from bot.telegram_channel import smooth_rate_limiter
+    from bot.channels.telegram import smooth_rate_limiter
 
     return smooth_rate_limiter(max_retries=0)  # as bot/cli.py::_send_campaign
 
@@ -214,7 +215,9 @@ async def send_all(database: Database, base_url: str, limiter: AIORateLimiter, *
     cpu0, t0 = time.process_time(), time.perf_counter()
     bot = ExtBot(TOKEN, base_url=f"{base_url}/bot", rate_limiter=limiter)
     async with bot:
-        sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: datetime.now(ZONE))
+        sender = OutboxSender(
+            database, {"telegram": TelegramChannel.for_bot(bot)}, clock=lambda: datetime.now(ZONE)
+        )
         while True:
             result = await sender.drain()
             rounds += 1
@@ -387,7 +390,7 @@ def send_markdown(f: SendFigures, command: str) -> str:
         f"| all goals | | | {yes} |",
         "",
         f"Setup: {f.shape} composed with `bot.scheduler.compose` over a generated tree in a SQLite file "
-        f"({f.compose_s:.1f} s), sent by `OutboxSender` (batch 50, concurrency 30) + `telegram_deliver` "
+        f"({f.compose_s:.1f} s), sent by `OutboxSender` (batch 50, concurrency 30) + the Telegram channel "
         f"through an `ExtBot` with {VARIANTS[f.variant][1]}, drained in {f.rounds} rounds "
         "(`drain()` until nothing pending, sleeping until the next `next_attempt_at`). "
         f"Fake Bot API in its own process on 127.0.0.1: ≤ {CAP} sendMessage delivered per {f.window} "

@@ -104,7 +104,7 @@ def env_for(api: ChaosAPI, port: int, database_url: str, **extra: str) -> dict[s
         "HOME": os.environ.get("HOME", "/tmp"),
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": api.base_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_BASE_URL": f"https://tiendo.bench:{port}",  # what a proxy serves; posts go to 127.0.0.1
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",

@@ -247,7 +247,7 @@ async def run_one(
         "HOME": os.environ.get("HOME", "/tmp"),
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": api.base_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_BASE_URL": f"https://tiendo.bench:{port}",  # what a proxy serves; posts go to 127.0.0.1
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "LOG_LEVEL": "WARNING",
         "MESSAGES_PER_MINUTE": "0",  # one secretary sends faster than a person: no per-chat flood limit

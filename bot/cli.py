@@ -160,17 +160,123 @@ def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
     from bot.runtime import open_database
-    from storage import accounts, units
+    from storage import accounts, bots, units
     from storage.models import Role
 
     database = open_database(settings)
+    configured = configured_names(settings)
+    metered = [name for name, counted in configured.items() if counted]
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
         code = accounts.create_invite(session, unit=unit, role=Role(args.role), days=args.days)
         print(f"Mã đăng ký cho {unit.name}, vai trò {args.role}, hiệu lực {args.days} ngày.")
-        print("Người dùng gửi cho bot: /dangky MÃ")
+        # Several bots each serve a part of the tree (a bot's plan limits its users): say which one.
+        bot = bots.serving(session, unit, metered) or (metered[0] if len(metered) == 1 else None)
+        if bot is not None:
+            users, limit = bots.users(session, bot), _user_limit(session, settings, bot)
+            print(f"Người dùng nhắn cho bot «{bots.title(session, bot)}» ({bot}): /dangky MÃ")
+            if users >= limit:
+                print(
+                    f"Lưu ý: bot {bot} đã có {users}/{limit} người dùng (giới hạn của gói); nên giao đơn vị "
+                    "này cho bot khác: tiendo bots set TÊN --unit MÃ",
+                    file=sys.stderr,
+                )
+        elif len(metered) > 1:
+            print(
+                f"Lưu ý: chưa giao {unit.name} cho bot nào ({', '.join(metered)}): "
+                f"tiendo bots set TÊN --unit {unit.code}",
+                file=sys.stderr,
+            )
+            print("Người dùng gửi cho bot: /dangky MÃ")
+        else:
+            print("Người dùng gửi cho bot: /dangky MÃ")
         print(code)
+
+
+def _user_limit(session, settings: "Settings", channel: str) -> int:  # type: ignore[no-untyped-def]
+    from storage import bots
+
+    row = bots.get(session, channel)
+    return row.user_limit if row is not None and row.user_limit is not None else settings.zalo_user_limit
+
+
+def cmd_bots_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
+    from bot.runtime import open_database
+    from bot.usage import quota_month
+    from storage import bots
+    from storage.models import Unit
+
+    database = open_database(settings)
+    now = datetime.now(settings.zone)
+    month = quota_month(now, settings.zone)
+    configured = configured_names(settings)
+    with database.session() as session:
+        rows = {row.channel: row for row in bots.all_bots(session)}
+        names = [*configured, *(name for name in rows if name not in configured)]
+        if not names:
+            print("Chưa cấu hình bot nào. Xem .env.example (ZALO_BOT_TOKEN, ZALO_BOTS, TELEGRAM_BOT_TOKEN).")
+            return
+        for name in names:
+            row = rows.get(name)
+            unit = session.get(Unit, row.unit_id) if row is not None and row.unit_id is not None else None
+            line = [name, f"«{bots.title(session, name)}»"]
+            line.append(f"phục vụ {unit.code} ({unit.name})" if unit is not None else "chưa giao đơn vị")
+            if configured.get(name, True):  # metered (or not configured here: shown in full)
+                quota = (
+                    row.monthly_quota
+                    if row is not None and row.monthly_quota
+                    else settings.zalo_monthly_quota
+                )
+                line.append(f"{bots.users(session, name)}/{_user_limit(session, settings, name)} người dùng")
+                line.append(f"tháng {month:%m/%Y}: {bots.sent(session, name, month)}/{quota} tin nhắn")
+                until = bots.exhausted_until(session, name, now)
+                if until is not None:
+                    line.append(f"hết hạn mức, chờ đến {until.astimezone(settings.zone):%H:%M %d/%m/%Y}")
+            if name not in configured:
+                line.append("(chưa cấu hình token ở máy này)")
+            print("\t".join(line))
+
+
+def cmd_bots_set(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.channels import configured_names
+    from bot.runtime import open_database
+    from storage import bots, units
+
+    configured = configured_names(settings)
+    if args.name not in configured:
+        known = ", ".join(configured) or "chưa có"
+        raise CliError(f"Không có bot «{args.name}» trong cấu hình (các bot: {known}). Xem: tiendo bots list")
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit) if args.unit else None
+        row = bots.save(
+            session,
+            args.name,
+            title=args.title,
+            unit=unit,
+            monthly_quota=args.quota,
+            user_limit=args.users,
+            now=datetime.now(settings.zone),
+        )
+        served = f", phục vụ {unit.name} và các đơn vị trực thuộc" if unit is not None else ""
+        print(f"Đã lưu bot {row.channel} «{bots.title(session, row.channel)}»{served}.")
+    if args.title is not None:
+        print("Tên mới dùng để nhận ra khi bot được nhắc tên trong nhóm từ lần khởi động bot tới.")
+
+
+def cmd_bots_resume(args: argparse.Namespace, settings: "Settings") -> None:
+    """After a plan upgrade: the bot's messages held for the quota go now."""
+    from bot.runtime import open_database
+    from storage import bots, outbox
+
+    database = open_database(settings)
+    with database.session() as session:
+        bots.clear_exhausted(session, args.name)
+        released = outbox.release_held(session, args.name, now=datetime.now(settings.zone))
+    print(f"Bot {args.name}: bỏ chờ hạn mức; {released} tin nhắn sẽ được gửi ở lượt gửi tới.")
 
 
 def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
@@ -296,19 +402,27 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
 def _send_campaign(
     args: argparse.Namespace, settings: "Settings", database, month: date, now: datetime
 ) -> None:  # type: ignore[no-untyped-def]
+    """Compose the month's campaign and send it now, each message through its own channel."""
     import asyncio
 
-    from telegram.ext import ExtBot
-
-    from bot.outbox_sender import OutboxSender, telegram_deliver
+    from bot.outbox_sender import OutboxSender
     from bot.scheduler import compose, in_quiet_hours
-    from bot.telegram_channel import smooth_rate_limiter
+    from bot.serve import ConfigError, make_runtime
+    from bot.usage import budget_for
     from handlers.i18n import t
     from storage import outbox
 
-    if not settings.telegram_bot_token:
-        raise CliError("Cần TELEGRAM_BOT_TOKEN để gửi. Xem trước: tiendo nudge --dry-run")
-    added = compose(database, month, now=now, threshold=settings.lagging_threshold)
+    try:
+        runtime = make_runtime(settings, mode="send")
+    except ConfigError as error:
+        raise CliError(f"{error} {TOKEN_HELP} Xem trước: tiendo nudge --dry-run") from None
+    added = compose(
+        database,
+        month,
+        now=now,
+        threshold=settings.lagging_threshold,
+        budget=budget_for(runtime.usage, runtime.channels),
+    )
     if added is None:
         raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
     print(f"Đợt nhắc việc tháng {month:%m/%Y}: {added} tin nhắn mới vào hàng đợi.")
@@ -320,16 +434,12 @@ def _send_campaign(
         return
 
     async def drain() -> None:
-        bot = ExtBot(
-            settings.telegram_bot_token,
-            base_url=settings.telegram_api_base_url,
-            # No retries inside the limiter: a 429 goes back to the outbox, which reschedules that
-            # one message after retry_after while the others keep going.
-            rate_limiter=smooth_rate_limiter(max_retries=0),
-        )
-        async with bot:
-            sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: datetime.now(settings.zone))
+        try:
+            sender = OutboxSender(database, runtime.channels, clock=lambda: datetime.now(settings.zone))
             result = await sender.drain()
+        finally:
+            for channel in runtime.channels.values():
+                await channel.close()
         print(
             f"Đã gửi {result.sent}; sẽ thử lại {result.retried}; không gửi được {result.failed}; "
             f"người nhận đã chặn bot {result.unreachable}."
@@ -340,8 +450,14 @@ def _send_campaign(
         left = outbox.counts(session).get("pending", 0)
         # Messages possibly delivered before a crash or a time-out: never resent, so say so each run.
         uncertain = outbox.counts(session, f"{month:%Y-%m}").get("uncertain", 0)
-    if left:
-        print(f"Còn {left} tin nhắn chờ gửi lại; bot đang chạy (tiendo run) sẽ gửi tiếp.")
+        held = outbox.held(session, now=datetime.now(settings.zone), campaign=f"{month:%Y-%m}")
+    if held:
+        print(t("outbox.held", n=held))
+    if left - held > 0:
+        print(
+            f"Còn {left - held} tin nhắn chờ gửi lại; bot đang chạy (tiendo run hoặc tiendo serve) "
+            "sẽ gửi tiếp."
+        )
     if uncertain:
         print(t("outbox.uncertain", n=uncertain))
 
@@ -358,6 +474,43 @@ def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
         )
     state = "bật" if args.nudge_command == "on" else "tắt"
     print(f"Đã {state} loại tin nhắn '{args.kind}' cho {unit.name} và các đơn vị cấp dưới.")
+
+
+def cmd_groups_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import groups
+    from storage.models import Unit
+
+    database = open_database(settings)
+    with database.session() as session:
+        rows = groups.all_groups(session)
+        if not rows:
+            print("Bot chưa được nhắc tên trong nhóm nào.")
+            return
+        for row in rows:
+            unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
+            bound = f"gắn với {unit.code} ({unit.name})" if unit is not None else "chưa gắn đơn vị"
+            seen = row.last_seen.astimezone(settings.zone)
+            print(f"{row.channel}\t{row.chat_id}\t{bound}\tlần cuối {seen:%d/%m/%Y %H:%M}")
+
+
+def cmd_groups_bind(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import groups, units
+
+    database = open_database(settings)
+    now = datetime.now(settings.zone)
+    with database.session() as session:
+        if args.groups_command == "bind":
+            unit = units.get_by_code(session, args.unit)
+            groups.bind(session, args.channel, args.chat_id, unit, now=now)
+            print(
+                f"Đã gắn nhóm {args.chat_id} ({args.channel}) với {unit.name}: bot trả lời các thành viên "
+                "ngay trong nhóm (báo cáo, biên nhận, tiến độ mọi người trong nhóm đều thấy)."
+            )
+        else:
+            groups.bind(session, args.channel, args.chat_id, None, now=now)
+            print(f"Đã bỏ gắn nhóm {args.chat_id} ({args.channel}): bot trả lời riêng từng thành viên.")
 
 
 def cmd_backup(args: argparse.Namespace, settings: "Settings") -> None:
@@ -379,15 +532,17 @@ def cmd_restore(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 TOKEN_HELP = (
-    "Lấy token: mở Telegram, nhắn @BotFather lệnh /newbot, làm theo hướng dẫn, rồi ghi "
-    "TELEGRAM_BOT_TOKEN=... vào tệp .env (xem .env.example)."
+    "Lấy token (xem README và .env.example). Zalo: trong ứng dụng Zalo, tìm OA «Zalo Bot Manager», chọn "
+    "«Tạo bot» (Zalo Bot Creator), đặt tên bắt đầu bằng «Bot», rồi ghi token Zalo gửi về vào "
+    "ZALO_BOT_TOKEN=... trong tệp .env. Telegram (nơi truy cập được): nhắn @BotFather lệnh /newbot, "
+    "rồi ghi TELEGRAM_BOT_TOKEN=...."
 )
 
 
 def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
     from bot import demo
+    from bot.channels.terminal import CHANNEL, USER, chat
     from bot.runtime import make_services, open_database
-    from bot.terminal import CHANNEL, USER, chat
     from storage import units
     from storage.models import Account, Role
 
@@ -442,10 +597,15 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
 
 def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
     """What `make run` does: the bot when a token is set, otherwise the demo in the terminal."""
-    if settings.telegram_bot_token or settings.zalo_bot_token:
+    from bot.channels import any_configured
+
+    if any_configured(settings):
         cmd_run(args, settings)
         return
-    print("Chưa có TELEGRAM_BOT_TOKEN nên mở bản chạy thử trong cửa sổ dòng lệnh, với dữ liệu mẫu.")
+    print(
+        "Chưa có token bot (ZALO_BOT_TOKEN, TELEGRAM_BOT_TOKEN) nên mở bản chạy thử trong cửa sổ "
+        "dòng lệnh, với dữ liệu mẫu."
+    )
     print(TOKEN_HELP + "\n")
     args.demo, args.today = True, None
     cmd_chat(args, settings)
@@ -637,6 +797,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_targets_set)
 
+    bots_parser = sub.add_parser(
+        "bots",
+        help=_help("các bot Zalo: đơn vị phục vụ, hạn mức", "the Zalo bots: units served, quotas"),
+        description=_help(
+            "Các bot (token đặt trong ZALO_BOT_TOKEN, ZALO_BOTS): tên hiển thị, phần cây đơn vị mỗi bot phục "
+            "vụ, số người dùng và tin nhắn đã gửi trong tháng so với hạn mức của gói",
+            "The bots (tokens in ZALO_BOT_TOKEN, ZALO_BOTS): display name, the part of the unit tree each "
+            "serves, users and messages sent this month against the plan's limits",
+        ),
+    )
+    bots_sub = bots_parser.add_subparsers(dest="bots_command", metavar="ACTION", required=True)
+    q = bots_sub.add_parser(
+        "list",
+        help=_help("liệt kê bot và mức dùng", "list bots and their usage"),
+        description=_help("Liệt kê bot và mức dùng tháng này", "List bots and this month's usage"),
+    )
+    q.set_defaults(func=cmd_bots_list)
+    q = bots_sub.add_parser(
+        "set",
+        help=_help("đặt tên, đơn vị phục vụ, hạn mức của một bot", "set a bot's name, units, limits"),
+        description=_help(
+            "Đặt tên hiển thị (để nhận ra khi được nhắc tên trong nhóm), đơn vị bot phục vụ (cùng các đơn vị "
+            "trực thuộc: mã đăng ký của các đơn vị ấy chỉ ghi nhận qua bot này), hạn mức của gói",
+            "Set the display name (to recognise @mentions in groups), the unit it serves (with its subtree: "
+            "their invites are taken by this bot only), the plan's limits",
+        ),
+    )
+    q.add_argument(
+        "name", metavar="NAME", help=_help("tên bot, xem tiendo bots list", "bot name, see bots list")
+    )
+    q.add_argument(
+        "--title", metavar="TEXT", help=_help("tên hiển thị, ví dụ 'Bot Tiến độ Thanh Hà'", "name")
+    )
+    q.add_argument("--unit", metavar="CODE", help=_help("mã đơn vị bot phục vụ", "unit the bot serves"))
+    q.add_argument(
+        "--quota",
+        type=_positive,
+        metavar="N",
+        help=_help("số tin nhắn mỗi tháng của gói", "messages a month"),
+    )
+    q.add_argument(
+        "--users", type=_positive, metavar="N", help=_help("số người dùng của gói", "users allowed")
+    )
+    q.set_defaults(func=cmd_bots_set)
+    q = bots_sub.add_parser(
+        "resume",
+        help=_help("gửi tiếp tin nhắn đang chờ hạn mức", "send messages held for the quota now"),
+        description=_help(
+            "Sau khi nâng gói: bỏ chờ hạn mức, gửi tiếp tin nhắn đang chờ",
+            "After upgrading the plan: stop waiting for the quota, send the held messages",
+        ),
+    )
+    q.add_argument("name", metavar="NAME", help=_help("tên bot", "bot name"))
+    q.set_defaults(func=cmd_bots_resume)
+
     p = sub.add_parser(
         "invite",
         help=_help("tạo mã đăng ký dùng một lần", "create a one-time invite code"),
@@ -729,6 +944,44 @@ def build_parser() -> argparse.ArgumentParser:
         )
         q.set_defaults(func=cmd_nudge_switch)
 
+    groups_parser = sub.add_parser(
+        "groups",
+        help=_help("nhóm trò chuyện có bot", "group chats with the bot"),
+        description=_help(
+            "Nhóm trò chuyện (Zalo, Telegram) bot đã được nhắc tên. Mặc định bot trả lời riêng từng "
+            "thành viên; nhóm gắn với một đơn vị thì bot trả lời ngay trong nhóm",
+            "Group chats the bot was mentioned in. By default the bot answers each member privately; in a "
+            "group bound to a unit it answers in the group",
+        ),
+    )
+    groups_sub = groups_parser.add_subparsers(dest="groups_command", metavar="ACTION", required=True)
+    q = groups_sub.add_parser(
+        "list",
+        help=_help("liệt kê nhóm và mã nhóm", "list groups and their ids"),
+        description=_help("Liệt kê nhóm, mã nhóm và đơn vị được gắn", "List groups, their ids and units"),
+    )
+    q.set_defaults(func=cmd_groups_list)
+    for name, vi, en in (
+        (
+            "bind",
+            "gắn nhóm với một đơn vị (trả lời trong nhóm)",
+            "bind a group to a unit (answers in the group)",
+        ),
+        (
+            "unbind",
+            "bỏ gắn nhóm (trả lời riêng từng người)",
+            "unbind a group (answers each member privately)",
+        ),
+    ):
+        q = groups_sub.add_parser(name, help=_help(vi, en), description=_help(vi, en))
+        q.add_argument("channel", metavar="CHANNEL", help=_help("kênh, ví dụ zalo", "the channel, e.g. zalo"))
+        q.add_argument(
+            "chat_id", metavar="CHAT_ID", help=_help("mã nhóm (tiendo groups list)", "the group id")
+        )
+        if name == "bind":
+            q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+        q.set_defaults(func=cmd_groups_bind)
+
     p = sub.add_parser(
         "backup",
         help=_help("sao lưu cơ sở dữ liệu", "back up the database"),
@@ -763,7 +1016,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        help=_help("chạy bot (Telegram, Zalo)", "run the bot (Telegram, Zalo)"),
+        help=_help("chạy bot (Zalo, Telegram)", "run the bot (Zalo, Telegram)"),
         description=_help(
             "Chạy bot trên mọi kênh đã cấu hình (long polling), kèm đợt nhắc việc hằng tháng",
             "Run the bot on every configured channel (long polling), with the monthly campaign",
@@ -773,7 +1026,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "serve",
-        help=_help("máy chủ webhook cho Telegram và Zalo", "serve the Telegram and Zalo webhooks"),
+        help=_help("máy chủ webhook cho Zalo và Telegram", "serve the Zalo and Telegram webhooks"),
         description=_help(
             "Chạy máy chủ web: webhook của các kênh đã cấu hình (đăng ký tại PUBLIC_BASE_URL), /healthz, "
             "liên kết tải tệp, và đợt nhắc việc hằng tháng",
@@ -855,9 +1108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Lỗi cấu hình: {problems}", file=sys.stderr)
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
-    bot_runs = args.command in ("run", "serve") or (
-        args.command == "start" and (settings.telegram_bot_token or settings.zalo_bot_token)
-    )
+    bot_runs = args.command in ("run", "serve") or (args.command == "start" and _any_channel(settings))
     configure_logging(settings.log_level if bot_runs else "WARNING")
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
@@ -871,6 +1122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return 0
+
+
+def _any_channel(settings: "Settings") -> bool:
+    from bot.channels import any_configured
+
+    return any_configured(settings)
 
 
 def _database_errors() -> tuple[type[Exception], ...]:

@@ -1,42 +1,36 @@
-"""Drains the outbox within the platform's limits: each message sent at most once, failures retried
-or recorded.
+"""Drains the outbox within the platforms' limits: each message sent at most once, failures retried,
+held or recorded.
 
-Just before a message's request leaves (after the rate limiter's wait, so that a crash while
-waiting costs nothing), its row is marked `sending` in its own transaction. A row still `sending`
-after its hold belonged to a process that died mid-request: it becomes `uncertain` and is not sent
-again. Answers that say "not delivered" (429, 5xx, Forbidden, a refused connection) are retried; a
-time-out or a connection dropped after the request left makes the message `uncertain` too.
+Just before a message's request leaves (after a rate limiter's wait, so that a crash while waiting
+costs nothing), its row is marked `sending` in its own transaction. A row still `sending` after its
+hold belonged to a process that died mid-request: it becomes `uncertain` and is not sent again.
+What a failure means is the message's channel's to say (`Channel.classify`): retried (429, 5xx, a
+refused connection), held until the bot's quota allows it, the recipient unreachable (only on clear
+evidence), failed for good, or `uncertain` (a time-out or a connection dropped after the request left).
 """
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import os
 import socket
-import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlmodel import Session, col, select
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
-from telegram.request import BaseRequest
-from telegram.warnings import PTBDeprecationWarning
 
-from bot.zalo_client import ZaloError
+from bot.channels.base import Attempt, ChannelUnavailable, ClaimLost, Outcome, Verdict, _attempt
 from handlers.i18n import t
 from storage import outbox, units
 from storage.db import Database
 from storage.models import Account, OutboxMessage, Role
 from storage.outbox import NewMessage
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
 
-Deliver = Callable[[OutboxMessage], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 def default_owner() -> str:
@@ -50,155 +44,13 @@ class DrainResult:
     failed: int = 0
     unreachable: int = 0
     uncertain: int = 0  # perhaps delivered (a time-out, or found abandoned by a dead sender): not resent
+    held: int = 0  # waiting for the bot's quota (next month)
     errors: list[str] = field(default_factory=list)
-
-
-class _Attempt:
-    """One message on its way: marks it `sending` once, right before its request leaves."""
-
-    def __init__(self, mark: Callable[[], bool]) -> None:
-        self._mark = mark
-        self.started = False  # the mark is committed: the request may reach the platform
-        self.lost = False  # another sender took the message: this one must not send it
-
-    async def leaving(self) -> None:
-        if self.lost:
-            raise ClaimLost
-        if self.started:
-            return  # the rate limiter sending it again after a 429: still the same attempt
-        if not await asyncio.to_thread(self._mark):
-            self.lost = True
-            raise ClaimLost
-        self.started = True
-
-
-_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("outbox_attempt", default=None)
-
-
-@contextlib.contextmanager
-def first_request_marked(mark: Callable[[], bool]) -> Iterator[_Attempt]:
-    """Within this block, `mark` runs once, right before the first request leaves (replies to a user
-    use it to record that their answer started; see handlers.conversation.handle)."""
-    attempt = _Attempt(mark)
-    token = _attempt.set(attempt)
-    try:
-        yield attempt
-    finally:
-        _attempt.reset(token)
-
-
-async def leaving() -> None:
-    """Deliver functions call this right before a message's request leaves (a no-op outside a send)."""
-    attempt = _attempt.get()
-    if attempt is not None:
-        await attempt.leaving()
-
-
-class ClaimLost(Exception):
-    """The message is no longer this sender's (its hold ran out and another sender took it)."""
-
-
-_MARKS_ITS_START = "_outbox_marks_its_start"
-
-
-def marks_its_start(deliver: Deliver) -> Deliver:
-    """Tag a deliver function that calls `leaving()` itself; others are marked before they are called."""
-    setattr(deliver, _MARKS_ITS_START, True)
-    return deliver
-
-
-def _marks_its_start(deliver: Deliver) -> bool:
-    return bool(getattr(deliver, _MARKS_ITS_START, False))
-
-
-# Failures while connecting (or waiting for a pooled connection): the request never left.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-def _refused_by_recipient(error: Exception) -> bool:
-    """The user blocked the bot, or the chat is gone: the account is marked unreachable."""
-    if isinstance(error, Forbidden):
-        return True
-    if isinstance(error, BadRequest):
-        return "chat not found" in str(error).lower() or "blocked" in str(error).lower()
-    return isinstance(error, ZaloError) and error.error_code == 403
-
-
-def may_have_arrived(error: BaseException) -> bool:
-    """True when the request may have reached the platform although no answer said so.
-
-    python-telegram-bot and the Zalo client raise transport failures "from" httpx's exception: a
-    failure to connect means not sent; a read time-out, a reset or a closed connection after the
-    request was written might have come after the platform acted on it. An error without an httpx
-    cause is the platform's own answer (429, 5xx, 403 …): definite, so retrying is safe. A bare
-    TimedOut (no cause) is treated as ambiguous, like python-telegram-bot's read time-outs.
-    """
-    cause = error.__cause__
-    if isinstance(cause, httpx.HTTPError):
-        return not isinstance(cause, _NOT_SENT)
-    if isinstance(error, TimedOut):
-        return True
-    if isinstance(error, (TelegramError, ZaloError)):
-        # An answer has no cause; "Unknown error in HTTP implementation" has a non-httpx one.
-        return cause is not None
-    return not isinstance(error, ChannelUnavailable)  # anything unexpected: assume the worst
 
 
 def backoff(attempt: int) -> timedelta:
     """5 s, 10 s, 20 s … capped at an hour."""
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempt)))
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # v22 warns that the type will become timedelta; both are handled here.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class ChannelUnavailable(Exception):
-    """The message's channel is not configured here: retried later (perhaps by another process)."""
-
-
-def channel_deliver(deliverers: dict[str, Deliver]) -> Deliver:
-    """One deliver function for every configured channel, chosen by the message's channel."""
-
-    async def deliver(message: OutboxMessage) -> None:
-        target = deliverers.get(message.channel)
-        if target is None:
-            raise ChannelUnavailable(f"channel {message.channel} is not configured in this process")
-        if not _marks_its_start(target):
-            await leaving()  # e.g. Zalo: no rate limiter, the request leaves at once
-        await target(message)
-
-    return marks_its_start(deliver)
-
-
-def telegram_deliver(bot: Bot) -> Deliver:
-    """Sends through the bot (and its rate limiter); the message is marked `sending` as the HTTP
-    request leaves, after the limiter's wait, which with 30 messages in flight is up to a second."""
-    mark_before_requests(bot.request)
-
-    async def deliver(message: OutboxMessage) -> None:
-        await bot.send_message(chat_id=int(message.chat_id), text=message.text)
-
-    return marks_its_start(deliver)
-
-
-def mark_before_requests(request: BaseRequest) -> None:
-    """Hook the bot's HTTP layer, below AIORateLimiter: python-telegram-bot offers no other place
-    that runs after the limiter's wait. Outside `first_request_marked` (or a send) it does nothing."""
-    if getattr(request, _MARKS_ITS_START, False):
-        return
-    do_request = request.do_request
-
-    async def marked_do_request(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        await leaving()
-        return await do_request(*args, **kwargs)
-
-    request.do_request = marked_do_request  # type: ignore[method-assign]
-    setattr(request, _MARKS_ITS_START, True)
 
 
 class OutboxSender:
@@ -207,7 +59,7 @@ class OutboxSender:
     def __init__(
         self,
         database: Database,
-        deliver: Deliver,
+        channels: "Mapping[str, Channel]",
         *,
         clock: Callable[[], datetime],
         owner: str | None = None,
@@ -216,7 +68,7 @@ class OutboxSender:
         hold: timedelta = timedelta(minutes=5),
     ) -> None:
         self.database = database
-        self.deliver = deliver
+        self.channels = channels
         self.clock = clock
         self.owner = owner or default_owner()
         self.batch = batch
@@ -259,36 +111,58 @@ class OutboxSender:
     async def _send(self, message: OutboxMessage, result: DrainResult) -> None:
         assert message.id is not None
         message_id = message.id
-        attempt = _Attempt(lambda: self._mark_sending(message_id))
+        attempt = Attempt(lambda: self._mark_sending(message_id))
         token = _attempt.set(attempt)
+        channel = self.channels.get(message.channel)
         try:
-            if not _marks_its_start(self.deliver):
-                await attempt.leaving()
-            await self.deliver(message)
+            if channel is None:
+                raise ChannelUnavailable(f"channel {message.channel} is not configured in this process")
+            await channel.deliver(message)
         except Exception as error:
-            if attempt.lost:
+            verdict = channel.classify(error) if channel is not None else Verdict(Outcome.retry)
+            if attempt.lost or isinstance(error, ClaimLost):
                 log.warning("outbox message %s was taken by another sender; not sent here", message_id)
-            elif attempt.started and may_have_arrived(error):
+            elif verdict.outcome is Outcome.uncertain and attempt.started:
                 await asyncio.to_thread(self._uncertain, message, error, result)
             else:
-                await self._failed(message, error, result)
+                await self._failed(message, error, verdict, result)
         else:
             await asyncio.to_thread(self._sent, message_id)
             result.sent += 1
         finally:
             _attempt.reset(token)
 
-    async def _failed(self, message: OutboxMessage, error: Exception, result: DrainResult) -> None:
-        """The platform said no, or the request never left: retry, or mark the recipient unreachable."""
-        if isinstance(error, RetryAfter):
-            await self._retry(message, timedelta(seconds=retry_after_seconds(error) + 1), error, result)
-        elif _refused_by_recipient(error):
+    async def _failed(
+        self, message: OutboxMessage, error: Exception, verdict: Verdict, result: DrainResult
+    ) -> None:
+        """The platform said no, or the request never left: retry, hold, give up, or mark the
+        recipient unreachable, as the channel reads the failure."""
+        if verdict.outcome is Outcome.held and verdict.until is not None:
+            await asyncio.to_thread(self._held, message, verdict.until, result)
+        elif verdict.outcome is Outcome.retry_after:
+            await self._retry(message, timedelta(seconds=verdict.delay + 1), error, result)
+        elif verdict.outcome is Outcome.unreachable:
             await asyncio.to_thread(self._unreachable, message, str(error), result)
+        elif verdict.outcome is Outcome.failed:
+            await asyncio.to_thread(self._give_up, message, error, result)
         else:
-            if not isinstance(error, (ZaloError, TelegramError, OSError, ChannelUnavailable)):
+            if verdict.outcome is Outcome.uncertain:  # unexpected, and the request never left
                 log.error("outbox message %s: unexpected error", message.id, exc_info=error)
-            # 5xx answers, refused connections, another channel's message: try again later.
             await self._retry(message, backoff(message.attempts), error, result)
+
+    def _held(self, message: OutboxMessage, until: datetime, result: DrainResult) -> None:
+        log.warning("outbox message %s waits for %s's quota until %s", message.id, message.channel, until)
+        result.held += 1
+        with self.database.session() as session:
+            outbox.mark_held(session, message.id or 0, until=until, parts_sent=message.parts_sent)
+
+    def _give_up(self, message: OutboxMessage, error: Exception, result: DrainResult) -> None:
+        text = f"{type(error).__name__}: {error}"
+        log.error("outbox message %s refused for good: %s", message.id, text)
+        result.failed += 1
+        result.errors.append(text)
+        with self.database.session() as session:
+            outbox.mark_failed(session, message.id or 0, error=text)
 
     def _uncertain(self, message: OutboxMessage, error: Exception, result: DrainResult) -> None:
         text = f"{type(error).__name__}: {error}"
@@ -309,7 +183,14 @@ class OutboxSender:
 
         def store() -> bool:
             with self.database.session() as session:
-                return outbox.mark_retry(session, message.id or 0, now=self.clock(), delay=delay, error=text)
+                return outbox.mark_retry(
+                    session,
+                    message.id or 0,
+                    now=self.clock(),
+                    delay=delay,
+                    error=text,
+                    parts_sent=message.parts_sent,
+                )
 
         if await asyncio.to_thread(store):
             result.retried += 1
@@ -346,7 +227,8 @@ def _notices(session: Session, account: Account) -> list[tuple[Account, str]]:
                 Account.unit_id == ancestor_id,
                 col(Account.role).in_((Role.staff, Role.admin)),
                 col(Account.unreachable_at).is_(None),
-                col(Account.channel).in_(("telegram", "zalo")),
+                col(Account.chat_id).is_not(None),
+                col(Account.channel).not_in(outbox.NOT_MESSAGING),
             )
         ).all()
         if staff:

@@ -9,8 +9,11 @@ from handlers.types import Services
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.outbox_sender import Deliver
+    from collections.abc import Mapping
+
+    from bot.channels.base import Channel
     from bot.scheduler import CampaignScheduler
+    from bot.usage import Usage
 
 
 def open_database(settings: Settings) -> Database:
@@ -34,15 +37,34 @@ def make_services(
     )
 
 
+def make_usage(settings: Settings, database: Database, services: Services) -> "Usage":
+    """The bots' quotas: what each sent this month, against the plan's limits."""
+    from bot.usage import Usage
+
+    return Usage(
+        database,
+        clock=services.clock,
+        zone=settings.zone,
+        monthly_quota=settings.zalo_monthly_quota,
+        user_limit=settings.zalo_user_limit,
+        reply_reserve=settings.zalo_reply_reserve,
+    )
+
+
 def make_scheduler(
-    settings: Settings, database: Database, services: Services, deliver: "Deliver"
+    settings: Settings,
+    database: Database,
+    services: Services,
+    channels: "Mapping[str, Channel]",
+    usage: "Usage | None" = None,
 ) -> "CampaignScheduler":
     """The campaign scheduler with its outbox sender, configured from the settings."""
     from bot.outbox_sender import OutboxSender
     from bot.scheduler import CampaignScheduler
     from bot.settings import parse_clock
+    from bot.usage import budget_for
 
-    sender = OutboxSender(database, deliver, clock=services.clock)
+    sender = OutboxSender(database, channels, clock=services.clock)
     return CampaignScheduler(
         database,
         sender,
@@ -53,4 +75,5 @@ def make_scheduler(
         grace=timedelta(hours=settings.campaign_grace_hours),
         quiet=settings.quiet_window,
         threshold=settings.lagging_threshold,
+        budget=budget_for(usage or make_usage(settings, database, services), channels),
     )

@@ -1,6 +1,7 @@
 """The two run modes: `tiendo run` polls every configured channel, `tiendo serve` serves their webhooks.
 
-Both run the monthly campaign and stop gracefully on SIGTERM.
+Both run the monthly campaign and stop gracefully on SIGTERM. Neither knows a platform: they hold
+the channels `bot.channels` builds from the settings, by name.
 """
 
 import asyncio
@@ -10,21 +11,24 @@ import secrets
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
+from urllib.parse import urlsplit
 
+from bot import channels as channel_modules
+from bot.channels.base import Channel
 from bot.files import FileLinks
-from bot.outbox_sender import Deliver, channel_deliver, telegram_deliver
-from bot.runtime import make_scheduler, make_services, open_database
+from bot.runtime import make_scheduler, make_services, make_usage, open_database
 from bot.scheduler import CampaignScheduler
 from bot.settings import Settings
-from bot.telegram_channel import CAMPAIGN_INTERVAL, attach_campaign, build_application, post_init
-from bot.zalo_channel import ZaloChannel
-from bot.zalo_client import ZaloClient, ZaloError
+from bot.usage import Usage
 from handlers.types import Services
+from storage import bots
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+CAMPAIGN_INTERVAL = 60.0  # seconds between campaign rounds (compose if due, then drain the outbox)
+WEBHOOK_RETRY = 300.0  # seconds between attempts to register a webhook that could not be registered
 
 
 class ConfigError(Exception):
@@ -32,20 +36,12 @@ class ConfigError(Exception):
 
 
 @dataclass
-class Channels:
+class Runtime:
     database: Database
     services: Services
-    telegram: object | None  # a python-telegram-bot Application
-    zalo: ZaloChannel | None
+    channels: dict[str, Channel]
     links: FileLinks | None
-
-    def deliver(self) -> Deliver:
-        deliverers: dict[str, Deliver] = {}
-        if self.telegram is not None:
-            deliverers["telegram"] = telegram_deliver(self.telegram.bot)  # type: ignore[attr-defined]
-        if self.zalo is not None:
-            deliverers["zalo"] = self.zalo.deliver
-        return channel_deliver(deliverers)
+    usage: Usage
 
 
 def make_links(settings: Settings, database: Database) -> FileLinks | None:
@@ -59,30 +55,23 @@ def make_links(settings: Settings, database: Database) -> FileLinks | None:
     )
 
 
-def make_channels(settings: Settings, *, with_links: bool) -> Channels:
-    if not settings.telegram_bot_token and not settings.zalo_bot_token:
-        raise ConfigError("Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN (trong môi trường hoặc tệp .env).")
+def make_runtime(settings: Settings, *, mode: Literal["poll", "webhook", "send"]) -> Runtime:
+    if not channel_modules.any_configured(settings):
+        raise ConfigError("Chưa đặt token của bot nào (trong môi trường hoặc tệp .env).")
     database = open_database(settings)
     services = make_services(settings, database)
-    links = make_links(settings, database) if with_links else None
-    telegram = None
-    if settings.telegram_bot_token:
-        telegram = build_application(
-            settings.telegram_bot_token,
-            services,
-            base_url=settings.telegram_api_base_url,
-            max_rate=settings.telegram_max_rate,
-        )
-    zalo = None
-    if settings.zalo_bot_token:
-        zalo = ZaloChannel(
-            ZaloClient(settings.zalo_bot_token, settings.zalo_api_base_url), services, links=links
-        )
-    return Channels(database, services, telegram, zalo, links)
+    links = make_links(settings, database) if mode == "webhook" else None
+    with database.session() as session:
+        titles = {row.channel: row.title for row in bots.all_bots(session) if row.title}
+    usage = make_usage(settings, database, services)
+    wiring = channel_modules.Wiring(
+        settings=settings, services=services, links=links, usage=usage, mode=mode, titles=titles
+    )
+    return Runtime(database, services, channel_modules.build(wiring), links, usage)
 
 
 async def campaign_loop(scheduler: CampaignScheduler, stop: asyncio.Event) -> None:
-    """The campaign rounds where there is no Telegram JobQueue to run them."""
+    """The campaign rounds: compose when due, send what is due."""
     while not stop.is_set():
         await scheduler.job(None)
         with contextlib.suppress(TimeoutError):
@@ -91,63 +80,63 @@ async def campaign_loop(scheduler: CampaignScheduler, stop: asyncio.Event) -> No
 
 def run_polling(settings: Settings) -> None:
     """Long polling on every configured channel, in one process."""
-    channels = make_channels(settings, with_links=False)
-    scheduler = make_scheduler(settings, channels.database, channels.services, channels.deliver())
-    stop = asyncio.Event()
-    zalo = channels.zalo
-    if channels.telegram is not None:
-        application = channels.telegram
-        attach_campaign(application, scheduler)  # type: ignore[arg-type]
-
-        async def start_zalo(app: object) -> None:
-            await post_init(app)  # type: ignore[arg-type]
-            if zalo is not None:
-                await _delete_zalo_webhook(zalo)
-                app.create_task(zalo.poll(stop), name="zalo-poll")  # type: ignore[attr-defined]
-
-        async def stop_zalo(_: object) -> None:
-            stop.set()
-            if zalo is not None:
-                await zalo.client.aclose()
-
-        application.post_init = start_zalo  # type: ignore[attr-defined]
-        application.post_stop = stop_zalo  # type: ignore[attr-defined]
-        log.info("bot starting: long polling on Telegram%s", " and Zalo" if zalo else "")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)  # type: ignore[attr-defined]
-        return
-    assert zalo is not None
+    runtime = make_runtime(settings, mode="poll")
+    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels, runtime.usage)
 
     async def main() -> None:
+        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await _delete_zalo_webhook(zalo)
-        log.info("bot starting: long polling on Zalo")
+        started: list[Channel] = []
         try:
-            await asyncio.gather(zalo.poll(stop), campaign_loop(scheduler, stop))
+            for channel in runtime.channels.values():
+                await channel.start(polling=True)
+                started.append(channel)
+            log.info("bot starting: long polling on %s", ", ".join(runtime.channels))
+            await asyncio.gather(
+                *(channel.poll(stop) for channel in runtime.channels.values()), campaign_loop(scheduler, stop)
+            )
         finally:
-            await zalo.client.aclose()
+            for channel in reversed(started):
+                try:
+                    await channel.close()
+                except Exception:
+                    log.exception("could not close %s", channel.name)
 
     asyncio.run(main())
 
 
-async def _delete_zalo_webhook(zalo: ZaloChannel) -> None:
-    try:
-        await zalo.client.delete_webhook()
-    except ZaloError as error:
-        log.warning("could not remove the Zalo webhook before polling: %s", error.error_code)
-
-
-def check_serve_settings(settings: Settings) -> None:
+def check_serve_settings(settings: Settings, channels: dict[str, Channel]) -> None:
+    """Refuse, before anything starts, what the platforms would refuse when the webhooks are set."""
     missing = []
+    address = urlsplit(settings.public_base_url)
     if not settings.public_base_url:
-        missing.append("PUBLIC_BASE_URL")
-    if settings.telegram_bot_token and len(settings.telegram_webhook_secret) < 16:
-        missing.append("TELEGRAM_WEBHOOK_SECRET (16 ký tự trở lên)")
-    if settings.zalo_bot_token and len(settings.zalo_webhook_secret) < 16:
-        missing.append("ZALO_WEBHOOK_SECRET (16 ký tự trở lên)")
+        missing.append("PUBLIC_BASE_URL (địa chỉ https công khai của máy chủ)")
+    elif address.scheme != "https" or not address.netloc:
+        missing.append(
+            f"PUBLIC_BASE_URL bắt đầu bằng https:// (hiện là «{settings.public_base_url}»: Zalo và Telegram "
+            "chỉ gửi webhook tới địa chỉ https)"
+        )
+    for channel in channels.values():
+        missing += channel.webhook_problems()
     if missing:
-        raise ConfigError("tiendo serve cần đặt: " + ", ".join(missing) + ". Xem .env.example.")
+        raise ConfigError("tiendo serve cần đặt: " + "; ".join(missing) + ". Xem .env.example.")
+
+
+async def register(channel: Channel, url: str, stop: asyncio.Event) -> None:
+    """Register a channel's webhook; while the platform refuses, /healthz says so and it is tried again."""
+    while not stop.is_set():
+        try:
+            await channel.register_webhook(url)
+        except Exception as error:
+            channel.webhook_error = f"{type(error).__name__}: {error}"[:300]
+            log.error("could not register the %s webhook (%s): no update will arrive", channel.name, error)
+        else:
+            channel.webhook_error = None
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=WEBHOOK_RETRY)
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
@@ -156,39 +145,20 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
     from bot.web import WebRuntime, create_app
 
-    check_serve_settings(settings)
-    channels = make_channels(settings, with_links=True)
-    runtime = WebRuntime(
-        channels.database,
-        channels.services,
-        telegram=channels.telegram,
-        zalo=channels.zalo,
-        links=channels.links,
-        telegram_secret=settings.telegram_webhook_secret,
-        zalo_secret=settings.zalo_webhook_secret,
-    )
-    scheduler = make_scheduler(settings, channels.database, channels.services, channels.deliver())
+    runtime = make_runtime(settings, mode="webhook")
+    check_serve_settings(settings, runtime.channels)
+    web = WebRuntime(runtime.database, runtime.services, channels=runtime.channels, links=runtime.links)
+    scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels, runtime.usage)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     base = settings.public_base_url.rstrip("/")
 
     async def on_startup() -> None:
-        telegram = channels.telegram
-        if telegram is not None:
-            await telegram.initialize()  # type: ignore[attr-defined]
-            await post_init(telegram)  # type: ignore[arg-type]
-            await telegram.bot.set_webhook(  # type: ignore[attr-defined]
-                url=f"{base}/telegram/webhook",
-                secret_token=settings.telegram_webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-        if channels.zalo is not None:
-            try:
-                await channels.zalo.client.set_webhook(f"{base}/zalo/webhook", settings.zalo_webhook_secret)
-            except ZaloError as error:
-                log.error(
-                    "could not register the Zalo webhook (%s): no Zalo update will arrive", error.error_code
-                )
+        for channel in runtime.channels.values():
+            await channel.start(polling=False)
+            if channel.webhook_path:
+                # Registered in the background: a platform that refuses does not keep the server down.
+                tasks.append(asyncio.create_task(register(channel, base + channel.webhook_path, stop)))
         tasks.append(asyncio.create_task(campaign_loop(scheduler, stop), name="campaign"))
         log.info("serving webhooks at %s", base)
 
@@ -197,10 +167,11 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if channels.telegram is not None:
-            await channels.telegram.shutdown()  # type: ignore[attr-defined]
-        if channels.zalo is not None:
-            await channels.zalo.client.aclose()
+        for channel in runtime.channels.values():
+            try:
+                await channel.close()
+            except Exception:
+                log.exception("could not close %s", channel.name)
 
-    app = create_app(runtime, on_startup=on_startup, on_shutdown=on_shutdown)
+    app = create_app(web, on_startup=on_startup, on_shutdown=on_shutdown)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)

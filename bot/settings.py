@@ -1,5 +1,6 @@
 """The one settings object: environment variables, or `.env` in the working directory."""
 
+import re
 from datetime import time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +27,15 @@ class Settings(BaseSettings):
     # messages per second the bot sends at most (Telegram allows about 30); 0: no pacing, 429s honoured
     telegram_max_rate: float = Field(default=28, ge=0)
     zalo_bot_token: str = ""
+    # more Zalo bots, "name=token" separated by commas: one per commune, say (the free plan allows
+    # 50 users and 3,000 messages a month per bot); each serves the units `tiendo bots set` gives it
+    zalo_bots: str = ""
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    # a Zalo bot's plan (the free Basic plan: 3,000 outgoing messages a month, 50 users)
+    zalo_monthly_quota: int = Field(default=3000, ge=1)
+    zalo_user_limit: int = Field(default=50, ge=1)
+    # messages of each bot's month a campaign leaves for answering members
+    zalo_reply_reserve: int = Field(default=300, ge=0)
     # the address the platforms reach this server at (webhooks, file links), e.g. https://tiendo.example.vn
     public_base_url: str = ""
     telegram_webhook_secret: str = ""
@@ -60,6 +69,7 @@ class Settings(BaseSettings):
         "telegram_api_base_url",
         "database_url",
         "zalo_bot_token",
+        "zalo_bots",
         "zalo_api_base_url",
         "public_base_url",
         "telegram_webhook_secret",
@@ -68,6 +78,23 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("zalo_bots")
+    @classmethod
+    def _zalo_bots(cls, value: str) -> str:
+        names = set()
+        for entry in re.split(r"[,\s]+", value.strip()):
+            if not entry:
+                continue
+            name, sep, token = entry.partition("=")
+            if not sep or not token.strip():
+                raise ValueError(f"'{entry}': cần dạng tên=token, ví dụ xa-thanh-ha=1234567890:abc-xyz")
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,23}", name):
+                raise ValueError(f"tên bot '{name}': chữ thường không dấu, chữ số và dấu -, tối đa 24 ký tự")
+            if name in names:
+                raise ValueError(f"tên bot '{name}' bị lặp")
+            names.add(name)
+        return value
 
     @field_validator("campaign_time")
     @classmethod

@@ -1,34 +1,36 @@
-"""The web backend: webhooks for Telegram and Zalo, health, and signed links to generated files.
+"""The web backend: a webhook per channel, health, and signed links to generated files.
 
 A webhook update is stored first and answered at once (Zalo wants an answer within about two
 seconds); a background worker then processes stored updates, chat by chat, in order. A process
 that dies after answering loses nothing: its stored updates are picked up by the next sweep.
+Nothing here knows a platform: each channel names its path and secret header, unwraps its bodies
+and processes its updates.
 """
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Update
 
 from bot.files import FileLinks
-from bot.zalo_channel import ZaloChannel
-from bot.zalo_channel import delivery_id as zalo_delivery_id
 from handlers.types import Services
 from storage import inbox, outbox
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,8 @@ class StoredUpdate:
 class WebRuntime:
     database: Database
     services: Services
-    telegram: Any | None = None  # a python-telegram-bot Application, initialised
-    zalo: ZaloChannel | None = None
+    channels: "dict[str, Channel]" = field(default_factory=dict)
     links: FileLinks | None = None
-    telegram_secret: str = ""
-    zalo_secret: str = ""
     concurrency: int = 32
     _queue: asyncio.Queue[StoredUpdate] = field(default_factory=asyncio.Queue)
     _worker: asyncio.Task[None] | None = None
@@ -113,7 +112,7 @@ class WebRuntime:
         Each update goes as soon as it arrives (one slow /tiendo holds back only its own chat), and a
         chain of tasks per chat keeps each conversation in order.
         """
-        key = chat_key(row.channel, row.payload)
+        key = self.chat_key(row)
         previous = self._tails.get(key)
         task = asyncio.create_task(self._after(previous, row))
         self._tails[key] = task
@@ -154,13 +153,20 @@ class WebRuntime:
                 self._inflight.add(row.id)
                 self._schedule(row)
 
+    def chat_key(self, row: StoredUpdate) -> str:
+        """Which conversation an update belongs to, so that one chat's updates stay in order."""
+        channel = self.channels.get(row.channel)
+        where = channel.conversation_of(row.payload) if channel is not None else row.delivery_id
+        return f"{row.channel}:{where}"
+
     async def _process(self, row: StoredUpdate) -> None:
-        payload = row.payload
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            # Stored by a process that serves a channel this one does not: left for that one.
+            log.warning("stored %s update %s: channel not configured here", row.channel, row.delivery_id)
+            return
         try:
-            if row.channel == "telegram" and self.telegram is not None:
-                await self.telegram.process_update(Update.de_json(payload, self.telegram.bot))
-            elif row.channel == "zalo" and self.zalo is not None:
-                await self.zalo.process(payload)
+            await channel.process(row.payload)
         except Exception as error:
             log.exception("stored %s update %s failed", row.channel, row.delivery_id)
             await self._mark(row.id, f"{type(error).__name__}: {error}")
@@ -191,66 +197,44 @@ class WebRuntime:
             await asyncio.sleep(0.01)
 
 
-def chat_key(channel: str, payload: dict[str, Any]) -> str:
-    """Which conversation an update belongs to, so that one chat's updates stay in order."""
-    if channel == "zalo":
-        message = payload.get("message") or {}
-        return f"zalo:{(message.get('chat') or {}).get('id') or (message.get('from') or {}).get('id')}"
-    for key in ("message", "edited_message", "callback_query"):
-        part = payload.get(key)
-        if isinstance(part, dict):
-            chat = part.get("chat") or (part.get("message") or {}).get("chat") or part.get("from") or {}
-            return f"telegram:{chat.get('id')}"
-    return f"telegram:{payload.get('update_id')}"
-
-
-def _refused(
-    request: Request, *, channel: str, configured: bool, header: str, secret: str
-) -> Response | None:
-    """The answer to a webhook call that is not the platform's (or for a channel not configured)."""
-    if not configured:
-        return JSONResponse({"ok": False, "error": f"{channel} not configured"}, status_code=404)
-    given = request.headers.get(header)
+def _refused(request: Request, channel: "Channel") -> Response | None:
+    """The answer to a webhook call that is not the platform's."""
+    given = request.headers.get(channel.secret_header)
     if given is None:
         return JSONResponse({"ok": False}, status_code=401)
+    secret = channel.webhook_secret
     if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
         return JSONResponse({"ok": False}, status_code=403)
     return None
 
 
+async def read_update(request: Request, channel: "Channel") -> dict[str, Any] | Response:
+    """The update a webhook call carries, or the answer that refuses the call: every request body
+    is read here, and only here."""
+    refused = _refused(request, channel)
+    if refused is not None:
+        return refused
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    update = channel.unwrap(body)
+    if update is None:
+        return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
+    return update
+
+
+def webhook(runtime: WebRuntime, channel: "Channel") -> Callable[[Request], Awaitable[Response]]:
+    async def receive(request: Request) -> Response:
+        update = await read_update(request, channel)
+        if isinstance(update, Response):
+            return update
+        return await _accept(runtime, channel.name, channel.delivery_id(update), update)
+
+    return receive
+
+
 def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any = None) -> Starlette:
-    async def telegram_webhook(request: Request) -> Response:
-        refused = _refused(
-            request,
-            channel="telegram",
-            configured=runtime.telegram is not None,
-            header="X-Telegram-Bot-Api-Secret-Token",
-            secret=runtime.telegram_secret,
-        )
-        if refused is not None:
-            return refused
-        payload = await _json(request)
-        if payload is None or "update_id" not in payload:
-            return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
-        return await _accept(runtime, "telegram", str(payload["update_id"]), payload)
-
-    async def zalo_webhook(request: Request) -> Response:
-        refused = _refused(
-            request,
-            channel="zalo",
-            configured=runtime.zalo is not None,
-            header="X-Bot-Api-Secret-Token",
-            secret=runtime.zalo_secret,
-        )
-        if refused is not None:
-            return refused
-        body = await _json(request)
-        update = body.get("result") if isinstance(body, dict) and "result" in body else body
-        if not isinstance(update, dict):
-            return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
-        delivery = zalo_delivery_id(update) or _digest(update)
-        return await _accept(runtime, "zalo", delivery, update)
-
     async def healthz(_: Request) -> Response:
         def check() -> dict[str, Any]:
             with runtime.database.session() as session:
@@ -263,15 +247,25 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             state = await asyncio.to_thread(check)
         except Exception as error:
             return JSONResponse({"status": "error", "database": f"{type(error).__name__}"}, status_code=503)
-        channels = {}
-        for name, configured in (
-            ("telegram", runtime.telegram is not None),
-            ("zalo", runtime.zalo is not None),
-        ):
+        channels, degraded = {}, False
+        for name, channel in runtime.channels.items():
             last: datetime | None = state["seen"].get(name)
-            channels[name] = {"configured": configured, "last_update": last.isoformat() if last else None}
+            registered = channel.webhook_error is None
+            degraded = degraded or not registered
+            channels[name] = {
+                "configured": True,
+                "webhook": "ok" if registered else f"not registered: {channel.webhook_error}",
+                "last_update": last.isoformat() if last else None,
+            }
+        # A channel whose webhook could not be registered receives nothing: say so (the database and
+        # the other channels still work, so the answer stays 200 for a load balancer).
         return JSONResponse(
-            {"status": "ok", "database": "ok", "channels": channels, "outbox_pending": state["pending"]}
+            {
+                "status": "degraded" if degraded else "ok",
+                "database": "ok",
+                "channels": channels,
+                "outbox_pending": state["pending"],
+            }
         )
 
     async def files(request: Request) -> Response:
@@ -303,22 +297,19 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             if on_shutdown is not None:
                 await on_shutdown()
 
+    routes = [
+        Route(channel.webhook_path, webhook(runtime, channel), methods=["POST"])
+        for channel in runtime.channels.values()
+        if channel.webhook_path
+    ]
     return Starlette(
         routes=[
-            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
-            Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
+            *routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/files/{token}", files, methods=["GET"]),
         ],
         lifespan=asynccontextmanager(lifespan),
     )
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 async def _accept(runtime: WebRuntime, channel: str, delivery: str, payload: dict[str, Any]) -> Response:
@@ -329,7 +320,3 @@ async def _accept(runtime: WebRuntime, channel: str, delivery: str, payload: dic
         log.exception("could not store a %s update", channel)
         return JSONResponse({"ok": False, "error": "temporarily unavailable"}, status_code=503)
     return JSONResponse({"ok": True})
-
-
-def _digest(update: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(update, sort_keys=True).encode()).hexdigest()[:32]

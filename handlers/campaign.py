@@ -139,7 +139,7 @@ def plan_campaign(
         if tree.disabled(unit, kind, settings):
             continue
         for account in secretaries.get(unit_id, []):
-            if account.unreachable_at is None:
+            if _reachable(account):
                 r = recipient(account)
                 r.kinds.append(kind)
                 r.parts.append(_nudge(tp, as_of) if kind == "nudge" else _praise(tp, as_of))
@@ -147,20 +147,16 @@ def plan_campaign(
         if not in_scope(unit) or tree.disabled(unit, "reminder", settings):
             continue
         for account in secretaries.get(unit.id or 0, []):
-            if account.unreachable_at is None:
+            if _reachable(account):
                 r = recipient(account)
                 r.kinds.append("reminder")
                 r.parts.append(t("campaign.reminder", month=month(first)))
-    unreachable = [a for group in secretaries.values() for a in group if a.unreachable_at is not None]
+    unreachable = [a for group in secretaries.values() for a in group if not _reachable(a)]
     silent_paths = [u.path for u in silent]  # both lists are in path order: a subtree is a slice
     missing_paths = [u.path for u in without_secretary]
     for account in staff:
         unit = tree.by_id[account.unit_id]
-        if (
-            not in_scope(unit)
-            or account.unreachable_at is not None
-            or tree.disabled(unit, "summary", settings)
-        ):
+        if not in_scope(unit) or not _reachable(account) or tree.disabled(unit, "summary", settings):
             continue
         summary = _summary(
             tree,
@@ -186,6 +182,12 @@ def plan_campaign(
         silent=[u for u in silent if in_scope(u)],
         without_secretary=[u for u in without_secretary if in_scope(u)],
     )
+
+
+def _reachable(account: Account) -> bool:
+    """The bot can write to them: they have not blocked it, and they wrote to it privately once (a
+    chat id comes only from a person's own message; a group is nobody's private chat)."""
+    return account.unreachable_at is None and account.chat_id is not None
 
 
 def _within(units: list[Unit], paths: list[str], scope: Unit) -> list[Unit]:
@@ -258,7 +260,8 @@ def _summary(
     quiet = silent  # already this subtree's slice
     cells = sum(1 for u in members if u.id in tree.leaf_ids)
     missing = without_secretary
-    blocked = [a for a in unreachable if a.unit_id in ids]
+    blocked = [a for a in unreachable if a.unit_id in ids and a.unreachable_at is not None]
+    silent_privately = [a for a in unreachable if a.unit_id in ids and a.unreachable_at is None]
     if behind:
         lines.append(t("campaign.summary.lagging", n=number(len(behind)), names=_names(behind)))
     if quiet:
@@ -286,6 +289,12 @@ def _summary(
             for a in blocked[:MAX_NAMES]
         )
         lines.append(t("campaign.summary.unreachable", n=number(len(blocked)), names=names))
+    if silent_privately:
+        names = ", ".join(
+            f"{a.display_name or a.channel_user_id} ({tree.by_id[a.unit_id].name})"
+            for a in silent_privately[:MAX_NAMES]
+        )
+        lines.append(t("campaign.summary.no_private_chat", n=number(len(silent_privately)), names=names))
     if len(lines) == 1:
         lines.append(t("campaign.summary.all_good"))
     return "\n".join(lines)

@@ -8,7 +8,7 @@ kill -9) continues the dialogue from the stored state.
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
-from storage import accounts, conversations, reports, units
+from storage import accounts, bots, conversations, groups, reports, units
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
 
@@ -66,47 +66,121 @@ class Context:
 
 
 def handle(incoming: Incoming, services: Services) -> list[Reply]:
-    """Answer one incoming message. Every input gets at least one reply, except a redelivery."""
+    """Answer one incoming message. Every input gets at least one reply, except a redelivery and, in
+    a group, a message not meant for the bot."""
+    if incoming.is_group and not incoming.addressed:
+        return []  # members talking to each other
     with services.session() as session:
         if incoming.delivery_id and not conversations.claim_delivery(
             session, incoming.channel, incoming.delivery_id
         ):
             log.info("duplicate delivery %s:%s", incoming.channel, incoming.delivery_id)
             return _redelivered(session, incoming)
+        account = accounts.find_account(session, incoming.channel, incoming.user_id)
+        now = services.now()
+        if account is not None and not incoming.is_group and account.chat_id != incoming.chat_id:
+            account.chat_id = incoming.chat_id  # their private chat: where what is meant for them goes
+            session.add(account)
+        route = _route(session, incoming, account, now)
         ctx = Context(
             incoming=incoming,
             services=services,
             session=session,
-            account=accounts.find_account(session, incoming.channel, incoming.user_id),
-            state=conversations.load_state(session, incoming.channel, incoming.chat_id),
+            account=account,
+            state=conversations.load_state(session, incoming.channel, route.dialogue),
         )
         if ctx.account is not None and ctx.account.unreachable_at is not None:
             # They write again: they can be reached again.
             ctx.account.unreachable_at = None
             session.add(ctx.account)
         limited = _rate_limited(ctx)
-        replies = limited if limited is not None else _dispatch(ctx)
+        if limited is not None:
+            replies = limited
+        elif route.only is not None:
+            replies = [route.only]
+        elif incoming.is_group and incoming.kind is Kind.choice and not _offered(ctx, incoming.choice):
+            # Another member's button (or one no longer offered): one member never acts through
+            # another member's dialogue.
+            replies = [Reply(t("group.not_your_button"))]
+        else:
+            replies = _dispatch(ctx)
         if ctx.state.get("draft") or ctx.state.get("awaiting"):
             ctx.state["at"] = ctx.now.isoformat()  # the dialogue's last activity, for expiry
         else:
             ctx.state.pop("at", None)
-        conversations.save_state(session, incoming.channel, incoming.chat_id, ctx.state, now=ctx.now)
+        conversations.save_state(session, incoming.channel, route.dialogue, ctx.state, now=ctx.now)
+        if route.to is not None and replies:
+            replies = [Reply(route.note), *(replace(r, chat_id=route.to) for r in replies)]
         if incoming.delivery_id and replies:
             conversations.keep_replies(session, incoming.channel, incoming.delivery_id, dump_replies(replies))
         return replies
 
 
+@dataclass(frozen=True)
+class Route:
+    """Whose dialogue a message belongs to and where its answers go."""
+
+    dialogue: str  # the key of the dialogue state: a private chat, or "<group>/<member>"
+    to: str | None = None  # the private chat the answers go to, when the message came from a group
+    note: str = ""  # said in the group meanwhile
+    only: Reply | None = None  # the whole answer: the message is not read further
+
+
+# In a group, without a private chat to answer in, only what is meant for everyone is answered there.
+_PUBLIC_COMMANDS = frozenset({"start", "help", "huongdan", "trogiup", "dangky"})
+
+
+def _route(session: Session, incoming: Incoming, account: Account | None, now: datetime) -> Route:
+    """A private chat is its own dialogue. In a group each member has a dialogue of their own; what
+    is meant for one person (questions about their report, the receipt, a unit's progress) goes to
+    their private chat, unless an administrator bound the group to a unit on purpose (then the
+    member's dialogue takes place in the group, in the open)."""
+    if not incoming.is_group:
+        return Route(dialogue=incoming.chat_id)
+    groups.seen(session, incoming.channel, incoming.chat_id, now=now)
+    own = f"{incoming.chat_id}/{incoming.user_id}"
+    if groups.bound_unit(session, incoming.channel, incoming.chat_id) is not None:
+        return Route(dialogue=own)
+    name = (account.display_name if account is not None else None) or incoming.display_name or ""
+    if account is not None and account.chat_id:
+        return Route(
+            dialogue=account.chat_id, to=account.chat_id, note=t("group.answered_privately", name=name)
+        )
+    command = (
+        incoming.text[1:].partition(" ")[0].split("@", 1)[0].lower() if incoming.text.startswith("/") else ""
+    )
+    if account is None or command in _PUBLIC_COMMANDS:
+        return Route(dialogue=own)  # help, registration, "please register": the same for anyone
+    # A chat id only comes from a person's own message: the bot cannot write to them privately yet.
+    return Route(dialogue=own, only=Reply(t("group.write_privately", name=name)))
+
+
+def _offered(ctx: Context, choice: str | None) -> bool:
+    return any(data == choice for _, data in ctx.state.get("options") or [])
+
+
 def dump_replies(replies: list[Reply]) -> str:
     """Replies as kept with their delivery. Files are not kept: resent, a reply has its text only."""
     kept = [
-        {"text": r.text, "options": [[o.label, o.data] for o in r.options], "quick": r.quick} for r in replies
+        {
+            "text": r.text,
+            "options": [[o.label, o.data] for o in r.options],
+            "quick": r.quick,
+            **({"chat_id": r.chat_id} if r.chat_id else {}),
+        }
+        for r in replies
     ]
     return json.dumps(kept, ensure_ascii=False)
 
 
 def load_replies(kept: str) -> list[Reply]:
     return [
-        Reply(item["text"], tuple(Option(label, data) for label, data in item["options"]), item["quick"])
+        Reply(
+            item["text"],
+            tuple(Option(label, data) for label, data in item["options"]),
+            item["quick"],
+            chat_id=item.get("chat_id"),
+        )
         for item in json.loads(kept)
     ]
 
@@ -225,13 +299,19 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     if len(failures) >= INVITE_ATTEMPTS:
         wait = timedelta(hours=1) - (ctx.now - datetime.fromisoformat(failures[0]))
         return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
+    # Several bots of a platform each serve a part of the tree (a bot's plan limits its users): the
+    # invite names the bot to write to, and another bot does not take it.
+    invited = accounts.invite_unit(ctx.session, code)
+    wanted = bots.serving_in_family(ctx.session, invited, incoming.channel) if invited is not None else None
+    if wanted is not None and wanted != incoming.channel:
+        return [Reply(t("register.other_bot", bot=bots.title(ctx.session, wanted)))]
     try:
         account = accounts.redeem_invite(
             ctx.session,
             code=code,
             channel=incoming.channel,
             channel_user_id=incoming.user_id,
-            chat_id=incoming.chat_id,
+            chat_id=None if incoming.is_group else incoming.chat_id,  # a group is nobody's private chat
             display_name=_CONTROL.sub("", incoming.display_name or "")[:255] or None,
             now=ctx.now,
         )
@@ -244,7 +324,10 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     ctx.reset()
     unit = ctx.unit()
     key = "register.done.secretary" if account.role == Role.secretary else "register.done.staff"
-    return [Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))]
+    done = Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))
+    if account.chat_id is None:  # registered in a group: the bot cannot write to them yet
+        return [done, Reply(t("group.registered", name=account.display_name or ""))]
+    return [done]
 
 
 def _cancel(ctx: Context) -> list[Reply]:

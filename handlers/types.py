@@ -33,6 +33,11 @@ class Incoming:
     choice: str | None = None
     delivery_id: str | None = None  # Telegram update_id, Zalo message_id: processed once
     display_name: str | None = None
+    # A group chat: several members share `chat_id`; each has a dialogue of their own.
+    is_group: bool = False
+    # Meant for the bot (in a group: a mention, a reply to the bot, a command, a button); the channel
+    # has taken the mention out of `text`.
+    addressed: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class Reply:
     # them as "Trả lời: 0 · 1 · Tất cả" rather than numbering them.
     quick: bool = False
     files: tuple[File, ...] = ()
+    # Where to send it: None for the chat the message came from; a member's private chat when a
+    # message in a group gets an answer meant for that member alone.
+    chat_id: str | None = None
 
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]

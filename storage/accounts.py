@@ -89,7 +89,9 @@ def redeem_invite(
             created_at=now,
         )
     account.role, account.unit_id = invite.role, invite.unit_id
-    account.chat_id, account.display_name = chat_id, display_name
+    account.display_name = display_name
+    if chat_id is not None:  # registering from a group keeps the private chat known before
+        account.chat_id = chat_id
     session.add(account)
     session.flush()
     invite.used_at, invite.used_by_account_id = now, account.id
@@ -99,6 +101,14 @@ def redeem_invite(
     )
     session.flush()
     return account
+
+
+def invite_unit(session: Session, code: str) -> Unit | None:
+    """The unit an invite code is for, without spending it (None for a code that does not exist)."""
+    if len(normalise_code(code)) != CODE_LENGTH:
+        return None
+    invite = session.exec(select(Invite).where(Invite.code_hash == hash_code(code))).first()
+    return session.get(Unit, invite.unit_id) if invite is not None else None
 
 
 def find_account(session: Session, channel: str, channel_user_id: str) -> Account | None:

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from storage.clock import month_start
 from storage.errors import InvalidInput
 from storage.models import Account, Metric, NudgeSetting, SubtreeMonthRollup, Target, Unit
+from storage.outbox import NOT_MESSAGING
 
 KINDS = ("nudge", "praise", "reminder", "summary")
 
@@ -72,7 +73,7 @@ def accounts(session: Session) -> list[Account]:
     """Accounts on a channel the bot can write to (the demo's authors have none)."""
     return list(
         session.exec(
-            select(Account).where(col(Account.channel).in_(("telegram", "zalo"))).order_by(col(Account.id))
+            select(Account).where(col(Account.channel).not_in(NOT_MESSAGING)).order_by(col(Account.id))
         ).all()
     )
 

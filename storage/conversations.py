@@ -59,6 +59,13 @@ def mark_answering(session: Session, channel: str, delivery_id: str, *, now: dat
     )
 
 
+def mark_apologised(session: Session, channel: str, delivery_id: str, *, now: datetime) -> None:
+    """A delivery that could not be handled and whose sender was told so: claimed as answered, so
+    that the same update delivered again is neither handled nor apologised for a second time."""
+    if claim_delivery(session, channel, delivery_id, now=now):
+        mark_answering(session, channel, delivery_id, now=now)
+
+
 def load_state(session: Session, channel: str, chat_id: str) -> dict[str, Any]:
     row = session.get(Conversation, (channel, chat_id), with_for_update=True)
     if row is None:

@@ -81,8 +81,11 @@ class Account(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "channel_user_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=16)
+    # "telegram", "zalo", "zalo:<bot>" (a user id belongs to one bot), "terminal", "demo"
+    channel: str = Field(max_length=40)
     channel_user_id: str = Field(max_length=64)
+    # the user's private chat with the bot; None until they write to it privately (a chat id only
+    # comes from the user's own message, and a group is never one person's chat)
     chat_id: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=255)
     role: str = Field(max_length=16)
@@ -121,7 +124,7 @@ class Report(SQLModel, table=True):
     receipt_code: str = Field(max_length=16, unique=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
-    channel: str = Field(max_length=16)
+    channel: str = Field(max_length=40)
     raw_text: str = Field(sa_column=Column(Text, nullable=False))
     period_start: date
     period_end: date
@@ -223,10 +226,13 @@ class AuditEvent(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
-    """Dialogue state per (channel, chat): survives restarts and is shared by processes."""
+    """Dialogue state per (channel, dialogue): survives restarts and is shared by processes.
 
-    channel: str = Field(max_length=16, primary_key=True)
-    chat_id: str = Field(max_length=64, primary_key=True)
+    The dialogue is a private chat's id, or "<group>/<member>" in a group: each member of a group
+    has a dialogue of their own."""
+
+    channel: str = Field(max_length=40, primary_key=True)
+    chat_id: str = Field(max_length=160, primary_key=True)
     state: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     updated_at: datetime
 
@@ -234,7 +240,7 @@ class Conversation(SQLModel, table=True):
 class ProcessedDelivery(SQLModel, table=True):
     """Platform delivery ids already handled: a redelivered update is answered, not processed again."""
 
-    channel: str = Field(max_length=16, primary_key=True)
+    channel: str = Field(max_length=40, primary_key=True)
     delivery_id: str = Field(max_length=64, primary_key=True)
     at: datetime
     # The replies, kept until the first of them leaves: a process that dies after committing but
@@ -252,6 +258,8 @@ class OutboxStatus(StrEnum):
     sending = "sending"
     # Perhaps delivered, perhaps not (a crash or a time-out while in flight): never resent, shown.
     uncertain = "uncertain"
+    # Still waiting when the next month's campaign, with fresh figures, was composed: not sent.
+    superseded = "superseded"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -263,11 +271,13 @@ class OutboxMessage(SQLModel, table=True):
     campaign: str | None = Field(default=None, max_length=16, index=True)
     kind: str = Field(max_length=32)
     account_id: int = Field(foreign_key="account.id", index=True)
-    channel: str = Field(max_length=16)
+    channel: str = Field(max_length=40)
     chat_id: str = Field(max_length=64)
     text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default=OutboxStatus.pending, max_length=16, index=True)
     attempts: int = 0
+    # a text longer than one platform message goes in parts: a retry resumes after the parts sent
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime = Field(index=True)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = None
@@ -306,7 +316,7 @@ class InboxUpdate(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "delivery_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=16)
+    channel: str = Field(max_length=40)
     delivery_id: str = Field(max_length=64)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(index=True)
@@ -323,3 +333,39 @@ class ExportFile(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     expires_at: datetime = Field(index=True)
+
+
+class ChannelBot(SQLModel, table=True):
+    """One bot of a channel (a deployment may run several Zalo bots, each within its plan's limits):
+    its name as members see it, the part of the unit tree it serves, and its plan's limits when they
+    differ from the settings. The token stays in the settings."""
+
+    channel: str = Field(max_length=40, primary_key=True)
+    title: str | None = Field(default=None, max_length=255)  # "Bot Tiến độ Thanh Hà": how it is @mentioned
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)  # serves this subtree
+    monthly_quota: int | None = None  # outgoing messages a month; None: the setting
+    user_limit: int | None = None  # users the plan allows; None: the setting
+    updated_at: datetime
+
+
+class ChannelUsage(SQLModel, table=True):
+    """Messages a bot sent in a (local) month: replies and outbox messages alike spend its quota."""
+
+    channel: str = Field(max_length=40, primary_key=True)
+    month: date = Field(primary_key=True)
+    sent: int = 0
+    warned: int = 0  # the highest share (percent) administrators were warned of this month
+    # the platform answered "quota exceeded": nothing is sent through this bot before then
+    exhausted_until: datetime | None = None
+
+
+class ChatGroup(SQLModel, table=True):
+    """A group chat the bot was addressed in. An administrator may bind it to a unit on purpose: its
+    members' dialogues then take place in the group, in the open; otherwise the bot answers each
+    member in their private chat."""
+
+    channel: str = Field(max_length=40, primary_key=True)
+    chat_id: str = Field(max_length=64, primary_key=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    first_seen: datetime
+    last_seen: datetime

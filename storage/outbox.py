@@ -21,6 +21,8 @@ from storage.audit import record
 from storage.models import Account, Campaign, Lease, OutboxMessage, OutboxStatus
 
 MAX_ATTEMPTS = 8
+# Accounts on these channels have nobody to write to (the terminal's user, the demo's authors).
+NOT_MESSAGING = ("terminal", "demo")
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,11 @@ class NewMessage:
     campaign: str | None = None
 
 
-def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) -> int:
-    """Add messages whose key is new; returns how many were added."""
+def enqueue(
+    session: Session, messages: Iterable[NewMessage], *, now: datetime, held_until: datetime | None = None
+) -> int:
+    """Add messages whose key is new; returns how many were added. `held_until`: they wait for a bot's
+    quota until then (counted as held, not as failures)."""
     rows = [
         {
             "idempotency_key": m.key,
@@ -45,7 +50,8 @@ def enqueue(session: Session, messages: Iterable[NewMessage], *, now: datetime) 
             "text": m.text,
             "status": OutboxStatus.pending.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": held_until or now,
+            "last_error": "quota" if held_until is not None else None,
             "created_at": now,
         }
         for m in messages
@@ -157,11 +163,23 @@ def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
     )
 
 
-def mark_retry(session: Session, message_id: int, *, now: datetime, delay: timedelta, error: str) -> bool:
-    """Schedule another attempt; after MAX_ATTEMPTS the message is marked failed. True if it will retry."""
+def mark_retry(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    delay: timedelta,
+    error: str,
+    parts_sent: int | None = None,
+) -> bool:
+    """Schedule another attempt; after MAX_ATTEMPTS the message is marked failed. True if it will retry.
+
+    `parts_sent`: the parts of a split message that did arrive; the next attempt starts after them."""
     message = session.get(OutboxMessage, message_id)
     if message is None:
         return False
+    if parts_sent is not None:
+        message.parts_sent = parts_sent
     message.attempts += 1
     message.last_error = error[:500]
     message.claimed_by, message.claimed_until = None, None
@@ -176,6 +194,78 @@ def mark_retry(session: Session, message_id: int, *, now: datetime, delay: timed
         message.next_attempt_at = now + delay
     session.add(message)
     return message.status == OutboxStatus.pending.value
+
+
+def mark_held(session: Session, message_id: int, *, until: datetime, parts_sent: int | None = None) -> None:
+    """Not sent: the bot's quota is spent. The message waits, pending, until `until`; the wait is no
+    attempt (a quota is no failure of the message)."""
+    values: dict[str, object] = {
+        "status": OutboxStatus.pending.value,
+        "next_attempt_at": until,
+        "claimed_by": None,
+        "claimed_until": None,
+        "last_error": "quota",
+    }
+    if parts_sent is not None:
+        values["parts_sent"] = parts_sent
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+
+
+def mark_failed(session: Session, message_id: int, *, error: str) -> None:
+    """Refused for good (sending it again would be refused the same way): kept for the record."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return
+    message.attempts += 1
+    message.status, message.last_error = OutboxStatus.failed.value, error[:500]
+    message.claimed_by, message.claimed_until = None, None
+    session.add(message)
+    record(session, "outbox.failed", account_id=message.account_id, message_id=message.id, error=error[:200])
+
+
+def supersede(session: Session, before: str, *, now: datetime) -> int:
+    """Messages of campaigns before `before` (YYYY-MM) still waiting: a new campaign, with fresh
+    figures, replaces them. Returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.pending.value,
+            col(OutboxMessage.campaign).is_not(None),
+            col(OutboxMessage.campaign) < before,
+        )
+        .values(status=OutboxStatus.superseded.value, claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def held(session: Session, *, now: datetime, campaign: str | None = None) -> int:
+    """Pending messages waiting for a bot's quota (of one campaign, or all)."""
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.pending.value,
+            OutboxMessage.last_error == "quota",
+            OutboxMessage.next_attempt_at > now,
+        )
+    )
+    if campaign is not None:
+        query = query.where(OutboxMessage.campaign == campaign)
+    return int(session.exec(query).one())
+
+
+def release_held(session: Session, channel: str, *, now: datetime) -> int:
+    """A bot's messages held for its quota become due now (after an administrator upgraded the plan)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.pending.value,
+            OutboxMessage.last_error == "quota",
+        )
+        .values(next_attempt_at=now, last_error=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_unreachable(session: Session, message_id: int, *, now: datetime, error: str) -> Account | None:

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 from telegram import Bot
 
-from bot.outbox_sender import OutboxSender, telegram_deliver
+from bot.channels.telegram import TelegramChannel, build_application
+from bot.outbox_sender import OutboxSender
 from bot.scheduler import CampaignScheduler, compose
-from bot.telegram_channel import attach_campaign, build_application
 from handlers.campaign import plan_campaign
 from handlers.types import Services
 from storage import accounts, campaigns, outbox, reports, targets, units
@@ -87,6 +87,11 @@ async def api() -> AsyncIterator[tuple[FakeBotAPI, Bot]]:
     await bot.shutdown()
 
 
+def telegram(bot: Bot) -> dict[str, TelegramChannel]:
+    """The channels an outbox sender gets: here Telegram alone, for sending only."""
+    return {"telegram": TelegramChannel.for_bot(bot)}
+
+
 def texts_to(api: FakeBotAPI, chat: int) -> list[str]:
     return [c.params["text"] for c in api.accepted if int(c.params["chat_id"]) == chat]
 
@@ -123,6 +128,25 @@ def test_a_unit_without_a_registered_secretary_is_named_to_staff(database: Datab
     assert "Chưa có bí thư đăng ký dùng bot (1): Chi bộ thôn Bình Minh" in summary
 
 
+def test_someone_who_never_wrote_to_the_bot_privately_is_no_recipient_and_staff_are_told(
+    database: Database,
+) -> None:
+    tree = build_tree(database, target=None)
+    register(database, tree.commune, Role.staff, STAFF)
+    with database.session() as session:
+        code = accounts.create_invite(
+            session, unit=units.get_by_code(session, tree.cell_a), role=Role.secretary
+        )
+        # Registered from a group chat: no private chat to write to.
+        accounts.redeem_invite(
+            session, code=code, channel="zalo", channel_user_id="z-9", chat_id=None, display_name="Đ/c Tư"
+        )
+        plan = plan_campaign(session, NOVEMBER)
+    assert [r.account.channel_user_id for r in plan.recipients] == [str(STAFF)]
+    summary = plan.messages()[0].text
+    assert "Chưa nhắn riêng cho bot nên chưa nhận được nhắc việc (1): Đ/c Tư (Chi bộ thôn An Hòa)" in summary
+
+
 def test_a_month_with_no_targets_still_reminds_and_summarises(database: Database) -> None:
     tree = build_tree(database, target=None)
     register(database, tree.cell_a, Role.secretary, SECRETARY_A)
@@ -154,7 +178,7 @@ async def test_sent_exactly_once_even_when_composed_and_drained_twice(
     now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
     assert compose(database, NOVEMBER, now=now) == 3
     assert compose(database, NOVEMBER, now=now) == 0
-    sender = OutboxSender(database, telegram_deliver(bot), clock=lambda: now)
+    sender = OutboxSender(database, telegram(bot), clock=lambda: now)
     assert (await sender.drain()).sent == 3
     assert (await sender.drain()).sent == 0
     assert [len(texts_to(fake, chat)) for chat in (SECRETARY_A, SECRETARY_B, STAFF)] == [1, 1, 1]
@@ -171,7 +195,7 @@ async def test_429_and_5xx_are_retried_then_sent_once_and_a_time_out_is_not_rese
         (502, {"description": "Bad Gateway"}),
         (0, {}),  # time-out: Telegram may have delivered it, and there is no idempotency key
     ]
-    sender = OutboxSender(database, telegram_deliver(bot), clock=clock, concurrency=1)
+    sender = OutboxSender(database, telegram(bot), clock=clock, concurrency=1)
     first = await sender.drain()
     assert (first.sent, first.retried, first.uncertain) == (0, 2, 1)
     with database.session() as session:
@@ -195,7 +219,7 @@ async def test_give_up_after_repeated_failures_and_record_it(
     clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
     compose(database, NOVEMBER, now=clock())
     fake.fail_methods["sendMessage"] = 500
-    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    sender = OutboxSender(database, telegram(bot), clock=clock)
     for _ in range(outbox.MAX_ATTEMPTS):
         await sender.drain()
         clock.advance(hours=2)
@@ -210,7 +234,7 @@ async def test_a_blocked_account_is_marked_and_its_staff_told(
     now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
     fake.blocked_chats.add(SECRETARY_A)
     compose(database, NOVEMBER, now=now)
-    result = await OutboxSender(database, telegram_deliver(bot), clock=lambda: now).drain()
+    result = await OutboxSender(database, telegram(bot), clock=lambda: now).drain()
     assert (result.sent, result.unreachable) == (3, 1)  # B, staff, and the notice to staff
     notice = texts_to(fake, STAFF)[-1]
     assert "Bot không gửi được tin nhắn cho đồng chí Người dùng 111 (Chi bộ thôn An Hòa)" in notice
@@ -230,12 +254,12 @@ async def test_restart_between_batches_sends_each_message_once(
     fake, bot = api
     clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
     compose(database, NOVEMBER, now=clock())
-    first = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="first", batch=1)
+    first = OutboxSender(database, telegram(bot), clock=clock, owner="first", batch=1)
     assert (await first.drain(max_batches=1)).sent == 1
     # The first process claims the next batch and is killed before sending it.
     with database.session() as session:
         assert len(outbox.claim(session, owner="first", now=clock(), limit=1, hold=first.hold)) == 1
-    second = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="second", batch=1)
+    second = OutboxSender(database, telegram(bot), clock=clock, owner="second", batch=1)
     assert (await second.drain()).sent == 1  # the orphaned claim is held back...
     clock.advance(minutes=6)
     assert (await second.drain()).sent == 1  # ...until its hold expires
@@ -254,7 +278,7 @@ async def test_two_concurrent_senders_share_the_work(
     other = Database(database_url)
     try:
         senders = [
-            OutboxSender(db, telegram_deliver(bot), clock=lambda: now, owner=name, batch=5)
+            OutboxSender(db, telegram(bot), clock=lambda: now, owner=name, batch=5)
             for db, name in ((database, "one"), (other, "two"))
         ]
         results = await asyncio.gather(*(s.drain() for s in senders))
@@ -270,7 +294,7 @@ async def test_scheduler_runs_on_time_catches_up_and_respects_quiet_hours(
 ) -> None:
     fake, bot = api
     clock = FakeClock(datetime(2023, 11, 1, 7, 59, tzinfo=ZONE))
-    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    sender = OutboxSender(database, telegram(bot), clock=clock)
     scheduler = CampaignScheduler(
         database,
         sender,
@@ -308,7 +332,7 @@ async def test_scheduler_runs_on_time_catches_up_and_respects_quiet_hours(
         assert outbox.counts(session, "2024-01") == {}
 
 
-async def test_campaign_job_is_attached_to_the_bot(
+async def test_the_scheduler_made_from_the_settings_sends_through_the_channels_it_is_given(
     services: Services, database: Database, setup: Tree, clock: FakeClock
 ) -> None:
     from bot.runtime import make_scheduler
@@ -318,14 +342,11 @@ async def test_campaign_job_is_attached_to_the_bot(
     app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
     clock.now = datetime(2023, 11, 1, 8, 30, tzinfo=ZONE)
     scheduler = make_scheduler(
-        Settings(database_url="sqlite://", _env_file=None), database, services, telegram_deliver(app.bot)
+        Settings(database_url="sqlite://", _env_file=None), database, services, telegram(app.bot)
     )
-    attach_campaign(app, scheduler)
     await app.initialize()
     try:
-        [job] = app.job_queue.jobs() if app.job_queue else []
-        assert job.name == "campaign"
-        await job.run(app)  # what the JobQueue does every minute
+        await scheduler.job(None)  # what the campaign loop of `tiendo run` and `tiendo serve` does
     finally:
         await app.shutdown()
     assert sorted(int(c.params["chat_id"]) for c in api.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
@@ -397,7 +418,7 @@ async def test_campaign_loop_of_serve_and_zalo_only_run(
 
     fake, bot = api
     clock = FakeClock(datetime(2023, 11, 1, 8, 5, tzinfo=ZONE))
-    sender = OutboxSender(database, telegram_deliver(bot), clock=clock)
+    sender = OutboxSender(database, telegram(bot), clock=clock)
     scheduler = CampaignScheduler(database, sender, clock=clock, zone=ZONE)
     stop = asyncio.Event()
     task = asyncio.create_task(campaign_loop(scheduler, stop))

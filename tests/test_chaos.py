@@ -9,8 +9,7 @@ from sqlmodel import func, select
 from telegram import Update
 
 from bot import dispatch as dispatch_module
-from bot import telegram_channel
-from bot.telegram_channel import build_application, to_incoming
+from bot.channels.telegram import build_application, build_channel, to_incoming
 from bot.web import WebRuntime, create_app
 from handlers.conversation import handle
 from handlers.types import Incoming, Services
@@ -93,9 +92,13 @@ async def test_one_webhook_update_delivered_1000_times_is_processed_once(
     tree = build_tree(database)
     code = invite(database, tree.cell_a, Role.secretary)
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    channel = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False, webhook_secret=SECRET
+    )
+    app = channel.application
+    assert app is not None
     await app.initialize()
-    runtime = WebRuntime(database, services, telegram=app, telegram_secret=SECRET)
+    runtime = WebRuntime(database, services, channels={"telegram": channel})
     runtime.start()
     update = {
         "update_id": 9,
@@ -126,7 +129,7 @@ async def test_one_webhook_update_delivered_1000_times_is_processed_once(
 
 
 def incoming_of(bot: Harness, payload: dict[str, object]) -> Incoming:
-    incoming = to_incoming(Update.de_json(payload, bot.app.bot))
+    incoming = to_incoming(Update.de_json(payload, bot.app.bot), bot.app.bot.bot)
     assert incoming is not None
     return incoming
 
@@ -159,7 +162,7 @@ async def test_replies_cut_off_by_a_crash_after_the_commit_are_sent_when_the_upd
 async def test_a_refused_reply_is_sent_again_and_never_followed_by_a_false_apology(
     bot: Harness, database: Database, registered: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(telegram_channel, "SEND_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(dispatch_module, "SEND_RETRY_SECONDS", 0.01)
     await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT")
     confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
     bot.api.script["sendMessage"] = [(502, {"ok": False, "description": "Bad Gateway"})]

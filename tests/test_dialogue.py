@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot.telegram_channel import build_application
+from bot.channels.telegram import build_application
 from handlers.types import Services
 from storage import units
 from storage.db import Database

@@ -26,16 +26,13 @@ from sqlmodel import col, select
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.outbox_sender import (
-    ChannelUnavailable,
-    DrainResult,
-    OutboxSender,
-    may_have_arrived,
-    telegram_deliver,
-)
+from bot.channels import telegram as telegram_channel
+from bot.channels import zalo as zalo_channel
+from bot.channels.base import Outcome
+from bot.channels.telegram import TelegramChannel, smooth_rate_limiter
+from bot.channels.zalo_client import ZaloError
+from bot.outbox_sender import DrainResult, OutboxSender
 from bot.scheduler import compose
-from bot.telegram_channel import smooth_rate_limiter
-from bot.zalo_client import ZaloError
 from storage import outbox, units
 from storage.db import Database
 from storage.models import Account, AuditEvent, OutboxMessage, OutboxStatus, Role
@@ -97,7 +94,9 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
     )
     await bot.initialize()
     try:
-        first = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="first", concurrency=3)
+        first = OutboxSender(
+            database, {"telegram": TelegramChannel.for_bot(bot)}, clock=clock, owner="first", concurrency=3
+        )
         drain = asyncio.create_task(first.drain())
         for _ in range(200):
             if len(api.accepted) == 2:
@@ -113,7 +112,9 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
             await drain
 
         api.stall = False
-        second = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="second")
+        second = OutboxSender(
+            database, {"telegram": TelegramChannel.for_bot(bot)}, clock=clock, owner="second"
+        )
         assert (await second.drain()).sent == 0  # the dead sender's hold has not run out yet
         clock.advance(minutes=6)
         result = await second.drain()
@@ -139,13 +140,13 @@ async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Datab
     bot = ExtBot("123:TEST", base_url="http://fake/bot", request=api)
     await bot.initialize()
     try:
-        slow = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="slow")
+        slow = OutboxSender(database, {"telegram": TelegramChannel.for_bot(bot)}, clock=clock, owner="slow")
         with database.session() as session:
             [message] = outbox.claim(session, owner="slow", now=clock(), limit=1, hold=slow.hold)
         # Its hold runs out before it gets to the request (a stalled process), and another sender
         # takes the message and sends it.
         clock.advance(minutes=6)
-        other = OutboxSender(database, telegram_deliver(bot), clock=clock, owner="other")
+        other = OutboxSender(database, {"telegram": TelegramChannel.for_bot(bot)}, clock=clock, owner="other")
         assert (await other.drain()).sent == 1
         # The slow sender wakes up and gets to the request: the mark finds the message not its own.
         result = DrainResult()
@@ -156,28 +157,61 @@ async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Datab
     assert len(api.accepted) == 1
 
 
+def zalo_classify(error: Exception) -> Outcome:
+    return zalo_channel.ZaloChannel.classify(None, error).outcome  # type: ignore[arg-type]
+
+
+def telegram_classify(error: Exception) -> Outcome:
+    return telegram_channel.classify(error).outcome
+
+
 @pytest.mark.parametrize(
-    ("error", "uncertain"),
+    ("classify", "error", "outcome"),
     [
-        (TimedOut(), True),  # python-telegram-bot's read time-out: Telegram may have taken it
-        (with_cause(TimedOut(), httpx.ReadTimeout("read")), True),
-        (with_cause(NetworkError("httpx.ReadError"), httpx.ReadError("reset")), True),
-        (with_cause(NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("gone")), True),
-        (with_cause(ZaloError(0, "ReadTimeout"), httpx.ReadTimeout("read")), True),
-        (with_cause(TimedOut(), httpx.ConnectTimeout("connect")), False),  # never left
-        (with_cause(TimedOut(), httpx.PoolTimeout("pool")), False),
-        (with_cause(NetworkError("httpx.ConnectError"), httpx.ConnectError("refused")), False),
-        (with_cause(ZaloError(0, "ConnectError"), httpx.ConnectError("refused")), False),
-        (NetworkError("Bad Gateway"), False),  # answers: the platform says it did not deliver
-        (RetryAfter(3), False),
-        (Forbidden("Forbidden: bot was blocked by the user"), False),
-        (ZaloError(502, "Bad Gateway"), False),
-        (ChannelUnavailable("zalo"), False),
-        (ValueError("a bug"), True),
+        # python-telegram-bot's read time-out: Telegram may have taken it
+        (telegram_classify, TimedOut(), Outcome.uncertain),
+        (telegram_classify, with_cause(TimedOut(), httpx.ReadTimeout("read")), Outcome.uncertain),
+        (
+            telegram_classify,
+            with_cause(NetworkError("httpx.ReadError"), httpx.ReadError("reset")),
+            Outcome.uncertain,
+        ),
+        (
+            telegram_classify,
+            with_cause(NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("gone")),
+            Outcome.uncertain,
+        ),
+        (
+            zalo_classify,
+            with_cause(ZaloError(0, "ReadTimeout"), httpx.ReadTimeout("read")),
+            Outcome.uncertain,
+        ),
+        # never left
+        (telegram_classify, with_cause(TimedOut(), httpx.ConnectTimeout("connect")), Outcome.retry),
+        (telegram_classify, with_cause(TimedOut(), httpx.PoolTimeout("pool")), Outcome.retry),
+        (
+            telegram_classify,
+            with_cause(NetworkError("httpx.ConnectError"), httpx.ConnectError("no")),
+            Outcome.retry,
+        ),
+        (
+            zalo_classify,
+            with_cause(ZaloError(0, "ConnectError"), httpx.ConnectError("refused")),
+            Outcome.retry,
+        ),
+        # answers: the platform says it did not deliver
+        (telegram_classify, NetworkError("Bad Gateway"), Outcome.retry),
+        (telegram_classify, RetryAfter(3), Outcome.retry_after),
+        (telegram_classify, Forbidden("Forbidden: bot was blocked by the user"), Outcome.unreachable),
+        (zalo_classify, ZaloError(502, "Bad Gateway"), Outcome.retry),
+        (telegram_classify, ValueError("a bug"), Outcome.uncertain),
+        (zalo_classify, ValueError("a bug"), Outcome.uncertain),
     ],
 )
-def test_which_failures_after_the_request_left_are_uncertain(error: Exception, uncertain: bool) -> None:
-    assert may_have_arrived(error) is uncertain
+def test_which_failures_after_the_request_left_are_uncertain(
+    classify, error: Exception, outcome: Outcome
+) -> None:  # type: ignore[no-untyped-def]
+    assert classify(error) is outcome
 
 
 def test_tiendo_nudge_send_tells_of_uncertain_messages_and_does_not_resend_them(
@@ -334,7 +368,7 @@ async def run_sender(database_url: str, base_url: str, *, until_done: bool) -> N
     async with bot:
         sender = OutboxSender(
             database,
-            telegram_deliver(bot),
+            {"telegram": TelegramChannel.for_bot(bot)},
             clock=lambda: datetime.now(ZONE),
             batch=20,
             concurrency=CONCURRENCY,

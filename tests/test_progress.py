@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.telegram_channel import build_application
+from bot.channels.telegram import build_application
 from handlers.types import Services
 from storage import reports, targets, units
 from storage.clock import month_end

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from bot.telegram_channel import build_application
+from bot.channels.telegram import build_channel
 from handlers.types import Services
 from storage import units
 from storage.db import Database
@@ -29,7 +29,16 @@ async def bot(
 ) -> AsyncIterator[Harness]:
     """The Telegram layer fed directly, and through POST /telegram/webhook of the web backend."""
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    channel = build_channel(
+        "123:TEST",
+        services,
+        base_url="http://fake/bot",
+        request=api,
+        rate_limit=False,
+        webhook_secret=WEBHOOK_SECRET,
+    )
+    app = channel.application
+    assert app is not None
     await app.initialize()
     if request.param == "direct":
         yield Harness(app=app, api=api)
@@ -38,7 +47,7 @@ async def bot(
 
         from bot.web import WebRuntime, create_app
 
-        runtime = WebRuntime(database, services, telegram=app, telegram_secret=WEBHOOK_SECRET)
+        runtime = WebRuntime(database, services, channels={"telegram": channel})
         runtime.start()
         transport = httpx.ASGITransport(app=create_app(runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://tiendo.test") as client:
@@ -283,7 +292,10 @@ async def test_database_failure_is_reported_to_the_user(
 async def test_start_up_menu_failure_only_warns(services: Services, caplog: pytest.LogCaptureFixture) -> None:
     api = FakeBotAPI()
     api.fail_methods["setMyCommands"] = 500
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False
+    ).application
+    assert app is not None
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
     await app.shutdown()

@@ -7,12 +7,12 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlmodel import func, select
-from telegram import Update
 
+from bot.channels.base import Channel, Outcome, Part, Verdict
+from bot.channels.telegram import build_channel
 from bot.files import FileLinks
-from bot.telegram_channel import build_application
 from bot.web import WebRuntime, create_app
-from handlers.types import File, Services
+from handlers.types import File, Reply, Services
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate
@@ -36,10 +36,14 @@ async def web(
     services: Services, database: Database
 ) -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime, FakeBotAPI]]:
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    channel = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False, webhook_secret=SECRET
+    )
+    app = channel.application
+    assert app is not None
     await app.initialize()
     links = FileLinks(database, base_url="http://tiendo.test", secret="k", ttl=timedelta(minutes=5))
-    runtime = WebRuntime(database, services, telegram=app, telegram_secret=SECRET, links=links)
+    runtime = WebRuntime(database, services, channels={"telegram": channel}, links=links)
     runtime.start()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://tiendo.test"
@@ -98,10 +102,14 @@ async def test_healthz_reports_database_and_channels(web) -> None:  # type: igno
     await runtime.wait_idle()
     health = (await client.get("/healthz")).json()
     assert health["status"] == "ok" and health["database"] == "ok"
-    assert (
-        health["channels"]["telegram"]["configured"] is True and health["channels"]["telegram"]["last_update"]
-    )
-    assert health["channels"]["zalo"] == {"configured": False, "last_update": None}
+    telegram = health["channels"]["telegram"]
+    assert telegram["configured"] is True and telegram["last_update"] and telegram["webhook"] == "ok"
+    assert list(health["channels"]) == ["telegram"]  # only the channels this server runs
+    # A webhook the platform refused to register: nothing arrives on that channel, and /healthz says so.
+    runtime.channels["telegram"].webhook_error = "TelegramError: Bad webhook: HTTPS url must be provided"
+    health = (await client.get("/healthz")).json()
+    assert health["status"] == "degraded"
+    assert health["channels"]["telegram"]["webhook"].startswith("not registered: TelegramError: Bad webhook")
 
 
 async def test_file_links_are_signed_and_expire(web, services: Services) -> None:  # type: ignore[no-untyped-def]
@@ -125,21 +133,62 @@ async def test_file_links_are_signed_and_expire(web, services: Services) -> None
     assert later is None
 
 
-class RecordingTelegram:
-    """Stands in for the python-telegram-bot Application: records what it processed, and can hold a chat."""
+class RecordingChannel:
+    """A stand-in channel (the `Channel` protocol, as a test double): records what it processed, and
+    can hold a chat. It takes Telegram-shaped updates."""
 
-    bot = None
+    name = "telegram"
+    webhook_path = "/telegram/webhook"
+    secret_header = "X-Telegram-Bot-Api-Secret-Token"
+    webhook_secret = SECRET
+    webhook_error = None
+    marks_its_start = False
+    metered = False
 
     def __init__(self) -> None:
         self.done: list[tuple[int, str]] = []
         self.hold: dict[int, asyncio.Event] = {}
 
-    async def process_update(self, update: Update) -> None:
-        assert update.message is not None and update.message.text is not None
-        chat = update.message.chat.id
+    async def process(self, update: dict) -> None:  # type: ignore[type-arg]
+        chat, text = update["message"]["chat"]["id"], update["message"]["text"]
         if chat in self.hold:
             await self.hold.pop(chat).wait()
-        self.done.append((chat, update.message.text))
+        self.done.append((chat, text))
+
+    def unwrap(self, body: object) -> dict | None:  # type: ignore[type-arg]
+        return body if isinstance(body, dict) and "update_id" in body else None
+
+    def delivery_id(self, update: dict) -> str:  # type: ignore[type-arg]
+        return str(update["update_id"])
+
+    def conversation_of(self, update: dict) -> str:  # type: ignore[type-arg]
+        return str(update["message"]["chat"]["id"])
+
+    def webhook_problems(self) -> list[str]:
+        return []
+
+    async def start(self, *, polling: bool) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def render(self, chat_id: str, reply: Reply) -> list[Part]:
+        return []
+
+    async def deliver(self, message: object) -> None: ...
+
+    def classify(self, error: BaseException) -> Verdict:
+        return Verdict(Outcome.retry)
+
+    async def poll(self, stop: asyncio.Event) -> None: ...
+
+    async def register_webhook(self, url: str) -> None: ...
+
+    def cost(self, text: str) -> int:
+        return 1
+
+
+def test_the_stand_in_is_a_channel() -> None:
+    assert isinstance(RecordingChannel(), Channel)
 
 
 def message(update_id: int, chat: int, text: str) -> dict[str, object]:
@@ -166,9 +215,9 @@ async def eventually(condition: Callable[[], bool]) -> None:
 async def test_a_slow_chat_holds_back_only_itself_and_each_chat_keeps_its_order(
     services: Services, database: Database
 ) -> None:
-    telegram = RecordingTelegram()
+    telegram = RecordingChannel()
     gate = telegram.hold[1] = asyncio.Event()
-    runtime = WebRuntime(database, services, telegram=telegram, telegram_secret=SECRET)
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
     runtime.start()
     try:
         transport = httpx.ASGITransport(app=create_app(runtime))
@@ -208,8 +257,8 @@ async def test_updates_left_by_a_dead_process_are_taken_in_order_at_start(
                 payload=message(update_id, chat, text),
                 now=services.now(),
             )
-    telegram = RecordingTelegram()
-    runtime = WebRuntime(database, services, telegram=telegram, telegram_secret=SECRET)
+    telegram = RecordingChannel()
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
     runtime.start()
     try:
         await eventually(lambda: len(telegram.done) == 3)

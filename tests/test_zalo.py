@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from storage import accounts, targets, units
 from storage.db import Database
-from storage.models import InboxUpdate, Metric, Report, Role
+from storage.models import ChannelUsage, InboxUpdate, Metric, Report, Role
 from tests.utils.fake_zalo_server import TOKEN, FakeZaloServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +87,12 @@ def wait_for(server: FakeZaloServer, chat: str, count: int, timeout: float = 60)
     raise AssertionError(f"expected {count} messages to {chat}, got {server.sent_texts(chat)}")
 
 
-def conversation(server: FakeZaloServer, send, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
-    """The same dialogue in both run modes; `send(user, text, message_id=None)` delivers a message."""
+def conversation(server: FakeZaloServer, deliver, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
+    """The same dialogue in both run modes; `deliver(update)` delivers an update as the platform does."""
+
+    def send(user: str, text: str, message_id: str | None = None) -> None:
+        deliver(server.make_update("message.text.received", user, text, "Lan", message_id))
+
     send(SECRETARY, f"/dangky {secretary_code}")
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ thôn Đông" in wait_for(server, SECRETARY, 1)[0]
     send(SECRETARY, "ket nap 1 dang vien nu, doan vien, khong theo dao, nguoi Kinh, tot nghiep THPT")
@@ -106,6 +110,12 @@ def conversation(server: FakeZaloServer, send, secretary_code: str, staff_code: 
     assert "Đảng bộ xã Thanh Hà đã kết nạp 1 đảng viên" in full and "Chi bộ thôn Đông: 1" in full
     assert len(progress) >= 3 and all(len(text) <= 2000 for text in progress)  # a long reply is split
     assert len(server.sent_texts(SECRETARY)) == 3  # the redelivered "1" got no second answer
+    # In a group the secretary mentions the bot: a word in the group, the answer in private.
+    group = "g-0123456789"
+    assert server.group_update(group, SECRETARY, "chào cả nhà", mention=False) is None  # not for the bot
+    deliver(server.group_update(group, SECRETARY, "/baocao", display_name="Lan"))
+    assert wait_for(server, group, 1) == ["Bot đã trả lời riêng đồng chí Lan."]
+    assert "BN-" in wait_for(server, SECRETARY, 4)[3]
 
 
 def reports_in(database_url: str) -> int:
@@ -118,7 +128,8 @@ def reports_in(database_url: str) -> int:
 
 @pytest.fixture
 def zalo() -> Iterator[FakeZaloServer]:
-    with FakeZaloServer() as server:
+    # As the platform: delivered updates served again while fresh, both forms of "nothing new".
+    with FakeZaloServer(replay_seconds=60, empty="alternate") as server:
         yield server
 
 
@@ -141,17 +152,41 @@ def test_polling_conversation(zalo: FakeZaloServer, database_url: str, tmp_path:
     try:
         conversation(
             zalo,
-            lambda user, text, message_id=None: zalo.add_text(user, text, message_id=message_id),
+            zalo.queue,
             secretary_code,
             staff_code,
         )
+        staff_answers = len(zalo.sent_texts(STAFF))
         zalo.add_event("sticker", SECRETARY)
-        assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 4)[3]
+        assert "tin nhắn chữ" in wait_for(zalo, SECRETARY, 5)[4]
+        image = zalo.add_event("image", SECRETARY)
+        assert image["message"]["photo_url"].startswith("https://")
+        assert "ảnh" in wait_for(zalo, SECRETARY, 6)[5]
+        # Idle, while the platform replays every message of the last minute at once when asked.
+        idle_from = time.monotonic()
+        time.sleep(4)
+        polls = zalo.polls_between(idle_from, idle_from + 4)
+        # The month's quota runs out: the reply is refused once (429), not tried again and again.
+        zalo.quota = len(zalo.accepted)
+        zalo.add_text(STAFF, "/start")
+        wait_for(zalo, STAFF, staff_answers + 1)
+        time.sleep(1.5)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
+    assert zalo.replays_served > 0
+    assert polls <= 4 * 2, f"{polls} getUpdates in 4 s while idle"
+    # Every message answered exactly once, replays and all.
+    assert len(zalo.sent_texts(SECRETARY)) == 6 and len(zalo.sent_texts(STAFF)) == staff_answers + 1
+    assert len(zalo.sent_texts("g-0123456789")) == 1
     assert TOKEN not in output and "SECRET" not in output
     assert reports_in(database_url) == 1
+    assert "quota exceeded" in output
+    database = Database(database_url)
+    with database.session() as session:
+        usage = session.exec(select(ChannelUsage)).one()
+    database.dispose()
+    assert usage.exhausted_until is not None and usage.sent == len(zalo.accepted)
 
 
 def free_port() -> int:
@@ -165,7 +200,9 @@ def test_webhook_conversation_and_forged_webhooks(
 ) -> None:
     secretary_code, staff_code = prepare(database_url)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    # The public address is https (a reverse proxy terminates TLS); the proxy passes calls to the port.
+    base = "https://tiendo.example.vn"
+    zalo.forward_to = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -179,31 +216,33 @@ def test_webhook_conversation_and_forged_webhooks(
         while time.monotonic() < deadline and not zalo.webhook_url:
             time.sleep(0.05)
         assert zalo.webhook_url == f"{base}/zalo/webhook" and zalo.webhook_secret == WEBHOOK_SECRET
-        health = httpx.get(f"{base}/healthz", timeout=10).json()
-        assert health["status"] == "ok" and health["channels"]["zalo"]["configured"] is True
+        health = httpx.get(zalo.local(f"{base}/healthz"), timeout=10).json()
+        assert health["status"] == "ok" and health["channels"]["zalo"]["webhook"] == "ok"
 
-        def send(user: str, text: str, message_id: str | None = None) -> None:
-            update = zalo.make_update("message.text.received", user, text, "Lan", message_id)
-            assert zalo.deliver_webhook(update) == 200
+        bodies = iter(range(1000))
 
-        conversation(zalo, send, secretary_code, staff_code)
+        def deliver(update: dict) -> None:  # type: ignore[type-arg]
+            # The documentation shows bodies wrapped as {ok, result}; integrations see bare updates.
+            assert zalo.deliver_webhook(update, wrapped=next(bodies) % 2 == 0) == 200
+
+        conversation(zalo, deliver, secretary_code, staff_code)
         # Forged and missing secrets: refused, nothing stored, no reply.
         before = len(zalo.sent_texts())
         forged = zalo.make_update("message.text.received", SECRETARY, "/tiendo", "Lan", None)
         assert zalo.post_forged(forged, "wrong-secret") == 403
-        missing = httpx.post(f"{base}/zalo/webhook", json={"ok": True, "result": forged}, timeout=10)
-        assert missing.status_code == 401
+        assert zalo.post_forged(forged, None) == 401
         time.sleep(0.5)
         assert len(zalo.sent_texts()) == before
         # Staff ask for the workbook: a short-lived link that works, and a tampered one that does not.
         already = len(zalo.sent_texts(STAFF))
-        send(STAFF, "/xuat")
+        deliver(zalo.make_update("message.text.received", STAFF, "/xuat", "Minh", None))
         link_text = wait_for(zalo, STAFF, already + 1)[-1]
         url = link_text.split("Tải tệp (liên kết dùng được trong thời gian ngắn): ")[1].split()[0]
-        workbook = httpx.get(url, timeout=10)
+        assert url.startswith(f"{base}/files/")
+        workbook = httpx.get(zalo.local(url), timeout=10)
         assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
-        assert httpx.get(url[:-4] + "0000", timeout=10).status_code == 404
-        assert httpx.get(f"{base}/healthz", timeout=10).json()["channels"]["zalo"]["last_update"]
+        assert httpx.get(zalo.local(url[:-4] + "0000"), timeout=10).status_code == 404
+        assert httpx.get(zalo.local(f"{base}/healthz"), timeout=10).json()["channels"]["zalo"]["last_update"]
     finally:
         output = stop(process)
     # uvicorn shuts down gracefully on SIGTERM, then exits by that signal (systemd counts it as clean).
@@ -217,3 +256,84 @@ def test_webhook_conversation_and_forged_webhooks(
     database.dispose()
     assert len(stored) == len(set(stored))  # the redelivered message was stored once
     assert "wrong-secret" not in output
+
+
+def start_serve(
+    zalo: FakeZaloServer, database_url: str, tmp_path: Path, **extra: str
+) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    zalo.forward_to = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env(zalo, database_url, PUBLIC_BASE_URL="https://tiendo.example.vn", **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def health(local: str, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(f"{local}/healthz", timeout=5).json()
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "tiendo serve did not start"
+            time.sleep(0.1)
+
+
+def test_healthz_says_when_the_platform_refused_the_webhook(
+    zalo: FakeZaloServer, database_url: str, tmp_path: Path
+) -> None:
+    zalo.fail_next("setWebhook", 500, "Internal error")
+    process, local = start_serve(zalo, database_url, tmp_path, ZALO_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    try:
+        deadline = time.monotonic() + 60
+        while not [m for m, _ in zalo.calls if m == "setWebhook"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        state = health(local)
+    finally:
+        output = stop(process)
+    assert state["status"] == "degraded" and state["database"] == "ok"
+    assert state["channels"]["zalo"]["webhook"].startswith("not registered: ZaloError")
+    assert "could not register the zalo webhook" in output and TOKEN not in output
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"PUBLIC_BASE_URL": "http://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": WEBHOOK_SECRET}, "https://"),
+        ({"PUBLIC_BASE_URL": "tiendo.example.vn", "ZALO_WEBHOOK_SECRET": WEBHOOK_SECRET}, "https://"),
+        (
+            {"PUBLIC_BASE_URL": "https://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": "short"},
+            "từ 8 đến 256 ký tự",
+        ),
+        (
+            {"PUBLIC_BASE_URL": "https://tiendo.example.vn", "ZALO_WEBHOOK_SECRET": "x" * 257},
+            "từ 8 đến 256 ký tự",
+        ),
+        ({"PUBLIC_BASE_URL": "https://tiendo.example.vn"}, "ZALO_WEBHOOK_SECRET"),
+    ],
+)
+def test_serve_refuses_at_start_what_the_platform_would_refuse(
+    zalo: FakeZaloServer,
+    database_url: str,
+    settings: dict[str, str],
+    complaint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for key, value in env(zalo, database_url, **settings).items():
+        monkeypatch.setenv(key, value)
+    assert main(["serve", "--port", str(free_port())]) == 1
+    err = capsys.readouterr().err
+    assert "tiendo serve cần đặt" in err and complaint in err
+    assert [m for m, _ in zalo.calls if m == "setWebhook"] == []

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.zalo_client import MAX_TEXT, ZaloClient, ZaloError, split_text
+from bot.channels.zalo_client import MAX_TEXT, ZaloClient, ZaloError, split_text
 from tests.utils.fake_zalo_server import FakeZaloServer
 
 USER = "6a1b2c3d4e5f"
@@ -21,7 +21,8 @@ USER = "6a1b2c3d4e5f"
 
 @pytest.fixture
 def server() -> Iterator[FakeZaloServer]:
-    with FakeZaloServer() as fake:
+    """Without replays: each update is served once (tests of replays make their own)."""
+    with FakeZaloServer(replay_seconds=0) as fake:
         yield fake
 
 
@@ -114,6 +115,57 @@ async def test_get_updates_returns_one_update_then_none_on_408(
     assert server.calls[0] == ("getUpdates", {"timeout": "1"})
 
 
+@pytest.mark.parametrize("empty", ["408", "200", "alternate"])
+async def test_both_forms_of_an_empty_poll_mean_no_update(empty: str) -> None:
+    """HTTP 408, and HTTP 200 with error_code 408 in the body: both seen from the live platform."""
+    with FakeZaloServer(replay_seconds=0, empty=empty) as fake:
+        async with ZaloClient(fake.token, fake.base_url) as zalo:
+            assert [await zalo.get_updates(timeout=0) for _ in range(3)] == [None, None, None]
+
+
+async def test_an_ok_false_time_out_without_a_code_is_no_update_either() -> None:
+    class TimeoutBody(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.dumps({"ok": False, "description": "Request timeout"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TimeoutBody)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        async with ZaloClient("1:tok", f"http://127.0.0.1:{httpd.server_address[1]}") as zalo:
+            assert await zalo.get_updates(timeout=0) is None
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+async def test_the_platform_serves_delivered_updates_again_at_once_while_they_are_fresh() -> None:
+    with FakeZaloServer(replay_seconds=0.5) as fake:
+        async with ZaloClient(fake.token, fake.base_url) as zalo:
+            sent = fake.add_text(USER, "một lần")
+            started = time.monotonic()
+            again = [await zalo.get_updates(timeout=1) for _ in range(5)]
+            assert again == [sent] * 5 and time.monotonic() - started < 0.5  # no wait: at once
+            assert fake.replays_served == 4
+            time.sleep(0.5)
+            assert await zalo.get_updates(timeout=0) is None  # no longer fresh
+
+
+async def test_get_updates_is_refused_while_a_webhook_is_set(client: ZaloClient) -> None:
+    await client.set_webhook("https://tiendo.example.vn/zalo/webhook", "s3cret-s3cret")
+    with pytest.raises(ZaloError) as refused:
+        await client.get_updates(timeout=0)
+    assert refused.value.error_code == 400
+    await client.delete_webhook()
+    assert await client.get_updates(timeout=0) is None
+
+
 async def test_get_updates_wakes_when_an_update_arrives(client: ZaloClient, server: FakeZaloServer) -> None:
     threading.Timer(0.2, server.add_text, (USER, "muộn")).start()
     update = await client.get_updates(timeout=1)
@@ -159,19 +211,33 @@ async def test_send_photo_and_chat_action(client: ZaloClient, server: FakeZaloSe
 
 
 async def test_webhook_set_info_delete(client: ZaloClient, server: FakeZaloServer) -> None:
+    assert await client.get_webhook_info() is None  # the platform answers 404: no webhook
+    assert ("getWebhookInfo", {}) in server.calls
     await client.set_webhook("https://tiendo.example.vn/zalo", "s3cret-s3cret")
     assert (server.webhook_url, server.webhook_secret) == ("https://tiendo.example.vn/zalo", "s3cret-s3cret")
-    assert (await client.get_webhook_info())["url"] == "https://tiendo.example.vn/zalo"
+    info = await client.get_webhook_info()
+    assert info is not None and info["url"] == "https://tiendo.example.vn/zalo"
     await client.delete_webhook()
-    assert (await client.get_webhook_info())["url"] == ""
+    assert await client.get_webhook_info() is None
     assert server.webhook_url == ""
 
 
-async def test_platform_refusal_raises(client: ZaloClient) -> None:
+@pytest.mark.parametrize(
+    ("url", "secret", "complaint"),
+    [
+        ("https://tiendo.example.vn/zalo", "short", "secret_token"),
+        ("https://tiendo.example.vn/zalo", "x" * 257, "secret_token"),
+        ("http://tiendo.example.vn/zalo", "s3cret-s3cret", "HTTPS"),
+    ],
+)
+async def test_platform_refuses_a_webhook_without_https_or_with_a_bad_secret(
+    client: ZaloClient, server: FakeZaloServer, url: str, secret: str, complaint: str
+) -> None:
     with pytest.raises(ZaloError) as caught:
-        await client.set_webhook("https://tiendo.example.vn/zalo", "short")
+        await client.set_webhook(url, secret)
     assert caught.value.error_code == 400
-    assert "secret_token" in caught.value.description
+    assert complaint in caught.value.description
+    assert server.webhook_url == ""
 
 
 @pytest.mark.parametrize(("status", "description"), [(500, "Internal error"), (429, "Too many requests")])
@@ -289,12 +355,15 @@ async def test_fake_delivers_webhooks_with_the_secret(server: FakeZaloServer) ->
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     try:
         async with ZaloClient(server.token, server.base_url) as zalo:
-            await zalo.set_webhook(f"http://127.0.0.1:{httpd.server_address[1]}/zalo", "s3cret-s3cret")
+            await zalo.set_webhook("https://tiendo.example.vn/zalo", "s3cret-s3cret")
+        server.forward_to = f"http://127.0.0.1:{httpd.server_address[1]}"  # the TLS-terminating proxy
         update = server.make_update("message.text.received", USER, "qua webhook", "Lan", None)
         assert server.deliver_webhook(update) == 200
+        assert server.deliver_webhook(update, wrapped=False) == 200
         assert server.post_forged(update, "guessed") == 403
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert received[0] == ("s3cret-s3cret", {"ok": True, "result": update})
-    assert received[1][0] == "guessed"
+    assert received[1] == ("s3cret-s3cret", update)
+    assert received[2][0] == "guessed"

@@ -116,6 +116,9 @@ class FakeBotAPI(BaseRequest):
         return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 
 
+GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Chi ủy xã Kiện Khê"}
+
+
 @dataclass
 class TelegramUser:
     id: int
@@ -178,7 +181,50 @@ class Harness:
         await self.feed(self.message_update(user, text, **extra))
         return [c.params["text"] for c in self.api.sent()[before:]]
 
-    def press_update(self, user: TelegramUser, data: str, update_id: int | None = None) -> dict[str, Any]:
+    def group_update(
+        self,
+        user: TelegramUser,
+        text: str,
+        *,
+        mention: bool = False,
+        reply_to_bot: bool = False,
+        chat: dict[str, Any] = GROUP,
+    ) -> dict[str, Any]:
+        """A message in a group; `mention` puts "@<bot> " before the text, as the Telegram app does."""
+        entities = []
+        if mention:
+            handle = f"@{BOT['username']}"
+            entities.append({"type": "mention", "offset": 0, "length": len(handle)})
+            text = f"{handle} {text}"
+        if text.startswith("/"):
+            entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        message: dict[str, Any] = {
+            "message_id": next(self.update_ids) + 500,
+            "date": 1698800000,
+            "chat": chat,
+            "from": self._user(user),
+            "text": text,
+            "entities": entities,
+        }
+        if reply_to_bot:
+            message["reply_to_message"] = {
+                "message_id": 7,
+                "date": 1698800000,
+                "chat": chat,
+                "from": BOT,
+                "text": "Trong 2 đảng viên mới, có bao nhiêu đồng chí là nữ?",
+            }
+        return {"update_id": next(self.update_ids), "message": message}
+
+    async def collect(self, payload: dict[str, Any]) -> list[tuple[int, str]]:
+        """Feed an update; returns (chat, text) of what the bot sent in answer."""
+        before = len(self.api.sent())
+        await self.feed(payload)
+        return [(int(c.params["chat_id"]), c.params["text"]) for c in self.api.sent()[before:]]
+
+    def press_update(
+        self, user: TelegramUser, data: str, update_id: int | None = None, chat: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return {
             "update_id": update_id if update_id is not None else next(self.update_ids),
             "callback_query": {
@@ -189,7 +235,7 @@ class Harness:
                 "message": {
                     "message_id": 1,
                     "date": 1698800000,
-                    "chat": {"id": user.id, "type": "private"},
+                    "chat": chat or {"id": user.id, "type": "private"},
                     "from": BOT,
                     "text": "…",
                 },
@@ -201,9 +247,9 @@ class Harness:
         await self.feed(self.press_update(user, data))
         return [c.params["text"] for c in self.api.sent()[before:]]
 
-    def last_buttons(self, user: TelegramUser) -> dict[str, str]:
-        """label -> callback data of the newest message to this user that had buttons."""
-        for call in reversed(self.api.sent(user.id)):
+    def last_buttons(self, user: TelegramUser | int) -> dict[str, str]:
+        """label -> callback data of the newest message to this user (or chat) that had buttons."""
+        for call in reversed(self.api.sent(user if isinstance(user, int) else user.id)):
             buttons = self.api.buttons(call)
             if buttons:
                 return dict(buttons)

@@ -148,26 +148,40 @@ class ZaloClient:
         return await self._call_dict("getMe")
 
     async def get_updates(self, timeout: int = 30) -> dict[str, Any] | None:
-        """Long-polls for ONE update; None when none arrived within `timeout` seconds (HTTP 408)."""
+        """Long-polls for ONE update; None when none arrived within `timeout` seconds.
+
+        "Nothing new" comes as HTTP 408, or as HTTP 200 with `error_code` 408 in the body (both seen
+        from the live platform); an `ok: false` whose description is a time-out is read the same way.
+        There is no offset: the platform serves updates it delivered before again while they are
+        fresh, so the caller must recognise them (by message_id) and pause between polls.
+        """
         try:
             # The documented body sends the wait as a string.
             result = await self._call(
                 "getUpdates", {"timeout": str(timeout)}, timeout=max(self.timeout, timeout + _POLL_SLACK)
             )
         except ZaloError as exc:
-            if exc.error_code == 408:
+            if exc.error_code == 408 or (exc.error_code == 200 and "timeout" in exc.description.lower()):
                 return None
             raise
         return result if isinstance(result, dict) and result else None
 
     async def set_webhook(self, url: str, secret_token: str) -> dict[str, Any]:
+        """The platform takes only an https:// URL and a secret of 8 to 256 characters."""
         return await self._call_dict("setWebhook", {"url": url, "secret_token": secret_token})
 
     async def delete_webhook(self) -> dict[str, Any]:
         return await self._call_dict("deleteWebhook")
 
-    async def get_webhook_info(self) -> dict[str, Any]:
-        return await self._call_dict("getWebhookInfo")
+    async def get_webhook_info(self) -> dict[str, Any] | None:
+        """The webhook set, or None when there is none (the platform answers that with a 404)."""
+        try:
+            info = await self._call_dict("getWebhookInfo")
+        except ZaloError as exc:
+            if exc.error_code == 404:
+                return None
+            raise
+        return info if info.get("url") else None
 
     async def send_message(self, chat_id: str, text: str) -> list[dict[str, Any]]:
         """Sends `text`, split into messages of at most MAX_TEXT, one after the other in order.
@@ -179,6 +193,12 @@ class ZaloClient:
             await self._call_dict("sendMessage", {"chat_id": chat_id, "text": part})
             for part in split_text(text)
         ]
+
+    async def send_text(self, chat_id: str, text: str) -> dict[str, Any]:
+        """One sendMessage: `text` must already fit (see `split_text`)."""
+        if not text.strip() or _units(text) > MAX_TEXT:
+            raise ValueError(f"a Zalo message takes 1 to {MAX_TEXT} characters; split it first")
+        return await self._call_dict("sendMessage", {"chat_id": chat_id, "text": text})
 
     async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> dict[str, Any]:
         params: dict[str, Any] = {"chat_id": chat_id, "photo": photo_url}
