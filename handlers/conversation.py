@@ -350,7 +350,10 @@ def _withdraw(ctx: Context, report_id: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [found]
     assert ctx.account is not None
-    reports.withdraw_report(ctx.session, found, account_id=ctx.account.id, now=ctx.now)
+    try:
+        reports.withdraw_report(ctx.session, found, account_id=ctx.account.id, now=ctx.now)
+    except StorageError:  # withdrawn meanwhile, from another chat
+        return [Reply(t("receipt.withdrawn", code=found.receipt_code))]
     return [Reply(t("withdraw.done", code=found.receipt_code))]
 
 

@@ -4,7 +4,9 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage import rollups
@@ -21,6 +23,11 @@ from storage.models import (
     Unit,
 )
 from storage.units import ancestor_ids
+
+
+class AlreadyWithdrawn(InvalidInput):
+    """The report was withdrawn (or replaced by a correction) first, perhaps a moment ago elsewhere."""
+
 
 BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
 
@@ -247,10 +254,25 @@ def withdraw_report(
     now: datetime | None = None,
     action: str = "report.withdraw",
 ) -> None:
-    """Take a confirmed report out of every figure; the report and its entries stay, marked withdrawn."""
-    if report.status == ReportStatus.withdrawn:
-        raise InvalidInput(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
+    """Take a confirmed report out of every figure; the report and its entries stay, marked withdrawn.
+
+    The status changes first, by a conditional UPDATE: of two withdrawals (or corrections) of the same
+    report at the same moment, the second waits for the first's row lock, then finds the report no
+    longer confirmed and is refused, instead of subtracting it from the rollups a second time.
+    """
     now = now or utcnow()
+    changed = session.execute(
+        update(Report)
+        .where(col(Report.id) == report.id, col(Report.status) == ReportStatus.confirmed.value)
+        .values(
+            status=ReportStatus.withdrawn.value,
+            withdrawn_at=now,
+            withdrawn_by_account_id=account_id,
+            updated_at=now,
+        )
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyWithdrawn(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
     unit = session.get(Unit, report.unit_id)
     assert unit is not None
     admission, attendance, classes = stored_facts(session, report)
@@ -261,9 +283,11 @@ def withdraw_report(
         delta=_totals(admission, attendance, classes).scaled(-1),
     )
     rollups.count_cell(session, unit, month_start(report.period_end))
-    report.status = ReportStatus.withdrawn
-    report.withdrawn_at, report.withdrawn_by_account_id, report.updated_at = now, account_id, now
-    session.add(report)
+    # The row is already updated; keep the loaded object in step without writing it again.
+    set_committed_value(report, "status", ReportStatus.withdrawn.value)
+    set_committed_value(report, "withdrawn_at", now)
+    set_committed_value(report, "withdrawn_by_account_id", account_id)
+    set_committed_value(report, "updated_at", now)
     record(
         session,
         action,
