@@ -5,10 +5,11 @@ commit together, so a crash or a redelivery never half-applies a message, and a 
 kill -9) continues the dialogue from the stored state.
 """
 
+import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,7 @@ class Context:
 
 def handle(incoming: Incoming, services: Services) -> list[Reply]:
     """Answer one incoming message. Every input gets at least one reply, except a redelivery."""
+    incoming = _storable(incoming)
     with services.session() as session:
         if incoming.delivery_id and not conversations.claim_delivery(
             session, incoming.channel, incoming.delivery_id
@@ -94,6 +96,38 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
         if incoming.delivery_id and replies:
             conversations.keep_replies(session, incoming.channel, incoming.delivery_id, dump_replies(replies))
         return replies
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+MAX_ID = 64  # the id columns' length
+
+
+def _fit_id(value: str) -> str:
+    """An id as the database can keep it: one with a lone surrogate, or too long, becomes its digest."""
+    if len(value) <= MAX_ID and not _SURROGATE.search(value):
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:56]
+
+
+def _storable(incoming: Incoming) -> Incoming:
+    """Ids and texts that the database can store, whatever a forged or broken update carried.
+
+    A lone surrogate (a JSON escape can make one) is refused by both databases, and an id longer than
+    its column by PostgreSQL: such ids are replaced by a digest (distinct ids stay distinct).
+    """
+    ids = (incoming.user_id, incoming.chat_id, incoming.delivery_id or "", incoming.choice or "")
+    if not any(len(value) > MAX_ID or _SURROGATE.search(value) for value in ids) and not _SURROGATE.search(
+        incoming.text
+    ):
+        return incoming
+    return replace(
+        incoming,
+        user_id=_fit_id(incoming.user_id),
+        chat_id=_fit_id(incoming.chat_id),
+        delivery_id=None if incoming.delivery_id is None else _fit_id(incoming.delivery_id),
+        choice=None if incoming.choice is None else _SURROGATE.sub("\ufffd", incoming.choice),
+        text=_SURROGATE.sub("", incoming.text),
+    )
 
 
 def dump_replies(replies: list[Reply]) -> str:

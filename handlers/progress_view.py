@@ -52,7 +52,7 @@ def encode_period(period: tuple[date, date] | None) -> str:
 
 
 def decode_period(text: str) -> tuple[date, date] | None:
-    if len(text) != 16 or not text.isdigit():
+    if len(text) != 16 or not (text.isascii() and text.isdigit()):
         return None
     start, end = text[:8], text[8:]
     try:
@@ -189,7 +189,7 @@ def emulation_reply(ctx: "Context", args: str) -> list[Reply]:
     """/thidua [năm]: who met the year's admission plan; the others are not considered for commendation."""
     assert ctx.account is not None
     words = fold(args).replace("nam", " ").split()
-    year = int(words[0]) if words and words[0].isdigit() and len(words[0]) == 4 else ctx.today.year
+    year = int(words[0]) if words and words[0].isdecimal() and len(words[0]) == 4 else ctx.today.year
     if not 2000 <= year <= ctx.today.year:
         return [Reply(t("emulation.bad_year", year=str(year)))]
     unit = ctx.unit()

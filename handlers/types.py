@@ -84,7 +84,8 @@ class Services:
 
 def small_int(text: str, limit: int = 2**31 - 1) -> int | None:
     """A non-negative integer from button data, or None: data can be forged, ids fit the database."""
-    if not text.isdigit() or len(text) > 10:
+    # ASCII digits only: str.isdigit() also accepts "²" and "①", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     value = int(text)
     return value if value <= limit else None

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from handlers.conversation import handle
-from handlers.types import Incoming, Services
+from handlers.types import Incoming, Kind, Services
 from storage import accounts, reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
@@ -251,3 +251,97 @@ def test_logs_hold_no_token_nor_names(
     for secret in ("Trần Thị Mai Phương", "Nguyễn Văn Lâm", "SAIMA-12345"):
         assert secret not in logged
     assert "duplicate delivery" in logged  # the capture works: the redeliveries were logged
+
+
+# --- hostile input inside the handlers: every message answered, never an exception -------------
+
+# Unicode digits that str.isdigit() accepts and int() refuses (superscripts, circled digits), lone
+# surrogates (a JSON escape makes one), and ids or numbers no database column holds.
+HOSTILE_CHOICES = [
+    "unit:²",
+    "unit:²:-",
+    "unit:¹²:20230101²⁰²³¹²³¹",
+    "page:1:-:²",
+    "page:²:-:1",
+    "page:1:²⁰²³⁰¹⁰¹²⁰²³¹²³¹:1",
+    "page:1:2023010120231231:99999999999999999999",
+    "chart:²:-",
+    "xlsx:①:-",
+    "withdraw:²",
+    "keep:²",
+    "confirm:²",
+    "ans:²:²",
+    "edit:²",
+    "cancel:\ud800",
+    "unit:\ud800",
+    "confirm:\udfff",
+    "withdraw:99999999999",
+    "unit:-1",
+    "",
+    ":",
+    "::::",
+]
+HOSTILE_TEXTS = [
+    "/tiendo ²⁰²³",
+    "/tiendo năm ²⁰²³",
+    "/thidua ²⁰²³",
+    "/thidua ¹²³⁴",
+    "/xuat ²⁰²³",
+    "/huy BN-²²²²²²",
+    "/sua ²",
+    "/dangky ²²²²²-²²²²²",
+    "kết nạp ² đảng viên",
+    "tháng ¹² năm ²⁰²³ kết nạp 1 đảng viên",
+    "/tiendo \ud800",
+    "kết nạp 1 đảng viên \udc00",
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("user", ["sec", "staff_x", "admin", "stranger"])
+def test_hostile_buttons_and_texts_are_answered(
+    world: dict[str, str], database: Database, clock: FakeClock, user: str
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock, messages_per_minute=0)
+    for n, data in enumerate(HOSTILE_CHOICES):
+        replies = handle(
+            Incoming("test", user, user, kind=Kind.choice, choice=data, delivery_id=f"c{n}"), services
+        )
+        assert replies and all(r.text for r in replies), data
+    for n, text in enumerate(HOSTILE_TEXTS):
+        replies = handle(Incoming("test", user, user, text, delivery_id=f"t{n}"), services)
+        assert replies and all(r.text for r in replies), text
+
+
+def test_lone_surrogates_in_ids_and_names_are_answered(
+    world: dict[str, str], database: Database, clock: FakeClock
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock)
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    replies = handle(
+        Incoming(
+            "test", "u\ud800", "c\udfff", f"/dangky {code}", display_name="Lâm\ud800", delivery_id="\ud800"
+        ),
+        services,
+    )
+    assert "Đã đăng ký" in replies[0].text
+    replies = handle(Incoming("test", "u\ud800", "c\udfff", "/tiendo", delivery_id="\udc00"), services)
+    assert "TIẾN ĐỘ" in replies[0].text
+    # the same delivery id again is a redelivery: its kept replies, not a new draft
+    first = handle(
+        Incoming("test", "u\ud800", "c\udfff", "kết nạp 1 đảng viên", delivery_id="\udbff"), services
+    )
+    again = handle(
+        Incoming("test", "u\ud800", "c\udfff", "kết nạp 1 đảng viên", delivery_id="\udbff"), services
+    )
+    assert first == again and first[0].options
+    # ids longer than the columns (a forged update) are answered too, and stay apart
+    long_user, long_delivery = "z" * 300, "m" * 300
+    replies = handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id=long_delivery), services)
+    assert "chưa đăng ký" in replies[0].text
+    assert (
+        handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id=long_delivery), services)
+        == replies
+    )
+    assert handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id="m" * 299), services)
