@@ -64,6 +64,28 @@ class ReportInput:
     supersedes_id: int | None = None
 
 
+# The most one report can plausibly carry, per cell of the reporting unit's subtree (a cell admits a
+# handful of members a year; a class takes a few dozen candidates). Above it, a figure is a typo or
+# an attack (99.999 candidates from one cell), never stored: the sender is asked to check it.
+MAX_ADMISSIONS_PER_CELL = 100
+MAX_CANDIDATES_PER_CELL = 500
+MAX_CLASSES_PER_CELL = 50
+MAX_NAMES = 1000  # the column's length
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def _plausible(what: str, value: int | None, per_cell: int, unit: Unit) -> None:
+    limit = per_cell * max(1, unit.cells)
+    if value is not None and value > limit:
+        raise InvalidInput(
+            f"{what} ({_thousands(value)}) quá lớn cho một báo cáo của {unit.name} "
+            f"(tối đa {_thousands(limit)}); đồng chí kiểm tra lại số liệu."
+        )
+
+
 def check(report: ReportInput) -> None:
     if report.period_end < report.period_start:
         raise InvalidInput("Kỳ báo cáo không hợp lệ: ngày kết thúc trước ngày bắt đầu.")
@@ -77,11 +99,22 @@ def check(report: ReportInput) -> None:
             value = getattr(admission, name)
             if value is not None and not 0 <= value <= admission.count:
                 raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+        if admission.names is not None and len(admission.names) > MAX_NAMES:
+            raise InvalidInput(f"Danh sách tên dài quá {MAX_NAMES} ký tự.")
     attendance = report.attendance
     if attendance is not None:
         for value in (attendance.sent, attendance.completed):
             if value is not None and value < 0:
                 raise InvalidInput("Số quần chúng không được âm.")
+    if report.classes_opened < 0:
+        raise InvalidInput("Số lớp không được âm.")
+    unit = report.unit
+    if admission is not None:
+        _plausible("Số đảng viên kết nạp", admission.count, MAX_ADMISSIONS_PER_CELL, unit)
+    if attendance is not None:
+        _plausible("Số quần chúng được cử đi học", attendance.sent, MAX_CANDIDATES_PER_CELL, unit)
+        _plausible("Số quần chúng học xong lớp", attendance.completed, MAX_CANDIDATES_PER_CELL, unit)
+    _plausible("Số lớp bồi dưỡng nhận thức", report.classes_opened, MAX_CLASSES_PER_CELL, unit)
 
 
 def _totals(

@@ -345,3 +345,15 @@ def test_lone_surrogates_in_ids_and_names_are_answered(
         == replies
     )
     assert handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id="m" * 299), services)
+
+
+def test_implausible_figures_from_a_cell_are_not_stored(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    assert "99.999" in chat("sec", "cử 99999 quần chúng đi học lớp nhận thức")
+    answer = chat("sec", "1")
+    assert "Chưa ghi được báo cáo" in answer and "quá lớn" in answer and "tối đa 500" in answer
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(Report)).one() == 3
+        x = units.get_by_code(session, "X")
+        assert reports.rollups.sum_totals(session, x.id or 0, None, None).sent == 0
