@@ -282,7 +282,7 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
     database = open_database(settings)
     if args.dry_run:
         with database.session() as session:
-            plan = plan_campaign(session, month, threshold=settings.lagging_threshold)
+            plan = plan_campaign(session, month, threshold=settings.lagging_threshold, as_of=now.date())
             print(preview_text(plan, None))
             for recipient, message in zip(plan.recipients, plan.messages(), strict=True):
                 who = recipient.account.display_name or recipient.account.channel_user_id
@@ -308,10 +308,39 @@ def _send_campaign(
 
     if not settings.telegram_bot_token:
         raise CliError("Cần TELEGRAM_BOT_TOKEN để gửi. Xem trước: tiendo nudge --dry-run")
-    added = compose(database, month, now=now, threshold=settings.lagging_threshold)
-    if added is None:
-        raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
-    print(f"Đợt nhắc việc tháng {month:%m/%Y}: {added} tin nhắn mới vào hàng đợi.")
+    campaign = f"{month:%Y-%m}"
+    with database.session() as session:
+        composed = outbox.campaign_row(session, month)
+        by_status = outbox.counts(session, campaign)
+    if composed is not None:
+        # Composed before (by this command or by the running bot): say where it stands, send what waits.
+        at = composed.composed_at.astimezone(settings.zone)
+        print(
+            f"Đợt nhắc việc tháng {month:%m/%Y} đã được soạn lúc {at:%H:%M %d/%m/%Y} "
+            f"({composed.messages} tin nhắn): "
+            f"đã gửi {by_status.get('sent', 0)}, còn chờ gửi {by_status.get('pending', 0)}"
+            + "".join(
+                f", {label} {by_status[key]}"
+                for key, label in (
+                    ("sending", "đang gửi"),
+                    ("failed", "không gửi được"),
+                    ("unreachable", "người nhận đã chặn bot"),
+                    ("uncertain", "không chắc đã đến"),
+                )
+                if by_status.get(key)
+            )
+            + "."
+        )
+        if not by_status.get("pending"):
+            return
+    else:
+        added = compose(database, month, now=now, threshold=settings.lagging_threshold)
+        if added is None:
+            raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
+        print(
+            f"Đợt nhắc việc tháng {month:%m/%Y} (số liệu đến ngày {now:%d/%m/%Y}): "
+            f"{added} tin nhắn mới vào hàng đợi."
+        )
     if in_quiet_hours(now.time(), settings.quiet_window) and not args.ignore_quiet_hours:
         print(
             f"Đang trong giờ yên lặng ({settings.quiet_hours}): bot sẽ gửi khi hết giờ yên lặng "

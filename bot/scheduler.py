@@ -35,22 +35,30 @@ def compose(
     threshold: float = 1.0,
     owner: str | None = None,
 ) -> int | None:
-    """Compose and queue the campaign of a month, once. Returns how many messages were queued, or
-    None when another process holds the lease. Idempotent: a second call queues nothing new."""
+    """Compose and queue the campaign of a month, once, with the figures as of `now` (local time).
+
+    Returns how many messages were queued: 0 when the campaign was composed before, None when another
+    process is composing it at this moment (it holds the lease). The lease is released as soon as the
+    messages are queued, so that a second `tiendo nudge --send` gets a plain answer at once."""
+    month = month_start(campaign_month)
     # Plan in a read-only transaction (tens of seconds for a nation), then write in a short one, so
     # that secretaries' reports are not held back meanwhile.
     with database.session(readonly=True) as session:
-        messages = plan_campaign(session, campaign_month, threshold=threshold).messages()
+        if outbox.campaign_row(session, month) is not None:
+            return 0
+        messages = plan_campaign(session, campaign_month, threshold=threshold, as_of=now.date()).messages()
+    owner = owner or default_owner()
     with database.session() as session:
         # The lease row is locked for the transaction: a second process waits here, then finds the
-        # campaign composed (and its messages, with the same keys, already queued).
-        if not outbox.acquire_lease(
-            session, LEASE, owner=owner or default_owner(), now=now, ttl=timedelta(minutes=10)
-        ):
+        # campaign composed and queues nothing.
+        if not outbox.acquire_lease(session, LEASE, owner=owner, now=now, ttl=timedelta(minutes=10)):
             return None
-        added = outbox.enqueue(session, messages, now=now)
-        outbox.mark_composed(session, month_start(campaign_month), added, now=now)
-        log.info("campaign %s composed: %d new messages", f"{campaign_month:%Y-%m}", added)
+        added = 0
+        if outbox.campaign_row(session, month) is None:
+            added = outbox.enqueue(session, messages, now=now)
+            outbox.mark_composed(session, month, added, now=now)
+            log.info("campaign %s composed: %d new messages", f"{campaign_month:%Y-%m}", added)
+        outbox.release_lease(session, LEASE, owner=owner, now=now)
         return added
 
 

@@ -295,7 +295,7 @@ def _campaign_preview(ctx: Context) -> list[Reply]:
     if ctx.account.role == Role.secretary:
         return [Reply(t("preview.staff_only"))]
     plan = campaign.plan_campaign(
-        ctx.session, ctx.today, threshold=ctx.services.lagging_threshold, scope=ctx.unit()
+        ctx.session, ctx.today, threshold=ctx.services.lagging_threshold, scope=ctx.unit(), as_of=ctx.today
     )
     return [Reply(campaign.preview_text(plan, ctx.account))]
 
