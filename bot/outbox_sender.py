@@ -346,6 +346,7 @@ def _notices(session: Session, account: Account) -> list[tuple[Account, str]]:
                 Account.unit_id == ancestor_id,
                 col(Account.role).in_((Role.staff, Role.admin)),
                 col(Account.unreachable_at).is_(None),
+                col(Account.revoked_at).is_(None),
                 col(Account.channel).in_(("telegram", "zalo")),
             )
         ).all()

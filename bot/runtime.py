@@ -53,4 +53,5 @@ def make_scheduler(
         grace=timedelta(hours=settings.campaign_grace_hours),
         quiet=settings.quiet_window,
         threshold=settings.lagging_threshold,
+        retention=settings.retention,
     )

@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 
 from bot.outbox_sender import DrainResult, OutboxSender, default_owner
 from handlers.campaign import plan_campaign
-from storage import outbox
+from storage import outbox, retention
 from storage.clock import month_start
 from storage.db import Database
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
 LEASE = "campaign"
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def in_quiet_hours(moment: time, window: tuple[time, time] | None) -> bool:
@@ -75,9 +77,23 @@ class CampaignScheduler:
         grace: timedelta = timedelta(hours=72),
         quiet: tuple[time, time] | None = (time(21, 0), time(7, 0)),
         threshold: float = 1.0,
+        retention: Retention | None = None,
     ) -> None:
         self.database, self.sender, self.clock, self.zone = database, sender, clock, zone
         self.day, self.at, self.grace, self.quiet, self.threshold = day, at, grace, quiet, threshold
+        self.retention = retention
+        self._pruned_at: datetime | None = None
+
+    def prune(self, now: datetime) -> dict[str, int] | None:
+        """Delete what the retention policy no longer keeps, at most once every PRUNE_EVERY."""
+        if self.retention is None or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return None
+        with self.database.session() as session:
+            removed = retention.prune(session, now=now, policy=self.retention)
+        self._pruned_at = now
+        if any(removed.values()):
+            log.info("retention: removed %s", ", ".join(f"{n} {table}" for table, n in removed.items() if n))
+        return removed
 
     def due_month(self, now: datetime) -> date | None:
         """This month's campaign when its time has come, within the grace period, and not yet composed."""
@@ -93,6 +109,11 @@ class CampaignScheduler:
     async def tick(self) -> DrainResult | None:
         """One round: compose if due, then send what is due unless in quiet hours."""
         now = self.clock()
+        try:
+            await asyncio.to_thread(self.prune, now)
+        except Exception:  # the campaign goes on; the next hour tries again
+            log.exception("retention: pruning failed")
+            self._pruned_at = now
         month = await asyncio.to_thread(self.due_month, now)
         if month is not None:
             await asyncio.to_thread(

@@ -2,10 +2,14 @@
 
 from datetime import time, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from storage.retention import Retention
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 
@@ -45,6 +49,11 @@ class Settings(BaseSettings):
     campaign_time: str = "08:00"
     campaign_grace_hours: float = Field(default=72, ge=0)
     quiet_hours: str = "21:00-07:00"
+    # Retention (docs/deploy.md): delivery ids and processed webhook updates (Telegram redelivers for
+    # up to a day), idle dialogue state, campaign messages once sent.
+    delivery_retention_days: int = Field(default=7, ge=2, le=366)
+    conversation_retention_days: int = Field(default=7, ge=1, le=366)
+    outbox_retention_days: int = Field(default=90, ge=31, le=3660)
 
     @field_validator("timezone")
     @classmethod
@@ -103,3 +112,13 @@ class Settings(BaseSettings):
     @property
     def correction_window(self) -> timedelta:
         return timedelta(days=self.correction_window_days)
+
+    @property
+    def retention(self) -> "Retention":
+        from storage.retention import Retention
+
+        return Retention(
+            deliveries=timedelta(days=self.delivery_retention_days),
+            conversations=timedelta(days=self.conversation_retention_days),
+            outbox=timedelta(days=self.outbox_retention_days),
+        )

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view
+from handlers import campaign, drafts, progress_view, revocation
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -41,6 +41,7 @@ class Context:
     session: Session
     account: Account | None
     state: dict[str, Any]
+    revoked: bool = False  # the sender's account was revoked (ctx.account is then None)
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,12 +76,15 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
         ):
             log.info("duplicate delivery %s:%s", incoming.channel, incoming.delivery_id)
             return _redelivered(session, incoming)
+        account = accounts.find_account(session, incoming.channel, incoming.user_id)
+        revoked = account is not None and account.revoked_at is not None
         ctx = Context(
             incoming=incoming,
             services=services,
             session=session,
-            account=accounts.find_account(session, incoming.channel, incoming.user_id),
+            account=None if revoked else account,
             state=conversations.load_state(session, incoming.channel, incoming.chat_id),
+            revoked=revoked,
         )
         if ctx.account is not None and ctx.account.unreachable_at is not None:
             # They write again: they can be reached again.
@@ -171,6 +175,9 @@ def _dispatch(ctx: Context) -> list[Reply]:
     if encoding is not None:
         return [Reply(t("encoding.legacy", encoding=encoding))]
 
+    if ctx.revoked and not _is_command(text, "dangky"):
+        ctx.reset()  # nothing left half-done: a new code starts afresh
+        return [Reply(t("account.revoked"))]
     expired = _expire(ctx)
     choice = incoming.choice if incoming.kind is Kind.choice else _typed_choice(ctx, text)
     if choice is not None:
@@ -189,6 +196,10 @@ def _dispatch(ctx: Context) -> list[Reply]:
 
 
 # --- commands ---------------------------------------------------------------------------------
+
+
+def _is_command(text: str, name: str) -> bool:
+    return text.startswith("/") and text[1:].partition(" ")[0].split("@", 1)[0].lower() == name
 
 
 def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
@@ -210,6 +221,8 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return progress_view.export(ctx, args)
     if command == "nhacnho":
         return _campaign_preview(ctx)
+    if command == "thuhoi":
+        return revocation.ask(ctx, args)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
@@ -466,6 +479,8 @@ def _on_choice(ctx: Context, choice: str) -> list[Reply]:
         return [Reply(t("withdraw.kept"))]
     if action in ("unit", "page", "chart", "xlsx"):
         return progress_view.on_choice(ctx, action, rest)
+    if action in revocation.ACTIONS:
+        return revocation.on_choice(ctx, action, rest)
     return drafts.on_choice(ctx, action, rest)
 
 

@@ -390,3 +390,45 @@ def test_over_long_unit_names_are_refused_on_both_databases(database: Database) 
         with pytest.raises(InvalidInput, match="Tên đơn vị dài 300 ký tự, tối đa 255"):
             units.create_unit(session, code="U1", name="N" * 300, level="Chi bộ", parent=None)
         units.create_unit(session, code="U2", name="N" * 255, level="Chi bộ", parent=None)
+
+
+def test_migration_0005_keeps_existing_invites_usable(empty_database_url: str) -> None:
+    """Invites stored as sha256(code) before 0005 are rehashed: their codes still register."""
+    import hashlib
+
+    database = Database(empty_database_url)
+    try:
+        _upgrade(database, "0003_kept_replies")
+        at = datetime(2023, 1, 1, tzinfo=UTC)
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO unit (id, code, name, level, path, is_leaf, cells, created_at) "
+                    "VALUES (1, 'U1', 'Chi bộ 1', 'Chi bộ', '/1/', true, 1, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invite (code_hash, unit_id, role, created_at, expires_at) "
+                    "VALUES (:hash, 1, 'secretary', :at, :until)"
+                ),
+                {
+                    "hash": hashlib.sha256(b"ABCDE23456").hexdigest(),
+                    "at": at,
+                    "until": datetime(2099, 1, 1, tzinfo=UTC),
+                },
+            )
+        database.migrate()
+        with database.session() as session:
+            account = accounts.redeem_invite(
+                session,
+                code="abcde-23456",
+                channel="test",
+                channel_user_id="u",
+                chat_id="u",
+                display_name=None,
+            )
+            assert account.unit_id == 1 and account.revoked_at is None
+    finally:
+        database.dispose()
