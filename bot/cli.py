@@ -486,7 +486,7 @@ def _send_campaign(
 
     async def drain() -> None:
         bot = ExtBot(
-            settings.telegram_bot_token,
+            settings.telegram_bot_token.get_secret_value(),
             base_url=settings.telegram_api_base_url,
             # No retries inside the limiter: a 429 goes back to the outbox, which reschedules that
             # one message after retry_after while the others keep going.
@@ -1093,7 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bot_runs = args.command in ("run", "serve") or (
         args.command == "start" and (settings.telegram_bot_token or settings.zalo_bot_token)
     )
-    configure_logging(settings.log_level if bot_runs else "WARNING")
+    configure_logging(settings.log_level if bot_runs else "WARNING", settings.secrets())
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
         func(args, settings)

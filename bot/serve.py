@@ -54,7 +54,7 @@ def make_links(settings: Settings, database: Database) -> FileLinks | None:
     return FileLinks(
         database,
         base_url=settings.public_base_url,
-        secret=settings.secret_key or secrets.token_hex(32),
+        secret=settings.secret_key.get_secret_value() or secrets.token_hex(32),
         ttl=timedelta(minutes=settings.file_link_minutes),
     )
 
@@ -68,7 +68,7 @@ def make_channels(settings: Settings, *, with_links: bool) -> Channels:
     telegram = None
     if settings.telegram_bot_token:
         telegram = build_application(
-            settings.telegram_bot_token,
+            settings.telegram_bot_token.get_secret_value(),
             services,
             base_url=settings.telegram_api_base_url,
             max_rate=settings.telegram_max_rate,
@@ -76,7 +76,9 @@ def make_channels(settings: Settings, *, with_links: bool) -> Channels:
     zalo = None
     if settings.zalo_bot_token:
         zalo = ZaloChannel(
-            ZaloClient(settings.zalo_bot_token, settings.zalo_api_base_url), services, links=links
+            ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url),
+            services,
+            links=links,
         )
     return Channels(database, services, telegram, zalo, links)
 
@@ -164,8 +166,8 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         telegram=channels.telegram,
         zalo=channels.zalo,
         links=channels.links,
-        telegram_secret=settings.telegram_webhook_secret,
-        zalo_secret=settings.zalo_webhook_secret,
+        telegram_secret=settings.telegram_webhook_secret.get_secret_value(),
+        zalo_secret=settings.zalo_webhook_secret.get_secret_value(),
     )
     scheduler = make_scheduler(settings, channels.database, channels.services, channels.deliver())
     stop = asyncio.Event()
@@ -179,12 +181,14 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
             await post_init(telegram)  # type: ignore[arg-type]
             await telegram.bot.set_webhook(  # type: ignore[attr-defined]
                 url=f"{base}/telegram/webhook",
-                secret_token=settings.telegram_webhook_secret,
+                secret_token=settings.telegram_webhook_secret.get_secret_value(),
                 allowed_updates=ALLOWED_UPDATES,
             )
         if channels.zalo is not None:
             try:
-                await channels.zalo.client.set_webhook(f"{base}/zalo/webhook", settings.zalo_webhook_secret)
+                await channels.zalo.client.set_webhook(
+                    f"{base}/zalo/webhook", settings.zalo_webhook_secret.get_secret_value()
+                )
             except ZaloError as error:
                 log.error(
                     "could not register the Zalo webhook (%s): no Zalo update will arrive", error.error_code

@@ -5,13 +5,27 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from storage.retention import Retention
 
 TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+def _password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password or ""
+    except Exception:  # not a URL SQLAlchemy reads: the connection will say so
+        return ""
+
+
+def _without_password(url: object) -> object:
+    password = _password(url) if isinstance(url, str) else ""
+    return url.replace(password, "***") if isinstance(url, str) and password else url
 
 
 def parse_clock(value: str) -> time:
@@ -25,18 +39,19 @@ def parse_clock(value: str) -> time:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    telegram_bot_token: str = ""
+    # Secrets are SecretStr: printed as '**********' (repr, logs, tracebacks); .get_secret_value() at use.
+    telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_base_url: str = TELEGRAM_API
     # messages per second the bot sends at most (Telegram allows about 30); 0: no pacing, 429s honoured
     telegram_max_rate: float = Field(default=28, ge=0)
-    zalo_bot_token: str = ""
+    zalo_bot_token: SecretStr = SecretStr("")
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
     # the address the platforms reach this server at (webhooks, file links), e.g. https://tiendo.example.vn
     public_base_url: str = ""
-    telegram_webhook_secret: str = ""
-    zalo_webhook_secret: str = ""
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    zalo_webhook_secret: SecretStr = SecretStr("")
     # signs the short-lived file links; empty: a random key per start (links die with the process)
-    secret_key: str = ""
+    secret_key: SecretStr = SecretStr("")
     file_link_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     database_url: str = "sqlite:///data/tiendo.db"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -73,10 +88,31 @@ class Settings(BaseSettings):
         "public_base_url",
         "telegram_webhook_secret",
         "zalo_webhook_secret",
+        mode="before",
     )
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    def __repr_args__(self):  # type: ignore[no-untyped-def]
+        # The database URL may carry a password: shown without it.
+        for name, value in super().__repr_args__():
+            yield name, (_without_password(value) if name == "database_url" else value)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, including the database password: what the log filter masks."""
+        values = [
+            field.get_secret_value()
+            for field in (
+                self.telegram_bot_token,
+                self.zalo_bot_token,
+                self.telegram_webhook_secret,
+                self.zalo_webhook_secret,
+                self.secret_key,
+            )
+        ]
+        password = _password(self.database_url)
+        return [v for v in (*values, password) if v]
 
     @field_validator("campaign_time")
     @classmethod

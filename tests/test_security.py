@@ -2,6 +2,7 @@
 
 import logging
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -357,3 +358,91 @@ def test_implausible_figures_from_a_cell_are_not_stored(
         assert session.exec(select(func.count()).select_from(Report)).one() == 3
         x = units.get_by_code(session, "X")
         assert reports.rollups.sum_totals(session, x.id or 0, None, None).sent == 0
+
+
+# --- secrets and files kept private ------------------------------------------------------------
+
+
+def test_settings_never_print_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    values = {
+        "TELEGRAM_BOT_TOKEN": "7012345678:AAHk3-EXAMPLE_token_value_1234567890",
+        "ZALO_BOT_TOKEN": "zalo-token-value-0123456789",
+        "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-value-0123456789",
+        "SECRET_KEY": "file-link-signing-key-abcdef",
+        "DATABASE_URL": "postgresql://tiendo:db-pass-word-42@127.0.0.1:5432/tiendo",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    shown = repr(settings) + str(settings)
+    for secret in (*list(values.values())[:4], "db-pass-word-42"):
+        assert secret not in shown
+    assert settings.telegram_bot_token.get_secret_value() == values["TELEGRAM_BOT_TOKEN"]
+    assert "db-pass-word-42" in settings.secrets() and values["SECRET_KEY"] in settings.secrets()
+
+
+def test_log_records_are_redacted_whatever_handler_writes_them(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.logs import install_redaction
+
+    token = "7012345678:AAHk3-EXAMPLE_token_value_1234567890"
+    install_redaction(["webhook-secret-value-0123456789"])
+    caplog.set_level(logging.DEBUG)
+    log = logging.getLogger("telegram.ext.ExtBot")
+    log.debug(
+        "Calling Bot API endpoint `%s` with parameters `%s`",
+        "setWebhook",
+        {"secret_token": "webhook-secret-value-0123456789"},
+    )
+    log.debug("POST https://api.telegram.org/bot%s/getMe", token)
+    log.info("update %s", {"message": {"text": "/dangky abcde-23456"}})
+    try:
+        raise RuntimeError(f"could not reach https://api.telegram.org/bot{token}/sendMessage")
+    except RuntimeError:
+        log.exception("send failed")
+    logged = caplog.text
+    for secret in ("webhook-secret-value-0123456789", token, token.split(":")[1], "abcde-23456"):
+        assert secret not in logged
+    assert "setWebhook" in logged and "7012345678:***" in logged and "/dangky ***" in logged
+
+
+def test_backups_and_the_database_file_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bot.backup import backup
+
+    previous = os.umask(0o022)
+    try:
+        url = f"sqlite:///{tmp_path}/data/tiendo.db"
+        database = Database(url)
+        database.migrate()
+        database.dispose()
+        target = tmp_path / "backups" / "tiendo.db"
+        target.parent.mkdir()
+        target.write_bytes(b"")
+        os.chmod(target, 0o644)  # an earlier, world-readable copy
+        backup(url, target)
+        for path in (tmp_path / "data" / "tiendo.db", target):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert target.stat().st_size > 0
+    finally:
+        os.umask(previous)
+
+
+def test_postgresql_backups_are_written_0600(database_url: str, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bot.backup import backup
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    previous = os.umask(0o022)
+    try:
+        target = tmp_path / "tiendo.dump"
+        backup(database_url, target)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.stat().st_size > 0
