@@ -581,10 +581,10 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
         )
         print("Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy. Thử: /tiendo, /tiendo Kiện Khê, /help.")
         print(
-            f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} "
+            f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} (chọn 1 để đổi vai trò) "
             "rồi gửi: kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"
         )
-        print(f"Thử làm cán bộ Đảng bộ thị trấn Kiện Khê: /dangky {codes['staff']}")
+        print(f"Thử làm cán bộ Đảng bộ thị trấn Kiện Khê: /dangky {codes['staff']} (chọn 1 để đổi vai trò)")
         print("Thoát: /quit hoặc Ctrl-D.\n")
     else:
         database = open_database(settings)

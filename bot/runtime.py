@@ -30,6 +30,7 @@ def make_services(
         draft_ttl=settings.draft_ttl,
         correction_window=settings.correction_window,
         messages_per_minute=settings.messages_per_minute,
+        invite_failures_per_hour=settings.invite_failures_per_hour,
         lagging_threshold=settings.lagging_threshold,
     )
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     draft_ttl_hours: float = Field(default=24, gt=0)
     messages_per_minute: int = Field(default=30, ge=0)
+    # wrong invite codes per hour from all chats together before /dangky pauses (per chat: 5)
+    invite_failures_per_hour: int = Field(default=100, ge=1)
     correction_window_days: int = Field(default=7, ge=0, le=366)
     lagging_threshold: float = Field(default=1.0, gt=0, le=2)
     log_level: str = "INFO"

@@ -23,6 +23,7 @@ from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
 from storage import accounts, conversations, reports, units
+from storage.audit import record
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
 
@@ -30,8 +31,13 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 # Control characters (NUL and the like; not newline or tab) and lone surrogates (a JSON escape can
-# make one): PostgreSQL refuses NUL, and neither database stores a surrogate.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# make one): PostgreSQL refuses NUL, and neither database stores a surrogate. Also the invisible
+# ones: zero-width characters, and bidirectional marks and overrides (U+202E shows "1 nạp kết" to
+# staff reading the raw text, or hides what a name really says).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
+    r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 @dataclass
@@ -63,7 +69,7 @@ class Context:
         self.state["quick"] = quick
 
     def reset(self) -> None:
-        for key in ("draft", "options", "quick", "awaiting"):
+        for key in ("draft", "options", "quick", "awaiting", "register"):
             self.state.pop(key, None)
 
 
@@ -258,12 +264,12 @@ def _rate_limited(ctx: Context) -> list[Reply] | None:
 
 
 INVITE_ATTEMPTS = 5  # wrong codes per hour before /dangky is refused for a while
+REPLACE_ROLE_WITHIN = timedelta(hours=1)  # how long "replace your role?" can be answered
 
 
 def _register(ctx: Context, code: str) -> list[Reply]:
     if not code:
         return [Reply(t("register.usage"))]
-    incoming = ctx.incoming
     failures = [
         f
         for f in ctx.state.get("invite_failures", [])
@@ -272,26 +278,77 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     if len(failures) >= INVITE_ATTEMPTS:
         wait = timedelta(hours=1) - (ctx.now - datetime.fromisoformat(failures[0]))
         return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
+    # Codes guessed from many chats at once: past the limit, no code is even looked at for a while.
+    if accounts.recent_refusals(ctx.session, since=ctx.now - timedelta(hours=1)) >= (
+        ctx.services.invite_failures_per_hour
+    ):
+        log.warning("invite codes: too many wrong ones in the last hour, /dangky paused")
+        return [Reply(t("register.busy"))]
+    invite = accounts.find_invite(ctx.session, code)
+    try:
+        accounts.check_invite(invite, ctx.now)
+    except StorageError as refused:
+        # Codes are guessed one message at a time: count the misses, per chat in the stored state,
+        # and for every chat together in the audit.
+        ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
+        record(ctx.session, "invite.refused", account_id=ctx.account.id if ctx.account else None, at=ctx.now)
+        return [Reply(t("register.refused", reason=str(refused)))]
+    assert invite is not None
+    ctx.state.pop("invite_failures", None)
+    current = ctx.account
+    if current is not None and (current.unit_id, current.role) != (invite.unit_id, invite.role):
+        # Someone with a role: say what the code would change, and change it only if they say so.
+        ctx.reset()
+        ctx.state["register"] = {"invite": invite.id, "at": ctx.now.isoformat()}
+        options = (
+            Option(t("option.register_replace"), f"register_yes:{invite.id}"),
+            Option(t("option.register_keep"), f"register_no:{invite.id}"),
+        )
+        ctx.offer(options)
+        new_unit = ctx.session.get(Unit, invite.unit_id)
+        text = t(
+            "register.replace_ask",
+            role=t(f"role.{current.role}"),
+            unit=ctx.unit().name,
+            new_role=t(f"role.{invite.role}"),
+            new_unit=new_unit.name if new_unit else "",
+        )
+        return [Reply(text, options)]
+    return _redeem(ctx, invite.id)
+
+
+def _redeem(ctx: Context, invite_id: int | None) -> list[Reply]:
+    incoming = ctx.incoming
     try:
         account = accounts.redeem_invite(
             ctx.session,
-            code=code,
+            invite_id=invite_id,
             channel=incoming.channel,
             channel_user_id=incoming.user_id,
             chat_id=incoming.chat_id,
             display_name=_CONTROL.sub("", incoming.display_name or "")[:255] or None,
             now=ctx.now,
         )
-    except StorageError as refused:
-        # Codes are guessed one message at a time: count the misses, per chat, in the stored state.
-        ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
+    except StorageError as refused:  # spent or cancelled meanwhile
         return [Reply(t("register.refused", reason=str(refused)))]
-    ctx.state.pop("invite_failures", None)
     ctx.account = account
     ctx.reset()
     unit = ctx.unit()
     key = "register.done.secretary" if account.role == Role.secretary else "register.done.staff"
     return [Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))]
+
+
+def _register_answer(ctx: Context, action: str, rest: str) -> list[Reply]:
+    """ "Đổi vai trò" or "Giữ vai trò cũ" after /dangky by someone who already has a role."""
+    pending = ctx.state.pop("register", None) or {}
+    ctx.reset()
+    fresh = bool(pending) and ctx.now - datetime.fromisoformat(pending["at"]) <= REPLACE_ROLE_WITHIN
+    if not fresh or str(pending.get("invite")) != rest:
+        return [Reply(t("register.confirm_gone"))]
+    assert ctx.account is not None
+    if action == "register_no":
+        return [Reply(t("register.kept", role=t(f"role.{ctx.account.role}"), unit=ctx.unit().name))]
+    return _redeem(ctx, int(pending["invite"]))
 
 
 def _cancel(ctx: Context) -> list[Reply]:
@@ -331,7 +388,7 @@ def _recent_reports(ctx: Context) -> list[Reply]:
                 where=where,
                 status=status,
                 period=drafts.period_label(report.period_start, report.period_end),
-                text=drafts.shorten(report.raw_text, 60),
+                text=drafts.shorten(_CONTROL.sub("", report.raw_text), 60),
             )
         )
     lines.append(t("reports.footer"))
@@ -371,7 +428,7 @@ def _correct_ask(ctx: Context, code: str) -> list[Reply]:
         return [found]
     ctx.reset()
     ctx.state["awaiting"] = {"what": "correction", "report_id": found.id}
-    return [Reply(t("correct.prompt", code=found.receipt_code, text=found.raw_text))]
+    return [Reply(t("correct.prompt", code=found.receipt_code, text=_CONTROL.sub("", found.raw_text)))]
 
 
 def _withdraw_ask(ctx: Context, code: str) -> list[Reply]:
@@ -481,6 +538,8 @@ def _on_choice(ctx: Context, choice: str) -> list[Reply]:
         return progress_view.on_choice(ctx, action, rest)
     if action in revocation.ACTIONS:
         return revocation.on_choice(ctx, action, rest)
+    if action in ("register_yes", "register_no"):
+        return _register_answer(ctx, action, rest)
     return drafts.on_choice(ctx, action, rest)
 
 

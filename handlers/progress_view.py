@@ -83,6 +83,8 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
     own = ctx.unit()
     query = split_query(args, ctx.today)
     unit = own
+    if query.unit_text and ctx.account.role == Role.secretary and not _names_own(ctx, own, query.unit_text):
+        return [Reply(t("progress.secretary_own_only", unit=own.name))]
     if query.unit_text:
         candidates = (
             units.subtree(ctx.session, own)
@@ -102,6 +104,19 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
         unit = found[0]
     period = term_window(ctx.session, unit, ctx.today) if query.term else query.period
     return [page(ctx, unit, period, 1)]
+
+
+def _names_own(ctx: "Context", own: Unit, text: str) -> bool:
+    """A secretary may name their own cell, and nothing that could be another unit: the name must
+    match their cell without typo tolerance, and nothing else in the committee above as well.
+    ("thôn 2" asked by the secretary of "thôn 1" is close to their own name, and is another cell.)"""
+    if [u.id for u in match_units([own], text, fuzzy=False)] != [own.id]:
+        return False
+    parent = ctx.session.get(Unit, own.parent_id) if own.parent_id is not None else None
+    if parent is None:
+        return True
+    found = [u for u in match_units(units.subtree(ctx.session, parent), text) if u.merged_into_id is None]
+    return [u.id for u in found] == [own.id]
 
 
 def term_window(session: Session, unit: Unit, today: date) -> tuple[date, date] | None:

@@ -73,6 +73,7 @@ class Services:
     draft_ttl: timedelta = timedelta(hours=24)
     correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
     messages_per_minute: int = 30  # per chat; 0 = no limit
+    invite_failures_per_hour: int = 100  # wrong invite codes from all chats before /dangky pauses
     lagging_threshold: float = 1.0
 
     def now(self) -> datetime:

@@ -7,14 +7,14 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.audit import record
 from storage.clock import utcnow
 from storage.errors import InvalidInput, NotFound
-from storage.models import Account, Conversation, Invite, OutboxMessage, OutboxStatus, Role, Unit
+from storage.models import Account, AuditEvent, Conversation, Invite, OutboxMessage, OutboxStatus, Role, Unit
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -119,24 +119,26 @@ class InviteRefused(InvalidInput):
 def redeem_invite(
     session: Session,
     *,
-    code: str,
+    code: str | None = None,
+    invite_id: int | None = None,
     channel: str,
     channel_user_id: str,
     chat_id: str | None,
     display_name: str | None,
     now: datetime | None = None,
 ) -> Account:
-    """Bind the sender to the invite's unit and role; the code is then spent."""
+    """Bind the sender to the invite's unit and role; the code is then spent.
+
+    The invite is named by its code (typed, or sealed in a stored update), or by its id once the
+    sender has shown the code and confirmed replacing their current role.
+    """
     now = now or utcnow()
-    invite = find_invite(session, code, lock=True)
-    if invite is None:
-        raise InviteRefused("Mã đăng ký không đúng.")
-    if invite.used_at is not None:
-        raise InviteRefused("Mã đăng ký này đã được sử dụng.")
-    if invite.cancelled_at is not None:
-        raise InviteRefused("Mã đăng ký này đã bị hủy.")
-    if invite.expires_at <= now:
-        raise InviteRefused("Mã đăng ký đã hết hạn.")
+    if invite_id is not None:
+        invite = session.exec(select(Invite).where(Invite.id == invite_id).with_for_update()).first()
+    else:
+        invite = find_invite(session, code or "", lock=True)
+    check_invite(invite, now)
+    assert invite is not None
     account = find_account(session, channel, channel_user_id)
     if account is None:
         account = Account(
@@ -158,6 +160,27 @@ def redeem_invite(
     )
     session.flush()
     return account
+
+
+def check_invite(invite: Invite | None, now: datetime) -> None:
+    """Raise InviteRefused, saying why, unless the invite can still register someone."""
+    if invite is None:
+        raise InviteRefused("Mã đăng ký không đúng.")
+    if invite.used_at is not None:
+        raise InviteRefused("Mã đăng ký này đã được sử dụng.")
+    if invite.cancelled_at is not None:
+        raise InviteRefused("Mã đăng ký này đã bị hủy.")
+    if invite.expires_at <= now:
+        raise InviteRefused("Mã đăng ký đã hết hạn.")
+
+
+def recent_refusals(session: Session, *, since: datetime) -> int:
+    """Wrong or spent invite codes sent since then, from every chat (audit events `invite.refused`)."""
+    return session.exec(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "invite.refused", col(AuditEvent.at) >= since)
+    ).one()
 
 
 def find_invite(session: Session, code: str, *, lock: bool = False) -> Invite | None:

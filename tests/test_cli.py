@@ -305,7 +305,8 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
             break
     code = "".join(banner).split("/dangky ")[1].split()[0]
     # The report lacks three breakdowns: answered by a digit, a word and "tất cả" typed without accents.
-    script = f"/dangky {code}\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
+    # The demo user is staff: /dangky asks before replacing that role ("1" replaces it).
+    script = f"/dangky {code}\n1\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
     out, err = process.communicate(script, timeout=120)
     assert process.returncode == 0, err
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ tổ dân phố 1 Kiện Khê" in out

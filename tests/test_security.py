@@ -13,7 +13,7 @@ from handlers.types import Incoming, Kind, Services
 from storage import accounts, reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
-from storage.models import Invite, Metric, Report, ReportStatus, Role
+from storage.models import AuditEvent, Invite, Metric, Report, ReportStatus, Role
 from tests.utils.clock import FakeClock
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -446,3 +446,111 @@ def test_postgresql_backups_are_written_0600(database_url: str, tmp_path: Path) 
     finally:
         os.umask(previous)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.stat().st_size > 0
+
+
+def test_a_secretary_naming_another_cell_by_a_near_name_is_refused(
+    database: Database, clock: FakeClock
+) -> None:
+    with database.session() as session:
+        commune = units.create_unit(session, code="K", name="Đảng bộ xã Kim Bảng", level="Xã", parent=None)
+        for code, name in (("K1", "Chi bộ thôn 1"), ("K2", "Chi bộ thôn 2"), ("K3", "Chi bộ thôn Bình An")):
+            units.create_unit(session, code=code, name=name, level="Chi bộ", parent=commune)
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "K1"), role=Role.secretary)
+    services = Services(session=database.session, timezone=ZONE, clock=clock, messages_per_minute=0)
+
+    def ask(text: str) -> str:
+        return handle(Incoming("test", "s", "s", text), services)[0].text
+
+    assert "Đã đăng ký" in ask(f"/dangky {code}")
+    for own in (
+        "/tiendo",
+        "/tiendo thôn 1",
+        "/tiendo chi bo thon 1",
+        "/tiendo K1",
+        "/tiendo thon 1 nam 2023",
+    ):
+        assert "TIẾN ĐỘ PHÁT TRIỂN ĐẢNG VIÊN: Chi bộ thôn 1" in ask(own), own
+    for other in (
+        "/tiendo thon 2",
+        "/tiendo thôn 3",
+        "/tiendo thon 11",
+        "/tiendo binh an",
+        "/tiendo kim bang",
+        "/tiendo K2",
+    ):
+        answer = ask(other)
+        assert "chỉ xem được tiến độ của Chi bộ thôn 1" in answer and "TIẾN ĐỘ" not in answer, other
+
+
+def test_invite_guessing_from_many_chats_is_throttled_globally(
+    world: dict[str, str], database: Database, clock: FakeClock
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock, invite_failures_per_hour=10)
+
+    def send(user: str, text: str) -> str:
+        return handle(Incoming("test", user, user, text), services)[0].text
+
+    for n in range(10):  # one guess per chat: the per-chat limit never trips
+        assert "không đúng" in send(f"guesser{n}", f"/dangky AAAA{n % 10 + 2}-BBBBB")
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    assert "tạm dừng nhận mã đăng ký" in send("newcomer", f"/dangky {code}")  # not even looked at
+    clock.advance(minutes=61)
+    assert "Đã đăng ký" in send("newcomer", f"/dangky {code}")
+    with database.session() as session:
+        events = session.exec(select(AuditEvent.detail).where(AuditEvent.action == "invite.refused")).all()
+    assert len(events) == 10 and all("AAAA" not in e for e in events)
+
+
+def test_dangky_asks_before_replacing_a_role(
+    world: dict[str, str], chat, database: Database, clock: FakeClock
+) -> None:
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X"), role=Role.staff)
+        other = accounts.create_invite(session, unit=units.get_by_code(session, "Y"), role=Role.staff)
+        [other_id] = session.exec(select(Invite.id).order_by(Invite.id.desc()).limit(1)).all()  # type: ignore[union-attr]
+    question = chat("sec", f"/dangky {code}")
+    assert "Đồng chí đang là bí thư chi bộ của Chi bộ thôn An" in question
+    assert "sẽ là cán bộ theo dõi của Đảng bộ xã Kiện Khê" in question
+    assert "vẫn là bí thư chi bộ của Chi bộ thôn An" in chat("sec", "2")
+    assert "chỉ xem được tiến độ" in chat("sec", "/tiendo X")  # nothing changed
+    chat("sec", f"/dangky {code}")
+    clock.advance(hours=2)
+    assert "hết hạn" in chat("sec", "1")
+    chat("sec", f"/dangky {code}")
+    handle(
+        Incoming("test", "sec", "sec", kind=Kind.choice, choice=f"register_yes:{other_id}"),
+        Services(session=database.session, timezone=ZONE, clock=clock),
+    )
+    assert "chỉ xem được tiến độ" in chat("sec", "/tiendo X")  # a forged button changes nothing
+    chat("sec", f"/dangky {code}")
+    assert "Đã đăng ký" in chat("sec", "1")
+    assert SEES_OWN in chat("sec", "/tiendo X-B")  # now staff of X
+    assert "Đã đăng ký" in chat("newbie", f"/dangky {other}")
+
+
+INVISIBLE = "\u202e\u200b\u200d\u2066\u2069\ufeff\u00ad\u200f"
+
+
+def test_invisible_and_bidi_characters_never_reach_staff(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    # Typed in a report: stored without them.
+    assert "Xác nhận" in chat(
+        "sec", "kết\u200b nạp 1 đảng viên\u202e, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 1 THPT\u2066"
+    )
+    assert "Đã ghi nhận" in chat("sec", "1")
+    # Already stored (an older version kept them): not shown either.
+    with database.session() as session:
+        old = session.exec(select(Report).where(Report.receipt_code == world["X-B"])).one()
+        old.raw_text = f"kết nạp 1{INVISIBLE} đồng chí Trần\u202eThị"
+        session.add(old)
+    listing = chat("staff_x", "/baocao")
+    prompt = chat("staff_x", f"/sua {world['X-B']}")
+    with database.session() as session:
+        stored = session.exec(
+            select(Report.raw_text).where(Report.unit_id == units.get_by_code(session, "X-A").id)
+        ).all()
+    for text in (listing, prompt, *stored):
+        assert not any(ch in text for ch in INVISIBLE), repr(text)
+    assert "TrầnThị" in prompt
