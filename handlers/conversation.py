@@ -156,17 +156,14 @@ def load_replies(kept: str) -> list[Reply]:
 
 
 def _redelivered(session: Session, incoming: Incoming) -> list[Reply]:
-    """Replies that never left (the process died after committing) are sent now; a redelivered
-    confirm press is told the receipt; other redeliveries need no second answer."""
+    """Replies that never left (the process died after committing) are sent now; once they started
+    to leave, a redelivery gets no second answer, a confirm press included: its receipt went with the
+    replies, and an "already recorded" for each redelivery (every restart's sweep, every unconfirmed
+    getUpdates offset) would reach the secretary again and again. A new press is told the receipt."""
     kept = conversations.unsent_replies(session, incoming.channel, incoming.delivery_id or "")
     if kept is not None:
         log.info("replies to %s:%s had not left: sending them now", incoming.channel, incoming.delivery_id)
         return load_replies(kept)
-    action, _, draft_id = (incoming.choice or "").partition(":")
-    if incoming.kind is Kind.choice and action == "confirm":
-        stored = reports.find_by_idempotency_key(session, drafts.key(draft_id))
-        if stored is not None:
-            return [Reply(t("confirm.already", code=stored.receipt_code))]
     return []
 
 
@@ -285,6 +282,9 @@ def _register(ctx: Context, code: str) -> list[Reply]:
         log.warning("invite codes: too many wrong ones in the last hour, /dangky paused")
         return [Reply(t("register.busy"))]
     invite = accounts.find_invite(ctx.session, code)
+    if invite is not None and ctx.account is not None and invite.used_by_account_id == ctx.account.id:
+        # Their own code again (the first answer was slow, or lost in a restart): they are registered.
+        return _registered(ctx)
     try:
         accounts.check_invite(invite, ctx.now)
     except StorageError as refused:
@@ -333,9 +333,14 @@ def _redeem(ctx: Context, invite_id: int | None) -> list[Reply]:
         return [Reply(t("register.refused", reason=str(refused)))]
     ctx.account = account
     ctx.reset()
+    return _registered(ctx)
+
+
+def _registered(ctx: Context) -> list[Reply]:
+    assert ctx.account is not None
     unit = ctx.unit()
-    key = "register.done.secretary" if account.role == Role.secretary else "register.done.staff"
-    return [Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))]
+    key = "register.done.secretary" if ctx.account.role == Role.secretary else "register.done.staff"
+    return [Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{ctx.account.role}")))]
 
 
 def _register_answer(ctx: Context, action: str, rest: str) -> list[Reply]:

@@ -200,6 +200,16 @@ def test_invite_guessing_is_throttled(
     assert "Đã đăng ký" in chat("guesser", f"/dangky {code}")
 
 
+def test_ones_own_invite_code_sent_again_says_registered(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    assert "Đã đăng ký" in chat("newcomer", f"/dangky {code}")
+    assert "Đã đăng ký" in chat("newcomer", f"/dangky {code}")  # the first answer came late
+    assert "đã được sử dụng" in chat("someone-else", f"/dangky {code}")
+
+
 def test_invite_codes_are_hashed_single_use_and_expire(
     world: dict[str, str], chat, database: Database, clock: FakeClock
 ) -> None:
