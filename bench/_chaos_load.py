@@ -111,6 +111,7 @@ class Secretaries(Load):
         self.post_latency: list[float] = []
         self.traced = 0  # replies the bot named the update of (bench/_chaos_traced.py)
         self.untraced = 0  # replies counted under the update their chat had in hand
+        self.moved_on = 0  # traced replies that came when their chat had another update in hand
 
     # --- the fake API's side ----------------------------------------------------------------------
 
@@ -121,6 +122,8 @@ class Secretaries(Load):
             update = traced if isinstance(traced, int) else self.current.get(chat)
             self.traced += isinstance(traced, int)
             self.untraced += not isinstance(traced, int)
+            # What the old attribution (by the update the chat has in hand) would have got wrong.
+            self.moved_on += isinstance(traced, int) and self.current.get(chat) != traced
             if update is not None:
                 self.texts[update][str(params.get("text", ""))] += 1
         super().on_call(method, params, at)

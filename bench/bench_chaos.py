@@ -173,6 +173,8 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
     notes.append(
         f"replies traced to the update they answer: {load.traced:,} of {load.traced + load.untraced:,}"
         + (" (the others counted under the update their chat had in hand)" if load.untraced else "")
+        + f", of which {load.moved_on:,} came when their chat had already sent a later update (counted "
+        "by the chat's update in hand, as before tracing, they would have been taken for that update's)"
     )
     notes += [f"sent twice: {s}" for s in f.sent_twice_samples]
     if f.late_same_text:
