@@ -2,7 +2,8 @@
 
 - `storm(rate)`: that share of sendMessage calls is answered 429 (retry_after 1), 500 or 502 at random
   and not delivered, as Telegram does in a bad minute; `storm(0)` ends it.
-- every sendMessage delivered is kept as (chat_id, text, time), to find messages sent twice or never;
+- every sendMessage delivered is kept as (chat_id, text, time, update it answers), to find messages
+  sent twice or never (the update comes from the traced bot, bench/_chaos_traced.py);
 - getUpdates serves updates pushed by the harness (long polling, offset confirms as Telegram's does),
   so that `tiendo run` can be driven like `tiendo serve`.
 """
@@ -31,7 +32,8 @@ class ChaosAPI(FakeBotAPI):
         self.rng = random.Random(seed)
         self.fault_rate = 0.0
         self.faults: Counter[int] = Counter()  # status -> sendMessage calls answered with it
-        self.delivered: list[tuple[int, str, float]] = []  # (chat_id, text, time.monotonic())
+        # (chat_id, text, time.monotonic(), the update it answers when the bot said so, else None)
+        self.delivered: list[tuple[int, str, float, int | None]] = []
         self.updates: list[dict[str, Any]] = []
         self.offset = 0  # getUpdates: every update below it is confirmed, for good
         self._new_update = asyncio.Event()
@@ -68,6 +70,11 @@ class ChaosAPI(FakeBotAPI):
         result = self._result(method, params)
         if method == "sendMessage":
             self.delivered.append(
-                (int(params.get("chat_id") or 0), str(params.get("text", "")), time.monotonic())
+                (
+                    int(params.get("chat_id") or 0),
+                    str(params.get("text", "")),
+                    time.monotonic(),
+                    params.get("_update"),
+                )
             )
         return 200, {"ok": True, "result": result}

@@ -153,7 +153,7 @@ async def run(
         await api.stop()
     rows = _outbox(url)
     figures.statuses = statuses(url)
-    sent = Counter((chat, text) for chat, text, _ in api.delivered)
+    sent = Counter((chat, text) for chat, text, _, _ in api.delivered)
     figures.delivered = len(sent)
     figures.sent_twice = sum(n - 1 for n in sent.values() if n > 1)
     wanted = {(int(chat), text): (status, owner) for _, chat, text, status, owner, _ in rows}

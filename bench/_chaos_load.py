@@ -3,8 +3,11 @@
 - A POST that fails (connection refused or reset, time-out, any non-2xx) is sent again with the same
   update_id until it is answered 2xx, as Telegram re-delivers; in polling mode the update is pushed to
   the fake API's getUpdates queue instead (Telegram keeps it until an offset confirms it).
-- Every sendMessage is attributed to the update its chat has in hand (one at a time: people wait for
-  the answer), so "the same text twice to the same chat for the same update" is a message sent twice.
+- Every sendMessage is attributed to the update it answers: the traced bot (bench/_chaos_traced.py)
+  names it in the request; a reply it does not name (the apology of the error handler, if it ever
+  lacked one) goes under the update its chat has in hand. So "the same text twice to the same chat
+  for the same update" is a message sent twice, and a reply that came after the secretary stopped
+  waiting is still counted under its own update.
 - A confirmation remembers its draft (the id is in the Xác nhận button's data, `confirm:<draft>`; the
   report's idempotency key is `draft:<draft>`). When the bot answers with its apology ("sự cố … chưa
   ghi"), the secretary confirms again, as a person would; a reply that never comes ends the dialogue.
@@ -106,13 +109,21 @@ class Secretaries(Load):
         self.not_2xx: Counter[str] = Counter()
         self.late = 0
         self.post_latency: list[float] = []
+        self.traced = 0  # replies the bot named the update of (bench/_chaos_traced.py)
+        self.untraced = 0  # replies counted under the update their chat had in hand
+        self.moved_on = 0  # traced replies that came when their chat had another update in hand
 
     # --- the fake API's side ----------------------------------------------------------------------
 
     def on_call(self, method: str, params: dict[str, Any], at: float) -> None:
         if method == "sendMessage":
             chat = int(params.get("chat_id") or 0)
-            update = self.current.get(chat)
+            traced = params.get("_update")
+            update = traced if isinstance(traced, int) else self.current.get(chat)
+            self.traced += isinstance(traced, int)
+            self.untraced += not isinstance(traced, int)
+            # What the old attribution (by the update the chat has in hand) would have got wrong.
+            self.moved_on += isinstance(traced, int) and self.current.get(chat) != traced
             if update is not None:
                 self.texts[update][str(params.get("text", ""))] += 1
         super().on_call(method, params, at)

@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from storage.db import normalise_url
 
 READY_TIMEOUT = 60.0
+TRACED = Path(__file__).resolve().parent / "_chaos_traced.py"
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Life:
 
 @dataclass
 class Bot:
-    """One command (`python -m bot serve|run|nudge …`), started again after every kill."""
+    """One command (`python -m bot serve|run|nudge …`, through bench/_chaos_traced.py), started again
+    after every kill."""
 
     args: list[str]
     env: dict[str, str]
@@ -58,8 +60,9 @@ class Bot:
     def start(self) -> None:
         log_path = self.work / f"{self.name}-{len(self.lives)}.log"
         with log_path.open("wb") as out:
+            # The shipped bot, with each Bot API request tagged with the update it answers.
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot", *self.args], cwd=self.work, env=self.env, stdout=out, stderr=out
+                [sys.executable, str(TRACED), *self.args], cwd=self.work, env=self.env, stdout=out, stderr=out
             )
         self.lives.append(Life(process, log_path))
 

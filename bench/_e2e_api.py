@@ -89,8 +89,12 @@ class FakeBotAPI:
                     return
                 body = await reader.readexactly(length) if length else b""
                 arrived = time.monotonic()
-                method = path.rsplit("/", 1)[-1].split("?", 1)[0]
+                method, _, query = path.rsplit("/", 1)[-1].partition("?")
                 params = _params(headers.get("content-type", ""), body)
+                # bench_chaos's traced bot names the update a request answers (bench/_chaos_traced.py)
+                traced = dict(parse_qsl(query)).get("bench_update", "")
+                if traced.isascii() and traced.isdigit():
+                    params["_update"] = int(traced)
                 status, answer = await self._answer(method, params)
                 payload = json.dumps(answer).encode()
                 self.counts[method] += 1

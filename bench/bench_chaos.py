@@ -15,6 +15,8 @@ non-2xx is sent again with the same update_id until it is answered 2xx, as Teleg
   file write-locked for 4 s by another process (BEGIN IMMEDIATE).
 - storm: for 10 s half the sendMessage calls answered 429 (retry_after 1), 500 or 502.
 - repeat: one confirmation update POSTed 1,000 times, 50 at a time.
+- races: two staff withdraw or correct the same report at the same instant, through two `tiendo serve`
+  workers on one database (SQLite, and PostgreSQL); the rollups must equal the raw entries after.
 
 Figures from the database and the fake API's record: reports lost (a confirmation acknowledged 2xx, or a
 receipt the secretary got, with no report; not when the bot's last word was its apology "sự cố … chưa
@@ -67,7 +69,7 @@ from storage.db import Database  # noqa: E402
 from storage.models import InboxUpdate  # noqa: E402
 
 RESULTS = BENCH / "results" / "chaos.md"
-SCENARIOS = ("kill", "campaign", "outage", "storm", "repeat")
+SCENARIOS = ("kill", "campaign", "outage", "storm", "repeat", "races")
 # After the load: the last process sweeps what the killed ones stored (at start, then orphans older than
 # ORPHAN_AGE every SWEEP_INTERVAL); give it that long, and a little more.
 DRAIN_S = ORPHAN_AGE.total_seconds() + 2 * SWEEP_INTERVAL + 5
@@ -88,11 +90,12 @@ class Row:
     sent_twice: int = 0
     missing: str = "—"  # replies (or campaign messages) that never reached the chat
     crashes: int = 0
+    mismatched: int | None = None  # rollup rows differing from the raw entries (the races row)
     notes: list[str] = field(default_factory=list)
 
     @property
     def met(self) -> bool:
-        return not (self.lost or self.doubled or self.sent_twice or self.crashes)
+        return not (self.lost or self.doubled or self.sent_twice or self.crashes or self.mismatched)
 
 
 def env_for(api: ChaosAPI, port: int, database_url: str, **extra: str) -> dict[str, str]:
@@ -167,6 +170,12 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
     if missing:
         notes.append("never answered, by step: " + ", ".join(f"{k} {v}" for k, v in missing.most_common()))
     notes += [f"unexpected answer: {s[:90]}…" for s in load.result.samples[:2]]
+    notes.append(
+        f"replies traced to the update they answer: {load.traced:,} of {load.traced + load.untraced:,}"
+        + (" (the others counted under the update their chat had in hand)" if load.untraced else "")
+        + f", of which {load.moved_on:,} came when their chat had already sent a later update (counted "
+        "by the chat's update in hand, as before tracing, they would have been taken for that update's)"
+    )
     notes += [f"sent twice: {s}" for s in f.sent_twice_samples]
     if f.late_same_text:
         notes.append(
@@ -543,12 +552,58 @@ async def scenario_campaign(args: argparse.Namespace, work: Path, pg: Postgres |
     return [row]
 
 
+async def scenario_races(args: argparse.Namespace, work: Path, pg: Postgres | None) -> list[Row]:
+    import _chaos_races
+
+    count = 12 if args.quick else 40
+    targets: list[tuple[str, Any]] = [("sqlite", contextlib.nullcontext(f"sqlite:///{work / 'races.db'}"))]
+    if not args.quick:
+        if pg is not None:
+            targets.append(("postgresql", pg.database()))
+        elif server_or_env():
+            targets.append(("postgresql", _pg_url()))
+    rows = []
+    for name, context in targets:
+        log(f"== concurrent withdrawals and corrections, {name}: {count} reports, 2 staff, 2 serve workers")
+        with context as url:
+            figures, workers = await _chaos_races.run(
+                url=url, work=work / name, env_for=env_for, secret=SECRET, free_port=free_port, count=count,
+                seed=5, log=log,
+            )  # fmt: skip
+        crashes = [c for worker in workers for c in worker.crashes()]
+        row = Row(
+            scenario="concurrent withdrawals and corrections (2 serve workers)",
+            database=name,
+            load=f"{figures.rounds} reports, each changed by 2 staff at once",
+            doubled=figures.changed_twice + figures.corrections_twice,
+            missing=f"{sum(figures.other.values())} answers",
+            crashes=len(crashes),
+            mismatched=len(figures.rollup_errors),
+        )
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(figures.kinds.items()))
+        row.notes = [
+            f"pairs pressed together: {kinds}; answered «Đã rút»/«Đã sửa» {figures.applied}, told the report "
+            f"was changed already {figures.refused}"
+            + (f", other {dict(figures.other)}" if figures.other else ""),
+            f"reports taken out of the figures twice {figures.changed_twice}, replaced by two corrections "
+            f"{figures.corrections_twice}; rollup rows differing from the raw entries of the confirmed "
+            f"reports {len(figures.rollup_errors)}"
+            + (f" (e.g. {figures.rollup_errors[0]})" if figures.rollup_errors else ""),
+            *crashes,
+            traceback_note(workers[0]) if not workers[1].tracebacks() else
+            "; ".join(f"worker {n}: {traceback_note(w)}" for n, w in enumerate(workers, start=1)),
+        ]  # fmt: skip
+        rows.append(row)
+    return rows
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace, Path, Postgres | None], Awaitable[list[Row]]]] = {
     "kill": scenario_kill,
     "campaign": scenario_campaign,
     "outage": scenario_outage,
     "storm": scenario_storm,
     "repeat": scenario_repeat,
+    "races": scenario_races,
 }
 
 
@@ -582,6 +637,10 @@ IN_CI = [
      "a 502 then three 500s from the Bot API: the receipt is sent again; never «chưa ghi» for a stored "
      "report"),
     ("bench/bench_fuzz.py", "100,000 fuzzed messages through the handler: 0 exceptions, 0 reports stored"),
+    ("tests/test_races.py",
+     "two staff withdraw or correct one report at the same instant, each in its own thread and session, "
+     "held at a barrier just before subtracting (SQLite and PostgreSQL): one is applied, the other told the "
+     "report changed already; then rounds without the barrier; rollups equal the raw entries after each"),
 ]  # fmt: skip
 
 
@@ -595,18 +654,20 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
         "## Chaos: processes killed, the database away, Bot API storms",
         "",
         "| scenario | database | load | reports confirmed | reports lost | reports doubled "
-        "| messages sent twice | never arrived | crashes | goal met (0/0/0/0) |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|---|",
+        "| messages sent twice | never arrived | crashes | rollups ≠ entries | goal met (0/0/0/0/0) |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.scenario} | {row.database} | {row.load} | {cell(row.confirmed)} | {cell(row.lost)} "
             f"| {cell(row.doubled)} | {row.sent_twice:,} | {row.missing} | {row.crashes} "
-            f"| {'yes' if row.met else '**no**'} |"
+            f"| {cell(row.mismatched)} | {'yes' if row.met else '**no**'} |"
         )
     lines += [
         "",
-        "Goal: reports lost 0, reports doubled 0, messages sent twice 0, crashes 0 ("
+        "Goal: reports lost 0, reports doubled 0 (for the races row: reports taken out of the figures "
+        "twice, or replaced by two corrections), messages sent twice 0, crashes 0, rollup rows differing "
+        "from the raw entries 0 ("
         "«never arrived» is shown, not a goal: replies kept with their update are sent when it comes "
         "again, but one already on the wire when the process was killed, or refused by the Bot API three "
         "times, is not sent again, so that none arrives twice; campaign messages left «uncertain» likewise).",
@@ -616,7 +677,9 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
         f" ({seconds / 60:.1f} min).",
         f"Machine: {describe(pg_version or None)}.",
         "Setup: each row starts the real bot as its own OS process (`python -m bot serve` on 127.0.0.1, or "
-        "`python -m bot run` for long polling) against a fake Bot API in the harness (bench/_chaos_api.py); "
+        "`python -m bot run` for long polling, through bench/_chaos_traced.py, which tags each Bot API "
+        "request with the update it answers so that a late reply is counted under its own update) against "
+        "a fake Bot API in the harness (bench/_chaos_api.py); "
         "simulated secretaries (bench/_chaos_load.py on bench_e2e's) register, then send reports confirmed "
         "by button or typed «1», guided reports, /tiendo and /baocao, each waiting for the answer (8 s, 12 s "
         "in outages); POSTs that fail are sent again with the same update_id until answered 2xx; after the "
@@ -645,6 +708,10 @@ def goals(rows: list[Row]) -> list[Goal]:
         ("reports doubled (all chaos scenarios)", sum(r.doubled or 0 for r in rows)),
         ("messages sent twice (all chaos scenarios)", sum(r.sent_twice for r in rows)),
         ("crashes of the bot process (all chaos scenarios)", sum(r.crashes for r in rows)),
+        (
+            "rollup rows differing from the raw entries after concurrent withdrawals and corrections",
+            sum(r.mismatched or 0 for r in rows),
+        ),
     )
     return [Goal(figure, f"{n:,}", "0", n == 0, command) for figure, n in sums]
 
@@ -655,7 +722,7 @@ async def main_async(args: argparse.Namespace) -> list[Row]:
     if unknown:
         raise SystemExit(f"unknown scenario {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
     rows: list[Row] = []
-    need_pg = not args.quick and ("kill" in chosen or "outage" in chosen)
+    need_pg = not args.quick and ("kill" in chosen or "outage" in chosen or "races" in chosen)
     with (
         tempfile.TemporaryDirectory(prefix="tiendo-bench-chaos.") as tmp,
         postgres() if need_pg else contextlib.nullcontext() as pg,

@@ -47,6 +47,8 @@ def machine() -> str:
 # The fast chaos and security checks live in the test suite (CI); listed here with their cases.
 CI_TESTS = (
     "tests/test_security.py",
+    "tests/test_races.py",
+    "tests/test_revocation.py",
     "tests/test_chaos.py",
     "tests/test_outbox_crash.py",
     "tests/test_run_polling.py",

@@ -42,25 +42,37 @@ def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _private(target: Path) -> None:
+    """Create the file (or take an existing one) readable by its owner only, before anything is in it."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(target, 0o600)
+
+
 def backup(url: str, target: Path) -> None:
+    """A copy of everything (reports, names, accounts): written 0600, and so are SQLite's side files."""
     parsed = make_url(normalise_url(url))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if parsed.get_backend_name() == "sqlite":
-        source = Path(parsed.database or "")
-        if not source.exists():
-            raise InvalidInput(f"Không có tệp cơ sở dữ liệu {source}.")
-        with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
-            live.backup(copy)
-        return
-    args, env = _pg_args(url)
-    result = subprocess.run(
-        [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],
-        capture_output=True,
-        text=True,
-        env={**_base_env(), **env},
-    )
-    if result.returncode != 0:
-        raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+    source = Path(parsed.database or "")
+    if parsed.get_backend_name() == "sqlite" and not source.exists():
+        raise InvalidInput(f"Không có tệp cơ sở dữ liệu {source}.")
+    previous = os.umask(0o077)  # also for the journal SQLite writes next to the copy
+    try:
+        _private(target)
+        if parsed.get_backend_name() == "sqlite":
+            with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+                live.backup(copy)
+            return
+        args, env = _pg_args(url)
+        result = subprocess.run(
+            [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],
+            capture_output=True,
+            text=True,
+            env={**_base_env(), **env},
+        )
+        if result.returncode != 0:
+            raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+    finally:
+        os.umask(previous)
 
 
 def restore(url: str, source: Path) -> None:

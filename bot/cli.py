@@ -14,6 +14,7 @@ from storage.errors import StorageError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from storage.models import Account
 
 # Modules are imported inside the commands that use them: `tiendo parse` and `--help` stay quick
 # (no database layer, no Telegram library loaded for them).
@@ -165,6 +166,11 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
     from storage import accounts, bots, units
     from storage.models import Role
 
+    if not args.unit or not args.role:
+        raise CliError(
+            "Tạo mã: tiendo invite --unit MÃ_ĐƠN_VỊ --role secretary|staff|admin [--days N]; "
+            "xem, hủy: tiendo invite list | tiendo invite cancel SỐ."
+        )
     database = open_database(settings)
     configured = configured_names(settings)
     metered = [name for name, counted in configured.items() if counted]
@@ -277,6 +283,134 @@ def cmd_bots_resume(args: argparse.Namespace, settings: "Settings") -> None:
         bots.clear_exhausted(session, args.name)
         released = outbox.release_held(session, args.name, now=datetime.now(settings.zone))
     print(f"Bot {args.name}: bỏ chờ hạn mức; {released} tin nhắn sẽ được gửi ở lượt gửi tới.")
+def _local(moment: datetime | None, settings: "Settings") -> str:
+    return "" if moment is None else f"{moment.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+
+
+def _print_table(rows: list[dict[str, object]], columns: list[tuple[str, str]]) -> None:
+    print("\t".join(title for _, title in columns))
+    for row in rows:
+        print("\t".join("" if row[key] is None else str(row[key]) for key, _ in columns))
+
+
+def cmd_invite_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import accounts, units
+
+    now = datetime.now(settings.zone)
+    database = open_database(settings)
+    with database.session() as session:
+        within = units.get_by_code(session, args.within) if args.within else None
+        rows = [
+            {
+                "id": invite.id,
+                "unit_code": unit.code,
+                "unit_name": unit.name,
+                "role": invite.role,
+                "status": accounts.invite_status(invite, now),
+                "created_at": _local(invite.created_at, settings),
+                "expires_at": _local(invite.expires_at, settings),
+                "used_at": _local(invite.used_at, settings) or None,
+                "used_by_account": invite.used_by_account_id,
+                "cancelled_at": _local(invite.cancelled_at, settings) or None,
+            }
+            for invite, unit in accounts.list_invites(session, within=within)
+            if args.all or accounts.invite_status(invite, now) == "open"
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("Không có mã đăng ký nào còn dùng được." if not args.all else "Chưa có mã đăng ký nào.")
+    else:
+        _print_table(
+            rows,
+            [("id", "số"), ("unit_code", "đơn vị"), ("role", "vai trò"), ("status", "trạng thái"),
+             ("created_at", "tạo lúc"), ("expires_at", "hết hạn"), ("used_by_account", "tài khoản dùng")],
+        )  # fmt: skip
+
+
+def cmd_invite_cancel(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import accounts
+
+    database = open_database(settings)
+    with database.session() as session:
+        for invite_id in args.ids:
+            invite = accounts.cancel_invite(session, invite_id, now=datetime.now(settings.zone))
+            print(f"Đã hủy mã đăng ký số {invite.id} (vai trò {invite.role}); mã này không dùng được nữa.")
+
+
+def _account_status(account: "Account") -> str:
+    if account.revoked_at is not None:
+        return "revoked"
+    return "unreachable" if account.unreachable_at is not None else "active"
+
+
+def cmd_accounts_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import accounts, units
+
+    database = open_database(settings)
+    with database.session() as session:
+        within = units.get_by_code(session, args.within) if args.within else None
+        rows = [
+            {
+                "id": account.id,
+                "channel": account.channel,
+                "user_id": account.channel_user_id,
+                "display_name": account.display_name,
+                "role": account.role,
+                "unit_code": unit.code,
+                "unit_name": unit.name,
+                "status": _account_status(account),
+                "created_at": _local(account.created_at, settings),
+                "revoked_at": _local(account.revoked_at, settings) or None,
+            }
+            for account, unit in accounts.list_accounts(session, within=within, active_only=not args.all)
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("Chưa có tài khoản nào. Cấp mã đăng ký: tiendo invite --unit MÃ --role secretary")
+    else:
+        _print_table(
+            rows,
+            [("id", "số"), ("channel", "kênh"), ("user_id", "mã người dùng"), ("display_name", "tên"),
+             ("role", "vai trò"), ("unit_code", "đơn vị"), ("status", "trạng thái")],
+        )  # fmt: skip
+
+
+def cmd_accounts_revoke(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import accounts
+    from storage.errors import NotFound
+    from storage.models import Account, Unit
+
+    database = open_database(settings)
+    with database.session() as session:
+        for account_id in args.ids:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound(f"Không có tài khoản số {account_id}. Xem danh sách: tiendo accounts list")
+            unit = session.get(Unit, account.unit_id)
+            name = account.display_name or account.channel_user_id
+            who = f"{name} ({account.role}, {unit.name if unit else '?'})"
+            if accounts.revoke_account(
+                session, account, by_account_id=None, via="cli", now=datetime.now(settings.zone)
+            ):
+                print(f"Đã thu hồi tài khoản số {account_id}: {who}.")
+            else:
+                print(f"Tài khoản số {account_id} đã được thu hồi trước đó: {who}.")
+
+
+def cmd_prune(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import retention
+
+    database = open_database(settings)
+    with database.session() as session:
+        removed = retention.prune(session, now=datetime.now(settings.zone), policy=settings.retention)
+    print("Đã xóa: " + ", ".join(f"{table} {n}" for table, n in removed.items()) + ".")
 
 
 def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
@@ -388,7 +522,7 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
     database = open_database(settings)
     if args.dry_run:
         with database.session() as session:
-            plan = plan_campaign(session, month, threshold=settings.lagging_threshold)
+            plan = plan_campaign(session, month, threshold=settings.lagging_threshold, as_of=now.date())
             print(preview_text(plan, None))
             for recipient, message in zip(plan.recipients, plan.messages(), strict=True):
                 who = recipient.account.display_name or recipient.account.channel_user_id
@@ -416,16 +550,45 @@ def _send_campaign(
         runtime = make_runtime(settings, mode="send")
     except ConfigError as error:
         raise CliError(f"{error} {TOKEN_HELP} Xem trước: tiendo nudge --dry-run") from None
-    added = compose(
-        database,
-        month,
-        now=now,
-        threshold=settings.lagging_threshold,
-        budget=budget_for(runtime.usage, runtime.channels),
-    )
-    if added is None:
-        raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
-    print(f"Đợt nhắc việc tháng {month:%m/%Y}: {added} tin nhắn mới vào hàng đợi.")
+    campaign = f"{month:%Y-%m}"
+    with database.session() as session:
+        composed = outbox.campaign_row(session, month)
+        by_status = outbox.counts(session, campaign)
+    if composed is not None:
+        # Composed before (by this command or by the running bot): say where it stands, send what waits.
+        at = composed.composed_at.astimezone(settings.zone)
+        print(
+            f"Đợt nhắc việc tháng {month:%m/%Y} đã được soạn lúc {at:%H:%M %d/%m/%Y} "
+            f"({composed.messages} tin nhắn): "
+            f"đã gửi {by_status.get('sent', 0)}, còn chờ gửi {by_status.get('pending', 0)}"
+            + "".join(
+                f", {label} {by_status[key]}"
+                for key, label in (
+                    ("sending", "đang gửi"),
+                    ("failed", "không gửi được"),
+                    ("unreachable", "người nhận đã chặn bot"),
+                    ("uncertain", "không chắc đã đến"),
+                )
+                if by_status.get(key)
+            )
+            + "."
+        )
+        if not by_status.get("pending"):
+            return  # nothing waits; the channels were built but never opened a connection
+    else:
+        added = compose(
+            database,
+            month,
+            now=now,
+            threshold=settings.lagging_threshold,
+            budget=budget_for(runtime.usage, runtime.channels),
+        )
+        if added is None:
+            raise CliError("Một tiến trình khác đang soạn đợt nhắc việc; thử lại sau ít phút.")
+        print(
+            f"Đợt nhắc việc tháng {month:%m/%Y} (số liệu đến ngày {now:%d/%m/%Y}): "
+            f"{added} tin nhắn mới vào hàng đợi."
+        )
     if in_quiet_hours(now.time(), settings.quiet_window) and not args.ignore_quiet_hours:
         print(
             f"Đang trong giờ yên lặng ({settings.quiet_hours}): bot sẽ gửi khi hết giờ yên lặng "
@@ -571,10 +734,10 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
         )
         print("Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy. Thử: /tiendo, /tiendo Kiện Khê, /help.")
         print(
-            f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} "
+            f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} (chọn 1 để đổi vai trò) "
             "rồi gửi: kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"
         )
-        print(f"Thử làm cán bộ Đảng bộ thị trấn Kiện Khê: /dangky {codes['staff']}")
+        print(f"Thử làm cán bộ Đảng bộ thị trấn Kiện Khê: /dangky {codes['staff']} (chọn 1 để đổi vai trò)")
         print("Thoát: /quit hoặc Ctrl-D.\n")
     else:
         database = open_database(settings)
@@ -860,8 +1023,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Create a one-time invite code; the last line is the code",
         ),
     )
-    p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
-    p.add_argument("--role", required=True, choices=ROLES, help=_help("vai trò", "role"))
+    p.add_argument("--unit", metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    p.add_argument("--role", choices=ROLES, help=_help("vai trò", "role"))
     p.add_argument(
         "--days",
         type=_positive,
@@ -870,6 +1033,76 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("số ngày hiệu lực (mặc định 7)", "days valid (default 7)"),
     )
     p.set_defaults(func=cmd_invite)
+    invite_sub = p.add_subparsers(dest="invite_command", metavar="list|cancel")
+    q = invite_sub.add_parser(
+        "list",
+        help=_help("các mã đăng ký (không in mã)", "the invites (never their codes)"),
+        description=_help(
+            "Các mã đăng ký còn dùng được (--all: cả mã đã dùng, đã hủy, hết hạn); bot chỉ giữ bản băm "
+            "nên không in lại được mã",
+            "Invites still usable (--all: used, cancelled, expired too); only hashes are kept, so the "
+            "codes cannot be shown again",
+        ),
+    )
+    q.add_argument(
+        "--unit", dest="within", metavar="CODE", help=_help("trong đơn vị này", "within this unit")
+    )
+    q.add_argument("--all", action="store_true", help=_help("cả mã đã dùng, hủy, hết hạn", "all invites"))
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
+    q.set_defaults(func=cmd_invite_list)
+    q = invite_sub.add_parser(
+        "cancel",
+        help=_help("hủy mã đăng ký chưa dùng", "cancel unused invites"),
+        description=_help(
+            "Hủy mã đăng ký chưa dùng (số lấy từ tiendo invite list); có ghi nhật ký",
+            "Cancel unused invites (numbers from tiendo invite list); audited",
+        ),
+    )
+    q.add_argument("ids", nargs="+", type=int, metavar="SỐ", help=_help("số của mã", "invite number"))
+    q.set_defaults(func=cmd_invite_cancel)
+
+    p = sub.add_parser(
+        "accounts",
+        help=_help("tài khoản: xem, thu hồi", "accounts: list, revoke"),
+        description=_help("Tài khoản đã đăng ký", "Registered accounts"),
+    )
+    accounts_sub = p.add_subparsers(dest="accounts_command", metavar="list|revoke", required=True)
+    q = accounts_sub.add_parser(
+        "list",
+        help=_help("các tài khoản", "list accounts"),
+        description=_help(
+            "Các tài khoản đang dùng được (--all: cả tài khoản đã thu hồi)",
+            "Accounts in use (--all: revoked ones too)",
+        ),
+    )
+    q.add_argument(
+        "--unit", dest="within", metavar="CODE", help=_help("trong đơn vị này", "within this unit")
+    )
+    q.add_argument("--all", action="store_true", help=_help("cả tài khoản đã thu hồi", "revoked ones too"))
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
+    q.set_defaults(func=cmd_accounts_list)
+    q = accounts_sub.add_parser(
+        "revoke",
+        help=_help("thu hồi tài khoản", "revoke accounts"),
+        description=_help(
+            "Thu hồi tài khoản (số lấy từ tiendo accounts list): không báo cáo, không xem số liệu, không "
+            "nhận tin nhắc việc nữa; báo cáo đã gửi giữ nguyên; có ghi nhật ký",
+            "Revoke accounts (numbers from tiendo accounts list): no more reports, figures or campaign "
+            "messages; their reports stay; audited",
+        ),
+    )
+    q.add_argument("ids", nargs="+", type=int, metavar="SỐ", help=_help("số của tài khoản", "account number"))
+    q.set_defaults(func=cmd_accounts_revoke)
+
+    p = sub.add_parser(
+        "prune",
+        help=_help("xóa dữ liệu quá hạn lưu giữ", "delete what the retention policy no longer keeps"),
+        description=_help(
+            "Xóa dữ liệu quá thời hạn lưu giữ (bot đang chạy tự làm mỗi giờ; xem docs/deploy.md)",
+            "Delete what the retention policy no longer keeps (a running bot does it every hour)",
+        ),
+    )
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser(
         "progress",
@@ -1109,7 +1342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
     bot_runs = args.command in ("run", "serve") or (args.command == "start" and _any_channel(settings))
-    configure_logging(settings.log_level if bot_runs else "WARNING")
+    configure_logging(settings.log_level if bot_runs else "WARNING", settings.secrets())
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
         func(args, settings)

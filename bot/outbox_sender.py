@@ -228,6 +228,7 @@ def _notices(session: Session, account: Account) -> list[tuple[Account, str]]:
                 col(Account.role).in_((Role.staff, Role.admin)),
                 col(Account.unreachable_at).is_(None),
                 col(Account.chat_id).is_not(None),
+                col(Account.revoked_at).is_(None),
                 col(Account.channel).not_in(outbox.NOT_MESSAGING),
             )
         ).all()

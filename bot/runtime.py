@@ -33,6 +33,7 @@ def make_services(
         draft_ttl=settings.draft_ttl,
         correction_window=settings.correction_window,
         messages_per_minute=settings.messages_per_minute,
+        invite_failures_per_hour=settings.invite_failures_per_hour,
         lagging_threshold=settings.lagging_threshold,
     )
 
@@ -76,4 +77,5 @@ def make_scheduler(
         quiet=settings.quiet_window,
         threshold=settings.lagging_threshold,
         budget=budget_for(usage or make_usage(settings, database, services), channels),
+        retention=settings.retention,
     )

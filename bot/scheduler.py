@@ -12,14 +12,16 @@ from sqlmodel import Session
 from bot.outbox_sender import DrainResult, OutboxSender, default_owner
 from handlers import budget as campaign_budget
 from handlers.budget import Budget
-from handlers.campaign import plan_campaign
-from storage import outbox
+from handlers.campaign import CampaignPlan, plan_campaign
+from storage import outbox, retention
 from storage.clock import month_start
 from storage.db import Database
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
 LEASE = "campaign"
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def in_quiet_hours(moment: time, window: tuple[time, time] | None) -> bool:
@@ -40,42 +42,61 @@ def compose(
     owner: str | None = None,
     budget: Callable[[Session], Budget] | None = None,
 ) -> int | None:
-    """Compose and queue the campaign of a month, once. Returns how many messages were queued, or
-    None when another process holds the lease. Idempotent: a second call queues nothing new.
+    """Compose and queue the campaign of a month, once, with the figures as of `now` (local time).
+
+    Returns how many messages were queued: 0 when the campaign was composed before, None when another
+    process is composing it at this moment (it holds the lease). The lease is released as soon as the
+    messages are queued, so that a second `tiendo nudge --send` gets a plain answer at once.
 
     `budget` tells what each bot may still send this month: what does not fit is queued to wait for
     the next month's quota, the most useful messages first (handlers.budget)."""
+    month = month_start(campaign_month)
     # Plan in a read-only transaction (tens of seconds for a nation), then write in a short one, so
     # that secretaries' reports are not held back meanwhile.
     with database.session(readonly=True) as session:
-        plan = plan_campaign(session, campaign_month, threshold=threshold)
+        if outbox.campaign_row(session, month) is not None:
+            return 0
+        plan = plan_campaign(session, campaign_month, threshold=threshold, as_of=now.date())
+    owner = owner or default_owner()
     with database.session() as session:
         # The lease row is locked for the transaction: a second process waits here, then finds the
-        # campaign composed (and its messages, with the same keys, already queued).
-        if not outbox.acquire_lease(
-            session, LEASE, owner=owner or default_owner(), now=now, ttl=timedelta(minutes=10)
-        ):
+        # campaign composed and queues nothing.
+        if not outbox.acquire_lease(session, LEASE, owner=owner, now=now, ttl=timedelta(minutes=10)):
             return None
-        if outbox.campaign_row(session, month_start(campaign_month)) is not None:
-            return 0  # composed before: its messages are queued (and perhaps sent) already
-        limits = budget(session) if budget is not None else None
-        fitted = campaign_budget.fit(plan, limits)
-        added = outbox.enqueue(session, fitted.now, now=now)
-        if fitted.later and limits is not None:
-            added += outbox.enqueue(session, fitted.later, now=now, held_until=limits.next_quota)
-            log.warning(
-                "campaign %s: %d messages wait for next month's quota (%s)",
-                f"{campaign_month:%Y-%m}",
-                len(fitted.later),
-                dict(fitted.left_out),
-            )
-        # Messages of an earlier campaign still waiting would bring old figures: these replace them.
-        superseded = outbox.supersede(session, f"{campaign_month:%Y-%m}", now=now)
-        if superseded:
-            log.info("%d messages of earlier campaigns replaced by this one", superseded)
-        outbox.mark_composed(session, month_start(campaign_month), added, now=now)
-        log.info("campaign %s composed: %d new messages", f"{campaign_month:%Y-%m}", added)
+        added = 0
+        if outbox.campaign_row(session, month) is None:
+            added = _enqueue(session, plan, campaign_month, now=now, budget=budget)
+        outbox.release_lease(session, LEASE, owner=owner, now=now)
         return added
+
+
+def _enqueue(
+    session: Session,
+    plan: CampaignPlan,
+    campaign_month: date,
+    *,
+    now: datetime,
+    budget: Callable[[Session], Budget] | None,
+) -> int:
+    """Queue a composed plan within the bots' budgets and mark the month composed."""
+    limits = budget(session) if budget is not None else None
+    fitted = campaign_budget.fit(plan, limits)
+    added = outbox.enqueue(session, fitted.now, now=now)
+    if fitted.later and limits is not None:
+        added += outbox.enqueue(session, fitted.later, now=now, held_until=limits.next_quota)
+        log.warning(
+            "campaign %s: %d messages wait for next month's quota (%s)",
+            f"{campaign_month:%Y-%m}",
+            len(fitted.later),
+            dict(fitted.left_out),
+        )
+    # Messages of an earlier campaign still waiting would bring old figures: these replace them.
+    superseded = outbox.supersede(session, f"{campaign_month:%Y-%m}", now=now)
+    if superseded:
+        log.info("%d messages of earlier campaigns replaced by this one", superseded)
+    outbox.mark_composed(session, month_start(campaign_month), added, now=now)
+    log.info("campaign %s composed: %d new messages", f"{campaign_month:%Y-%m}", added)
+    return added
 
 
 class CampaignScheduler:
@@ -92,10 +113,24 @@ class CampaignScheduler:
         quiet: tuple[time, time] | None = (time(21, 0), time(7, 0)),
         threshold: float = 1.0,
         budget: Callable[[Session], Budget] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.database, self.sender, self.clock, self.zone = database, sender, clock, zone
         self.day, self.at, self.grace, self.quiet, self.threshold = day, at, grace, quiet, threshold
         self.budget = budget
+        self.retention = retention
+        self._pruned_at: datetime | None = None
+
+    def prune(self, now: datetime) -> dict[str, int] | None:
+        """Delete what the retention policy no longer keeps, at most once every PRUNE_EVERY."""
+        if self.retention is None or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return None
+        with self.database.session() as session:
+            removed = retention.prune(session, now=now, policy=self.retention)
+        self._pruned_at = now
+        if any(removed.values()):
+            log.info("retention: removed %s", ", ".join(f"{n} {table}" for table, n in removed.items() if n))
+        return removed
 
     def due_month(self, now: datetime) -> date | None:
         """This month's campaign when its time has come, within the grace period, and not yet composed."""
@@ -111,6 +146,11 @@ class CampaignScheduler:
     async def tick(self) -> DrainResult | None:
         """One round: compose if due, then send what is due unless in quiet hours."""
         now = self.clock()
+        try:
+            await asyncio.to_thread(self.prune, now)
+        except Exception:  # the campaign goes on; the next hour tries again
+            log.exception("retention: pruning failed")
+            self._pruned_at = now
         month = await asyncio.to_thread(self.due_month, now)
         if month is not None:
             await asyncio.to_thread(

@@ -50,7 +50,7 @@ def make_links(settings: Settings, database: Database) -> FileLinks | None:
     return FileLinks(
         database,
         base_url=settings.public_base_url,
-        secret=settings.secret_key or secrets.token_hex(32),
+        secret=settings.secret_key.get_secret_value() or secrets.token_hex(32),
         ttl=timedelta(minutes=settings.file_link_minutes),
     )
 

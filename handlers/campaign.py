@@ -1,7 +1,8 @@
 """The monthly campaign: who gets a nudge, praise, a reminder or a summary, in one message each.
 
-Run on the campaign day of month M, it reviews month M-1: figures as of the last day of M-1,
-reports sent during M-1. Every recipient gets at most one message, combining what applies.
+Composed on a day of month M, it uses the figures of that day (every report stored so far, targets
+pro rata to that day: "tính đến ngày …" is the composing day), and reminds the cells that sent no
+report for month M-1. Every recipient gets at most one message, combining what applies.
 """
 
 import bisect
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from handlers.formatting import day, month, number, percent
 from handlers.i18n import t
 from storage import campaigns
-from storage.clock import month_start
+from storage.clock import month_end, month_start
 from storage.models import Account, Role, Unit
 from storage.outbox import NewMessage
 from storage.progress import TargetProgress, progress_of
@@ -33,8 +34,8 @@ class Recipient:
 @dataclass
 class CampaignPlan:
     month: date  # the campaign's month (M)
-    review_month: date  # the month reviewed (M-1)
-    as_of: date  # last day of M-1
+    review_month: date  # the month whose silent cells are reminded (M-1)
+    as_of: date  # the day the campaign is composed: figures are as of this day
     recipients: list[Recipient]
     lagging: list[Unit]
     on_track: list[Unit]
@@ -89,9 +90,21 @@ class _Tree:
 
 
 def plan_campaign(
-    session: Session, campaign_month: date, *, threshold: float = 1.0, scope: Unit | None = None
+    session: Session,
+    campaign_month: date,
+    *,
+    threshold: float = 1.0,
+    scope: Unit | None = None,
+    as_of: date | None = None,
 ) -> CampaignPlan:
-    first, as_of = review_dates(campaign_month)
+    """The campaign of `campaign_month` as composed on `as_of` (default: its first day).
+
+    `as_of` is kept within the campaign's month: run late in the month, a campaign counts the reports
+    of the month so far, so a cell that has just reached its target is not told it lags.
+    """
+    first, _ = review_dates(campaign_month)
+    current = month_start(campaign_month)
+    as_of = min(max(as_of or current, current), month_end(current))
     tree = _Tree(campaigns.active_units(session))
     settings = campaigns.disabled_kinds(session)
     reported = campaigns.reported_units(session, first)
@@ -196,7 +209,9 @@ def _within(units: list[Unit], paths: list[str], scope: Unit) -> list[Unit]:
 
 
 def _months_left(as_of: date, end: date) -> int:
-    return max(1, (end.year - as_of.year) * 12 + end.month - as_of.month)
+    """Months to the target's end, counting the current one unless it ends on `as_of`."""
+    months = (end.year - as_of.year) * 12 + end.month - as_of.month
+    return max(1, months + (as_of != month_end(as_of)))
 
 
 def _nudge(tp: TargetProgress, as_of: date) -> str:

@@ -5,6 +5,7 @@ commit together, so a crash or a redelivery never half-applies a message, and a 
 kill -9) continues the dialogue from the stored state.
 """
 
+import hashlib
 import json
 import logging
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view
+from handlers import campaign, drafts, progress_view, revocation
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -22,6 +23,7 @@ from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
 from storage import accounts, bots, conversations, groups, reports, units
+from storage.audit import record
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
 
@@ -29,8 +31,13 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 # Control characters (NUL and the like; not newline or tab) and lone surrogates (a JSON escape can
-# make one): PostgreSQL refuses NUL, and neither database stores a surrogate.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# make one): PostgreSQL refuses NUL, and neither database stores a surrogate. Also the invisible
+# ones: zero-width characters, and bidirectional marks and overrides (U+202E shows "1 nạp kết" to
+# staff reading the raw text, or hides what a name really says).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
+    r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 @dataclass
@@ -40,6 +47,7 @@ class Context:
     session: Session
     account: Account | None
     state: dict[str, Any]
+    revoked: bool = False  # the sender's account was revoked (ctx.account is then None)
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +69,7 @@ class Context:
         self.state["quick"] = quick
 
     def reset(self) -> None:
-        for key in ("draft", "options", "quick", "awaiting"):
+        for key in ("draft", "options", "quick", "awaiting", "register"):
             self.state.pop(key, None)
 
 
@@ -70,6 +78,7 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
     a group, a message not meant for the bot."""
     if incoming.is_group and not incoming.addressed:
         return []  # members talking to each other
+    incoming = _storable(incoming)
     with services.session() as session:
         if incoming.delivery_id and not conversations.claim_delivery(
             session, incoming.channel, incoming.delivery_id
@@ -77,6 +86,9 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
             log.info("duplicate delivery %s:%s", incoming.channel, incoming.delivery_id)
             return _redelivered(session, incoming)
         account = accounts.find_account(session, incoming.channel, incoming.user_id)
+        revoked = account is not None and account.revoked_at is not None
+        if revoked:
+            account = None  # a revoked account is answered as such, and nothing more (see _dispatch)
         now = services.now()
         if account is not None and not incoming.is_group and account.chat_id != incoming.chat_id:
             account.chat_id = incoming.chat_id  # their private chat: where what is meant for them goes
@@ -88,6 +100,7 @@ def handle(incoming: Incoming, services: Services) -> list[Reply]:
             session=session,
             account=account,
             state=conversations.load_state(session, incoming.channel, route.dialogue),
+            revoked=revoked,
         )
         if ctx.account is not None and ctx.account.unreachable_at is not None:
             # They write again: they can be reached again.
@@ -157,6 +170,36 @@ def _route(session: Session, incoming: Incoming, account: Account | None, now: d
 
 def _offered(ctx: Context, choice: str | None) -> bool:
     return any(data == choice for _, data in ctx.state.get("options") or [])
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+MAX_ID = 64  # the id columns' length
+
+
+def _fit_id(value: str) -> str:
+    """An id as the database can keep it: one with a lone surrogate, or too long, becomes its digest."""
+    if len(value) <= MAX_ID and not _SURROGATE.search(value):
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:56]
+
+
+def _storable(incoming: Incoming) -> Incoming:
+    """Ids and texts that the database can store, whatever a forged or broken update carried.
+
+    A lone surrogate (a JSON escape can make one) is refused by both databases, and an id longer than
+    its column by PostgreSQL: such ids are replaced by a digest (distinct ids stay distinct).
+    """
+    ids = (incoming.user_id, incoming.chat_id, incoming.delivery_id or "", incoming.choice or "")
+    if not any(len(value) > MAX_ID or _SURROGATE.search(value) for value in ids) and not _SURROGATE.search(
+        incoming.text
+    ):
+        return incoming
+    return replace(
+        incoming,
+        user_id=_fit_id(incoming.user_id),
+        chat_id=_fit_id(incoming.chat_id),
+        delivery_id=None if incoming.delivery_id is None else _fit_id(incoming.delivery_id),
+        choice=None if incoming.choice is None else _SURROGATE.sub("\ufffd", incoming.choice),
+        text=_SURROGATE.sub("", incoming.text),
+    )
 
 
 def dump_replies(replies: list[Reply]) -> str:
@@ -186,17 +229,14 @@ def load_replies(kept: str) -> list[Reply]:
 
 
 def _redelivered(session: Session, incoming: Incoming) -> list[Reply]:
-    """Replies that never left (the process died after committing) are sent now; a redelivered
-    confirm press is told the receipt; other redeliveries need no second answer."""
+    """Replies that never left (the process died after committing) are sent now; once they started
+    to leave, a redelivery gets no second answer, a confirm press included: its receipt went with the
+    replies, and an "already recorded" for each redelivery (every restart's sweep, every unconfirmed
+    getUpdates offset) would reach the secretary again and again. A new press is told the receipt."""
     kept = conversations.unsent_replies(session, incoming.channel, incoming.delivery_id or "")
     if kept is not None:
         log.info("replies to %s:%s had not left: sending them now", incoming.channel, incoming.delivery_id)
         return load_replies(kept)
-    action, _, draft_id = (incoming.choice or "").partition(":")
-    if incoming.kind is Kind.choice and action == "confirm":
-        stored = reports.find_by_idempotency_key(session, drafts.key(draft_id))
-        if stored is not None:
-            return [Reply(t("confirm.already", code=stored.receipt_code))]
     return []
 
 
@@ -211,6 +251,9 @@ def _dispatch(ctx: Context) -> list[Reply]:
     if encoding is not None:
         return [Reply(t("encoding.legacy", encoding=encoding))]
 
+    if ctx.revoked and not _is_command(text, "dangky"):
+        ctx.reset()  # nothing left half-done: a new code starts afresh
+        return [Reply(t("account.revoked"))]
     expired = _expire(ctx)
     choice = incoming.choice if incoming.kind is Kind.choice else _typed_choice(ctx, text)
     if choice is not None:
@@ -229,6 +272,10 @@ def _dispatch(ctx: Context) -> list[Reply]:
 
 
 # --- commands ---------------------------------------------------------------------------------
+
+
+def _is_command(text: str, name: str) -> bool:
+    return text.startswith("/") and text[1:].partition(" ")[0].split("@", 1)[0].lower() == name
 
 
 def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
@@ -250,6 +297,8 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return progress_view.export(ctx, args)
     if command == "nhacnho":
         return _campaign_preview(ctx)
+    if command == "thuhoi":
+        return revocation.ask(ctx, args)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
@@ -285,12 +334,12 @@ def _rate_limited(ctx: Context) -> list[Reply] | None:
 
 
 INVITE_ATTEMPTS = 5  # wrong codes per hour before /dangky is refused for a while
+REPLACE_ROLE_WITHIN = timedelta(hours=1)  # how long "replace your role?" can be answered
 
 
 def _register(ctx: Context, code: str) -> list[Reply]:
     if not code:
         return [Reply(t("register.usage"))]
-    incoming = ctx.incoming
     failures = [
         f
         for f in ctx.state.get("invite_failures", [])
@@ -299,35 +348,96 @@ def _register(ctx: Context, code: str) -> list[Reply]:
     if len(failures) >= INVITE_ATTEMPTS:
         wait = timedelta(hours=1) - (ctx.now - datetime.fromisoformat(failures[0]))
         return [Reply(t("register.throttled", minutes=number(max(1, round(wait.total_seconds() / 60)))))]
+    # Codes guessed from many chats at once: past the limit, no code is even looked at for a while.
+    if accounts.recent_refusals(ctx.session, since=ctx.now - timedelta(hours=1)) >= (
+        ctx.services.invite_failures_per_hour
+    ):
+        log.warning("invite codes: too many wrong ones in the last hour, /dangky paused")
+        return [Reply(t("register.busy"))]
+    invite = accounts.find_invite(ctx.session, code)
+    if invite is not None and ctx.account is not None and invite.used_by_account_id == ctx.account.id:
+        # Their own code again (the first answer was slow, or lost in a restart): they are registered.
+        return _registered(ctx)
     # Several bots of a platform each serve a part of the tree (a bot's plan limits its users): the
     # invite names the bot to write to, and another bot does not take it.
-    invited = accounts.invite_unit(ctx.session, code)
-    wanted = bots.serving_in_family(ctx.session, invited, incoming.channel) if invited is not None else None
-    if wanted is not None and wanted != incoming.channel:
+    invited = ctx.session.get(Unit, invite.unit_id) if invite is not None else None
+    channel = ctx.incoming.channel
+    wanted = bots.serving_in_family(ctx.session, invited, channel) if invited is not None else None
+    if wanted is not None and wanted != channel:
         return [Reply(t("register.other_bot", bot=bots.title(ctx.session, wanted)))]
+    try:
+        accounts.check_invite(invite, ctx.now)
+    except StorageError as refused:
+        # Codes are guessed one message at a time: count the misses, per chat in the stored state,
+        # and for every chat together in the audit.
+        ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
+        record(ctx.session, "invite.refused", account_id=ctx.account.id if ctx.account else None, at=ctx.now)
+        return [Reply(t("register.refused", reason=str(refused)))]
+    assert invite is not None
+    ctx.state.pop("invite_failures", None)
+    current = ctx.account
+    if current is not None and (current.unit_id, current.role) != (invite.unit_id, invite.role):
+        # Someone with a role: say what the code would change, and change it only if they say so.
+        ctx.reset()
+        ctx.state["register"] = {"invite": invite.id, "at": ctx.now.isoformat()}
+        options = (
+            Option(t("option.register_replace"), f"register_yes:{invite.id}"),
+            Option(t("option.register_keep"), f"register_no:{invite.id}"),
+        )
+        ctx.offer(options)
+        new_unit = ctx.session.get(Unit, invite.unit_id)
+        text = t(
+            "register.replace_ask",
+            role=t(f"role.{current.role}"),
+            unit=ctx.unit().name,
+            new_role=t(f"role.{invite.role}"),
+            new_unit=new_unit.name if new_unit else "",
+        )
+        return [Reply(text, options)]
+    return _redeem(ctx, invite.id)
+
+
+def _redeem(ctx: Context, invite_id: int | None) -> list[Reply]:
+    incoming = ctx.incoming
     try:
         account = accounts.redeem_invite(
             ctx.session,
-            code=code,
+            invite_id=invite_id,
             channel=incoming.channel,
             channel_user_id=incoming.user_id,
             chat_id=None if incoming.is_group else incoming.chat_id,  # a group is nobody's private chat
             display_name=_CONTROL.sub("", incoming.display_name or "")[:255] or None,
             now=ctx.now,
         )
-    except StorageError as refused:
-        # Codes are guessed one message at a time: count the misses, per chat, in the stored state.
-        ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
+    except StorageError as refused:  # spent or cancelled meanwhile
         return [Reply(t("register.refused", reason=str(refused)))]
-    ctx.state.pop("invite_failures", None)
     ctx.account = account
     ctx.reset()
+    return _registered(ctx)
+
+
+def _registered(ctx: Context) -> list[Reply]:
+    assert ctx.account is not None
     unit = ctx.unit()
+    account = ctx.account
     key = "register.done.secretary" if account.role == Role.secretary else "register.done.staff"
     done = Reply(t(key, unit=unit.name, level=unit.level, role=t(f"role.{account.role}")))
     if account.chat_id is None:  # registered in a group: the bot cannot write to them yet
         return [done, Reply(t("group.registered", name=account.display_name or ""))]
     return [done]
+
+
+def _register_answer(ctx: Context, action: str, rest: str) -> list[Reply]:
+    """ "Đổi vai trò" or "Giữ vai trò cũ" after /dangky by someone who already has a role."""
+    pending = ctx.state.pop("register", None) or {}
+    ctx.reset()
+    fresh = bool(pending) and ctx.now - datetime.fromisoformat(pending["at"]) <= REPLACE_ROLE_WITHIN
+    if not fresh or str(pending.get("invite")) != rest:
+        return [Reply(t("register.confirm_gone"))]
+    assert ctx.account is not None
+    if action == "register_no":
+        return [Reply(t("register.kept", role=t(f"role.{ctx.account.role}"), unit=ctx.unit().name))]
+    return _redeem(ctx, int(pending["invite"]))
 
 
 def _cancel(ctx: Context) -> list[Reply]:
@@ -344,7 +454,7 @@ def _campaign_preview(ctx: Context) -> list[Reply]:
     if ctx.account.role == Role.secretary:
         return [Reply(t("preview.staff_only"))]
     plan = campaign.plan_campaign(
-        ctx.session, ctx.today, threshold=ctx.services.lagging_threshold, scope=ctx.unit()
+        ctx.session, ctx.today, threshold=ctx.services.lagging_threshold, scope=ctx.unit(), as_of=ctx.today
     )
     return [Reply(campaign.preview_text(plan, ctx.account))]
 
@@ -367,7 +477,7 @@ def _recent_reports(ctx: Context) -> list[Reply]:
                 where=where,
                 status=status,
                 period=drafts.period_label(report.period_start, report.period_end),
-                text=drafts.shorten(report.raw_text, 60),
+                text=drafts.shorten(_CONTROL.sub("", report.raw_text), 60),
             )
         )
     lines.append(t("reports.footer"))
@@ -407,7 +517,7 @@ def _correct_ask(ctx: Context, code: str) -> list[Reply]:
         return [found]
     ctx.reset()
     ctx.state["awaiting"] = {"what": "correction", "report_id": found.id}
-    return [Reply(t("correct.prompt", code=found.receipt_code, text=found.raw_text))]
+    return [Reply(t("correct.prompt", code=found.receipt_code, text=_CONTROL.sub("", found.raw_text)))]
 
 
 def _withdraw_ask(ctx: Context, code: str) -> list[Reply]:
@@ -433,7 +543,10 @@ def _withdraw(ctx: Context, report_id: str) -> list[Reply]:
     if isinstance(found, Reply):
         return [found]
     assert ctx.account is not None
-    reports.withdraw_report(ctx.session, found, account_id=ctx.account.id, now=ctx.now)
+    try:
+        reports.withdraw_report(ctx.session, found, account_id=ctx.account.id, now=ctx.now)
+    except StorageError:  # withdrawn meanwhile, from another chat
+        return [Reply(t("receipt.withdrawn", code=found.receipt_code))]
     return [Reply(t("withdraw.done", code=found.receipt_code))]
 
 
@@ -512,6 +625,10 @@ def _on_choice(ctx: Context, choice: str) -> list[Reply]:
         return [Reply(t("withdraw.kept"))]
     if action in ("unit", "page", "chart", "xlsx"):
         return progress_view.on_choice(ctx, action, rest)
+    if action in revocation.ACTIONS:
+        return revocation.on_choice(ctx, action, rest)
+    if action in ("register_yes", "register_no"):
+        return _register_answer(ctx, action, rest)
     return drafts.on_choice(ctx, action, rest)
 
 

@@ -362,7 +362,11 @@ def _confirm(ctx: "Context", draft: dict[str, Any]) -> list[Reply]:
             if old is None or old.status != "confirmed":
                 ctx.reset()
                 return [Reply(t("receipt.withdrawn", code=draft.get("corrects_code", "")))]
-            new = reports.correct_report(ctx.session, old, data, account_id=ctx.account.id, now=ctx.now)
+            try:
+                new = reports.correct_report(ctx.session, old, data, account_id=ctx.account.id, now=ctx.now)
+            except reports.AlreadyWithdrawn:  # corrected or withdrawn meanwhile, from another chat
+                ctx.reset()
+                return [Reply(t("receipt.withdrawn", code=old.receipt_code))]
             ctx.reset()
             return [Reply(t("correct.done", old=old.receipt_code, code=new.receipt_code))]
         report, created = reports.confirm_report(ctx.session, data, now=ctx.now)

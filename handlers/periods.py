@@ -180,7 +180,7 @@ def _rel_year(word: str | None, today: date) -> int | None:
     if word in ("ngoai", "truoc"):
         return today.year - 1
     # Any other word the pattern let through is not a year we know: no period rather than a crash.
-    return int(word) if word.isdigit() else None
+    return int(word) if word.isdecimal() else None
 
 
 def _full_year(two_or_four: str) -> int:

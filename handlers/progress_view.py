@@ -52,7 +52,7 @@ def encode_period(period: tuple[date, date] | None) -> str:
 
 
 def decode_period(text: str) -> tuple[date, date] | None:
-    if len(text) != 16 or not text.isdigit():
+    if len(text) != 16 or not (text.isascii() and text.isdigit()):
         return None
     start, end = text[:8], text[8:]
     try:
@@ -83,6 +83,8 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
     own = ctx.unit()
     query = split_query(args, ctx.today)
     unit = own
+    if query.unit_text and ctx.account.role == Role.secretary and not _names_own(ctx, own, query.unit_text):
+        return [Reply(t("progress.secretary_own_only", unit=own.name))]
     if query.unit_text:
         candidates = (
             units.subtree(ctx.session, own)
@@ -102,6 +104,19 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
         unit = found[0]
     period = term_window(ctx.session, unit, ctx.today) if query.term else query.period
     return [page(ctx, unit, period, 1)]
+
+
+def _names_own(ctx: "Context", own: Unit, text: str) -> bool:
+    """A secretary may name their own cell, and nothing that could be another unit: the name must
+    match their cell without typo tolerance, and nothing else in the committee above as well.
+    ("thôn 2" asked by the secretary of "thôn 1" is close to their own name, and is another cell.)"""
+    if [u.id for u in match_units([own], text, fuzzy=False)] != [own.id]:
+        return False
+    parent = ctx.session.get(Unit, own.parent_id) if own.parent_id is not None else None
+    if parent is None:
+        return True
+    found = [u for u in match_units(units.subtree(ctx.session, parent), text) if u.merged_into_id is None]
+    return [u.id for u in found] == [own.id]
 
 
 def term_window(session: Session, unit: Unit, today: date) -> tuple[date, date] | None:
@@ -189,7 +204,7 @@ def emulation_reply(ctx: "Context", args: str) -> list[Reply]:
     """/thidua [năm]: who met the year's admission plan; the others are not considered for commendation."""
     assert ctx.account is not None
     words = fold(args).replace("nam", " ").split()
-    year = int(words[0]) if words and words[0].isdigit() and len(words[0]) == 4 else ctx.today.year
+    year = int(words[0]) if words and words[0].isdecimal() and len(words[0]) == 4 else ctx.today.year
     if not 2000 <= year <= ctx.today.year:
         return [Reply(t("emulation.bad_year", year=str(year)))]
     unit = ctx.unit()

@@ -81,6 +81,7 @@ class Services:
     draft_ttl: timedelta = timedelta(hours=24)
     correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
     messages_per_minute: int = 30  # per chat; 0 = no limit
+    invite_failures_per_hour: int = 100  # wrong invite codes from all chats before /dangky pauses
     lagging_threshold: float = 1.0
 
     def now(self) -> datetime:
@@ -92,7 +93,8 @@ class Services:
 
 def small_int(text: str, limit: int = 2**31 - 1) -> int | None:
     """A non-negative integer from button data, or None: data can be forged, ids fit the database."""
-    if not text.isdigit() or len(text) > 10:
+    # ASCII digits only: str.isdigit() also accepts "²" and "①", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     value = int(text)
     return value if value <= limit else None

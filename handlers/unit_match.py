@@ -20,8 +20,11 @@ def core_name(name: str) -> str:
     return _LEVEL_PREFIX.sub("", folded).strip() or folded
 
 
-def match_units(candidates: list[Unit], query: str) -> list[Unit]:
-    """The best matches for `query`, best first; several when equally good (the caller asks)."""
+def match_units(candidates: list[Unit], query: str, *, fuzzy: bool = True) -> list[Unit]:
+    """The best matches for `query`, best first; several when equally good (the caller asks).
+
+    `fuzzy=False`: no typo-tolerant matches (the name or its distinctive words must be there).
+    """
     wanted = _SPACES.sub(" ", fold(query)).strip()
     if not wanted:
         return []
@@ -44,7 +47,7 @@ def match_units(candidates: list[Unit], query: str) -> list[Unit]:
             tiers[2].append(unit)
         elif wanted_core in name:
             tiers[3].append(unit)
-        else:
+        elif fuzzy:
             ratio = difflib.SequenceMatcher(None, wanted_core, core).ratio()
             if ratio >= 0.8:
                 close.append((ratio, unit))

@@ -70,10 +70,12 @@ def active_units(session: Session) -> list[Unit]:
 
 
 def accounts(session: Session) -> list[Account]:
-    """Accounts on a channel the bot can write to (the demo's authors have none)."""
+    """Accounts on a channel the bot can write to (the demo's authors have none), not revoked."""
     return list(
         session.exec(
-            select(Account).where(col(Account.channel).not_in(NOT_MESSAGING)).order_by(col(Account.id))
+            select(Account)
+            .where(col(Account.channel).not_in(NOT_MESSAGING), col(Account.revoked_at).is_(None))
+            .order_by(col(Account.id))
         ).all()
     )
 

@@ -1,5 +1,6 @@
 """The one place that makes engines and sessions, and applies migrations."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     database = parsed.database or ""
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # The file holds reports, names and accounts: readable by the bot's user only (SQLite gives
+        # its -wal and -shm files the same permissions).
+        Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not Path(database).exists():
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
     kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if not database or database == ":memory:":
         kwargs["poolclass"] = NullPool

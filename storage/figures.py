@@ -6,13 +6,22 @@ from sqlmodel import Session, select
 
 from storage.audit import record
 from storage.clock import utcnow
+from storage.errors import InvalidInput
 from storage.models import FigureKind, Unit, UnitFigure
+
+# Above any real figure (the whole country has about 5.6 million members), and within the column.
+MAX_FIGURE = 10_000_000
+MAX_SOURCE = 255  # the column's length
 
 
 def set_figure(
     session: Session, *, unit: Unit, kind: FigureKind, as_of: date, value: int, source: str = ""
 ) -> UnitFigure:
     """Record a figure; a second one for the same unit, kind and day replaces the first."""
+    if not 0 <= value <= MAX_FIGURE:
+        raise InvalidInput(f"Số liệu phải từ 0 đến {MAX_FIGURE:,}.".replace(",", "."))
+    if len(source) > MAX_SOURCE:
+        raise InvalidInput(f"Nguồn số liệu dài {len(source)} ký tự, tối đa {MAX_SOURCE} ký tự.")
     figure = session.exec(
         select(UnitFigure).where(
             UnitFigure.unit_id == unit.id, UnitFigure.kind == kind.value, UnitFigure.as_of == as_of

@@ -9,9 +9,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage import accounts
 from storage.models import InboxUpdate
 
 MAX_ATTEMPTS = 5
+
+
+def dump(payload: dict[str, Any]) -> str:
+    """The update as kept until it is processed: invite codes sealed (never in clear on disk), and
+    lone surrogates escaped (neither database stores them; the JSON escape keeps the update intact)."""
+    text = json.dumps(accounts.seal_payload(payload), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(accounts.seal_payload(payload), ensure_ascii=True)
+    return text
 
 
 def store(
@@ -25,7 +37,7 @@ def store(
         .values(
             channel=channel,
             delivery_id=delivery_id,
-            payload=json.dumps(payload, ensure_ascii=False),
+            payload=dump(payload),
             received_at=now,
             attempts=0,
         )
@@ -49,11 +61,13 @@ def pending(session: Session, *, limit: int = 100) -> list[InboxUpdate]:
 
 
 def mark_processed(session: Session, update_id: int, *, now: datetime) -> None:
+    """Processed: the body (names, message texts) is dropped; the row keeps the delivery id, so that a
+    redelivery is still recognised, until `prune` removes it (storage.retention)."""
     # One UPDATE, no read first: this runs once for every update the bot receives.
     session.execute(
         update(InboxUpdate)
         .where(col(InboxUpdate.id) == update_id)
-        .values(processed_at=now, attempts=InboxUpdate.attempts + 1)
+        .values(processed_at=now, attempts=InboxUpdate.attempts + 1, payload="")
     )
 
 

@@ -92,12 +92,15 @@ class Account(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     # set when the platform refuses to deliver (the user blocked the bot); cleared when they write again
     unreachable_at: datetime | None = None
+    # set when an admin or staff above took the role away: no reports, no figures, no messages
+    revoked_at: datetime | None = None
     created_at: datetime
 
 
 class Invite(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    # sha256 of the normalised code: a leaked database does not leak usable codes
+    # sha256 of the code's seal (the seal is sha256 of the normalised code, see storage.accounts): a
+    # leaked database holds neither usable codes nor usable seals
     code_hash: str = Field(max_length=64, unique=True)
     unit_id: int = Field(foreign_key="unit.id")
     role: str = Field(max_length=16)
@@ -105,6 +108,7 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     used_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+    cancelled_at: datetime | None = None
 
 
 class Target(SQLModel, table=True):
@@ -234,7 +238,7 @@ class Conversation(SQLModel, table=True):
     channel: str = Field(max_length=40, primary_key=True)
     chat_id: str = Field(max_length=160, primary_key=True)
     state: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
-    updated_at: datetime
+    updated_at: datetime = Field(index=True)  # idle conversations are pruned (RETENTION settings)
 
 
 class ProcessedDelivery(SQLModel, table=True):
@@ -242,7 +246,7 @@ class ProcessedDelivery(SQLModel, table=True):
 
     channel: str = Field(max_length=40, primary_key=True)
     delivery_id: str = Field(max_length=64, primary_key=True)
-    at: datetime
+    at: datetime = Field(index=True)  # ids are pruned once no redelivery can come (RETENTION settings)
     # The replies, kept until the first of them leaves: a process that dies after committing but
     # before answering has them sent when the update comes again (redelivered or swept).
     replies: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -322,3 +322,15 @@ def acquire_lease(session: Session, name: str, *, owner: str, now: datetime, ttl
     session.add(lease)
     session.flush()
     return True
+
+
+def release_lease(session: Session, name: str, *, owner: str, now: datetime) -> None:
+    """End this owner's hold on the lease (it expires at once), so the next taker need not wait.
+
+    Set well in the past: another machine's clock, a little behind this one, must see it expired too.
+    """
+    session.execute(
+        update(Lease)
+        .where(col(Lease.name) == name, col(Lease.owner) == owner)
+        .values(until=now - timedelta(days=1))
+    )

@@ -4,7 +4,9 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage import rollups
@@ -21,6 +23,11 @@ from storage.models import (
     Unit,
 )
 from storage.units import ancestor_ids
+
+
+class AlreadyWithdrawn(InvalidInput):
+    """The report was withdrawn (or replaced by a correction) first, perhaps a moment ago elsewhere."""
+
 
 BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
 
@@ -57,6 +64,28 @@ class ReportInput:
     supersedes_id: int | None = None
 
 
+# The most one report can plausibly carry, per cell of the reporting unit's subtree (a cell admits a
+# handful of members a year; a class takes a few dozen candidates). Above it, a figure is a typo or
+# an attack (99.999 candidates from one cell), never stored: the sender is asked to check it.
+MAX_ADMISSIONS_PER_CELL = 100
+MAX_CANDIDATES_PER_CELL = 500
+MAX_CLASSES_PER_CELL = 50
+MAX_NAMES = 1000  # the column's length
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def _plausible(what: str, value: int | None, per_cell: int, unit: Unit) -> None:
+    limit = per_cell * max(1, unit.cells)
+    if value is not None and value > limit:
+        raise InvalidInput(
+            f"{what} ({_thousands(value)}) quá lớn cho một báo cáo của {unit.name} "
+            f"(tối đa {_thousands(limit)}); đồng chí kiểm tra lại số liệu."
+        )
+
+
 def check(report: ReportInput) -> None:
     if report.period_end < report.period_start:
         raise InvalidInput("Kỳ báo cáo không hợp lệ: ngày kết thúc trước ngày bắt đầu.")
@@ -70,11 +99,22 @@ def check(report: ReportInput) -> None:
             value = getattr(admission, name)
             if value is not None and not 0 <= value <= admission.count:
                 raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+        if admission.names is not None and len(admission.names) > MAX_NAMES:
+            raise InvalidInput(f"Danh sách tên dài quá {MAX_NAMES} ký tự.")
     attendance = report.attendance
     if attendance is not None:
         for value in (attendance.sent, attendance.completed):
             if value is not None and value < 0:
                 raise InvalidInput("Số quần chúng không được âm.")
+    if report.classes_opened < 0:
+        raise InvalidInput("Số lớp không được âm.")
+    unit = report.unit
+    if admission is not None:
+        _plausible("Số đảng viên kết nạp", admission.count, MAX_ADMISSIONS_PER_CELL, unit)
+    if attendance is not None:
+        _plausible("Số quần chúng được cử đi học", attendance.sent, MAX_CANDIDATES_PER_CELL, unit)
+        _plausible("Số quần chúng học xong lớp", attendance.completed, MAX_CANDIDATES_PER_CELL, unit)
+    _plausible("Số lớp bồi dưỡng nhận thức", report.classes_opened, MAX_CLASSES_PER_CELL, unit)
 
 
 def _totals(
@@ -247,10 +287,25 @@ def withdraw_report(
     now: datetime | None = None,
     action: str = "report.withdraw",
 ) -> None:
-    """Take a confirmed report out of every figure; the report and its entries stay, marked withdrawn."""
-    if report.status == ReportStatus.withdrawn:
-        raise InvalidInput(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
+    """Take a confirmed report out of every figure; the report and its entries stay, marked withdrawn.
+
+    The status changes first, by a conditional UPDATE: of two withdrawals (or corrections) of the same
+    report at the same moment, the second waits for the first's row lock, then finds the report no
+    longer confirmed and is refused, instead of subtracting it from the rollups a second time.
+    """
     now = now or utcnow()
+    changed = session.execute(
+        update(Report)
+        .where(col(Report.id) == report.id, col(Report.status) == ReportStatus.confirmed.value)
+        .values(
+            status=ReportStatus.withdrawn.value,
+            withdrawn_at=now,
+            withdrawn_by_account_id=account_id,
+            updated_at=now,
+        )
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyWithdrawn(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
     unit = session.get(Unit, report.unit_id)
     assert unit is not None
     admission, attendance, classes = stored_facts(session, report)
@@ -261,9 +316,11 @@ def withdraw_report(
         delta=_totals(admission, attendance, classes).scaled(-1),
     )
     rollups.count_cell(session, unit, month_start(report.period_end))
-    report.status = ReportStatus.withdrawn
-    report.withdrawn_at, report.withdrawn_by_account_id, report.updated_at = now, account_id, now
-    session.add(report)
+    # The row is already updated; keep the loaded object in step without writing it again.
+    set_committed_value(report, "status", ReportStatus.withdrawn.value)
+    set_committed_value(report, "withdrawn_at", now)
+    set_committed_value(report, "withdrawn_by_account_id", account_id)
+    set_committed_value(report, "updated_at", now)
     record(
         session,
         action,

@@ -9,6 +9,10 @@ from storage.clock import utcnow
 from storage.errors import InvalidInput
 from storage.models import Metric, Target, Unit
 
+# Above any real target (the whole country has about 5.6 million members), and within the column.
+MAX_TARGET = 10_000_000
+MAX_SOURCE = 255  # the column's length
+
 
 def set_target(
     session: Session,
@@ -28,6 +32,14 @@ def set_target(
         raise InvalidInput("Chỉ tiêu không được âm.")
     if max_value is not None and max_value < value:
         raise InvalidInput("Mức tối đa (--max) phải không nhỏ hơn mức tối thiểu (--value).")
+    if max(value, max_value or 0) > MAX_TARGET:
+        raise InvalidInput(
+            f"Chỉ tiêu quá lớn: tối đa {MAX_TARGET:,} (cả nước có khoảng 5,6 triệu đảng viên).".replace(
+                ",", "."
+            )
+        )
+    if len(source) > MAX_SOURCE:
+        raise InvalidInput(f"Nguồn chỉ tiêu dài {len(source)} ký tự, tối đa {MAX_SOURCE} ký tự.")
     target = session.exec(
         select(Target).where(
             Target.unit_id == unit.id,

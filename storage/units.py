@@ -15,6 +15,27 @@ from storage.errors import InvalidInput, NotFound
 from storage.models import Account, SubtreeMonthRollup, Unit
 
 CSV_COLUMNS = ("code", "name", "parent_code", "level")
+# The columns' lengths (models.Unit): checked here, so that SQLite (which would keep a longer value)
+# and PostgreSQL (which would refuse it with an error) both answer with the same clear message.
+MAX_CODE, MAX_NAME, MAX_LEVEL = 64, 255, 100
+
+
+def field_problem(code: str, name: str, level: str) -> str | None:
+    """Why a unit's code, name or level cannot be stored, in Vietnamese; None when they can."""
+    if not code:
+        return "thiếu mã đơn vị (code)."
+    if len(code) > MAX_CODE or any(ch.isspace() for ch in code):
+        shown = code if len(code) <= MAX_CODE else code[:MAX_CODE] + "…"
+        return f"mã đơn vị '{shown}' không hợp lệ (không dấu cách, tối đa {MAX_CODE} ký tự)."
+    if not name:
+        return "thiếu tên đơn vị (name)."
+    if len(name) > MAX_NAME:
+        return f"tên đơn vị dài {len(name)} ký tự, tối đa {MAX_NAME} ký tự: '{name[:40]}…'."
+    if not level:
+        return "thiếu cấp (level), ví dụ 'Chi bộ'."
+    if len(level) > MAX_LEVEL:
+        return f"tên cấp dài {len(level)} ký tự, tối đa {MAX_LEVEL} ký tự."
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,16 +68,9 @@ def read_units_csv(text: str) -> list[UnitRow]:
         if len(record) != 4:
             raise InvalidInput(f"Dòng {line}: cần đúng 4 cột, có {len(record)}.")
         code, name, parent_code, level = (field.strip() for field in record)
-        if not code:
-            raise InvalidInput(f"Dòng {line}: thiếu mã đơn vị (code).")
-        if len(code) > 64 or any(ch.isspace() for ch in code):
-            raise InvalidInput(
-                f"Dòng {line}: mã đơn vị '{code}' không hợp lệ (không dấu cách, tối đa 64 ký tự)."
-            )
-        if not name:
-            raise InvalidInput(f"Dòng {line}: thiếu tên đơn vị (name).")
-        if not level:
-            raise InvalidInput(f"Dòng {line}: thiếu cấp (level), ví dụ 'Chi bộ'.")
+        problem = field_problem(code, name, level)
+        if problem is not None:
+            raise InvalidInput(f"Dòng {line}: {problem}")
         if code in seen:
             raise InvalidInput(f"Dòng {line}: mã '{code}' bị trùng trong tệp.")
         if parent_code == code:
@@ -130,6 +144,9 @@ def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
 def create_unit(
     session: Session, *, code: str, name: str, level: str, parent: Unit | None, now: datetime | None = None
 ) -> Unit:
+    problem = field_problem(code, name, level)
+    if problem is not None:
+        raise InvalidInput(problem[0].upper() + problem[1:])
     unit = Unit(
         code=code, name=name, level=level, parent_id=parent.id if parent else None, created_at=now or utcnow()
     )

@@ -106,9 +106,12 @@ def test_each_recipient_gets_one_message_combining_what_applies(database: Databa
     messages = {m.account.channel_user_id: m.text for m in plan.messages()}
     nudge = messages[str(SECRETARY_A)]
     assert nudge.startswith("Kính gửi đồng chí Bí thư Chi bộ thôn An Hòa,")
-    # 31/10: 304 of 365 days of a plan of 12 → 9 expected; 1 reached; 11 more in 2 months → 6 a month.
-    assert "đã kết nạp 1/12 đảng viên (8,3%) theo chỉ tiêu Kế hoạch năm 2023" in nudge
-    assert "cần 9" in nudge and "cần kết nạp thêm 11 đảng viên, bình quân 6 đồng chí mỗi tháng" in nudge
+    # 01/11: 305 of 365 days of a plan of 12 → 10 expected; 1 reached; 11 more in 2 months → 6 a month.
+    assert (
+        "Tính đến ngày 01/11/2023, đơn vị đã kết nạp 1/12 đảng viên (8,3%) theo chỉ tiêu Kế hoạch năm 2023"
+        in nudge
+    )
+    assert "cần 10" in nudge and "cần kết nạp thêm 11 đảng viên, bình quân 6 đồng chí mỗi tháng" in nudge
     praise = messages[str(SECRETARY_B)]
     assert "đạt 150,0% chỉ tiêu Kế hoạch năm 2023" in praise and "biểu dương" in praise
     assert "chưa gửi báo cáo tháng 10/2023" in praise
@@ -385,8 +388,12 @@ def test_tiendo_nudge_send_delivers_once_and_a_second_run_sends_nothing(
         )
         assert sum("biểu dương" in t for t in texts) == 1
         assert sum("Chậm tiến độ (1): Chi bộ thôn An Hòa" in t for t in texts) == 1
+        # Run again: a plain answer at once (the lease was released), nothing sent twice.
         assert main(["nudge", "--send", "--today", "2023-11-01", "--ignore-quiet-hours"]) == 0
-        assert "0 tin nhắn mới" in capsys.readouterr().out
+        again = capsys.readouterr().out
+        assert "Đợt nhắc việc tháng 11/2023 đã được soạn lúc" in again
+        assert "(3 tin nhắn): đã gửi 3, còn chờ gửi 0." in again
+        assert "tiến trình khác" not in again
         assert len(server.sent_texts()) == 3
 
 
@@ -399,7 +406,7 @@ async def test_nhacnho_previews_for_staff_only(services: Services, database: Dat
     harness = Harness(app=app, api=api)
     try:
         preview = (await harness.send(TelegramUser(id=STAFF), "/nhacnho"))[0]
-        assert "Đợt nhắc việc tháng 11/2023 (số liệu đến ngày 31/10/2023): 3 tin nhắn" in preview
+        assert "Đợt nhắc việc tháng 11/2023 (số liệu đến ngày 01/11/2023): 3 tin nhắn" in preview
         assert "Chậm tiến độ (1): Chi bộ thôn An Hòa" in preview
         assert "Tin nhắn đồng chí sẽ nhận:" in preview
         refused = (await harness.send(TelegramUser(id=SECRETARY_A), "/nhacnho"))[0]
@@ -429,3 +436,47 @@ async def test_campaign_loop_of_serve_and_zalo_only_run(
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     assert sorted(int(c.params["chat_id"]) for c in fake.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
+
+
+def test_a_campaign_composed_late_in_the_month_uses_that_days_figures(
+    database: Database, api: tuple[FakeBotAPI, Bot]
+) -> None:
+    """A cell with a yearly target of 2 that reported 2 today is on track, and told so, as are staff."""
+    tree = build_tree(database, target=None)
+    with database.session() as session:
+        targets.set_target(
+            session,
+            unit=units.get_by_code(session, tree.cell_b),
+            metric=Metric.admissions,
+            start=date(2023, 1, 1),
+            end=date(2023, 12, 31),
+            value=2,
+            source="Kế hoạch năm 2023",
+        )
+    register(database, tree.cell_b, Role.secretary, SECRETARY_B)
+    register(database, tree.commune, Role.staff, STAFF)
+    report(database, tree.cell_b, 2, date(2023, 11, 1))  # November's report, sent on the 28th
+    now = datetime(2023, 11, 28, 15, 30, tzinfo=ZONE)
+    assert compose(database, NOVEMBER, now=now) == 2
+    with database.session() as session:
+        texts = {m.account_id: m.text for m in session.exec(select(OutboxMessage)).all()}
+        secretary = units.get_by_code(session, tree.cell_b)
+        account_ids = {a.channel_user_id: a.id for a in session.exec(select(Account)).all()}
+    to_secretary, to_staff = texts[account_ids[str(SECRETARY_B)]], texts[account_ids[str(STAFF)]]
+    assert "Tính đến ngày 28/11/2023, đơn vị đã kết nạp 2/2 đảng viên, đạt 100,0%" in to_secretary
+    assert "chậm" not in to_secretary.lower() and "cần kết nạp thêm" not in to_secretary
+    assert "tính đến ngày 28/11/2023" in to_staff
+    assert "Chậm tiến độ" not in to_staff and f"Dẫn đầu: {secretary.name} (100,0%)" in to_staff
+
+
+def test_the_compose_lease_is_released_once_the_campaign_is_queued(database: Database, setup: Tree) -> None:
+    now = datetime(2023, 11, 1, 8, 0, tzinfo=ZONE)
+    assert compose(database, NOVEMBER, now=now, owner="tiendo-run") == 3
+    with database.session() as session:
+        # Another process (tiendo nudge --send) gets the lease at once, not ten minutes later.
+        assert outbox.acquire_lease(session, "campaign", owner="cli", now=now, ttl=timedelta(minutes=10))
+    # While a process holds it (composing right now), a second one is told so; afterwards it is free.
+    assert compose(database, date(2023, 12, 1), now=now, owner="tiendo-run") is None
+    with database.session() as session:
+        outbox.release_lease(session, "campaign", owner="cli", now=now)
+    assert compose(database, date(2023, 12, 1), now=now.replace(month=12), owner="tiendo-run") == 3

@@ -159,6 +159,24 @@ async def test_replies_cut_off_by_a_crash_after_the_commit_are_sent_when_the_upd
     assert stored_reports(database) == 1
 
 
+async def test_a_confirm_press_processed_again_after_restarts_is_not_answered_again(
+    bot: Harness, database: Database, registered: Tree
+) -> None:
+    """A process answers a confirm press and is killed before marking its stored update processed; every
+    restart's sweep processes it again. The secretary had the receipt: no "already recorded" each time
+    (bench_chaos found it sent twice to one press after two kills)."""
+    await bot.send(SECRETARY, "kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT")
+    press = bot.press_update(SECRETARY, bot.last_buttons(SECRETARY)["Xác nhận"])
+    await bot.feed(press)
+    assert "Mã biên nhận" in bot.api.texts(SECRETARY.id)[-1]
+    sent = len(bot.api.sent(SECRETARY.id))
+    for _ in range(3):
+        await bot.feed(press)
+    assert len(bot.api.sent(SECRETARY.id)) == sent and stored_reports(database) == 1
+    # A new press of the same button (a new update) is told the receipt.
+    assert "đã được ghi nhận trước đó" in (await bot.press(SECRETARY, press["callback_query"]["data"]))[0]
+
+
 async def test_a_refused_reply_is_sent_again_and_never_followed_by_a_false_apology(
     bot: Harness, database: Database, registered: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:

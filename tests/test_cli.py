@@ -305,7 +305,8 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
             break
     code = "".join(banner).split("/dangky ")[1].split()[0]
     # The report lacks three breakdowns: answered by a digit, a word and "tất cả" typed without accents.
-    script = f"/dangky {code}\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
+    # The demo user is staff: /dangky asks before replacing that role ("1" replaces it).
+    script = f"/dangky {code}\n1\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
     out, err = process.communicate(script, timeout=120)
     assert process.returncode == 0, err
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ tổ dân phố 1 Kiện Khê" in out
@@ -405,3 +406,49 @@ def test_backup_and_restore(cli, tmp_path: Path, database_url: str) -> None:
     assert count(database_url, Unit) == 3
     code, _, err = cli("restore", str(tmp_path / "missing.bin"), "--yes")
     assert code == 1 and "Không có tệp sao lưu" in err
+
+
+# --- limits: values and lengths the columns cannot hold are refused with a clear message -------
+
+
+def test_over_long_unit_names_and_codes_are_refused_on_both_databases(
+    cli, tmp_path: Path, database_url: str
+) -> None:
+    long_name = "Chi bộ " + "thôn rất dài " * 25  # about 300 characters
+    for line, expected in (
+        (f"HN-KK-02,{long_name},HN-KK,Chi bộ", "tên đơn vị dài"),
+        (f"{'X' * 65},Chi bộ thôn 2,HN-KK,Chi bộ", "tối đa 64 ký tự"),
+        (f"HN-KK-03,Chi bộ thôn 3,HN-KK,{'Cấp ' * 30}", "tên cấp dài"),
+    ):
+        code, out, err = cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV + line + "\n"))
+        assert code == 1 and "Dòng 5:" in err and expected in err and "Traceback" not in err + out
+        assert count(database_url, Unit) == 0  # one bad line imports nothing
+
+
+def test_implausible_targets_figures_and_sources_are_refused(cli, tmp_path: Path, database_url: str) -> None:
+    assert cli("units", "import", write(tmp_path, "u.csv", UNITS_CSV))[0] == 0
+    base = (
+        "targets",
+        "set",
+        "--unit",
+        "HN",
+        "--metric",
+        "admissions",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+    )
+    for extra, expected in (
+        (("--value", "99999999999"), "Chỉ tiêu quá lớn"),
+        (("--value", "10", "--max", "99999999999"), "Chỉ tiêu quá lớn"),
+        (("--value", "10", "--source", "N" * 300), "tối đa 255 ký tự"),
+    ):
+        code, out, err = cli(*base, *extra)
+        assert code == 1 and expected in err and "Traceback" not in err + out
+    assert count(database_url, Target) == 0
+    figure = ("figures", "set", "--unit", "HN", "--kind", "members_total", "--as-of", "2025-01-01")
+    code, _, err = cli(*figure, "--value", "99999999999")
+    assert code == 1 and "Số liệu phải từ 0 đến 10.000.000" in err
+    code, _, err = cli(*figure, "--value", "7025", "--source", "S" * 256)
+    assert code == 1 and "tối đa 255 ký tự" in err

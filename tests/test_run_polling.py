@@ -160,3 +160,76 @@ def test_tiendo_serve_registers_the_telegram_webhook_and_answers_through_it(tmp_
             output, _ = process.communicate(timeout=30)
         assert "Application shutdown complete" in output
         assert "SECRET-TOKEN" not in output
+
+
+def test_debug_logs_of_tiendo_serve_hold_no_token_secret_or_invite_code(tmp_path: Path) -> None:
+    """At LOG_LEVEL=DEBUG python-telegram-bot logs request URLs (the token) and setWebhook's parameters
+    (the webhook secret); the update it processes carries an invite code. None of them is printed."""
+    import socket
+
+    import httpx
+
+    token = "7012345678:AAHk3-EXAMPLE_token_value_1234567890"
+    webhook_secret = "webhook-secret-value-0123456789"
+    secret_key = "file-link-signing-key-abcdef"
+    database_url = f"sqlite:///{tmp_path}/bot.db"
+    database = Database(database_url)
+    database.migrate()
+    with database.session() as session:
+        cell = units.create_unit(session, code="C1", name="Chi bộ thôn Đông", level="Chi bộ", parent=None)
+        code = accounts.create_invite(session, unit=cell, role=Role.secretary)
+    database.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with FakeBotServer() as server:
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
+            "SECRET_KEY": secret_key,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "DEBUG",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 1698800000,
+                    "chat": {"id": USER, "type": "private"},
+                    "from": {"id": USER, "is_bot": False, "first_name": "Lan"},
+                    "text": f"/dangky {code}",
+                },
+            }
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/telegram/webhook",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": webhook_secret},
+            )
+            assert answer.status_code == 200
+            assert "Đã đăng ký" in wait_for_reply(server, 1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+    assert "setWebhook" in output and "DEBUG" in output  # the request logging was on
+    for secret in (token, token.split(":")[1], webhook_secret, secret_key, code, code.replace("-", "")):
+        assert secret not in output, secret

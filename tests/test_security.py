@@ -2,17 +2,18 @@
 
 import logging
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import func, select
 
 from handlers.conversation import handle
-from handlers.types import Incoming, Services
+from handlers.types import Incoming, Kind, Services
 from storage import accounts, reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
-from storage.models import Invite, Metric, Report, ReportStatus, Role
+from storage.models import AuditEvent, Invite, Metric, Report, ReportStatus, Role
 from tests.utils.clock import FakeClock
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -199,6 +200,16 @@ def test_invite_guessing_is_throttled(
     assert "Đã đăng ký" in chat("guesser", f"/dangky {code}")
 
 
+def test_ones_own_invite_code_sent_again_says_registered(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    assert "Đã đăng ký" in chat("newcomer", f"/dangky {code}")
+    assert "Đã đăng ký" in chat("newcomer", f"/dangky {code}")  # the first answer came late
+    assert "đã được sử dụng" in chat("someone-else", f"/dangky {code}")
+
+
 def test_invite_codes_are_hashed_single_use_and_expire(
     world: dict[str, str], chat, database: Database, clock: FakeClock
 ) -> None:
@@ -251,3 +262,305 @@ def test_logs_hold_no_token_nor_names(
     for secret in ("Trần Thị Mai Phương", "Nguyễn Văn Lâm", "SAIMA-12345"):
         assert secret not in logged
     assert "duplicate delivery" in logged  # the capture works: the redeliveries were logged
+
+
+# --- hostile input inside the handlers: every message answered, never an exception -------------
+
+# Unicode digits that str.isdigit() accepts and int() refuses (superscripts, circled digits), lone
+# surrogates (a JSON escape makes one), and ids or numbers no database column holds.
+HOSTILE_CHOICES = [
+    "unit:²",
+    "unit:²:-",
+    "unit:¹²:20230101²⁰²³¹²³¹",
+    "page:1:-:²",
+    "page:²:-:1",
+    "page:1:²⁰²³⁰¹⁰¹²⁰²³¹²³¹:1",
+    "page:1:2023010120231231:99999999999999999999",
+    "chart:²:-",
+    "xlsx:①:-",
+    "withdraw:²",
+    "keep:²",
+    "confirm:²",
+    "ans:²:²",
+    "edit:²",
+    "cancel:\ud800",
+    "unit:\ud800",
+    "confirm:\udfff",
+    "withdraw:99999999999",
+    "unit:-1",
+    "",
+    ":",
+    "::::",
+]
+HOSTILE_TEXTS = [
+    "/tiendo ²⁰²³",
+    "/tiendo năm ²⁰²³",
+    "/thidua ²⁰²³",
+    "/thidua ¹²³⁴",
+    "/xuat ²⁰²³",
+    "/huy BN-²²²²²²",
+    "/sua ²",
+    "/dangky ²²²²²-²²²²²",
+    "kết nạp ² đảng viên",
+    "tháng ¹² năm ²⁰²³ kết nạp 1 đảng viên",
+    "/tiendo \ud800",
+    "kết nạp 1 đảng viên \udc00",
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("user", ["sec", "staff_x", "admin", "stranger"])
+def test_hostile_buttons_and_texts_are_answered(
+    world: dict[str, str], database: Database, clock: FakeClock, user: str
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock, messages_per_minute=0)
+    for n, data in enumerate(HOSTILE_CHOICES):
+        replies = handle(
+            Incoming("test", user, user, kind=Kind.choice, choice=data, delivery_id=f"c{n}"), services
+        )
+        assert replies and all(r.text for r in replies), data
+    for n, text in enumerate(HOSTILE_TEXTS):
+        replies = handle(Incoming("test", user, user, text, delivery_id=f"t{n}"), services)
+        assert replies and all(r.text for r in replies), text
+
+
+def test_lone_surrogates_in_ids_and_names_are_answered(
+    world: dict[str, str], database: Database, clock: FakeClock
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock)
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    replies = handle(
+        Incoming(
+            "test", "u\ud800", "c\udfff", f"/dangky {code}", display_name="Lâm\ud800", delivery_id="\ud800"
+        ),
+        services,
+    )
+    assert "Đã đăng ký" in replies[0].text
+    replies = handle(Incoming("test", "u\ud800", "c\udfff", "/tiendo", delivery_id="\udc00"), services)
+    assert "TIẾN ĐỘ" in replies[0].text
+    # the same delivery id again is a redelivery: its kept replies, not a new draft
+    first = handle(
+        Incoming("test", "u\ud800", "c\udfff", "kết nạp 1 đảng viên", delivery_id="\udbff"), services
+    )
+    again = handle(
+        Incoming("test", "u\ud800", "c\udfff", "kết nạp 1 đảng viên", delivery_id="\udbff"), services
+    )
+    assert first == again and first[0].options
+    # ids longer than the columns (a forged update) are answered too, and stay apart
+    long_user, long_delivery = "z" * 300, "m" * 300
+    replies = handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id=long_delivery), services)
+    assert "chưa đăng ký" in replies[0].text
+    assert (
+        handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id=long_delivery), services)
+        == replies
+    )
+    assert handle(Incoming("test", long_user, long_user, "/tiendo", delivery_id="m" * 299), services)
+
+
+def test_implausible_figures_from_a_cell_are_not_stored(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    assert "99.999" in chat("sec", "cử 99999 quần chúng đi học lớp nhận thức")
+    answer = chat("sec", "1")
+    assert "Chưa ghi được báo cáo" in answer and "quá lớn" in answer and "tối đa 500" in answer
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(Report)).one() == 3
+        x = units.get_by_code(session, "X")
+        assert reports.rollups.sum_totals(session, x.id or 0, None, None).sent == 0
+
+
+# --- secrets and files kept private ------------------------------------------------------------
+
+
+def test_settings_never_print_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    values = {
+        "TELEGRAM_BOT_TOKEN": "7012345678:AAHk3-EXAMPLE_token_value_1234567890",
+        "ZALO_BOT_TOKEN": "zalo-token-value-0123456789",
+        "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-value-0123456789",
+        "SECRET_KEY": "file-link-signing-key-abcdef",
+        "DATABASE_URL": "postgresql://tiendo:db-pass-word-42@127.0.0.1:5432/tiendo",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    shown = repr(settings) + str(settings)
+    for secret in (*list(values.values())[:4], "db-pass-word-42"):
+        assert secret not in shown
+    assert settings.telegram_bot_token.get_secret_value() == values["TELEGRAM_BOT_TOKEN"]
+    assert "db-pass-word-42" in settings.secrets() and values["SECRET_KEY"] in settings.secrets()
+
+
+def test_log_records_are_redacted_whatever_handler_writes_them(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.logs import install_redaction
+
+    token = "7012345678:AAHk3-EXAMPLE_token_value_1234567890"
+    install_redaction(["webhook-secret-value-0123456789"])
+    caplog.set_level(logging.DEBUG)
+    log = logging.getLogger("telegram.ext.ExtBot")
+    log.debug(
+        "Calling Bot API endpoint `%s` with parameters `%s`",
+        "setWebhook",
+        {"secret_token": "webhook-secret-value-0123456789"},
+    )
+    log.debug("POST https://api.telegram.org/bot%s/getMe", token)
+    log.info("update %s", {"message": {"text": "/dangky abcde-23456"}})
+    try:
+        raise RuntimeError(f"could not reach https://api.telegram.org/bot{token}/sendMessage")
+    except RuntimeError:
+        log.exception("send failed")
+    logged = caplog.text
+    for secret in ("webhook-secret-value-0123456789", token, token.split(":")[1], "abcde-23456"):
+        assert secret not in logged
+    assert "setWebhook" in logged and "7012345678:***" in logged and "/dangky ***" in logged
+
+
+def test_backups_and_the_database_file_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bot.backup import backup
+
+    previous = os.umask(0o022)
+    try:
+        url = f"sqlite:///{tmp_path}/data/tiendo.db"
+        database = Database(url)
+        database.migrate()
+        database.dispose()
+        target = tmp_path / "backups" / "tiendo.db"
+        target.parent.mkdir()
+        target.write_bytes(b"")
+        os.chmod(target, 0o644)  # an earlier, world-readable copy
+        backup(url, target)
+        for path in (tmp_path / "data" / "tiendo.db", target):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert target.stat().st_size > 0
+    finally:
+        os.umask(previous)
+
+
+def test_postgresql_backups_are_written_0600(database_url: str, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bot.backup import backup
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    previous = os.umask(0o022)
+    try:
+        target = tmp_path / "tiendo.dump"
+        backup(database_url, target)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.stat().st_size > 0
+
+
+def test_a_secretary_naming_another_cell_by_a_near_name_is_refused(
+    database: Database, clock: FakeClock
+) -> None:
+    with database.session() as session:
+        commune = units.create_unit(session, code="K", name="Đảng bộ xã Kim Bảng", level="Xã", parent=None)
+        for code, name in (("K1", "Chi bộ thôn 1"), ("K2", "Chi bộ thôn 2"), ("K3", "Chi bộ thôn Bình An")):
+            units.create_unit(session, code=code, name=name, level="Chi bộ", parent=commune)
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "K1"), role=Role.secretary)
+    services = Services(session=database.session, timezone=ZONE, clock=clock, messages_per_minute=0)
+
+    def ask(text: str) -> str:
+        return handle(Incoming("test", "s", "s", text), services)[0].text
+
+    assert "Đã đăng ký" in ask(f"/dangky {code}")
+    for own in (
+        "/tiendo",
+        "/tiendo thôn 1",
+        "/tiendo chi bo thon 1",
+        "/tiendo K1",
+        "/tiendo thon 1 nam 2023",
+    ):
+        assert "TIẾN ĐỘ PHÁT TRIỂN ĐẢNG VIÊN: Chi bộ thôn 1" in ask(own), own
+    for other in (
+        "/tiendo thon 2",
+        "/tiendo thôn 3",
+        "/tiendo thon 11",
+        "/tiendo binh an",
+        "/tiendo kim bang",
+        "/tiendo K2",
+    ):
+        answer = ask(other)
+        assert "chỉ xem được tiến độ của Chi bộ thôn 1" in answer and "TIẾN ĐỘ" not in answer, other
+
+
+def test_invite_guessing_from_many_chats_is_throttled_globally(
+    world: dict[str, str], database: Database, clock: FakeClock
+) -> None:
+    services = Services(session=database.session, timezone=ZONE, clock=clock, invite_failures_per_hour=10)
+
+    def send(user: str, text: str) -> str:
+        return handle(Incoming("test", user, user, text), services)[0].text
+
+    for n in range(10):  # one guess per chat: the per-chat limit never trips
+        assert "không đúng" in send(f"guesser{n}", f"/dangky AAAA{n % 10 + 2}-BBBBB")
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X-B"), role=Role.secretary)
+    assert "tạm dừng nhận mã đăng ký" in send("newcomer", f"/dangky {code}")  # not even looked at
+    clock.advance(minutes=61)
+    assert "Đã đăng ký" in send("newcomer", f"/dangky {code}")
+    with database.session() as session:
+        events = session.exec(select(AuditEvent.detail).where(AuditEvent.action == "invite.refused")).all()
+    assert len(events) == 10 and all("AAAA" not in e for e in events)
+
+
+def test_dangky_asks_before_replacing_a_role(
+    world: dict[str, str], chat, database: Database, clock: FakeClock
+) -> None:
+    with database.session() as session:
+        code = accounts.create_invite(session, unit=units.get_by_code(session, "X"), role=Role.staff)
+        other = accounts.create_invite(session, unit=units.get_by_code(session, "Y"), role=Role.staff)
+        [other_id] = session.exec(select(Invite.id).order_by(Invite.id.desc()).limit(1)).all()  # type: ignore[union-attr]
+    question = chat("sec", f"/dangky {code}")
+    assert "Đồng chí đang là bí thư chi bộ của Chi bộ thôn An" in question
+    assert "sẽ là cán bộ theo dõi của Đảng bộ xã Kiện Khê" in question
+    assert "vẫn là bí thư chi bộ của Chi bộ thôn An" in chat("sec", "2")
+    assert "chỉ xem được tiến độ" in chat("sec", "/tiendo X")  # nothing changed
+    chat("sec", f"/dangky {code}")
+    clock.advance(hours=2)
+    assert "hết hạn" in chat("sec", "1")
+    chat("sec", f"/dangky {code}")
+    handle(
+        Incoming("test", "sec", "sec", kind=Kind.choice, choice=f"register_yes:{other_id}"),
+        Services(session=database.session, timezone=ZONE, clock=clock),
+    )
+    assert "chỉ xem được tiến độ" in chat("sec", "/tiendo X")  # a forged button changes nothing
+    chat("sec", f"/dangky {code}")
+    assert "Đã đăng ký" in chat("sec", "1")
+    assert SEES_OWN in chat("sec", "/tiendo X-B")  # now staff of X
+    assert "Đã đăng ký" in chat("newbie", f"/dangky {other}")
+
+
+INVISIBLE = "\u202e\u200b\u200d\u2066\u2069\ufeff\u00ad\u200f"
+
+
+def test_invisible_and_bidi_characters_never_reach_staff(
+    world: dict[str, str], chat, database: Database
+) -> None:
+    # Typed in a report: stored without them.
+    assert "Xác nhận" in chat(
+        "sec", "kết\u200b nạp 1 đảng viên\u202e, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 1 THPT\u2066"
+    )
+    assert "Đã ghi nhận" in chat("sec", "1")
+    # Already stored (an older version kept them): not shown either.
+    with database.session() as session:
+        old = session.exec(select(Report).where(Report.receipt_code == world["X-B"])).one()
+        old.raw_text = f"kết nạp 1{INVISIBLE} đồng chí Trần\u202eThị"
+        session.add(old)
+    listing = chat("staff_x", "/baocao")
+    prompt = chat("staff_x", f"/sua {world['X-B']}")
+    with database.session() as session:
+        stored = session.exec(
+            select(Report.raw_text).where(Report.unit_id == units.get_by_code(session, "X-A").id)
+        ).all()
+    for text in (listing, prompt, *stored):
+        assert not any(ch in text for ch in INVISIBLE), repr(text)
+    assert "TrầnThị" in prompt

@@ -320,3 +320,92 @@ def test_migration_0002_counts_the_cells_of_existing_trees(empty_database_url: s
             assert (check.cells, check.silent, check.silent_names) == (4, 4, ["U4", "U5", "U8"])
     finally:
         database.dispose()
+
+
+def test_implausible_figures_in_a_report_are_not_stored(database: Database) -> None:
+    tree = build_tree(database)
+    with database.session() as session:
+        cell = units.get_by_code(session, tree.cell_a)
+        commune = units.get_by_code(session, tree.commune)
+        refusals = [
+            (
+                cell,
+                reports.AttendanceInput(sent=99_999),
+                None,
+                "Số quần chúng được cử đi học (99.999) quá lớn",
+            ),
+            (cell, reports.AttendanceInput(completed=501), None, "tối đa 500"),
+            (cell, None, reports.AdmissionInput(101), "Số đảng viên kết nạp (101) quá lớn"),
+            (commune, None, reports.AdmissionInput(201), "tối đa 200"),  # two cells
+        ]
+        for unit, attendance, admission, expected in refusals:
+            data = reports.ReportInput(
+                unit=unit,
+                channel="test",
+                raw_text="x",
+                period_start=date(2023, 10, 1),
+                period_end=date(2023, 10, 31),
+                admission=admission,
+                attendance=attendance,
+            )
+            with pytest.raises(InvalidInput, match=expected.replace("(", r"\(").replace(")", r"\)")):
+                reports.confirm_report(session, data)
+        ok = reports.ReportInput(
+            unit=commune,
+            channel="test",
+            raw_text="x",
+            period_start=date(2023, 10, 1),
+            period_end=date(2023, 10, 31),
+            attendance=reports.AttendanceInput(sent=1000, completed=1000),
+        )
+        reports.confirm_report(session, ok)
+        assert session.exec(select(func.count()).select_from(Report)).one() == 1
+
+
+def test_over_long_unit_names_are_refused_on_both_databases(database: Database) -> None:
+    with database.session() as session:
+        with pytest.raises(InvalidInput, match="Tên đơn vị dài 300 ký tự, tối đa 255"):
+            units.create_unit(session, code="U1", name="N" * 300, level="Chi bộ", parent=None)
+        units.create_unit(session, code="U2", name="N" * 255, level="Chi bộ", parent=None)
+
+
+def test_migration_0005_keeps_existing_invites_usable(empty_database_url: str) -> None:
+    """Invites stored as sha256(code) before 0005 are rehashed: their codes still register."""
+    import hashlib
+
+    database = Database(empty_database_url)
+    try:
+        _upgrade(database, "0003_kept_replies")
+        at = datetime(2023, 1, 1, tzinfo=UTC)
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO unit (id, code, name, level, path, is_leaf, cells, created_at) "
+                    "VALUES (1, 'U1', 'Chi bộ 1', 'Chi bộ', '/1/', true, 1, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invite (code_hash, unit_id, role, created_at, expires_at) "
+                    "VALUES (:hash, 1, 'secretary', :at, :until)"
+                ),
+                {
+                    "hash": hashlib.sha256(b"ABCDE23456").hexdigest(),
+                    "at": at,
+                    "until": datetime(2099, 1, 1, tzinfo=UTC),
+                },
+            )
+        database.migrate()
+        with database.session() as session:
+            account = accounts.redeem_invite(
+                session,
+                code="abcde-23456",
+                channel="test",
+                channel_user_id="u",
+                chat_id="u",
+                display_name=None,
+            )
+            assert account.unit_id == 1 and account.revoked_at is None
+    finally:
+        database.dispose()

@@ -416,14 +416,14 @@ def channels_from(wiring: "Wiring") -> list[TelegramChannel]:
         return []
     return [
         build_channel(
-            settings.telegram_bot_token,
+            settings.telegram_bot_token.get_secret_value(),
             wiring.services,
             base_url=settings.telegram_api_base_url,
             max_rate=settings.telegram_max_rate,
             # Sending a campaign by hand: a 429 goes back to the outbox, which reschedules that one
             # message after retry_after while the others keep going.
             max_retries=0 if wiring.mode == "send" else 2,
-            webhook_secret=settings.telegram_webhook_secret,
+            webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
         )
     ]
 

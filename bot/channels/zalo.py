@@ -369,8 +369,8 @@ def bot_tokens(settings: Any) -> dict[str, str]:
     """Channel name -> token: ZALO_BOT_TOKEN as "zalo", each "name=token" of ZALO_BOTS as "zalo:name"."""
     tokens: dict[str, str] = {}
     if settings.zalo_bot_token:
-        tokens[CHANNEL] = settings.zalo_bot_token
-    for entry in re.split(r"[,\s]+", settings.zalo_bots.strip()):
+        tokens[CHANNEL] = settings.zalo_bot_token.get_secret_value()
+    for entry in re.split(r"[,\s]+", settings.zalo_bots.get_secret_value().strip()):
         if entry:
             name, _, token = entry.partition("=")
             tokens[f"{CHANNEL}:{name.strip()}"] = token.strip()
@@ -387,7 +387,7 @@ def channels_from(wiring: "Wiring") -> list[ZaloChannel]:
             name=name,
             links=wiring.links,
             usage=wiring.usage,
-            webhook_secret=settings.zalo_webhook_secret,
+            webhook_secret=settings.zalo_webhook_secret.get_secret_value(),
             names=[titles[name]] if titles.get(name) else [],
         )
         for name, token in bot_tokens(settings).items()
