@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from handlers import progress_text
+from handlers import progress_text, workflow_text
 from handlers.formatting import day, number
 from handlers.i18n import t
 from handlers.periods import parse_period
@@ -123,7 +123,10 @@ def page(ctx: "Context", unit: Unit, period: tuple[date, date] | None, number_: 
     check = None
     if period is None or period[0] <= ctx.today <= period[1]:
         check = completeness(ctx.session, unit, ctx.today)
-    text, pages = progress_text.render_page(figures, ctx.services.lagging_threshold, number_, check)
+    extra = workflow_text.progress_lines(
+        ctx.session, figures, ctx.today, ctx.account, period=period is not None
+    )
+    text, pages = progress_text.render_page(figures, ctx.services.lagging_threshold, number_, check, extra)
     encoded = encode_period(period)
     options = [
         Option(t("option.chart"), f"chart:{unit.id}:{encoded}"),

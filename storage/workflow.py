@@ -437,6 +437,17 @@ def count_waiting(session: Session, scope: Unit | None) -> int:
     return int(session.exec(query).one())
 
 
+def own_pending(session: Session, unit: Unit) -> list[UnitPeriod]:
+    """A unit's own months waiting for approval or returned, oldest first."""
+    return list(
+        session.exec(
+            select(UnitPeriod)
+            .where(UnitPeriod.unit_id == unit.id, col(UnitPeriod.review).in_(PENDING), UnitPeriod.reports > 0)
+            .order_by(col(UnitPeriod.month))
+        ).all()
+    )
+
+
 def unit_period(session: Session, unit: Unit, month: date) -> UnitPeriod | None:
     return session.get(UnitPeriod, (unit.id, month_start(month)))
 
