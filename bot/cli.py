@@ -189,7 +189,7 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
         if not every:
             raise CliError("Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv, hoặc tiendo demo.")
         if args.unit:
-            found = [u for u in match_units(every, args.unit) if u.merged_into_id is None]
+            found = [u for u in match_units(every, args.unit) if units.active_on(u, today)]
             if not found:
                 raise CliError(f"Không tìm thấy đơn vị '{args.unit}'. Xem danh sách: tiendo units list")
             if len(found) > 1:

@@ -89,7 +89,9 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
             if ctx.account.role != Role.admin
             else units.all_units(ctx.session)
         )
-        found = [u for u in match_units(candidates, query.unit_text) if u.merged_into_id is None]
+        # Units of today, or of the period asked for (a commune merged in 2025 still answers for 2023).
+        day = min(query.period[1], ctx.today) if query.period else ctx.today
+        found = [u for u in match_units(candidates, query.unit_text) if units.active_on(u, day)]
         if ctx.account.role == Role.secretary and (not found or found[0].id != own.id):
             return [Reply(t("progress.secretary_own_only", unit=own.name))]
         if not found:
