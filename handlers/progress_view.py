@@ -227,6 +227,16 @@ def emulation_reply(ctx: "Context", args: str) -> list[Reply]:
             value=number(r.target.target.value),
             reached=progress_text.reached_text(r.target),
         )
+        # Before the year-end review: what the unit still needs to be considered for commendation.
+        + (
+            t(
+                "emulation.needs",
+                n=number(r.target.target.value - r.target.achieved),
+                end=day(r.target.target.end_date),
+            )
+            if ctx.today < r.target.target.end_date
+            else ""
+        )
         for r in missed
     ]
     return [Reply("\n".join(lines))]

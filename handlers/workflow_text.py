@@ -16,11 +16,19 @@ def provisional_line(session: Session, progress: UnitProgress) -> str | None:
     figures = workflow.provisional(session, progress.unit, progress.window_start, progress.as_of)
     if not figures.pending and not figures.returned:
         return None
-    parts = [
-        t("provisional.admissions", n=number(figures.admissions), total=number(progress.totals.admissions))
-    ]
+    parts = []
+    if figures.admissions:
+        parts.append(
+            t(
+                "provisional.admissions",
+                n=number(figures.admissions),
+                total=number(progress.totals.admissions),
+            )
+        )
     if figures.completed:
         parts.append(t("provisional.completed", n=number(figures.completed)))
+    if not parts:
+        parts.append(t("provisional.nothing"))
     returned = t("provisional.returned", n=number(figures.returned)) if figures.returned else ""
     return t(
         "provisional.line",

@@ -13,6 +13,7 @@ shown as provisional until approved. A tree without approval is not slowed down:
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -54,15 +55,18 @@ def local_day(moment: datetime) -> date:
 
 def setting_for(session: Session, unit: Unit) -> WorkflowSetting:
     """The setting of the unit or of the nearest unit above it; the defaults when none has one."""
+    # Read once per transaction: a report's hooks ask for it several times.
+    cached: dict[str, WorkflowSetting] = session.info.setdefault("workflow_settings", {})
+    if unit.path in cached:
+        return cached[unit.path]
     ids = ancestor_ids(unit)
     rows = {
         s.unit_id: s
         for s in session.exec(select(WorkflowSetting).where(col(WorkflowSetting.unit_id).in_(ids)))
     }
-    for uid in reversed(ids):
-        if uid in rows:
-            return rows[uid]
-    return WorkflowSetting(unit_id=unit.id or 0, updated_at=utcnow())
+    found = next((rows[uid] for uid in reversed(ids) if uid in rows), None)
+    cached[unit.path] = found or WorkflowSetting(unit_id=unit.id or 0, updated_at=utcnow())
+    return cached[unit.path]
 
 
 def set_setting(
@@ -96,6 +100,7 @@ def set_setting(
         raise InvalidInput("Số ngày nhắc trước hạn phải từ 0 đến 28.")
     now = now or utcnow()
     current = setting_for(session, unit)
+    session.info.pop("workflow_settings", None)
     row = session.get(WorkflowSetting, unit.id)
     if row is None:
         row = WorkflowSetting(
@@ -304,13 +309,20 @@ def apply_to(session: Session, unit_ids: list[int], month: date, delta: Contribu
     values = asdict(delta)
     if not any(values.values()) or not unit_ids:
         return
+    rows = [{"unit_id": uid, "month": month, **values} for uid in unit_ids]
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+    """One statement, executed with many rows: compiled once (a VALUES list per call is compiled anew)."""
     table = WorkflowRollup.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values([{"unit_id": uid, "month": month, **values} for uid in unit_ids])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit_id", "month"], set_={k: table.c[k] + stmt.excluded[k] for k in values}
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table)
+    fields = list(asdict(Contribution()))
+    return stmt.on_conflict_do_update(
+        index_elements=["unit_id", "month"], set_={k: table.c[k] + stmt.excluded[k] for k in fields}
     )
-    session.execute(stmt)
 
 
 def record_report(
@@ -328,7 +340,7 @@ def record_report(
         row.first_report_at = report.created_at
         row.deadline = deadline_for(setting, report.period_start, report.period_end)
         row.late = local_day(report.created_at) > row.deadline
-    if row.reports > 0 and setting.approval:
+    if row.reports > 0 and setting.approval and unit.parent_id is not None:  # the root has nobody above
         # New figures for the month (a first report, another one, a correction): to be reviewed again.
         row.review = ReviewStatus.received.value
     elif row.reports <= 0 or row.review in PENDING:
