@@ -179,7 +179,13 @@ def files(ctx: "Context", unit: Unit, period: tuple[date, date] | None, *, chart
 
 
 def export(ctx: "Context", args: str) -> list[Reply]:
-    """/xuat [unit] [period]: the workbook of what /tiendo would show."""
+    """/xuat [unit] [period]: the workbook of what /tiendo would show; /xuat baocao, /xuat thongke:
+    the monthly briefing (Word) and the statistics workbook."""
+    from handlers import documents
+
+    document = documents.wanted(args)
+    if document is not None:
+        return documents.export(ctx, *document)
     replies = progress(ctx, args)
     options = dict((o.data.split(":", 1)[0], o.data) for o in replies[0].options)
     if "xlsx" not in options:  # refused, not found, or a question which unit

@@ -108,3 +108,50 @@ def children_at(session: Session, unit: Unit, day: date) -> list[Unit]:
             candidates.setdefault(change.unit_id, history.unit(change.unit_id))
     found = [u for u in candidates.values() if history.parent_then(u) == unit.id and active_on(u, day)]
     return sorted(found, key=lambda u: u.name)
+
+
+# --- a unit's history, for `tiendo units history` -----------------------------------------------
+
+
+def path_on(session: Session, unit: Unit, day: date) -> list[Unit]:
+    """The unit and the units above it as they were on `day`, root first."""
+    history = _History(session, day, changes_after(session, day))
+    out: list[Unit] = []
+    current: Unit | None = unit
+    seen: set[int] = set()
+    while current is not None and (current.id or 0) not in seen:
+        seen.add(current.id or 0)
+        out.append(current)
+        parent = history.parent_then(current)
+        current = session.get(Unit, parent) if parent is not None else None
+    return list(reversed(out))
+
+
+def changes_of(session: Session, unit: Unit) -> list[UnitChange]:
+    """What happened to the unit (moved, merged away) and to others because of it (merged into it)."""
+    return list(
+        session.exec(
+            select(UnitChange)
+            .where((UnitChange.unit_id == unit.id) | (UnitChange.into_id == unit.id))
+            .order_by(col(UnitChange.on), col(UnitChange.id))
+        )
+    )
+
+
+def predecessors(session: Session, unit: Unit) -> list[Unit]:
+    """Units merged into this one, and those merged into them, earliest first."""
+    out: list[Unit] = []
+    queue = [unit.id]
+    while queue:
+        current = queue.pop(0)
+        rows = session.exec(
+            select(Unit)
+            .join(UnitChange, col(UnitChange.unit_id) == Unit.id)
+            .where(UnitChange.kind == "merge", UnitChange.into_id == current)
+            .order_by(col(UnitChange.on), col(Unit.name))
+        ).all()
+        for merged in rows:
+            if merged not in out:
+                out.append(merged)
+                queue.append(merged.id)
+    return out
