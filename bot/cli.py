@@ -712,9 +712,13 @@ def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
         if terms:
             print("Chỉ tiêu nhiệm kỳ (Nghị quyết Đại hội):")
             for (t_start, t_end), (value, names) in sorted(terms.items()):
-                achieved = sum_totals(
-                    session, unit.id or 0, t_start.replace(day=1), t_end.replace(day=1)
-                ).admissions
+                months = (t_start.replace(day=1), t_end.replace(day=1))
+                if unit.merged_on is not None:  # merged away: its subtree as it was before
+                    day = min(t_end, unit.merged_on - timedelta(days=1))
+                    figures = tree_history.sum_totals_at(session, [unit.id or 0], *months, day)
+                    achieved = figures[unit.id or 0].admissions
+                else:  # today's subtree holds its predecessors' history too
+                    achieved = sum_totals(session, unit.id or 0, *months).admissions
                 share = percent(achieved / value) if value else "—"
                 print(
                     f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(names)}); "
