@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.outbox_sender import DrainResult, OutboxSender, default_owner
+from handlers import workflow_nudges
 from handlers.campaign import plan_campaign
 from storage import outbox
 from storage.clock import month_start
@@ -54,6 +55,15 @@ def compose(
         return added
 
 
+def compose_workflow(database: Database, *, now: datetime, zone: ZoneInfo) -> int:
+    """Queue today's deadline reminders and probation nudges; returns how many were new."""
+    with database.session() as session:
+        added = outbox.enqueue(session, workflow_nudges.plan(session, now.astimezone(zone).date()), now=now)
+    if added:
+        log.info("workflow reminders: %d new messages", added)
+    return added
+
+
 class CampaignScheduler:
     def __init__(
         self,
@@ -90,6 +100,11 @@ class CampaignScheduler:
             await asyncio.to_thread(
                 compose, self.database, month, now=now, threshold=self.threshold, owner=self.sender.owner
             )
+        local = now.astimezone(self.zone)
+        if local.time() >= self.at and getattr(self, "_workflow_day", None) != local.date():
+            # Deadline reminders and probation nudges, once a day (their keys keep them single).
+            await asyncio.to_thread(compose_workflow, self.database, now=now, zone=self.zone)
+            self._workflow_day = local.date()
         if in_quiet_hours(now.astimezone(self.zone).time(), self.quiet):
             return None
         return await self.sender.drain()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.conversation import handle
+from handlers.i18n import t
 from handlers.types import Incoming, Reply, Services, options_text
 
 CHANNEL = "terminal"
@@ -44,7 +45,27 @@ def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool 
         incoming = Incoming(channel=CHANNEL, user_id=USER, chat_id=USER, text=text, display_name="Terminal")
         for reply in handle(incoming, services):
             out.write(render(reply) + "\n\n")
+        for text in deliver_outbox(services):
+            out.write(f"[{t('terminal.outbox')}]\n{text}\n\n")
         if prompt:
             out.write("> ")
         out.flush()
     return handled
+
+
+def deliver_outbox(services: Services) -> list[str]:
+    """Messages the bot sent on its own to the terminal's user (a return, a reopened month), shown at once."""
+    from sqlmodel import select
+
+    from storage import outbox
+    from storage.models import OutboxMessage, OutboxStatus
+
+    with services.session() as session:
+        rows = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == CHANNEL, OutboxMessage.status == OutboxStatus.pending.value)
+            .order_by(OutboxMessage.id)
+        ).all()
+        for row in rows:
+            outbox.mark_sent(session, row.id or 0, now=services.now())
+        return [row.text for row in rows]
