@@ -148,7 +148,8 @@ def _detail(ctx: "Context", unit: Unit, when: date) -> list[Reply]:
         )
     ]
     for report in workflow.reports_of(ctx.session, unit, when):
-        summary = stored_summary(ctx.session, report).replace("\n", "; ") or shorten(report.raw_text, 80)
+        facts = [line.removeprefix("• ") for line in stored_summary(ctx.session, report).splitlines()]
+        summary = "; ".join(facts) or shorten(report.raw_text, 80)
         late = t("review.late") if workflow.is_late(ctx.session, report, unit) else ""
         lines.append(
             t(
