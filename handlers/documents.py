@@ -146,7 +146,8 @@ def briefing_sections(session: Session, unit: Unit, report_month: date, today: d
     provisional = workflow_text.provisional_line(session, figures)
     if provisional:
         attention.append(provisional)
-    probation_lines = workflow_text.probation_lines(session, unit, as_of) or [t("briefing.no_probation")]
+    # The probation clock as on the day of the meeting (the month it is in), as /tiendo that day.
+    probation_lines = workflow_text.probation_lines(session, unit, today) or [t("briefing.no_probation")]
     return [
         Section(t("briefing.section.results"), results),
         Section(t("briefing.section.pipeline"), pipeline or [t("briefing.nothing")]),
