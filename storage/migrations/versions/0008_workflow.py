@@ -6,6 +6,7 @@ Create Date: 2026-12-10
 """
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
@@ -95,9 +96,45 @@ def upgrade() -> None:
     )
     op.create_index("ix_unitchange_unit_id", "unitchange", ["unit_id"])
     op.create_index("ix_unitchange_on", "unitchange", ["on"])
-    # Admissions already stored start their probation clock from the end of their report's period:
-    # the ledger and rollups are filled by the application the first time it needs them
-    # (storage.probation.rebuild), not here, so this revision stays independent of the models.
+    _backfill_probation()
+
+
+def _end_of_probation(day: date) -> date:
+    """12 months after the ceremony (29/02 → 28/02), as storage.probation.probation_end."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _backfill_probation() -> None:
+    """Admissions already stored start their probation clock from the end of their report's period
+    (they have no ceremony date). Timeliness and review start with the reports stored from now on."""
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT e.unit_id, e.count, r.period_end, u.path FROM admissionentry e "
+            "JOIN report r ON r.id = e.report_id JOIN unit u ON u.id = e.unit_id "
+            "WHERE r.status = 'confirmed' AND e.count > 0"
+        )
+    ).all()
+    own: dict[tuple[int, date], int] = {}
+    subtree: dict[tuple[int, date], int] = {}
+    for unit_id, count, period_end, path in rows:
+        period_end = period_end if isinstance(period_end, date) else date.fromisoformat(str(period_end))
+        end = _end_of_probation(period_end)
+        own[(unit_id, end)] = own.get((unit_id, end), 0) + count
+        for part in str(path).strip("/").split("/"):
+            if part:
+                subtree[(int(part), end)] = subtree.get((int(part), end), 0) + count
+    for table, values in (("probationledger", own), ("probationrollup", subtree)):
+        if values:
+            bind.execute(
+                sa.text(
+                    f"INSERT INTO {table} (unit_id, end_date, ending, recognized) VALUES (:u, :d, :n, 0)"
+                ),
+                [{"u": u, "d": d, "n": n} for (u, d), n in values.items()],
+            )
 
 
 def downgrade() -> None:
