@@ -253,7 +253,10 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
         if args.json:
             print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            print(progress_text.render(figures, settings.lagging_threshold, check))
+            from handlers import workflow_text
+
+            extra = workflow_text.progress_lines(session, figures, today, None, period=period is not None)
+            print(progress_text.render(figures, settings.lagging_threshold, check, extra))
 
 
 def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:

@@ -73,16 +73,18 @@ def plan(session: Session, today: date) -> list[NewMessage]:
                     )
                 )
         else:
-            scope = unit if account.role == Role.staff else None
-            late = probation.overdue_units(session, scope or _root(session, unit), today)
-            late = [o for o in late if o.unit.id != unit.id]
+            scope = unit if account.role == Role.staff else _root(session, unit)
+            late = probation.overdue_units(session, scope, today, limit=MAX_NAMES)
             if late:
                 names = ", ".join(
                     f"{o.unit.name} ({number(o.overdue)}"
                     + (t("nudge.explain_part", n=number(o.needs_explanation)) if o.needs_explanation else "")
                     + ")"
-                    for o in late[:MAX_NAMES]
+                    for o in late
                 )
+                count = probation.count_overdue_units(session, scope, today)
+                if count > len(late):
+                    names += t("completeness.more", n=number(count - len(late)))
                 messages.append(
                     NewMessage(
                         key=f"probation-overdue:{today:%Y-%m}:account:{account.id}",
@@ -90,8 +92,8 @@ def plan(session: Session, today: date) -> list[NewMessage]:
                         account=account,
                         text=t(
                             "nudge.overdue",
-                            n=number(sum(o.overdue for o in late)),
-                            units=number(len(late)),
+                            n=number(probation.status(session, scope, today).overdue),
+                            units=number(count),
                             names=names,
                         ),
                     )

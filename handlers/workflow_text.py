@@ -93,10 +93,12 @@ def probation_lines(session: Session, unit: Unit, today: date) -> list[str]:
             if status.needs_explanation
             else ""
         )
-        late = probation.overdue_units(session, unit, today)
-        names = ", ".join(f"{o.unit.name} ({number(o.overdue)})" for o in late[:5])
-        if len(late) > 5:
-            names += t("completeness.more", n=number(len(late) - 5))
+        late = probation.overdue_units(session, unit, today, limit=5)
+        names = ", ".join(f"{o.unit.name} ({number(o.overdue)})" for o in late)
+        if len(late) == 5:
+            more = probation.count_overdue_units(session, unit, today) - 5
+            if more > 0:
+                names += t("completeness.more", n=number(more))
         lines.append(t("probation.overdue", n=number(status.overdue), explain=explain, names=names))
     return lines
 

@@ -253,9 +253,12 @@ class UnitOverdue:
 
 
 def overdue_units(
-    session: Session, scope: Unit, today: date, *, cells_only: bool = True
+    session: Session, scope: Unit, today: date, *, limit: int | None = None
 ) -> list[UnitOverdue]:
-    """The units of a subtree with overdue recognitions, from their own ledgers, oldest first."""
+    """The units of a subtree with overdue recognitions, from their own ledgers, oldest first.
+
+    With a limit, only the first ones (a nation may have thousands): count them with `count_overdue_units`.
+    """
     overdue_end = last_overdue_end(today)
     explain_end = add_months(today, -EXPLANATION_MONTHS) - timedelta(days=1)
     open_ = ProbationLedger.ending - ProbationLedger.recognized
@@ -273,9 +276,23 @@ def overdue_units(
             ProbationLedger.ending > ProbationLedger.recognized,
         )
         .group_by(Unit.id)
+        .order_by(func.min(ProbationLedger.end_date), col(Unit.name))
+        .limit(limit)
     ).all()
-    out = [UnitOverdue(u, int(n), int(x), oldest) for u, n, x, oldest in rows if n]
-    return sorted(out, key=lambda o: (o.oldest_end, o.unit.name))
+    return [UnitOverdue(u, int(n), int(x), oldest) for u, n, x, oldest in rows if n]
+
+
+def count_overdue_units(session: Session, scope: Unit, today: date) -> int:
+    value = session.exec(
+        select(func.count(func.distinct(ProbationLedger.unit_id)))
+        .join(Unit, col(Unit.id) == ProbationLedger.unit_id)
+        .where(
+            col(Unit.path).startswith(scope.path),
+            ProbationLedger.end_date <= last_overdue_end(today),
+            ProbationLedger.ending > ProbationLedger.recognized,
+        )
+    ).one()
+    return int(value)
 
 
 def ending_by_month(session: Session, unit: Unit, first: date, last: date) -> dict[date, tuple[int, int]]:
