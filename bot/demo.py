@@ -14,10 +14,10 @@ From the article (as of 31/10/2023):
 - from 11/2023 to 06/2025: 170–200 admissions.
 
 The committee's own workflow, illustrative too, through the same code paths as real use: the district
-requires approval and closes a month 10 days after its deadline (the 5th); each report was sent in
-the first days of the next month (a few after the deadline: late); the communes approved every month
-up to September 2023, and in October Kiện Khê returned one cell's report with a note while Kiện Khê
-and three other communes have not yet looked at the others. Admissions carry a ceremony date; cells reported
+closes a month 10 days after its deadline (the 5th) and, from October 2023, requires the communes to
+approve their cells' reports; each report was sent in the first days of the next month (a few after
+the deadline: late); of October's reports, one was returned with a note, some approved, some not yet
+looked at. Admissions carry a ceremony date; cells reported
 the recognition of their members after the 12 months' probation, except a few (overdue, one of them
 by more than three months). On 01/07/2025 Thanh Hà, Thanh Phong and Thanh Tâm merge into the new
 commune of Thanh Liêm (as the 2025 reorganisation did; the names are illustrative), which gets a
@@ -26,7 +26,7 @@ commune of Thanh Liêm (as the 2025 reorganisation did; the names are illustrati
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -93,8 +93,6 @@ DEADLINE_DAY, GRACE_DAYS = 5, 10
 MERGED_2025 = ("TL-TH", "TL-TP", "TL-TTA")
 NEW_COMMUNE, NEW_COMMUNE_NAME, REORGANISED_ON = "TL-XTL", "Đảng bộ xã Thanh Liêm", date(2025, 7, 1)
 NEW_TERM_START, NEW_TERM_END, NEW_TERM_TARGET = date(2025, 7, 1), date(2030, 6, 30), 120
-# October 2023 as of the demo's day: Kiện Khê returned one cell's report; these have not reviewed yet.
-NOT_YET_REVIEWED = (KIEN_KHE, "TL-LP", "TL-TT", "TL-THA")
 RETURN_NOTE = "Số liệu chưa khớp với sổ theo dõi của Đảng ủy; đề nghị chi bộ kiểm tra, báo cáo lại."
 # Cells whose recent probations were not yet considered: overdue recognitions to chase.
 UNRECOGNISED_CELLS = ("TL-LP-01", "TL-TN-02", "TL-LS-03")
@@ -129,7 +127,7 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
     root = units.create_unit(
         session, code=ROOT, name="Đảng bộ huyện Thanh Liêm", level="Đảng bộ huyện", parent=None
     )
-    workflow.set_setting(session, root, approval=True, deadline_day=DEADLINE_DAY, grace_days=GRACE_DAYS)
+    workflow.set_setting(session, root, deadline_day=DEADLINE_DAY, grace_days=GRACE_DAYS)
     cells: dict[str, list[Unit]] = {}
     committees: dict[str, Unit] = {}
     for code, name, level, _, n_cells in COMMITTEES:
@@ -153,9 +151,15 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
     _assign_people(rng, entries)
     authors = _authors(session, [u for group in cells.values() for u in group] + [root])
     for entry in entries:
-        _store_admission(session, entry, authors[entry.unit.id or 0], timing)
+        if entry.month < LAST_MONTH:
+            _store_admission(session, entry, authors[entry.unit.id or 0], timing)
     _classes(session, rng, root, cells, authors, timing)
     _recognitions(session, [u for group in cells.values() for u in group], authors, timing)
+    # From October 2023 the district requires its communes to approve the cells' reports.
+    workflow.set_setting(session, root, approval=True)
+    for entry in entries:
+        if entry.month >= LAST_MONTH:
+            _store_admission(session, entry, authors[entry.unit.id or 0], timing)
     _reviews(session, root, committees, timing)
     figures.set_figure(
         session,
@@ -503,34 +507,32 @@ def _reviews(session: Session, root: Unit, committees: dict[str, Unit], timing: 
     waiting = session.exec(
         select(UnitPeriod).where(UnitPeriod.review == "received").order_by(col(UnitPeriod.month))
     ).all()
-    returned = False
-    for period in waiting:
+    # October, as of the demo's day: the first report returned with a note, every other one not yet
+    # looked at, the rest approved.
+    for index, period in enumerate(
+        sorted(waiting, key=lambda p: (p.month, _committee_code(session, p.unit_id), p.unit_id))
+    ):
         unit = session.get(Unit, period.unit_id)
         assert unit is not None and unit.parent_id is not None
         reviewer = reviewers[unit.parent_id] if unit.parent_id in reviewers else reviewers[root.id or 0]
-        committee = session.get(Unit, unit.parent_id)
-        assert committee is not None
-        if period.month >= LAST_MONTH and committee.code in NOT_YET_REVIEWED:
-            if committee.code == KIEN_KHE and not returned:
-                returned = True
-                review.decide_and_notify(
-                    session,
-                    unit,
-                    period.month,
-                    approve=False,
-                    note=RETURN_NOTE,
-                    reviewer=reviewer,
-                    now=datetime(2023, 11, 1, 8, 30, tzinfo=workflow.LOCAL_ZONE),
-                )
+        if index % 2 == 1:
             continue
-        decided = datetime.combine(
-            min(next_month(period.month) + timedelta(days=timing.randint(5, 12)), date(2023, 11, 1)),
-            datetime.min.time(),
-            workflow.LOCAL_ZONE,
-        ).replace(hour=8)
+        returned = index == 0
         review.decide_and_notify(
-            session, unit, period.month, approve=True, note=None, reviewer=reviewer, now=decided
+            session,
+            unit,
+            period.month,
+            approve=not returned,
+            note=RETURN_NOTE if returned else None,
+            reviewer=reviewer,
+            now=datetime(2023, 11, 1, 8, 30, tzinfo=workflow.LOCAL_ZONE),
         )
+
+
+def _committee_code(session: Session, unit_id: int) -> str:
+    unit = session.get(Unit, unit_id)
+    parent = session.get(Unit, unit.parent_id) if unit is not None and unit.parent_id else None
+    return parent.code if parent is not None else ""
 
 
 def _reorganise(session: Session, root: Unit, committees: dict[str, Unit]) -> None:

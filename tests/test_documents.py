@@ -80,11 +80,11 @@ def test_the_demo_keeps_the_article_and_shows_the_workflow(loaded: Services) -> 
     for figure in ARTICLE:
         assert figure in text
     assert (
-        "Số liệu tạm (chưa được duyệt): 3/539 đảng viên kết nạp, thuộc 2 báo cáo, trong đó 1 bị trả lại."
+        "Số liệu tạm (chưa được duyệt): 12/539 đảng viên kết nạp, thuộc 6 báo cáo, trong đó 1 bị trả lại."
         in text
     )
     assert (
-        "Đảng viên dự bị chưa được công nhận chính thức: 213; hết thời gian dự bị trong tháng 11/2023: 8"
+        "Đảng viên dự bị chưa được công nhận chính thức: 209; hết thời gian dự bị trong tháng 11/2023: 8"
         in text
     )
     assert "Quá hạn xét công nhận (quá 30 ngày làm việc): 8, trong đó 5 quá 3 tháng" in text
