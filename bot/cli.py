@@ -109,14 +109,35 @@ def cmd_units_move(args: argparse.Namespace, settings: "Settings") -> None:
 
 
 def cmd_units_merge(args: argparse.Namespace, settings: "Settings") -> None:
+    from sqlmodel import select
+
     from bot.runtime import open_database
     from storage import units
+    from storage.models import Unit
 
+    on = _today(settings, args.on)
     database = open_database(settings)
     with database.session() as session:
-        unit, into = units.get_by_code(session, args.code), units.get_by_code(session, args.into)
-        units.merge_unit(session, unit, into, on=_today(settings, args.on))
-        print(f"Đã sáp nhập {unit.name} vào {into.name}; số liệu cũ được tính cho {into.name}.")
+        merged = [units.get_by_code(session, code) for code in [args.code, *args.more]]
+        into = session.exec(select(Unit).where(Unit.code == args.into)).first()
+        if into is None:
+            if not args.name:
+                raise CliError(
+                    f'Không có đơn vị mã \'{args.into}\'. Tạo đơn vị mới: thêm --name "Tên" --level "Cấp".'
+                )
+            parent = session.get(Unit, merged[0].parent_id) if merged[0].parent_id else None
+            into = units.create_unit(
+                session,
+                code=args.into,
+                name=args.name,
+                level=args.level or merged[0].level,
+                parent=parent,
+                valid_from=on,
+            )
+            print(f"Đã tạo {into.name} ({into.code}), hiệu lực từ {on:%d/%m/%Y}.")
+        for unit in merged:
+            units.merge_unit(session, unit, into, on=on)
+            print(f"Đã sáp nhập {unit.name} vào {into.name}; số liệu cũ được tính cho {into.name}.")
 
 
 def cmd_figures_set(args: argparse.Namespace, settings: "Settings") -> None:
@@ -429,7 +450,7 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
         if not every:
             raise CliError("Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv, hoặc tiendo demo.")
         if args.unit:
-            found = [u for u in match_units(every, args.unit) if u.merged_into_id is None]
+            found = [u for u in match_units(every, args.unit) if units.active_on(u, today)]
             if not found:
                 raise CliError(f"Không tìm thấy đơn vị '{args.unit}'. Xem danh sách: tiendo units list")
             if len(found) > 1:
@@ -472,7 +493,10 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
         if args.json:
             print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            print(progress_text.render(figures, settings.lagging_threshold, check))
+            from handlers import workflow_text
+
+            extra = workflow_text.progress_lines(session, figures, today, None, period=period is not None)
+            print(progress_text.render(figures, settings.lagging_threshold, check, extra))
 
 
 def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
@@ -694,6 +718,362 @@ def cmd_restore(args: argparse.Namespace, settings: "Settings") -> None:
     print(f"Đã khôi phục cơ sở dữ liệu từ {args.file}.")
 
 
+# --- the committee's workflow: approval, deadlines, probation, the tree's history, documents ---
+
+
+def _month(value: str) -> date:
+    try:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"tháng không hợp lệ '{value}': cần dạng YYYY-MM / invalid month, expected YYYY-MM"
+        ) from None
+
+
+def _switch(value: str) -> bool:
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError("on hoặc off / on or off")
+    return value == "on"
+
+
+def cmd_workflow_set(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units, workflow
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        row = workflow.set_setting(
+            session,
+            unit,
+            approval=args.approval,
+            deadline_day=args.deadline_day,
+            quarter_deadline_day=args.quarter_deadline_day,
+            year_deadline_day=args.year_deadline_day,
+            grace_days=args.grace_days,
+            no_lock=args.no_lock,
+            remind_days=args.remind_days,
+        )
+        print(f"Đã đặt cho {unit.name} và các đơn vị cấp dưới:")
+        _print_setting(row)
+
+
+def _print_setting(row) -> None:  # type: ignore[no-untyped-def]
+    lock = "không khóa sổ" if row.grace_days is None else f"khóa sổ {row.grace_days} ngày sau hạn"
+    print(f"  duyệt báo cáo: {'có' if row.approval else 'không'}")
+    print(
+        f"  hạn báo cáo: tháng ngày {row.deadline_day}, quý và 6 tháng ngày {row.quarter_deadline_day}, "
+        f"năm ngày {row.year_deadline_day} của tháng sau; {lock}; nhắc trước {row.remind_days} ngày"
+    )
+
+
+def cmd_workflow_show(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units, workflow
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        row = workflow.setting_for(session, unit)
+        source = session.get(units.Unit, row.unit_id) if row.unit_id != unit.id else unit
+        origin = (
+            "mặc định"
+            if source is None or session.get(workflow.WorkflowSetting, row.unit_id) is None
+            else source.name
+        )
+        print(f"{unit.name} (theo {origin}):")
+        _print_setting(row)
+
+
+def cmd_approval_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import units, workflow
+
+    database = open_database(settings)
+    with database.session() as session:
+        scope = units.get_by_code(session, args.unit) if args.unit else None
+        items = workflow.waiting(session, scope, limit=1000, returned=args.returned)
+        if not items:
+            print("Không có báo cáo nào " + ("bị trả lại." if args.returned else "chờ duyệt."))
+            return
+        for item in items:
+            period = item.period
+            late = ", nộp muộn" if period.late else ""
+            note = f" — {period.note}" if period.note else ""
+            print(
+                f"{item.unit.code}\t{period.month:%Y-%m}\t{item.unit.name}: kết nạp {period.admissions}, "
+                f"hoàn thành lớp {period.completed} ({period.reports} báo cáo{late}){note}"
+            )
+
+
+def cmd_approval_decide(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.review import decide_and_notify
+    from storage import units
+
+    approve = args.approval_command == "approve"
+    if not approve and not (args.note or "").strip():
+        raise CliError('Trả lại báo cáo cần --note "lý do".')
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        result = decide_and_notify(
+            session,
+            unit,
+            args.month,
+            approve=approve,
+            note=args.note,
+            reviewer=None,
+            now=datetime.now(settings.zone),
+        )
+        verb = "duyệt" if approve else "trả lại"
+        print(f"Đã {verb} báo cáo tháng {args.month:%m/%Y} của {unit.name}.")
+        print(
+            f"Đã xếp tin báo cho {result.told} đồng chí bí thư (bot đang chạy sẽ gửi)."
+            if result.told
+            else f"{unit.name} chưa có bí thư đăng ký nhận tin."
+        )
+
+
+def cmd_periods_reopen(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.review import reopen_and_notify
+    from storage import units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        until, told = reopen_and_notify(
+            session, unit, args.month, days=args.days, by=None, now=datetime.now(settings.zone)
+        )
+        print(
+            f"Đã mở lại kỳ tháng {args.month:%m/%Y} cho {unit.name} "
+            f"đến {until.astimezone(settings.zone):%d/%m/%Y %H:%M}."
+        )
+        if told:
+            print(f"Đã xếp tin báo cho {told} đồng chí bí thư.")
+
+
+def _unit_or_root(session, code: str | None):  # type: ignore[no-untyped-def]
+    from storage import units
+
+    if code:
+        return units.get_by_code(session, code)
+    roots = [u for u in units.all_units(session) if u.parent_id is None]
+    if len(roots) != 1:
+        raise CliError("Chọn đơn vị bằng --unit MÃ.")
+    return roots[0]
+
+
+def cmd_timeliness(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.formatting import percent
+    from storage import units, workflow
+    from storage.clock import month_start
+    from storage.probation import add_months
+
+    today = _today(settings, args.today)
+    database = open_database(settings)
+    with database.session() as session:
+        unit = _unit_or_root(session, args.unit)
+        last = month_start(add_months(today, -1))
+        months = [add_months(last, -i) for i in range(args.months - 1, -1, -1)]
+        print(f"Báo cáo đúng hạn của {unit.name} ({unit.cells} chi bộ):")
+        print("tháng\thạn\tđã báo cáo\tđúng hạn\tmuộn\tđầy đủ\tđúng hạn %")
+        for row in workflow.timeliness(session, unit, months):
+            print(
+                f"{row.month:%m/%Y}\t{row.deadline:%d/%m/%Y}\t{row.reported}/{row.cells}\t{row.on_time}\t{row.late}"
+                f"\t{percent(row.completeness or 0)}\t{percent(row.on_time_rate or 0)}"
+            )
+        kids = units.active_children(session, unit)
+        if kids:
+            print("\nTheo đơn vị trực thuộc (" + f"{months[0]:%m/%Y}–{months[-1]:%m/%Y}" + "):")
+            for kid in kids:
+                rows = workflow.timeliness(session, kid, months)
+                cells = sum(r.cells for r in rows)
+                on_time = sum(r.on_time for r in rows)
+                reported = sum(r.reported for r in rows)
+                print(
+                    f"  {kid.name}: đầy đủ {percent(reported / cells if cells else 0)}, "
+                    f"đúng hạn {percent(on_time / cells if cells else 0)}"
+                )
+
+
+def cmd_probation(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import probation
+    from storage.clock import month_start
+    from storage.probation import add_months
+
+    today = _today(settings, args.today)
+    database = open_database(settings)
+    with database.session() as session:
+        unit = _unit_or_root(session, args.unit)
+        status = probation.status(session, unit, today)
+        print(f"Đảng viên dự bị của {unit.name}, tính đến ngày {today:%d/%m/%Y}:")
+        print(f"  chưa được công nhận chính thức: {status.in_probation}")
+        print(f"  hết thời gian dự bị trong tháng {today:%m/%Y}: {status.due_this_month}")
+        print(f"  đã hết dự bị, trong hạn 30 ngày làm việc: {status.ended_waiting}")
+        print(f"  quá hạn: {status.overdue} (quá 3 tháng, cần giải trình: {status.needs_explanation})")
+        print(f"  đã công nhận trong tháng: {status.recognized_this_month}")
+        months = probation.ending_by_month(
+            session, unit, month_start(today), add_months(month_start(today), 11)
+        )
+        if months:
+            print("Hết thời gian dự bị theo tháng (số hết dự bị / đã công nhận):")
+            for month, (ending, recognized) in sorted(months.items()):
+                print(f"  {month:%m/%Y}: {ending} / {recognized}")
+        late = probation.overdue_units(session, unit, today)
+        if late:
+            print("Đơn vị quá hạn xét công nhận:")
+            for item in late:
+                print(
+                    f"  {item.unit.code}\t{item.unit.name}: {item.overdue} (sớm nhất hết dự bị "
+                    f"{item.oldest_end:%d/%m/%Y}; quá 3 tháng: {item.needs_explanation})"
+                )
+
+
+def cmd_recognize(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import reports, units
+
+    day = args.on or _today(settings, None)
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        report, _ = reports.confirm_report(
+            session,
+            reports.ReportInput(
+                unit=unit,
+                channel="cli",
+                raw_text=f"tiendo recognize: công nhận {args.count} đảng viên chính thức ngày {day:%d/%m/%Y}",
+                period_start=day,
+                period_end=day,
+                recognition=reports.RecognitionInput(count=args.count),
+            ),
+        )
+        print(
+            f"Đã ghi: {unit.name} công nhận {args.count} đảng viên chính thức. "
+            f"Mã biên nhận: {report.receipt_code}."
+        )
+
+
+def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.runtime import open_database
+    from handlers.formatting import percent
+    from storage import tree_history, units
+    from storage.models import Target, UnitChange
+    from storage.rollups import sum_totals
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.code)
+        start = f"từ {unit.valid_from:%d/%m/%Y}" if unit.valid_from else "từ trước khi có dữ liệu"
+        end = f"đến {unit.merged_on - timedelta(days=1):%d/%m/%Y}" if unit.merged_on else "đến nay"
+        print(f"{unit.name} ({unit.code}), {unit.level}; hiệu lực {start} {end}.")
+
+        def path(day: date) -> str:
+            return " > ".join(f"{u.name} ({u.code})" for u in tree_history.path_on(session, unit, day))
+
+        changes = tree_history.changes_of(session, unit)
+        first = unit.valid_from or date(1900, 1, 1)
+        print("Đường đi trong cây đơn vị:")
+        own = [c for c in changes if c.unit_id == unit.id]
+        print(
+            f"  {'đến ' + format(own[0].on - timedelta(days=1), '%d/%m/%Y') if own else 'hiện nay'}: "
+            f"{path(max(first, (own[0].on - timedelta(days=1)) if own else date.today()))}"
+        )
+        for change in own:
+            target = units.get_by_id(session, change.new_parent_id) if change.new_parent_id else None
+            if change.kind == "merge":
+                into = units.get_by_id(session, change.into_id or 0)
+                print(
+                    f"  {change.on:%d/%m/%Y}: sáp nhập vào {into.name} ({into.code}); "
+                    f"số liệu cũ tính cho {into.name}"
+                )
+            else:
+                print(f"  {change.on:%d/%m/%Y}: chuyển về {target.name if target else '(gốc)'}")
+            print(f"    từ {change.on:%d/%m/%Y}: {path(change.on)}")
+        moved_out = session.exec(select(UnitChange).where(UnitChange.old_parent_id == unit.id)).all()
+        if moved_out:
+            names = ", ".join(units.get_by_id(session, c.unit_id).code for c in moved_out)
+            print(f"  đơn vị cấp dưới chuyển đi: {names}")
+        before = tree_history.predecessors(session, unit)
+        if before:
+            print("Hình thành từ (sáp nhập):")
+            for old in before:
+                print(f"  {old.name} ({old.code}), ngày {old.merged_on:%d/%m/%Y}")
+        if unit.merged_on is not None:
+            last_day = unit.merged_on - timedelta(days=1)
+            admitted = tree_history.sum_totals_at(session, [unit.id or 0], None, None, last_day)[unit.id or 0]
+            print(
+                f"Đến {last_day:%d/%m/%Y} đơn vị đã kết nạp {admitted.admissions} đảng viên; "
+                "từ khi sáp nhập, số liệu này tính cho đơn vị nhận."
+            )
+        else:
+            admitted = sum_totals(session, unit.id or 0, None, None)
+            print(f"Đảng viên kết nạp đã ghi nhận (cả đơn vị tiền thân): {admitted.admissions}.")
+        # Congress terms side by side: the predecessors' 2020–2025 targets added up, and the unit's own.
+        terms: dict[tuple[date, date], tuple[int, list[str]]] = {}
+        for member in [unit, *before]:
+            for target in session.exec(
+                select(Target).where(Target.unit_id == member.id, Target.metric == "admissions")
+            ).all():
+                if "đại hội" not in target.source.lower():
+                    continue
+                value, names = terms.get((target.start_date, target.end_date), (0, []))
+                terms[(target.start_date, target.end_date)] = (value + target.value, [*names, member.code])
+        if terms:
+            print("Chỉ tiêu nhiệm kỳ (Nghị quyết Đại hội):")
+            for (t_start, t_end), (value, names) in sorted(terms.items()):
+                months = (t_start.replace(day=1), t_end.replace(day=1))
+                if unit.merged_on is not None:  # merged away: its subtree as it was before
+                    day = min(t_end, unit.merged_on - timedelta(days=1))
+                    figures = tree_history.sum_totals_at(session, [unit.id or 0], *months, day)
+                    achieved = figures[unit.id or 0].admissions
+                else:  # today's subtree holds its predecessors' history too
+                    achieved = sum_totals(session, unit.id or 0, *months).admissions
+                share = percent(achieved / value) if value else "—"
+                print(
+                    f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(names)}); "
+                    f"đã kết nạp {achieved}, đạt {share}"
+                )
+
+
+def cmd_briefing(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.documents import briefing_docx
+
+    today = _today(settings, args.today)
+    database = open_database(settings)
+    with database.session() as session:
+        unit = _unit_or_root(session, args.unit)
+        Path(args.out).write_bytes(briefing_docx(session, unit, args.month, today))
+    print(f"Đã ghi báo cáo giao ban tháng {args.month:%m/%Y} của {unit.name} vào {args.out}.")
+
+
+def cmd_statistics(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.documents import period_title, statistics_xlsx
+    from handlers.progress_view import split_query
+
+    today = _today(settings, args.today)
+    query = split_query(args.period, today)
+    if query.unit_text or query.period is None:
+        raise CliError(f"Không hiểu kỳ '{args.period}'. Ví dụ: 'quý 3/2023', 'năm 2023'.")
+    start, end = query.period
+    database = open_database(settings)
+    with database.session() as session:
+        unit = _unit_or_root(session, args.unit)
+        Path(args.out).write_bytes(statistics_xlsx(session, unit, start, end, today))
+    print(f"Đã ghi biểu thống kê {period_title(start, end)} của {unit.name} vào {args.out}.")
+
+
 TOKEN_HELP = (
     "Lấy token (xem README và .env.example). Zalo: trong ứng dụng Zalo, tìm OA «Zalo Bot Manager», chọn "
     "«Tạo bot» (Zalo Bot Creator), đặt tên bắt đầu bằng «Bot», rồi ghi token Zalo gửi về vào "
@@ -871,7 +1251,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help=_help("ngày sáp nhập (mặc định hôm nay)", "date of the merger (default today)"),
     )
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        help=_help(
+            "tạo đơn vị nhận mới với tên này (cùng cấp trên với đơn vị bị sáp nhập)",
+            "create the unit it joins, with this name (under the merged unit's parent)",
+        ),
+    )
+    p.add_argument("--level", metavar="LEVEL", help=_help("cấp của đơn vị mới", "level of the new unit"))
+    p.add_argument(
+        "more", nargs="*", metavar="CODE", help=_help("các đơn vị cùng sáp nhập", "more units merged")
+    )
     p.set_defaults(func=cmd_units_merge)
+    p = units_sub.add_parser(
+        "history",
+        help=_help("lịch sử một đơn vị: sáp nhập, chuyển, chỉ tiêu nhiệm kỳ", "a unit's history and terms"),
+        description=_help(
+            "Đường đi của một đơn vị trong cây qua các lần sáp nhập, chuyển; đơn vị tiền thân; "
+            "so sánh chỉ tiêu các nhiệm kỳ",
+            "A unit's path through mergers and moves, its predecessors, and its congress terms compared",
+        ),
+    )
+    p.add_argument("code", metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    p.set_defaults(func=cmd_units_history)
 
     p = sub.add_parser(
         "figures",
@@ -1321,7 +1724,174 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("text", nargs="*", default=None, metavar="TEXT", help=_help("tin nhắn", "the message"))
     p.set_defaults(func=cmd_parse)
+    _workflow_parsers(sub)
     return parser
+
+
+def _workflow_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+    """The committee's workflow: approval, deadlines, probation, the tree's history, documents."""
+    p = sub.add_parser(
+        "workflow",
+        help=_help(
+            "cách một cây đơn vị báo cáo: duyệt, hạn, khóa sổ", "how a tree reports: approval, deadlines"
+        ),
+        description=_help(
+            "Đặt cho một đơn vị và các đơn vị cấp dưới: có duyệt báo cáo không, hạn báo cáo, khóa sổ sau hạn",
+            "Set for a unit and its subtree: approval, reporting deadlines, closing the books after them",
+        ),
+    )
+    wf = p.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
+    q = wf.add_parser("set", help=_help("đặt", "set"), description=_help("Đặt", "Set"))
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument(
+        "--approval", type=_switch, metavar="on|off", help=_help("cấp trên duyệt báo cáo", "approval")
+    )
+    q.add_argument(
+        "--deadline-day",
+        type=int,
+        metavar="N",
+        help=_help("hạn báo cáo tháng: ngày N tháng sau", "monthly deadline day"),
+    )
+    q.add_argument(
+        "--quarter-deadline-day",
+        type=int,
+        metavar="N",
+        help=_help("hạn báo cáo quý, 6 tháng", "quarter deadline day"),
+    )
+    q.add_argument(
+        "--year-deadline-day",
+        type=int,
+        metavar="N",
+        help=_help("hạn báo cáo năm (tháng 1)", "year deadline day"),
+    )
+    q.add_argument(
+        "--grace-days",
+        type=_positive,
+        metavar="N",
+        help=_help("khóa sổ N ngày sau hạn", "lock N days after the deadline"),
+    )
+    q.add_argument("--no-lock", action="store_true", help=_help("không khóa sổ", "never lock"))
+    q.add_argument(
+        "--remind-days",
+        type=_positive,
+        metavar="N",
+        help=_help("nhắc trước hạn N ngày", "remind N days before"),
+    )
+    q.set_defaults(func=cmd_workflow_set)
+    q = wf.add_parser("show", help=_help("xem", "show"), description=_help("Xem cách đơn vị báo cáo", "Show"))
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.set_defaults(func=cmd_workflow_show)
+
+    p = sub.add_parser(
+        "approval",
+        help=_help("duyệt, trả lại báo cáo", "approve or return reports"),
+        description=_help(
+            "Duyệt hoặc trả lại báo cáo tháng của một đơn vị", "Approve or return a unit's month"
+        ),
+    )
+    ap = p.add_subparsers(dest="approval_command", metavar="ACTION", required=True)
+    q = ap.add_parser(
+        "list", help=_help("báo cáo chờ duyệt", "waiting"), description=_help("Báo cáo chờ duyệt", "Waiting")
+    )
+    q.add_argument("--unit", metavar="CODE", help=_help("trong đơn vị này", "within this unit"))
+    q.add_argument("--returned", action="store_true", help=_help("báo cáo bị trả lại", "returned ones"))
+    q.set_defaults(func=cmd_approval_list)
+    for name, vi, en in (
+        ("approve", "duyệt", "approve"),
+        ("return", "trả lại (cần --note)", "return (needs --note)"),
+    ):
+        q = ap.add_parser(name, help=_help(vi, en), description=_help(vi, en))
+        q.add_argument(
+            "--unit", required=True, metavar="CODE", help=_help("mã đơn vị báo cáo", "reporting unit")
+        )
+        q.add_argument("--month", required=True, type=_month, metavar="YYYY-MM", help=_help("tháng", "month"))
+        q.add_argument(
+            "--note", default=None, metavar="TEXT", help=_help("lý do trả lại", "why it is returned")
+        )
+        q.set_defaults(func=cmd_approval_decide)
+
+    p = sub.add_parser(
+        "periods", help=_help("kỳ báo cáo", "reporting periods"), description=_help("Kỳ báo cáo", "Periods")
+    )
+    pp = p.add_subparsers(dest="periods_command", metavar="ACTION", required=True)
+    q = pp.add_parser(
+        "reopen",
+        help=_help("mở lại kỳ đã khóa sổ cho một đơn vị", "reopen a closed month for one unit"),
+        description=_help("Mở lại kỳ đã khóa sổ cho một đơn vị", "Reopen a closed month for one unit"),
+    )
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument("--month", required=True, type=_month, metavar="YYYY-MM", help=_help("tháng", "month"))
+    q.add_argument(
+        "--days", type=_positive, default=7, metavar="N", help=_help("mở trong N ngày (7)", "for N days (7)")
+    )
+    q.set_defaults(func=cmd_periods_reopen)
+
+    p = sub.add_parser(
+        "timeliness",
+        help=_help("tỷ lệ báo cáo đầy đủ, đúng hạn", "completeness and on-time rates"),
+        description=_help(
+            "Tỷ lệ chi bộ báo cáo đầy đủ và đúng hạn theo tháng", "Reporting and on-time rates per month"
+        ),
+    )
+    p.add_argument(
+        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: gốc)", "unit code (default: root)")
+    )
+    p.add_argument(
+        "--months", type=_positive, default=6, metavar="N", help=_help("số tháng (6)", "months (6)")
+    )
+    p.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày giả định", "pretend today"))
+    p.set_defaults(func=cmd_timeliness)
+
+    p = sub.add_parser(
+        "probation",
+        help=_help("đảng viên dự bị: đến hạn, quá hạn công nhận", "probation: due and overdue recognitions"),
+        description=_help("Đảng viên dự bị: đến hạn, quá hạn công nhận chính thức", "Probation clock"),
+    )
+    p.add_argument(
+        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: gốc)", "unit code (default: root)")
+    )
+    p.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày giả định", "pretend today"))
+    p.set_defaults(func=cmd_probation)
+
+    p = sub.add_parser(
+        "recognize",
+        help=_help("ghi công nhận đảng viên chính thức", "record recognitions as full members"),
+        description=_help("Ghi số đảng viên được công nhận chính thức của một chi bộ", "Record recognitions"),
+    )
+    p.add_argument("--unit", required=True, metavar="CODE", help=_help("mã chi bộ", "cell code"))
+    p.add_argument(
+        "--count", required=True, type=_positive, metavar="N", help=_help("số đồng chí", "how many")
+    )
+    p.add_argument("--on", type=_date, metavar="YYYY-MM-DD", help=_help("ngày công nhận", "the day"))
+    p.set_defaults(func=cmd_recognize)
+
+    p = sub.add_parser(
+        "briefing",
+        help=_help("báo cáo giao ban tháng (Word)", "the monthly briefing (Word)"),
+        description=_help("Báo cáo giao ban tháng dạng Word", "The monthly briefing as a Word document"),
+    )
+    p.add_argument(
+        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: gốc)", "unit code (default: root)")
+    )
+    p.add_argument("--month", required=True, type=_month, metavar="YYYY-MM", help=_help("tháng", "month"))
+    p.add_argument("--out", required=True, metavar="FILE.docx", help=_help("tệp ghi ra", "output file"))
+    p.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày ký", "the document's date"))
+    p.set_defaults(func=cmd_briefing)
+
+    p = sub.add_parser(
+        "statistics",
+        help=_help("biểu thống kê quý, năm (Excel)", "quarterly or yearly statistics (Excel)"),
+        description=_help("Biểu thống kê quý hoặc năm dạng Excel", "Quarterly or yearly statistics workbook"),
+    )
+    p.add_argument(
+        "--unit", metavar="CODE", help=_help("mã đơn vị (mặc định: gốc)", "unit code (default: root)")
+    )
+    p.add_argument(
+        "--period", required=True, metavar="TEXT", help=_help("'quý 3/2023', 'năm 2023'", "the period")
+    )
+    p.add_argument("--out", required=True, metavar="FILE.xlsx", help=_help("tệp ghi ra", "output file"))
+    p.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày ký", "the document's date"))
+    p.set_defaults(func=cmd_statistics)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

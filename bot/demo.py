@@ -12,17 +12,28 @@ From the article (as of 31/10/2023):
 - 406 candidates trained and not yet admitted; 7.025 members in total;
 - Kiện Khê town: 36 admitted in the term, 9 of them Catholic; 2023 plan of 12 met; 16 sent to class;
 - from 11/2023 to 06/2025: 170–200 admissions.
+
+The committee's own workflow, illustrative too, through the same code paths as real use: the district
+closes a month 10 days after its deadline (the 5th) and, from October 2023, requires the communes to
+approve their cells' reports; each report was sent in the first days of the next month (a few after
+the deadline: late); of October's reports, one was returned with a note, some approved, some not yet
+looked at. Admissions carry a ceremony date; cells reported
+the recognition of their members after the 12 months' probation, except a few (overdue, one of them
+by more than three months). On 01/07/2025 Thanh Hà, Thanh Phong and Thanh Tâm merge into the new
+commune of Thanh Liêm (as the 2025 reorganisation did; the names are illustrative), which gets a
+2025–2030 target: the view of 2023 still shows the units of 2023.
 """
 
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage import accounts, figures, reports, targets, units
+from handlers import review
+from storage import accounts, figures, probation, reports, targets, units, workflow
 from storage.clock import month_end, next_month
-from storage.models import Account, FigureKind, Metric, Role, Unit
+from storage.models import Account, FigureKind, Metric, ProbationLedger, Role, Unit, UnitPeriod
 
 ROOT = "TL"
 KIEN_KHE = "TL-KK"
@@ -77,6 +88,15 @@ COMMITTEE_TARGETS = {
 }
 KIEN_KHE_2023, KIEN_KHE_SENT_2023 = 12, 16
 
+DEADLINE_DAY, GRACE_DAYS = 5, 10
+# The 2025 reorganisation (illustrative): three communes form the new commune of Thanh Liêm.
+MERGED_2025 = ("TL-TH", "TL-TP", "TL-TTA")
+NEW_COMMUNE, NEW_COMMUNE_NAME, REORGANISED_ON = "TL-XTL", "Đảng bộ xã Thanh Liêm", date(2025, 7, 1)
+NEW_TERM_START, NEW_TERM_END, NEW_TERM_TARGET = date(2025, 7, 1), date(2030, 6, 30), 120
+RETURN_NOTE = "Số liệu chưa khớp với sổ theo dõi của Đảng ủy; đề nghị chi bộ kiểm tra, báo cáo lại."
+# Cells whose recent probations were not yet considered: overdue recognitions to chase.
+UNRECOGNISED_CELLS = ("TL-LP-01", "TL-TN-02", "TL-LS-03")
+
 
 @dataclass
 class Entry:
@@ -102,9 +122,12 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
     if session.exec(select(Unit).where(Unit.code == ROOT)).first() is not None:
         raise DemoAlreadyLoaded("Cơ sở dữ liệu đã có dữ liệu mẫu (đơn vị TL).")
     rng = random.Random(2023)
+    # A second generator for the workflow's illustrative dates: the figures' split stays as it was.
+    timing = random.Random(2025)
     root = units.create_unit(
         session, code=ROOT, name="Đảng bộ huyện Thanh Liêm", level="Đảng bộ huyện", parent=None
     )
+    workflow.set_setting(session, root, deadline_day=DEADLINE_DAY, grace_days=GRACE_DAYS)
     cells: dict[str, list[Unit]] = {}
     committees: dict[str, Unit] = {}
     for code, name, level, _, n_cells in COMMITTEES:
@@ -128,8 +151,16 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
     _assign_people(rng, entries)
     authors = _authors(session, [u for group in cells.values() for u in group] + [root])
     for entry in entries:
-        _store_admission(session, entry, authors[entry.unit.id or 0])
-    _classes(session, rng, root, cells, authors)
+        if entry.month < LAST_MONTH:
+            _store_admission(session, entry, authors[entry.unit.id or 0], timing)
+    _classes(session, rng, root, cells, authors, timing)
+    _recognitions(session, [u for group in cells.values() for u in group], authors, timing)
+    # From October 2023 the district requires its communes to approve the cells' reports.
+    workflow.set_setting(session, root, approval=True)
+    for entry in entries:
+        if entry.month >= LAST_MONTH:
+            _store_admission(session, entry, authors[entry.unit.id or 0], timing)
+    _reviews(session, root, committees, timing)
     figures.set_figure(
         session,
         unit=root,
@@ -146,6 +177,7 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
         value=MEMBERS_TOTAL,
         source="Báo Hà Nam, 2023",
     )
+    _reorganise(session, root, committees)
     session.flush()
     return {
         "secretary": accounts.create_invite(session, unit=cells[KIEN_KHE][0], role=Role.secretary, days=30),
@@ -155,6 +187,17 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
 
 def _created() -> datetime:
     return datetime(2023, 10, 31, 10, 0).astimezone()
+
+
+def _sent(month: date, timing: random.Random) -> datetime:
+    """When a month's report was sent: in the first days of the next month (a few after the 5th);
+    October 2023's by the demo's day."""
+    if month >= LAST_MONTH:
+        return datetime(2023, 10, 31, 16, 0, tzinfo=workflow.LOCAL_ZONE)
+    day = timing.choice((1, 2, 2, 3, 3, 4, 4, 5, 5, 5, 7, 9))
+    return datetime.combine(
+        next_month(month).replace(day=day), datetime.min.time(), workflow.LOCAL_ZONE
+    ).replace(hour=timing.randint(7, 17))
 
 
 def _targets(session: Session, root: Unit, committees: dict[str, Unit]) -> None:
@@ -295,7 +338,7 @@ def _authors(session: Session, reporting_units: list[Unit]) -> dict[int, Account
     return authors
 
 
-def _store_admission(session: Session, entry: Entry, author: Account) -> None:
+def _store_admission(session: Session, entry: Entry, author: Account, timing: random.Random) -> None:
     people = entry.people
     count = len(people)
 
@@ -303,12 +346,14 @@ def _store_admission(session: Session, entry: Entry, author: Account) -> None:
         return sum(1 for p in people if p.get(key))
 
     education_known = not people[0].get("education_unknown")
+    ceremony = entry.month.replace(day=timing.randint(1, month_end(entry.month).day))
     admission = reports.AdmissionInput(
         count=count,
         female=tally("female"),
         youth_union=tally("youth_union"),
         religious=tally("religious"),
         upper_secondary_or_above=tally("upper_secondary_or_above") if education_known else None,
+        ceremony_date=min(ceremony, date(2023, 10, 31)),
     )
     parts = [f"{admission.female} nữ", f"{admission.youth_union} đoàn viên"]
     if admission.religious:
@@ -328,7 +373,7 @@ def _store_admission(session: Session, entry: Entry, author: Account) -> None:
             account_id=author.id,
             admission=admission,
         ),
-        now=_created(),
+        now=_sent(entry.month, timing),
     )
 
 
@@ -338,6 +383,7 @@ def _classes(
     root: Unit,
     cells: dict[str, list[Unit]],
     authors: dict[int, Account],
+    timing: random.Random,
 ) -> None:
     """18 classes opened by the district for 921 candidates; the cells report who completed."""
     months_before = rng.sample(_months(TERM_START, date(2022, 12, 1)), CLASSES - 6)
@@ -361,7 +407,7 @@ def _classes(
                 account_id=authors[root.id or 0].id,
                 classes_opened=1,
             ),
-            now=_created(),
+            now=_sent(month, timing),
         )
         if pupils_class:
             shares = {cells["TL-THPTA"][0].id: size}
@@ -400,5 +446,113 @@ def _classes(
                     account_id=authors[cell_id or 0].id,
                     attendance=reports.AttendanceInput(sent=n, completed=n),
                 ),
-                now=_created(),
+                now=_sent(month, timing),
             )
+
+
+def _recognitions(
+    session: Session, reporting: list[Unit], authors: dict[int, Account], timing: random.Random
+) -> None:
+    """Cells report the recognition of their members some weeks after the probation ended."""
+    for cell in reporting:
+        ledger = session.exec(
+            select(ProbationLedger)
+            .where(ProbationLedger.unit_id == cell.id, ProbationLedger.end_date < DEMO_TODAY)
+            .order_by(col(ProbationLedger.end_date))
+        ).all()
+        by_month: dict[date, int] = {}
+        for row in ledger:
+            recent = row.end_date >= date(2023, 4, 1)
+            if cell.code in UNRECOGNISED_CELLS and recent:
+                continue  # not yet considered: overdue by now
+            recognised_on = probation.add_working_days(row.end_date, timing.randint(8, 25))
+            if recognised_on >= DEMO_TODAY:
+                continue  # still within the 30 working days
+            month = recognised_on.replace(day=1)
+            by_month[month] = by_month.get(month, 0) + row.ending
+        for month, count in sorted(by_month.items()):
+            day = min(month_end(month), date(2023, 10, 31))
+            reports.confirm_report(
+                session,
+                reports.ReportInput(
+                    unit=cell,
+                    channel="demo",
+                    raw_text=f"Tháng {month.month}/{month.year} chi bộ công nhận {count} "
+                    "đảng viên chính thức",
+                    period_start=month,
+                    period_end=day,
+                    account_id=authors[cell.id or 0].id,
+                    recognition=reports.RecognitionInput(count=count),
+                ),
+                now=_sent(month, timing),
+            )
+
+
+def _reviews(session: Session, root: Unit, committees: dict[str, Unit], timing: random.Random) -> None:
+    """The level above approves each unit's month (staff of its commune; the district for the cell
+    that sits directly under it); October 2023 is partly still open."""
+    reviewers: dict[int, Account] = {}
+    for unit in [root, *committees.values()]:
+        account = Account(
+            channel="demo",
+            channel_user_id=f"demo-staff-{unit.code}",
+            display_name=f"Cán bộ Ban Tổ chức {unit.name}",
+            role=Role.staff,
+            unit_id=unit.id or 0,
+            created_at=_created(),
+        )
+        session.add(account)
+        reviewers[unit.id or 0] = account
+    session.flush()
+    waiting = session.exec(
+        select(UnitPeriod).where(UnitPeriod.review == "received").order_by(col(UnitPeriod.month))
+    ).all()
+    # October, as of the demo's day: the first report returned with a note, every other one not yet
+    # looked at, the rest approved.
+    for index, period in enumerate(
+        sorted(waiting, key=lambda p: (p.month, _committee_code(session, p.unit_id), p.unit_id))
+    ):
+        unit = session.get(Unit, period.unit_id)
+        assert unit is not None and unit.parent_id is not None
+        reviewer = reviewers[unit.parent_id] if unit.parent_id in reviewers else reviewers[root.id or 0]
+        if index % 2 == 1:
+            continue
+        returned = index == 0
+        review.decide_and_notify(
+            session,
+            unit,
+            period.month,
+            approve=not returned,
+            note=RETURN_NOTE if returned else None,
+            reviewer=reviewer,
+            now=datetime(2023, 11, 1, 8, 30, tzinfo=workflow.LOCAL_ZONE),
+        )
+
+
+def _committee_code(session: Session, unit_id: int) -> str:
+    unit = session.get(Unit, unit_id)
+    parent = session.get(Unit, unit.parent_id) if unit is not None and unit.parent_id else None
+    return parent.code if parent is not None else ""
+
+
+def _reorganise(session: Session, root: Unit, committees: dict[str, Unit]) -> None:
+    """2025: three communes form one; the new commune gets its 2025–2030 target."""
+    new = units.create_unit(
+        session,
+        code=NEW_COMMUNE,
+        name=NEW_COMMUNE_NAME,
+        level="Đảng bộ xã",
+        parent=root,
+        valid_from=REORGANISED_ON,
+    )
+    for code in MERGED_2025:
+        units.merge_unit(session, committees[code], new, on=REORGANISED_ON)
+    targets.set_target(
+        session,
+        unit=new,
+        metric=Metric.admissions,
+        start=NEW_TERM_START,
+        end=NEW_TERM_END,
+        value=NEW_TERM_TARGET,
+        source="Nghị quyết Đại hội",
+    )

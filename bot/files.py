@@ -14,6 +14,7 @@ from storage.models import ExportFile
 CONTENT_TYPES = {
     "png": "image/png",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
 

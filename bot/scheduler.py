@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.outbox_sender import DrainResult, OutboxSender, default_owner
 from handlers import budget as campaign_budget
+from handlers import workflow_nudges
 from handlers.budget import Budget
 from handlers.campaign import CampaignPlan, plan_campaign
 from storage import outbox, retention
@@ -99,6 +100,15 @@ def _enqueue(
     return added
 
 
+def compose_workflow(database: Database, *, now: datetime, zone: ZoneInfo) -> int:
+    """Queue today's deadline reminders and probation nudges; returns how many were new."""
+    with database.session() as session:
+        added = outbox.enqueue(session, workflow_nudges.plan(session, now.astimezone(zone).date()), now=now)
+    if added:
+        log.info("workflow reminders: %d new messages", added)
+    return added
+
+
 class CampaignScheduler:
     def __init__(
         self,
@@ -120,6 +130,7 @@ class CampaignScheduler:
         self.budget = budget
         self.retention = retention
         self._pruned_at: datetime | None = None
+        self._workflow_day: date | None = None  # the day deadline reminders were last queued
 
     def prune(self, now: datetime) -> dict[str, int] | None:
         """Delete what the retention policy no longer keeps, at most once every PRUNE_EVERY."""
@@ -162,6 +173,11 @@ class CampaignScheduler:
                 owner=self.sender.owner,
                 budget=self.budget,
             )
+        local = now.astimezone(self.zone)
+        if local.time() >= self.at and self._workflow_day != local.date():
+            # Deadline reminders and probation nudges, once a day (their keys keep them single).
+            await asyncio.to_thread(compose_workflow, self.database, now=now, zone=self.zone)
+            self._workflow_day = local.date()
         if in_quiet_hours(now.astimezone(self.zone).time(), self.quiet):
             return None
         return await self.sender.drain()

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view, revocation
+from handlers import campaign, drafts, progress_view, recognition, review, revocation
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
-from storage import accounts, bots, conversations, groups, reports, units
+from storage import accounts, bots, conversations, groups, reports, units, workflow
 from storage.audit import record
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
@@ -299,6 +299,12 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return _campaign_preview(ctx)
     if command == "thuhoi":
         return revocation.ask(ctx, args)
+    if command == "duyet":
+        return review.list_waiting(ctx)
+    if command == "moky":
+        return review.reopen_command(ctx, args)
+    if command == "congnhan":
+        return recognition.start(ctx)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":
@@ -469,6 +475,8 @@ def _recent_reports(ctx: Context) -> list[Reply]:
     for report in rows:
         status = t(f"report.status.{report.status}")
         unit = ctx.session.get(Unit, report.unit_id)
+        if unit is not None and report.status == ReportStatus.confirmed:
+            status += _workflow_marks(ctx, report, unit)
         where = f"{unit.name}, " if staff and unit is not None else ""
         lines.append(
             t(
@@ -482,6 +490,17 @@ def _recent_reports(ctx: Context) -> list[Reply]:
         )
     lines.append(t("reports.footer"))
     return [Reply("\n".join(lines))]
+
+
+def _workflow_marks(ctx: Context, report: Report, unit: Unit) -> str:
+    """ ", nộp muộn", ", chờ duyệt", ", bị trả lại": what a report's month is waiting for."""
+    marks = []
+    if workflow.is_late(ctx.session, report, unit):
+        marks.append(t("reports.mark.late"))
+    period = workflow.unit_period(ctx.session, unit, report.period_end)
+    if period is not None and period.review in ("received", "returned", "approved"):
+        marks.append(t(f"review.status.{period.review}"))
+    return "".join(", " + mark for mark in marks)
 
 
 # --- corrections and withdrawals --------------------------------------------------------------
@@ -575,6 +594,10 @@ def _on_text(ctx: Context, text: str) -> list[Reply]:
 def _on_awaited(ctx: Context, text: str) -> list[Reply]:
     awaiting = ctx.state["awaiting"]
     what = awaiting.get("what")
+    if what == review.AWAITING_NOTE:
+        return review.on_note(ctx, text)
+    if what == recognition.AWAITING:
+        return recognition.on_text(ctx, text)
     if what == "correction":
         report = ctx.session.get(Report, awaiting.get("report_id"))
         parsed = parse_message(text, ctx.today)
@@ -629,6 +652,10 @@ def _on_choice(ctx: Context, choice: str) -> list[Reply]:
         return revocation.on_choice(ctx, action, rest)
     if action in ("register_yes", "register_no"):
         return _register_answer(ctx, action, rest)
+    if action in ("rv", "rva", "rvr", "rvall", "rvlist"):
+        return review.on_choice(ctx, action, rest)
+    if action in ("cn", "cnok", "cnno"):
+        return recognition.on_choice(ctx, action, rest)
     return drafts.on_choice(ctx, action, rest)
 
 
@@ -648,5 +675,5 @@ def _help(ctx: Context) -> str:
     if ctx.account is None:
         return t("help.unregistered")
     if ctx.account.role == Role.secretary:
-        return t("help.secretary")
-    return t("help.staff")
+        return t("help.secretary") + "\n" + t("help.secretary.workflow")
+    return t("help.staff") + "\n" + t("help.staff.workflow")

@@ -95,9 +95,16 @@ def _headline(progress: UnitProgress) -> str:
 
 
 def render_page(
-    progress: UnitProgress, threshold: float = 1.0, page: int = 1, check: Completeness | None = None
+    progress: UnitProgress,
+    threshold: float = 1.0,
+    page: int = 1,
+    check: Completeness | None = None,
+    extra: list[str] | None = None,
 ) -> tuple[str, int]:
-    """The reply for one page of sub-units, and how many pages there are."""
+    """The reply for one page of sub-units, and how many pages there are.
+
+    `extra`: lines shown above the sub-units (approval, deadline, probation, forecast).
+    """
     totals = progress.totals
     lines = [t("progress.title", unit=progress.unit.name), _headline(progress)]
     if totals.reports == 0:
@@ -130,6 +137,7 @@ def render_page(
         lines.append(t(key, n=number(figure.value), as_of=day(figure.as_of), units=number(figure.units)))
     if check is not None and check.cells > 1:
         lines.append(_completeness_line(check))
+    lines.extend(extra or [])
     pages = max(1, math.ceil(len(progress.children) / PAGE_SIZE))
     if progress.children:
         page = min(page, pages)
@@ -146,9 +154,14 @@ def render_page(
     return "\n".join(lines), pages
 
 
-def render(progress: UnitProgress, threshold: float = 1.0, check: Completeness | None = None) -> str:
+def render(
+    progress: UnitProgress,
+    threshold: float = 1.0,
+    check: Completeness | None = None,
+    extra: list[str] | None = None,
+) -> str:
     """The whole reply, every sub-unit on one page (the CLI)."""
-    text, pages = render_page(progress, threshold, 1, check)
+    text, pages = render_page(progress, threshold, 1, check, extra)
     if pages == 1:
         return text
     head, _, _ = text.partition("\n\n")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from handlers import progress_text
+from handlers import progress_text, workflow_text
 from handlers.formatting import day, number
 from handlers.i18n import t
 from handlers.periods import parse_period
@@ -91,7 +91,9 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
             if ctx.account.role != Role.admin
             else units.all_units(ctx.session)
         )
-        found = [u for u in match_units(candidates, query.unit_text) if u.merged_into_id is None]
+        # Units of today, or of the period asked for (a commune merged in 2025 still answers for 2023).
+        day = min(query.period[1], ctx.today) if query.period else ctx.today
+        found = [u for u in match_units(candidates, query.unit_text) if units.active_on(u, day)]
         if ctx.account.role == Role.secretary and (not found or found[0].id != own.id):
             return [Reply(t("progress.secretary_own_only", unit=own.name))]
         if not found:
@@ -138,7 +140,10 @@ def page(ctx: "Context", unit: Unit, period: tuple[date, date] | None, number_: 
     check = None
     if period is None or period[0] <= ctx.today <= period[1]:
         check = completeness(ctx.session, unit, ctx.today)
-    text, pages = progress_text.render_page(figures, ctx.services.lagging_threshold, number_, check)
+    extra = workflow_text.progress_lines(
+        ctx.session, figures, ctx.today, ctx.account, period=period is not None
+    )
+    text, pages = progress_text.render_page(figures, ctx.services.lagging_threshold, number_, check, extra)
     encoded = encode_period(period)
     options = [
         Option(t("option.chart"), f"chart:{unit.id}:{encoded}"),
@@ -189,7 +194,13 @@ def files(ctx: "Context", unit: Unit, period: tuple[date, date] | None, *, chart
 
 
 def export(ctx: "Context", args: str) -> list[Reply]:
-    """/xuat [unit] [period]: the workbook of what /tiendo would show."""
+    """/xuat [unit] [period]: the workbook of what /tiendo would show; /xuat baocao, /xuat thongke:
+    the monthly briefing (Word) and the statistics workbook."""
+    from handlers import documents
+
+    document = documents.wanted(args)
+    if document is not None:
+        return documents.export(ctx, *document)
     replies = progress(ctx, args)
     options = dict((o.data.split(":", 1)[0], o.data) for o in replies[0].options)
     if "xlsx" not in options:  # refused, not found, or a question which unit
@@ -236,6 +247,16 @@ def emulation_reply(ctx: "Context", args: str) -> list[Reply]:
             achieved=number(r.target.achieved),
             value=number(r.target.target.value),
             reached=progress_text.reached_text(r.target),
+        )
+        # Before the year-end review: what the unit still needs to be considered for commendation.
+        + (
+            t(
+                "emulation.needs",
+                n=number(r.target.target.value - r.target.achieved),
+                end=day(r.target.target.end_date),
+            )
+            if ctx.today < r.target.target.end_date
+            else ""
         )
         for r in missed
     ]

@@ -74,6 +74,9 @@ class Unit(SQLModel, table=True):
     # how many cells (is_leaf, not merged) the subtree holds, the unit included; kept by storage.units
     # on every change of the tree, so completeness reads it instead of counting 100,000 cells
     cells: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # the first day the unit exists (a commune formed on 01/07/2025); None: since before the records.
+    # Its last day is the day before `merged_on`.
+    valid_from: date | None = None
     created_at: datetime
 
 
@@ -157,6 +160,9 @@ class AdmissionEntry(SQLModel, table=True):
     ethnic_minority: int | None = None
     upper_secondary_or_above: int | None = None
     names: str | None = Field(default=None, max_length=1000)
+    # the admission ceremony (lễ kết nạp): the 12 months of probation count from it. None: not given;
+    # the last day of the report's period stands in (so a due month is never too early).
+    ceremony_date: date | None = None
 
 
 class AwarenessClass(SQLModel, table=True):
@@ -373,3 +379,99 @@ class ChatGroup(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     first_seen: datetime
     last_seen: datetime
+# --- the party's own workflow: approval, deadlines, probation, the tree's history ---------------
+
+
+class ReviewStatus(StrEnum):
+    none = "none"  # approval not required for this unit (or nothing to review)
+    received = "received"  # waiting for the level above
+    approved = "approved"
+    returned = "returned"  # sent back with a note; a new or corrected report makes it received again
+
+
+class WorkflowSetting(SQLModel, table=True):
+    """How a tree reports: the row of the unit itself or of the nearest unit above it decides."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    approval: bool = False  # reports wait for the level above before they count as final
+    deadline_day: int = 5  # a month's reports are due on this day of the next month
+    quarter_deadline_day: int = 10  # quarter and half-year reports: this day of the month after
+    year_deadline_day: int = 15  # a year's report: this day of January
+    grace_days: int | None = None  # the month locks this many days after its deadline; None: never
+    remind_days: int = 2  # cells that have not reported are reminded this many days before
+    updated_at: datetime
+
+
+class UnitPeriod(SQLModel, table=True):
+    """A reporting unit's reports for one month: when they came, whether on time, their review."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    reports: int = 0  # confirmed reports counting in the month
+    admissions: int = 0
+    completed: int = 0
+    first_report_at: datetime | None = None  # kept through corrections: lateness is the first one's
+    deadline: date | None = None
+    late: bool = False
+    review: str = Field(default=ReviewStatus.none, max_length=16, index=True)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+    decided_at: datetime | None = None
+    decisions: int = 0  # approvals and returns so far (each one's message has its own key)
+    reopened_until: datetime | None = None  # staff reopened a locked month for this unit
+
+
+class WorkflowRollup(SQLModel, table=True):
+    """Per subtree and month: timeliness of its cells and the figures still waiting for approval."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    cells_on_time: int = 0
+    cells_late: int = 0
+    pending: int = 0  # unit-months received, not yet approved
+    returned: int = 0
+    provisional_admissions: int = 0
+    provisional_completed: int = 0
+
+
+class RecognitionEntry(SQLModel, table=True):
+    """Công nhận đảng viên chính thức: probationary members of a unit recognised as full members."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    month: date = Field(index=True)
+    count: int
+    names: str | None = Field(default=None, max_length=1000)
+
+
+class ProbationLedger(SQLModel, table=True):
+    """A unit's own probationary members by the day their probation ends, and how many were recognised
+    (the earliest ends first). Kept in the reports' transaction; the rollup below is its subtree sum."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    end_date: date = Field(primary_key=True)
+    ending: int = 0
+    recognized: int = 0
+
+
+class ProbationRollup(SQLModel, table=True):
+    """ProbationLedger summed over each unit's subtree: /tiendo reads a few rows, not the entries."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    end_date: date = Field(primary_key=True)
+    ending: int = 0
+    recognized: int = 0
+
+
+class UnitChange(SQLModel, table=True):
+    """The tree's history (the old→new crosswalk): a unit moved to another parent, or merged."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=16)  # merge | move
+    on: date = Field(index=True)
+    old_parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    new_parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    into_id: int | None = Field(default=None, foreign_key="unit.id")  # a merge: the unit it joined
+    at: datetime

@@ -4,14 +4,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from storage.clock import month_start, next_month
 from storage.models import FigureKind, Metric, SubtreeMonthRollup, Target, Unit, UnitFigure
-from storage.rollups import Totals, sum_totals, sum_totals_by_unit
+from storage.rollups import Totals, sum_totals
 from storage.targets import targets_covering
-from storage.units import active_children
+from storage.tree_history import children_at, sum_totals_at
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,9 @@ def _target_progress(
     session: Session, unit: Unit, target: Target, end: date, metric: Metric
 ) -> TargetProgress:
     """A target's figures counted from its start to `end` (or its own end, if earlier)."""
-    totals = sum_totals(session, unit.id or 0, *_months(target.start_date, min(end, target.end_date)))
+    last = min(end, target.end_date)
+    # The subtree as it was on the last day counted (a unit merged away later still counts there).
+    totals = sum_totals_at(session, [unit.id or 0], *_months(target.start_date, last), last)[unit.id or 0]
     return progress_of(target, totals.admissions if metric is Metric.admissions else totals.completed, end)
 
 
@@ -196,7 +198,7 @@ def unit_progress(
     class_targets = _targets(session, unit, Metric.class_completions, end, window)
     if window_start is None and admission_targets:
         window_start = min(t.start_date for t in admission_targets)
-    totals = sum_totals(session, unit.id or 0, *_months(window_start, end))
+    totals = sum_totals_at(session, [unit.id or 0], *_months(window_start, end), end)[unit.id or 0]
     progress = UnitProgress(
         unit=unit,
         as_of=end,
@@ -211,10 +213,11 @@ def unit_progress(
         period_requested=period is not None,
     )
     if with_children:
-        kids = active_children(session, unit)
+        # The sub-units of that day: after a reorganisation, a view of 2023 lists the units of 2023.
+        kids = children_at(session, unit, end)
         kid_ids = [k.id or 0 for k in kids]
         window_months = _months(window_start, end)
-        kid_totals = sum_totals_by_unit(session, kid_ids, *window_months)
+        kid_totals = sum_totals_at(session, kid_ids, *window_months, end)
         kid_targets = _targets_of_units(session, kid_ids, Metric.admissions, end, window)
         # One query per distinct target window, for all the children sharing it (usually one).
         achieved: dict[int, int] = {}
@@ -226,7 +229,7 @@ def unit_progress(
             totals = (
                 kid_totals
                 if months == window_months
-                else sum_totals_by_unit(session, sorted({t.unit_id for t in group}), *months)
+                else sum_totals_at(session, sorted({t.unit_id for t in group}), *months, last)
             )
             for target in group:
                 achieved[target.id or 0] = totals.get(target.unit_id, Totals()).admissions
@@ -320,7 +323,9 @@ def emulation(session: Session, unit: Unit, year: int, as_of: date) -> list[Emul
         .where(
             col(Unit.path).startswith(unit.path),
             Unit.id != unit.id,
-            col(Unit.merged_into_id).is_(None),
+            # units of that year: merged away after it (2025) still answer for their plan of 2023
+            or_(col(Unit.merged_into_id).is_(None), col(Unit.merged_on) > end),
+            or_(col(Unit.valid_from).is_(None), col(Unit.valid_from) <= end),
             Target.metric == Metric.admissions.value,
             Target.start_date >= first,
             Target.end_date <= last,

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage import rollups
+from storage import probation, rollups, workflow
 from storage.accounts import CODE_ALPHABET
 from storage.audit import record
 from storage.clock import month_start, utcnow
@@ -18,6 +18,7 @@ from storage.models import (
     AdmissionEntry,
     AwarenessClass,
     ClassAttendance,
+    RecognitionEntry,
     Report,
     ReportStatus,
     Unit,
@@ -41,6 +42,15 @@ class AdmissionInput:
     ethnic_minority: int | None = None
     upper_secondary_or_above: int | None = None
     names: str | None = None
+    ceremony_date: date | None = None  # the admission ceremony: the probation clock starts there
+
+
+@dataclass(frozen=True)
+class RecognitionInput:
+    """Công nhận đảng viên chính thức: how many probationary members were recognised."""
+
+    count: int
+    names: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class ReportInput:
     classes_opened: int = 0
     idempotency_key: str | None = None
     supersedes_id: int | None = None
+    recognition: RecognitionInput | None = None
 
 
 # The most one report can plausibly carry, per cell of the reporting unit's subtree (a cell admits a
@@ -89,7 +100,12 @@ def _plausible(what: str, value: int | None, per_cell: int, unit: Unit) -> None:
 def check(report: ReportInput) -> None:
     if report.period_end < report.period_start:
         raise InvalidInput("Kỳ báo cáo không hợp lệ: ngày kết thúc trước ngày bắt đầu.")
-    if report.admission is None and report.attendance is None and report.classes_opened == 0:
+    if (
+        report.admission is None
+        and report.attendance is None
+        and report.classes_opened == 0
+        and report.recognition is None
+    ):
         raise InvalidInput("Báo cáo không có số liệu nào.")
     admission = report.admission
     if admission is not None:
@@ -161,6 +177,12 @@ def confirm_report(
     now = now or utcnow()
     unit = data.unit
     assert unit.id is not None
+    # A secretary's report for a closed month is refused before anything is written.
+    workflow.check_open(
+        session, unit, data.period_start, data.period_end, account_id=data.account_id, now=now
+    )
+    if data.recognition is not None:
+        probation.check_recognition(session, unit, data.recognition.count, data.period_end)
     report = Report(
         receipt_code=new_receipt_code(session),
         unit_id=unit.id,
@@ -203,6 +225,7 @@ def confirm_report(
                 ethnic_minority=a.ethnic_minority,
                 upper_secondary_or_above=a.upper_secondary_or_above,
                 names=a.names,
+                ceremony_date=a.ceremony_date,
             )
         )
     if data.attendance is not None:
@@ -217,6 +240,16 @@ def confirm_report(
         )
     for _ in range(data.classes_opened):
         session.add(AwarenessClass(report_id=report.id, unit_id=unit.id, month=month))
+    if data.recognition is not None:
+        session.add(
+            RecognitionEntry(
+                report_id=report.id,
+                unit_id=unit.id,
+                month=month,
+                count=data.recognition.count,
+                names=data.recognition.names,
+            )
+        )
     rollups.apply(
         session,
         unit_ids=ancestor_ids(unit),
@@ -224,6 +257,7 @@ def confirm_report(
         delta=_totals(data.admission, data.attendance, data.classes_opened),
     )
     rollups.count_cell(session, unit, month)
+    _workflow(session, unit, report, 1, data.admission, data.attendance, data.recognition is not None)
     record(
         session,
         "report.confirm",
@@ -237,6 +271,28 @@ def confirm_report(
     )
     session.flush()
     return report, True
+
+
+def _workflow(
+    session: Session,
+    unit: Unit,
+    report: Report,
+    sign: int,
+    admission: AdmissionInput | None,
+    attendance: AttendanceInput | None,
+    recognition: bool,
+) -> None:
+    """The month's timeliness and review, and the probation clock, follow the report."""
+    workflow.record_report(
+        session,
+        unit,
+        report,
+        sign=sign,
+        admissions=admission.count if admission is not None else 0,
+        completed=(attendance.completed or 0) if attendance is not None else 0,
+    )
+    if (admission is not None and admission.count > 0) or recognition:
+        probation.refresh(session, unit)
 
 
 def recent_reports(session: Session, *, unit: Unit, subtree: bool, limit: int = 10) -> list[Report]:
@@ -274,6 +330,7 @@ def stored_facts(
             ethnic_minority=entry.ethnic_minority,
             upper_secondary_or_above=entry.upper_secondary_or_above,
             names=entry.names,
+            ceremony_date=entry.ceremony_date,
         )
     sent_completed = None if attendance is None else AttendanceInput(attendance.sent, attendance.completed)
     return admission, sent_completed, classes
@@ -294,6 +351,10 @@ def withdraw_report(
     longer confirmed and is refused, instead of subtracting it from the rollups a second time.
     """
     now = now or utcnow()
+    unit = session.get(Unit, report.unit_id)
+    assert unit is not None
+    # A locked month refuses before anything is written.
+    workflow.check_open(session, unit, report.period_start, report.period_end, account_id=account_id, now=now)
     changed = session.execute(
         update(Report)
         .where(col(Report.id) == report.id, col(Report.status) == ReportStatus.confirmed.value)
@@ -306,8 +367,6 @@ def withdraw_report(
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyWithdrawn(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
-    unit = session.get(Unit, report.unit_id)
-    assert unit is not None
     admission, attendance, classes = stored_facts(session, report)
     rollups.apply(
         session,
@@ -321,6 +380,10 @@ def withdraw_report(
     set_committed_value(report, "withdrawn_at", now)
     set_committed_value(report, "withdrawn_by_account_id", account_id)
     set_committed_value(report, "updated_at", now)
+    recognized = session.exec(
+        select(RecognitionEntry.id).where(RecognitionEntry.report_id == report.id)
+    ).first()
+    _workflow(session, unit, report, -1, admission, attendance, recognized is not None)
     record(
         session,
         action,
@@ -342,6 +405,10 @@ def correct_report(
         existing = find_by_idempotency_key(session, data.idempotency_key)
         if existing is not None:
             return existing
+    # Both months must be open before anything changes: a refusal must not leave the old one withdrawn.
+    workflow.check_open(
+        session, data.unit, data.period_start, data.period_end, account_id=account_id, now=now or utcnow()
+    )
     withdraw_report(session, old, account_id=account_id, now=now, action="report.correct")
     new, _ = confirm_report(session, replace(data, supersedes_id=old.id), now=now)
     return new

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from storage import audit, rollups
 from storage.clock import utcnow
 from storage.errors import InvalidInput, NotFound
-from storage.models import Account, SubtreeMonthRollup, Unit
+from storage.models import Account, SubtreeMonthRollup, Unit, UnitChange
 
 CSV_COLUMNS = ("code", "name", "parent_code", "level")
 # The columns' lengths (models.Unit): checked here, so that SQLite (which would keep a longer value)
@@ -142,13 +142,25 @@ def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
 
 
 def create_unit(
-    session: Session, *, code: str, name: str, level: str, parent: Unit | None, now: datetime | None = None
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    level: str,
+    parent: Unit | None,
+    now: datetime | None = None,
+    valid_from: date | None = None,
 ) -> Unit:
     problem = field_problem(code, name, level)
     if problem is not None:
         raise InvalidInput(problem[0].upper() + problem[1:])
     unit = Unit(
-        code=code, name=name, level=level, parent_id=parent.id if parent else None, created_at=now or utcnow()
+        code=code,
+        name=name,
+        level=level,
+        parent_id=parent.id if parent else None,
+        created_at=now or utcnow(),
+        valid_from=valid_from,
     )
     session.add(unit)
     session.flush()
@@ -271,17 +283,35 @@ def depth(unit: Unit) -> int:
     return len(ancestor_ids(unit)) - 1
 
 
+def active_on(unit: Unit, day: date) -> bool:
+    """The unit existed on `day`: formed by then (valid_from) and not yet merged away."""
+    return (unit.valid_from is None or unit.valid_from <= day) and (
+        unit.merged_on is None or unit.merged_on > day
+    )
+
+
 def active_children(session: Session, unit: Unit) -> list[Unit]:
     """Children still in use: merged units are left out (their figures count in the unit they joined)."""
     return [u for u in children(session, unit) if u.merged_into_id is None]
 
 
-def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int | None = None) -> None:
+def move_unit(
+    session: Session,
+    unit: Unit,
+    new_parent: Unit,
+    *,
+    account_id: int | None = None,
+    on: date | None = None,
+    into: Unit | None = None,
+) -> None:
     """Put a unit (and its subtree) under another parent, carrying its whole history along.
 
     The unit's rollups and its cell count are taken off its old ancestors and added to the new ones
     in this transaction, and the paths of the subtree are rewritten; reports and targets keep their unit.
+    The change is kept in `UnitChange` (the old→new crosswalk), dated `on` (default today).
     """
+    from storage import probation, workflow  # they import this module
+
     if new_parent.path.startswith(unit.path):
         raise InvalidInput(f"Không thể chuyển '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
     if unit.parent_id == new_parent.id:
@@ -293,6 +323,8 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int
         delta = rollups.Totals(**{name: getattr(row, name) for name in rollups.TOTAL_FIELDS})
         rollups.apply(session, unit_ids=old_ancestors, month=row.month, delta=delta.scaled(-1))
         rollups.apply(session, unit_ids=new_ancestors, month=row.month, delta=delta)
+    workflow.move(session, unit, old_ancestors, new_ancestors)
+    probation.move(session, unit, old_ancestors, new_ancestors)
     moved = {uid: -unit.cells for uid in old_ancestors}
     for uid in new_ancestors:
         moved[uid] = moved.get(uid, 0) + unit.cells
@@ -304,6 +336,17 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit, *, account_id: int
     old_parent_id = unit.parent_id
     unit.parent_id = new_parent.id
     session.add(unit)
+    session.add(
+        UnitChange(
+            unit_id=unit.id or 0,
+            kind="move" if into is None else "merge",
+            on=on or utcnow().date(),
+            old_parent_id=old_parent_id,
+            new_parent_id=new_parent.id,
+            into_id=into.id if into is not None else None,
+            at=utcnow(),
+        )
+    )
     refresh_leaves(session)
     audit.record(
         session,
@@ -331,9 +374,9 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
         raise InvalidInput(
             f"Đơn vị '{into.code}' đã được sáp nhập vào đơn vị khác; hãy chọn đơn vị đang hoạt động."
         )
-    move_unit(session, unit, into, account_id=account_id)
+    move_unit(session, unit, into, account_id=account_id, on=on, into=into)
     for child in children(session, unit):
-        move_unit(session, child, into, account_id=account_id)
+        move_unit(session, child, into, account_id=account_id, on=on)
     for account in session.exec(select(Account).where(Account.unit_id == unit.id)).all():
         account.unit_id = into.id or 0
         session.add(account)

@@ -190,8 +190,14 @@ async def test_merged_unit_keeps_history_and_the_period_before_still_adds_up(
             session, commune, date(2023, 11, 1), period=(date(2023, 9, 1), date(2023, 9, 30))
         )
         assert after.totals.admissions == before.totals.admissions == 5
-        # The merged cell is no longer listed; its history counts in the cell it joined.
-        assert [(c.unit.code, c.totals.admissions) for c in after.children] == [(tree.cell_a, 5)]
+        # September, before the merger: the cells of that month, with the figures they had then.
+        assert [(c.unit.code, c.totals.admissions) for c in after.children] == [
+            (tree.cell_a, 2),
+            (tree.cell_b, 3),
+        ]
+        # Today the merged cell is no longer listed; its history counts in the cell it joined.
+        today = unit_progress(session, commune, date(2023, 11, 1))
+        assert [(c.unit.code, c.totals.admissions) for c in today.children] == [(tree.cell_a, 5)]
         merged = units.get_by_code(session, tree.cell_b)
         assert merged.merged_into_id == units.get_by_code(session, tree.cell_a).id
         # Its target stays attributed to it, and its secretary now reports for the cell it joined.

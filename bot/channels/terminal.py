@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.channels.base import Outcome, Part, Verdict
 from handlers.conversation import handle
+from handlers.i18n import t
 from handlers.types import Incoming, Reply, Services, options_text
 from storage.models import OutboxMessage
 
@@ -57,10 +58,30 @@ def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool 
         handled += 1
         for reply in handle(incoming(text), services):
             out.write(show(reply) + "\n\n")
+        for message in deliver_outbox(services):
+            out.write(f"[{t('terminal.outbox')}]\n{message}\n\n")
         if prompt:
             out.write("> ")
         out.flush()
     return handled
+
+
+def deliver_outbox(services: Services) -> list[str]:
+    """Messages the bot sent on its own to the terminal's user (a return, a reopened month), shown at once."""
+    from sqlmodel import select
+
+    from storage import outbox
+    from storage.models import OutboxStatus
+
+    with services.session() as session:
+        rows = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == CHANNEL, OutboxMessage.status == OutboxStatus.pending.value)
+            .order_by(OutboxMessage.id)
+        ).all()
+        for row in rows:
+            outbox.mark_sent(session, row.id or 0, now=services.now())
+        return [row.text for row in rows]
 
 
 class TerminalChannel:
