@@ -177,10 +177,10 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
     from handlers import progress_text
     from handlers.progress_json import progress_json
-    from handlers.progress_view import split_query, term_window
+    from handlers.progress_view import completeness_check, split_query, term_window
     from handlers.unit_match import match_units
     from storage import units
-    from storage.progress import completeness, unit_progress
+    from storage.progress import unit_progress
 
     today = _today(settings, args.today)
     database = open_database(settings)
@@ -219,9 +219,7 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
                 raise CliError(f"{unit.name} chưa có chỉ tiêu nhiệm kỳ (nguồn 'Nghị quyết Đại hội').")
         figures = unit_progress(session, unit, today, period=period)
         data = progress_json(figures, settings.lagging_threshold)
-        check = (
-            completeness(session, unit, today) if period is None or period[0] <= today <= period[1] else None
-        )
+        check = completeness_check(session, unit, today, period, settings.report_deadline_day)
         if args.xlsx or args.png:
             from handlers import exports
 

@@ -31,6 +31,7 @@ def make_services(
         correction_window=settings.correction_window,
         messages_per_minute=settings.messages_per_minute,
         lagging_threshold=settings.lagging_threshold,
+        report_deadline_day=settings.report_deadline_day,
     )
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     campaign_time: str = "08:00"
     campaign_grace_hours: float = Field(default=72, ge=0)
     quiet_hours: str = "21:00-07:00"
+    # reports for a month are due by this day of the next month; until then "not reported" is about
+    # the month just ended
+    report_deadline_day: int = Field(default=5, ge=1, le=28)
 
     @field_validator("timezone")
     @classmethod

@@ -16,7 +16,9 @@ from handlers.types import File, Option, Reply, small_int
 from handlers.unit_match import match_units
 from storage import units
 from storage.models import Metric, Role, Unit
-from storage.progress import completeness, emulation, unit_progress
+from storage.clock import month_end
+from storage.deadlines import reporting_month
+from storage.progress import Completeness, completeness, emulation, unit_progress
 from storage.targets import targets_covering
 
 if TYPE_CHECKING:
@@ -118,11 +120,20 @@ def term_window(session: Session, unit: Unit, today: date) -> tuple[date, date] 
     return None
 
 
+def completeness_check(
+    session: Session, unit: Unit, today: date, period: tuple[date, date] | None, deadline_day: int
+) -> Completeness | None:
+    """Who has not reported for the month being collected (the one just ended, until its deadline),
+    when that month lies in the period shown: one period throughout."""
+    month = reporting_month(today, deadline_day)
+    if period is not None and not (period[0] <= month and month_end(month) <= period[1]):
+        return None
+    return completeness(session, unit, month)
+
+
 def page(ctx: "Context", unit: Unit, period: tuple[date, date] | None, number_: int) -> Reply:
     figures = unit_progress(ctx.session, unit, ctx.today, period=period)
-    check = None
-    if period is None or period[0] <= ctx.today <= period[1]:
-        check = completeness(ctx.session, unit, ctx.today)
+    check = completeness_check(ctx.session, unit, ctx.today, period, ctx.services.report_deadline_day)
     text, pages = progress_text.render_page(figures, ctx.services.lagging_threshold, number_, check)
     encoded = encode_period(period)
     options = [

@@ -74,6 +74,7 @@ class Services:
     correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
     messages_per_minute: int = 30  # per chat; 0 = no limit
     lagging_threshold: float = 1.0
+    report_deadline_day: int = 5  # reports for a month are due by this day of the next month
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.timezone)
