@@ -15,9 +15,9 @@ from handlers.text import fold
 from handlers.types import File, Option, Reply, small_int
 from handlers.unit_match import match_units
 from storage import units
-from storage.models import Metric, Role, Unit
 from storage.clock import month_end
 from storage.deadlines import reporting_month
+from storage.models import Metric, Role, Unit
 from storage.progress import Completeness, completeness, emulation, unit_progress
 from storage.targets import targets_covering
 
