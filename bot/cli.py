@@ -54,24 +54,49 @@ def _today(settings: "Settings", override: date | None) -> date:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def cmd_units_import(args: argparse.Namespace, settings: "Settings") -> None:
-    from bot.runtime import open_database
-    from storage import units
-
-    path = Path(args.file)
+def _read_file(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"Không có tệp {path}.") from None
-    except UnicodeDecodeError as error:
-        raise CliError(
-            f"Tệp {path} không phải UTF-8 (byte {error.start}); hãy lưu lại dạng CSV UTF-8."
-        ) from None
-    rows = units.read_units_csv(text)
+    except IsADirectoryError:
+        raise CliError(f"{path} là thư mục, không phải tệp.") from None
+
+
+def cmd_units_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import imports
+
+    path = Path(args.file)
+    data = _read_file(path)
     database = open_database(settings)
     with database.session() as session:
-        created, updated = units.import_units(session, rows)
-    print(f"Đã nhập {len(rows)} đơn vị: {created} mới, {updated} cập nhật.")
+        preview = imports.import_units(session, data, path.name)
+        if preview.problems:
+            raise CliError(
+                f"không nhập gì, tệp có {len(preview.problems)} lỗi:\n" + imports.problems_text(preview)
+            )
+        created = sum(1 for u in preview.units if u.new)
+    print(f"Đã nhập {len(preview.units)} đơn vị: {created} mới, {len(preview.units) - created} cập nhật.")
+
+
+def cmd_targets_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import imports
+
+    path = Path(args.file)
+    data = _read_file(path)
+    database = open_database(settings)
+    with database.session() as session:
+        preview = imports.import_targets(session, data, path.name)
+        if preview.problems:
+            raise CliError(
+                f"không nhập gì, tệp có {len(preview.problems)} lỗi:\n" + imports.problems_text(preview)
+            )
+        replaced = sum(1 for p in preview.targets if p.replaces)
+    print(
+        f"Đã đặt {len(preview.targets)} chỉ tiêu: {len(preview.targets) - replaced} mới, {replaced} thay thế."
+    )
 
 
 def cmd_units_list(args: argparse.Namespace, settings: "Settings") -> None:
@@ -501,15 +526,17 @@ def build_parser() -> argparse.ArgumentParser:
     units_sub = units_parser.add_subparsers(dest="units_command", metavar="ACTION", required=True)
     p = units_sub.add_parser(
         "import",
-        help=_help("nhập đơn vị từ CSV", "import units from CSV"),
+        help=_help("nhập đơn vị từ .xlsx hoặc CSV", "import units from .xlsx or CSV"),
         description=_help(
-            "Nhập đơn vị từ tệp CSV UTF-8 với các cột code,name,parent_code,level. Một dòng sai thì "
-            "không nhập gì và báo số dòng",
-            "Import units from a UTF-8 CSV with columns code,name,parent_code,level. A bad line imports "
-            "nothing and is named",
+            "Nhập đơn vị từ tệp .xlsx hoặc CSV (mọi bảng mã Excel lưu, dấu phẩy, chấm phẩy hoặc tab) với các "
+            "cột mã đơn vị, tên đơn vị, mã cấp trên, cấp (tiêu đề tiếng Việt hoặc "
+            "code,name,parent_code,level). Có dòng sai thì không nhập gì và báo mọi dòng sai",
+            "Import units from .xlsx or CSV (any encoding Excel saves, comma, semicolon or tab) with columns "
+            "code,name,parent_code,level (or Vietnamese headers). Any bad line imports nothing; every one "
+            "is named",
         ),
     )
-    p.add_argument("file", metavar="FILE.csv", help=_help("tệp CSV", "the CSV file"))
+    p.add_argument("file", metavar="FILE", help=_help("tệp .xlsx hoặc CSV", "the .xlsx or CSV file"))
     p.set_defaults(func=cmd_units_import)
     p = units_sub.add_parser(
         "list",
@@ -634,6 +661,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("nguồn, ví dụ 'Nghị quyết Đại hội'", "source, e.g. 'Nghị quyết Đại hội'"),
     )
     p.set_defaults(func=cmd_targets_set)
+    p = targets_sub.add_parser(
+        "import",
+        help=_help("đặt nhiều chỉ tiêu từ .xlsx hoặc CSV", "set many targets from .xlsx or CSV"),
+        description=_help(
+            "Đặt chỉ tiêu cho nhiều đơn vị từ tệp .xlsx hoặc CSV: mã đơn vị, loại chỉ tiêu, từ ngày, "
+            "đến ngày, chỉ tiêu (số, hoặc tỷ lệ như 2%% số đảng viên), tối đa, nguồn. "
+            "Có dòng sai thì không đặt gì",
+            "Set targets for many units from .xlsx or CSV: unit, metric, from, to, value (a number, or a "
+            "share such as 2%% of the members), max, source. Any bad line sets nothing; every one is named",
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_help("tệp .xlsx hoặc CSV", "the .xlsx or CSV file"))
+    p.set_defaults(func=cmd_targets_import)
 
     p = sub.add_parser(
         "invite",

@@ -20,7 +20,11 @@ def open_database(settings: Settings) -> Database:
 
 
 def make_services(
-    settings: Settings, database: Database, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    database: Database,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    web_base_url: str = "",
 ) -> Services:
     zone = settings.zone
     return Services(
@@ -32,6 +36,9 @@ def make_services(
         messages_per_minute=settings.messages_per_minute,
         lagging_threshold=settings.lagging_threshold,
         report_deadline_day=settings.report_deadline_day,
+        web_base_url=web_base_url,
+        web_login_minutes=settings.web_login_minutes,
+        web_session_hours=settings.web_session_hours,
     )
 
 

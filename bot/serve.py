@@ -63,7 +63,8 @@ def make_channels(settings: Settings, *, with_links: bool) -> Channels:
     if not settings.telegram_bot_token and not settings.zalo_bot_token:
         raise ConfigError("Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN (trong môi trường hoặc tệp .env).")
     database = open_database(settings)
-    services = make_services(settings, database)
+    # The web page is served with the webhooks (tiendo serve), at PUBLIC_BASE_URL/web/.
+    services = make_services(settings, database, web_base_url=settings.public_base_url if with_links else "")
     links = make_links(settings, database) if with_links else None
     telegram = None
     if settings.telegram_bot_token:

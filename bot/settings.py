@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # reports for a month are due by this day of the next month; until then "not reported" is about
     # the month just ended
     report_deadline_day: int = Field(default=5, ge=1, le=28)
+    # the web page: a /web link works this many minutes; the session it opens lasts this many hours
+    web_login_minutes: int = Field(default=10, ge=1, le=60)
+    web_session_hours: float = Field(default=8, gt=0, le=24 * 7)
 
     @field_validator("timezone")
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view
+from handlers import campaign, drafts, progress_view, web_login
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -176,6 +176,8 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return progress_view.export(ctx, args)
     if command == "nhacnho":
         return _campaign_preview(ctx)
+    if command == "web":
+        return web_login.web_link(ctx)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":

@@ -75,6 +75,17 @@ class Services:
     messages_per_minute: int = 30  # per chat; 0 = no limit
     lagging_threshold: float = 1.0
     report_deadline_day: int = 5  # reports for a month are due by this day of the next month
+    web_base_url: str = ""  # where the web page is served ("": not served by this process)
+    web_login_minutes: int = 10  # how long a /web link stays valid
+    web_session_hours: float = 8  # how long a browser session opened by it lasts
+
+    @property
+    def web_login_ttl(self) -> timedelta:
+        return timedelta(minutes=self.web_login_minutes)
+
+    @property
+    def web_session_ttl(self) -> timedelta:
+        return timedelta(hours=self.web_session_hours)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.timezone)

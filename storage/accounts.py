@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.audit import record
 from storage.clock import utcnow
@@ -79,7 +79,9 @@ def redeem_invite(
         raise InviteRefused("Mã đăng ký này đã được sử dụng.")
     if invite.expires_at <= now:
         raise InviteRefused("Mã đăng ký đã hết hạn.")
-    account = find_account(session, channel, channel_user_id)
+    account = session.exec(
+        select(Account).where(Account.channel == channel, Account.channel_user_id == channel_user_id)
+    ).first()  # a revoked account registers again with a new invite: same row, revocation lifted
     if account is None:
         account = Account(
             channel=channel,
@@ -88,7 +90,7 @@ def redeem_invite(
             unit_id=invite.unit_id,
             created_at=now,
         )
-    account.role, account.unit_id = invite.role, invite.unit_id
+    account.role, account.unit_id, account.revoked_at = invite.role, invite.unit_id, None
     account.chat_id, account.display_name = chat_id, display_name
     session.add(account)
     session.flush()
@@ -102,6 +104,35 @@ def redeem_invite(
 
 
 def find_account(session: Session, channel: str, channel_user_id: str) -> Account | None:
+    """The sender's account, unless it was revoked (then the sender is a stranger again)."""
     return session.exec(
-        select(Account).where(Account.channel == channel, Account.channel_user_id == channel_user_id)
+        select(Account).where(
+            Account.channel == channel,
+            Account.channel_user_id == channel_user_id,
+            col(Account.revoked_at).is_(None),
+        )
     ).first()
+
+
+def revoke_account(session: Session, account: Account, *, by_account_id: int | None, now: datetime) -> None:
+    """Take an account's access away: the bot no longer knows the sender, web sessions end.
+
+    The row stays (reports and audit events point at it); a new invite can register the person again.
+    """
+    from storage import web_sessions  # the web's tables; imported here to keep this module small
+
+    if account.revoked_at is not None:
+        raise InvalidInput("Tài khoản này đã bị thu hồi trước đó.")
+    account.revoked_at = now
+    session.add(account)
+    web_sessions.end_sessions(session, account.id or 0)
+    record(
+        session,
+        "account.revoke",
+        account_id=by_account_id,
+        unit_id=account.unit_id,
+        at=now,
+        revoked_account=account.id,
+        role=account.role,
+    )
+    session.flush()

@@ -72,7 +72,9 @@ def accounts(session: Session) -> list[Account]:
     """Accounts on a channel the bot can write to (the demo's authors have none)."""
     return list(
         session.exec(
-            select(Account).where(col(Account.channel).in_(("telegram", "zalo"))).order_by(col(Account.id))
+            select(Account)
+            .where(col(Account.channel).in_(("telegram", "zalo")), col(Account.revoked_at).is_(None))
+            .order_by(col(Account.id))
         ).all()
     )
 

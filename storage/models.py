@@ -66,6 +66,8 @@ class Account(SQLModel, table=True):
     # set when the platform refuses to deliver (the user blocked the bot); cleared when they write again
     unreachable_at: datetime | None = None
     created_at: datetime
+    # revoked by an administrator: no longer recognised; the row stays for the reports it wrote
+    revoked_at: datetime | None = None
 
 
 class Invite(SQLModel, table=True):
@@ -298,4 +300,24 @@ class ExportFile(SQLModel, table=True):
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=100)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    expires_at: datetime = Field(index=True)
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time link to the web page, asked for with /web in the chat: valid a few minutes, used once."""
+
+    token_hash: str = Field(max_length=64, primary_key=True)  # sha256: the link itself is never stored
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session opened by a login link; the cookie holds the token, the table its hash."""
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    csrf: str = Field(max_length=64)  # the token every form of this session carries
+    created_at: datetime
     expires_at: datetime = Field(index=True)

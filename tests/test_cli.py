@@ -85,7 +85,8 @@ def test_child_before_parent_in_file_is_fine(cli, tmp_path: Path, database_url: 
     [
         ("HN-X,Xã X,NOWHERE,Đảng bộ xã", 5, "không tìm thấy đơn vị cấp trên 'NOWHERE'"),
         ("HN-X,,HN,Đảng bộ xã", 5, "thiếu tên"),
-        ("HN-X,Xã X,HN", 5, "cần đúng 4 cột"),
+        ("HN-X,Xã X,HN", 5, "thiếu cấp"),
+        ("HN-X,Xã X,HN,Đảng bộ xã,thừa", 5, "có 5 cột"),
         ("HN-KK,Trùng,HN,Đảng bộ xã", 5, "bị trùng"),
         ("HN X,Xã X,HN,Đảng bộ xã", 5, "không hợp lệ"),
     ],
