@@ -427,7 +427,8 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
                 Account(
                     channel=CHANNEL,
                     channel_user_id=USER,
-                    role=Role.staff,
+                    # staff of the district with the admin role: the web page's administration too
+                    role=Role.admin,
                     unit_id=root.id or 0,
                     display_name="Cán bộ Ban Tổ chức (demo)",
                     created_at=datetime.now(settings.zone),
@@ -437,7 +438,10 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
             "Dữ liệu mẫu: Đảng bộ huyện Thanh Liêm (báo Hà Nam, 2023). "
             f"Hôm nay trong bản demo: {today:%d/%m/%Y}."
         )
-        print("Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy. Thử: /tiendo, /tiendo Kiện Khê, /help.")
+        print(
+            "Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy (quyền quản trị). Thử: /tiendo, /tiendo Kiện Khê, "
+            "/web (trang web trên máy này), /help."
+        )
         print(
             f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} "
             "rồi gửi: kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"
@@ -457,10 +461,28 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
             return datetime.combine(today, datetime.now(zone).time(), tzinfo=zone)
 
     services = make_services(settings, database, clock=clock)
+    stop_web = _start_local_web(args, database, services)
     try:
         chat(services, sys.stdin, sys.stdout, prompt=interactive)
     except KeyboardInterrupt:
         print()
+    finally:
+        stop_web()
+
+
+def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """The web page on this machine while the chat runs, so that /web gives a link that opens."""
+    if args.no_web:
+        return lambda: None
+    from bot.webui.local import serve_in_background
+
+    try:
+        url, stop = serve_in_background(database, services, port=args.web_port)
+    except OSError as error:
+        print(f"(Không mở được trang web trên máy này: {error}. /web sẽ không có liên kết.)")
+        return lambda: None
+    services.web_base_url = url
+    return stop
 
 
 def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
@@ -470,7 +492,7 @@ def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
         return
     print("Chưa có TELEGRAM_BOT_TOKEN nên mở bản chạy thử trong cửa sổ dòng lệnh, với dữ liệu mẫu.")
     print(TOKEN_HELP + "\n")
-    args.demo, args.today = True, None
+    args.demo, args.today, args.web_port, args.no_web = True, None, 0, False
     cmd_chat(args, settings)
 
 
@@ -840,6 +862,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày hôm nay giả định", "pretend today")
+    )
+    p.add_argument(
+        "--web-port",
+        type=_positive,
+        default=0,
+        metavar="PORT",
+        help=_help(
+            "cổng của trang web trên máy này (mặc định 8080, bận thì cổng khác)",
+            "port of the page on this machine (default 8080, another when busy)",
+        ),
+    )
+    p.add_argument(
+        "--no-web", action="store_true", help=_help("không mở trang web", "do not serve the web page")
     )
     p.set_defaults(func=cmd_chat)
 

@@ -39,6 +39,7 @@ def make_services(
         web_base_url=web_base_url,
         web_login_minutes=settings.web_login_minutes,
         web_session_hours=settings.web_session_hours,
+        bot_link=settings.bot_link,
     )
 
 

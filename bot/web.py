@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from bot import webui
 from bot.files import FileLinks
 from bot.zalo_channel import ZaloChannel
 from bot.zalo_channel import delivery_id as zalo_delivery_id
@@ -309,6 +310,7 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/files/{token}", files, methods=["GET"]),
+            webui.mount(runtime.database, runtime.services),  # the organisation department's page, /web
         ],
         lifespan=asynccontextmanager(lifespan),
     )

@@ -90,7 +90,7 @@ def shares_line(totals: Totals) -> str | None:
     return t("share.line", parts="; ".join(parts))
 
 
-def _headline(progress: UnitProgress) -> str:
+def headline(progress: UnitProgress) -> str:
     unit, totals = progress.unit, progress.totals
     since = t("progress.since", start=day(progress.window_start)) if progress.window_start else ""
     headline = t(
@@ -117,7 +117,7 @@ def render_page(
 ) -> tuple[str, int]:
     """The reply for one page of sub-units, and how many pages there are."""
     totals = progress.totals
-    lines = [t("progress.title", unit=progress.unit.name), _headline(progress)]
+    lines = [t("progress.title", unit=progress.unit.name), headline(progress)]
     if totals.reports == 0:
         lines.append(t("progress.no_reports"))
     if progress.targets:
@@ -147,7 +147,7 @@ def render_page(
         key = "progress.members" if figure.own else "progress.members_sum"
         lines.append(t(key, n=number(figure.value), as_of=day(figure.as_of), units=number(figure.units)))
     if check is not None and check.cells > 1:
-        lines.append(_completeness_line(check))
+        lines.append(completeness_line(check))
     pages = max(1, math.ceil(len(progress.children) / PAGE_SIZE))
     if progress.children:
         page = min(page, pages)
@@ -177,7 +177,7 @@ def render(progress: UnitProgress, threshold: float = 1.0, check: Completeness |
     return "\n".join(lines)
 
 
-def _completeness_line(check: Completeness) -> str:
+def completeness_line(check: Completeness) -> str:
     if check.silent == 0:
         return t("completeness.all", month=month(check.month), cells=number(check.cells))
     names = ", ".join(check.silent_names)

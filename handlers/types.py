@@ -78,6 +78,7 @@ class Services:
     web_base_url: str = ""  # where the web page is served ("": not served by this process)
     web_login_minutes: int = 10  # how long a /web link stays valid
     web_session_hours: float = 8  # how long a browser session opened by it lasts
+    bot_link: str = ""  # the bot's address (https://zalo.me/…, https://t.me/…) for invite cards' QR codes
 
     @property
     def web_login_ttl(self) -> timedelta:

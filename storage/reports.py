@@ -288,3 +288,38 @@ def correct_report(
     withdraw_report(session, old, account_id=account_id, now=now, action="report.correct")
     new, _ = confirm_report(session, replace(data, supersedes_id=old.id), now=now)
     return new
+
+
+def list_reports(
+    session: Session,
+    *,
+    scope: Unit,
+    period: tuple[date, date] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Report, Unit]], int]:
+    """Reports of a subtree, newest first, withdrawn ones included; with the count of all that match.
+
+    `period`: reports whose own period ends in it (the month they count in).
+    """
+    from sqlalchemy import func
+
+    where = [col(Unit.path).startswith(scope.path)]
+    if period is not None:
+        where += [Report.period_end >= period[0], Report.period_end <= period[1]]
+    base = select(Report, Unit).join(Unit, col(Unit.id) == Report.unit_id).where(*where)
+    total = session.exec(
+        select(func.count()).select_from(Report).join(Unit, col(Unit.id) == Report.unit_id).where(*where)
+    ).one()
+    rows = session.exec(
+        base.order_by(col(Report.created_at).desc(), col(Report.id).desc()).limit(limit).offset(offset)
+    ).all()
+    return [(report, unit) for report, unit in rows], int(total)
+
+
+def replacements(session: Session, report_ids: list[int]) -> dict[int, Report]:
+    """For each report id, the correction that replaced it (if any)."""
+    if not report_ids:
+        return {}
+    rows = session.exec(select(Report).where(col(Report.supersedes_id).in_(report_ids))).all()
+    return {r.supersedes_id: r for r in rows if r.supersedes_id is not None}
