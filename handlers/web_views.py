@@ -291,11 +291,13 @@ def report_rows(
     zone: Any,
     page: int,
     per_page: int = 50,
-) -> tuple[list[ReportRow], int]:
-    rows, total = reports.list_reports(
+) -> tuple[list[ReportRow], bool]:
+    """A page of the subtree's reports, newest first, and whether there is a next page."""
+    rows, more = reports.list_reports(
         session, scope=scope, period=period, limit=per_page, offset=(page - 1) * per_page
     )
     ids = [r.id or 0 for r, _ in rows]
+    facts = reports.facts_of(session, ids)
     replaced = reports.replacements(session, ids)
     authors = {
         a.id: a
@@ -313,7 +315,7 @@ def report_rows(
     }
     out = []
     for report, unit in rows:
-        admission, attendance, classes = reports.stored_facts(session, report)
+        admission, attendance, classes = facts[report.id or 0]
         parts = []
         if admission is not None:
             parts.append(t("web.report.admitted", n=number(admission.count)))
@@ -359,7 +361,7 @@ def report_rows(
                 withdrawn_note=note,
             )
         )
-    return out, total
+    return out, more
 
 
 def _local(moment: datetime, zone: Any) -> str:

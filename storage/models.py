@@ -110,7 +110,7 @@ class Report(SQLModel, table=True):
     supersedes_id: int | None = Field(default=None, foreign_key="report.id")
     withdrawn_at: datetime | None = None
     withdrawn_by_account_id: int | None = Field(default=None, foreign_key="account.id")
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # the web page lists a subtree's reports newest first
     updated_at: datetime
 
 

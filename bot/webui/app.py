@@ -251,23 +251,21 @@ class WebUI:
             if not web_views.may_see(viewer.account, viewer.own, unit):
                 return None
             choice = web_views.read_period(session, unit, params.get("ky", ""), self.services.today())
-            rows, total = web_views.report_rows(
+            rows, more = web_views.report_rows(
                 session, unit, choice.period, zone=self.services.timezone, page=page_no
             )
             options = (
                 _unit_options(session, viewer) if viewer.account.role != Role.secretary else [viewer.own]
             )
-            return {"unit": unit, "choice": choice, "rows": rows, "total": total, "options": options}
+            return {"unit": unit, "choice": choice, "rows": rows, "more": more, "options": options}
 
         context = await self.in_session(build)
         if context is None:
             return self.forbidden(viewer)
-        pages = max(1, -(-context["total"] // 50))
         return self.render(
             "reports.html",
             viewer=viewer,
             page_no=page_no,
-            pages=pages,
             query=lambda **extra: _query(
                 **{"don_vi": context["unit"].id, "ky": context["choice"].text, **extra}
             ),

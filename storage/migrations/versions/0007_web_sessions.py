@@ -1,4 +1,4 @@
-"""web sessions: one-time login links from the chat, browser sessions, revoked accounts
+"""web sessions: one-time login links from the chat, browser sessions, revoked accounts, reports by date
 
 Revision ID: 0007_web_sessions
 Revises: 0003_kept_replies
@@ -38,9 +38,12 @@ def upgrade() -> None:
     op.create_index("ix_websession_expires_at", "websession", ["expires_at"])
     with op.batch_alter_table("account") as batch:
         batch.add_column(sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
+    # The web page lists a subtree's reports newest first.
+    op.create_index("ix_report_created_at", "report", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_created_at", table_name="report")
     with op.batch_alter_table("account") as batch:
         batch.drop_column("revoked_at")
     op.drop_index("ix_websession_expires_at", table_name="websession")
