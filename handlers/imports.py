@@ -526,6 +526,33 @@ def problems_text(preview: Preview) -> str:
     return "\n".join(p.text() for p in preview.problems)
 
 
+def bulk_target_sheet(
+    session: Session,
+    scope: Unit,
+    *,
+    who: str,
+    metric: str,
+    start: str,
+    end: str,
+    value: str,
+    maximum: str,
+    source: str,
+) -> bytes:
+    """One target for each sub-unit (or each cell) of `scope`, as a sheet for `preview_targets`: the
+    same checks, preview and confirmation as an uploaded file (a share like "2%" per unit's members)."""
+    members = [u for u in units.subtree(session, scope) if u.merged_into_id is None and u.id != scope.id]
+    if who == "cells":
+        chosen = [u for u in members if u.is_leaf]
+    else:
+        chosen = [u for u in members if u.parent_id == scope.id]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["unit", "metric", "start", "end", "value", "max", "source"])
+    for unit in chosen:
+        writer.writerow([unit.code, metric, start, end, value, maximum, source])
+    return out.getvalue().encode("utf-8")
+
+
 # --- templates ----------------------------------------------------------------------------------
 
 

@@ -438,3 +438,75 @@ async def test_admin_pages_need_the_admin_role(demo_site: Site) -> None:
     assert refused.status_code == 403
     with site.database.session() as session:
         assert session.exec(select(Account).where(Account.role == "admin")).first() is not None
+
+
+def test_terminal_demo_web_prints_a_link_that_opens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`tiendo chat --demo`, `/web`: the link printed opens the page with the article's figures."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_"))}
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--demo", "--web-port", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        assert chat.stdin is not None and chat.stdout is not None
+        chat.stdin.write("/web\n")
+        chat.stdin.flush()
+        link = ""
+        for line in chat.stdout:
+            if "/web/login/" in line:
+                link = line.strip()
+                break
+        assert link.startswith("http://127.0.0.1:"), link
+        with httpx.Client() as browser:
+            assert browser.get(link).status_code == 200
+            opened = browser.post(link, follow_redirects=True)
+            assert opened.status_code == 200
+            shown = text_of(opened.text)
+            for figure in ("539 đảng viên", "89,8%", "82,9%", "921", "406", "7.025"):
+                assert figure in shown
+    finally:
+        if chat.stdin is not None:
+            chat.stdin.close()
+        chat.wait(timeout=30)
+
+
+async def test_one_target_for_every_cell_of_a_commune_as_a_share_of_members(demo_site: Site) -> None:
+    site = demo_site
+    await login(site, "100")
+    csrf = await csrf_of(site)
+    with site.database.session() as session:
+        kk = units.get_by_code(session, demo.KIEN_KHE)
+    form = {
+        "csrf": csrf,
+        "unit": str(kk.id),
+        "who": "cells",
+        "metric": "kết nạp",
+        "start": "01/01/2024",
+        "end": "31/12/2024",
+        "value": "2%",
+        "max": "",
+        "source": "2% số đảng viên",
+    }
+    # No member figure below Kiện Khê: every cell is named, nothing is set.
+    refused = await site.client.post("/web/admin/targets", data=form)
+    assert refused.status_code == 422 and text_of(refused.text).count("chưa có số liệu") == 4
+    form["value"] = "2"
+    preview = await site.client.post("/web/admin/targets", data=form)
+    assert preview.status_code == 200 and 'id="confirm"' in preview.text
+    data = re.search(r'name="data" value="([^"]+)"', preview.text).group(1)  # type: ignore[union-attr]
+    await site.client.post(
+        "/web/admin/import/targets",
+        data={"csrf": csrf, "step": "confirm", "data": data, "filename": "ct.csv"},
+    )
+    with site.database.session() as session:
+        stored = session.exec(select(Target).where(Target.source == "2% số đảng viên")).all()
+    assert len(stored) == 4 and {t.value for t in stored} == {2}

@@ -347,6 +347,52 @@ class WebUI:
             data=base64.b64encode(data).decode("ascii"),
         )
 
+    async def targets_bulk(self, request: Request) -> Response:
+        """The same target for every sub-unit or cell of a unit: previewed like an uploaded sheet."""
+        viewer = await self._admin(request)
+        if isinstance(viewer, Response):
+            return viewer
+        form = await self.form(request, viewer)
+        if form is None:
+            return self.forbidden(viewer)
+        unit_id = _int(form.get("unit"), 0)
+        fields = {
+            k: str(form.get(k) or "").strip()[:200]
+            for k in ("who", "metric", "start", "end", "value", "max", "source")
+        }
+
+        def run(session: Session) -> tuple[bytes, imports.Preview] | None:
+            unit = session.get(Unit, unit_id)
+            if unit is None:
+                return None
+            data = imports.bulk_target_sheet(
+                session,
+                unit,
+                who=fields["who"],
+                metric=fields["metric"],
+                start=fields["start"],
+                end=fields["end"],
+                value=fields["value"],
+                maximum=fields["max"],
+                source=fields["source"],
+            )
+            return data, imports.preview_targets(session, data, "chi-tieu.csv")
+
+        done = await self.in_session(run)
+        if done is None:
+            return self.forbidden(viewer)
+        data, preview = done
+        return self.render(
+            "import.html",
+            status=200 if not preview.problems else 422,
+            viewer=viewer,
+            preview=preview,
+            kind="targets",
+            done=False,
+            filename="chi-tieu.csv",
+            data=base64.b64encode(data).decode("ascii"),
+        )
+
     async def invites(self, request: Request) -> Response:
         viewer = await self._admin(request)
         if isinstance(viewer, Response):
@@ -521,6 +567,7 @@ def mount(database: Database, services: Services) -> Mount:
             Route("/admin/template/{kind}.{ext}", ui.template_file, methods=["GET"]),
             Route("/admin/import/{kind}", ui.import_file, methods=["POST"]),
             Route("/admin/invites", ui.invites, methods=["POST"]),
+            Route("/admin/targets", ui.targets_bulk, methods=["POST"]),
             Route("/admin/accounts", ui.accounts_page, methods=["GET"]),
             Route("/admin/accounts/{account_id:int}/revoke", ui.revoke, methods=["POST"]),
             Route("/admin/campaign", ui.campaign_page, methods=["GET"]),
