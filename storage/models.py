@@ -107,7 +107,7 @@ class Report(SQLModel, table=True):
     # the draft that produced it: confirming the same draft twice stores one report
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
     # a correction is a new report that withdraws the one it replaces
-    supersedes_id: int | None = Field(default=None, foreign_key="report.id")
+    supersedes_id: int | None = Field(default=None, foreign_key="report.id", index=True)
     withdrawn_at: datetime | None = None
     withdrawn_by_account_id: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime = Field(index=True)  # the web page lists a subtree's reports newest first

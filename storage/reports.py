@@ -290,6 +290,9 @@ def correct_report(
     return new
 
 
+SMALL_SCOPE_CELLS = 200  # where list_reports stops sorting a subtree's reports and walks the date index
+
+
 def list_reports(
     session: Session,
     *,
@@ -303,11 +306,15 @@ def list_reports(
     `period`: reports whose own period ends in it (the month they count in). No total count: over a
     province's 200,000 reports counting them cost more than the page itself.
     """
-    query = (
-        select(Report, Unit)
-        .join(Unit, col(Unit.id) == Report.unit_id)
-        .where(col(Unit.path).startswith(scope.path))
-    )
+    query = select(Report, Unit).join(Unit, col(Unit.id) == Report.unit_id)
+    if scope.cells <= SMALL_SCOPE_CELLS:
+        # A commune: its few thousand reports sorted (walking the date index would pass the whole tree's).
+        query = query.where(
+            col(Report.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(scope.path)))
+        )
+    else:
+        # A district or more: newest first down the date index, keeping the subtree's (most of them).
+        query = query.where(col(Unit.path).startswith(scope.path))
     if period is not None:
         query = query.where(Report.period_end >= period[0], Report.period_end <= period[1])
     rows = session.exec(

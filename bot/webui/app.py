@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -529,11 +529,19 @@ class WebUI:
 
 
 def _unit_options(session: Session, viewer: Viewer) -> list[Unit]:
-    """Units an administrator picks from (committees first: the tree without its cells, then cells)."""
+    """Units to pick from: the committees of the viewer's tree (cells are reached through them)."""
     tops = web_views.top_of(session, viewer.account)
-    every = [u for top in tops for u in units.subtree(session, top) if u.merged_into_id is None]
-    committees = [u for u in every if not u.is_leaf]
-    return committees[:1000] if committees else every[:1000]
+    found: list[Unit] = []
+    for top in tops:
+        found += session.exec(
+            select(Unit)
+            .where(
+                col(Unit.path).startswith(top.path), col(Unit.merged_into_id).is_(None), ~col(Unit.is_leaf)
+            )
+            .order_by(col(Unit.path))
+            .limit(1000)
+        ).all()
+    return found or tops
 
 
 def _int(value: Any, default: int) -> int:

@@ -40,9 +40,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
     # The web page lists a subtree's reports newest first.
     op.create_index("ix_report_created_at", "report", ["created_at"])
+    op.create_index("ix_report_supersedes_id", "report", ["supersedes_id"])  # a report's correction
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_supersedes_id", table_name="report")
     op.drop_index("ix_report_created_at", table_name="report")
     with op.batch_alter_table("account") as batch:
         batch.drop_column("revoked_at")
