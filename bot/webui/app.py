@@ -109,7 +109,8 @@ class WebUI:
 
     async def form(self, request: Request, viewer: Viewer) -> Any:
         """The posted form, once its CSRF token matches the session's; None otherwise."""
-        form = await request.form(max_files=1, max_part_size=imports.MAX_BYTES + 1024)
+        # The confirmation of an import posts the previewed file back in base64 (4/3 of its size).
+        form = await request.form(max_files=1, max_part_size=imports.MAX_BYTES * 4 // 3 + 4096)
         given = str(form.get("csrf") or "")
         if not given or not hmac.compare_digest(given.encode(), viewer.csrf.encode()):
             return None
