@@ -184,7 +184,7 @@ def progress_page(
         rows.append(
             ChildRow(
                 unit=child.unit,
-                admissions=first.achieved if first is not None else child.totals.admissions,
+                admissions=child.totals.admissions,  # over the period of the view, as the unit's own
                 target=_target_row(first, threshold) if first is not None else None,
                 others_lagging=[
                     _target_row(tp, threshold) for tp in child.targets[1:] if tp.is_lagging(threshold)

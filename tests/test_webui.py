@@ -199,7 +199,9 @@ async def test_the_period_picker_and_its_errors(demo_site: Site) -> None:
     with site.database.session() as session:
         root = units.get_by_code(session, demo.ROOT)
     year = text_of((await site.client.get(f"/web/unit/{root.id}", params={"ky": "năm 2023"})).text)
-    assert "Chi bộ Trường THPT A Thanh Liêm 20 9 222,2%" in year  # the 2023 figure, not the term's 34/30
+    # The 2023 figure against the 2023 plan, not the term's 34/30.
+    assert "Chi bộ Trường THPT A Thanh Liêm 20 Kế hoạch năm 2023 (01/01/2023–31/12/2023) 20/9 222,2%" in year
+    assert "34/30" not in year
     term = text_of((await site.client.get(f"/web/unit/{root.id}", params={"ky": "nhiệm kỳ"})).text)
     assert "nhiệm kỳ 01/07/2020–30/06/2025" in term and "539" in term
     bad = text_of((await site.client.get(f"/web/unit/{root.id}", params={"ky": "hôm kia nữa"})).text)
