@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=100)
     args = ap.parse_args()
     scale = QUICK if args.quick else PROVINCE
+    load_before = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     with tempfile.TemporaryDirectory(prefix="tiendo-bench-web-") as folder:
         database = Database(f"sqlite:///{folder}/tiendo.db")
         database.migrate()
@@ -130,6 +131,7 @@ def main() -> None:
             stop()
             database.dispose()
     root_p95 = rows[0][3]
+    load_after = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     command = "python bench/bench_web.py" + (" --quick" if args.quick else "")
     lines = [
         "## Web page",
@@ -151,7 +153,8 @@ def main() -> None:
         "",
         f"Goal: the province root's progress page in ≤ {GOAL_MS:.0f} ms at p95: "
         f"{root_p95:.1f} ms, {'met' if met else '**missed**'}. The chart is a separate request (an image "
-        "drawn by matplotlib), not part of the page's time.",
+        "drawn by matplotlib), not part of the page's time. Load average (1 min) at the start and end of "
+        f"the run: {load_before} → {load_after} (the machine is shared: high p95 and max are its noise).",
     ]
     block = "\n".join(lines) + "\n"
     print(block)
