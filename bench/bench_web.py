@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -103,9 +103,7 @@ def main() -> None:
             )
             session.add(admin)
             session.flush()
-            token = web_sessions.create_login(
-                session, admin, now=now, ttl=__import__("datetime").timedelta(hours=1)
-            )
+            token = web_sessions.create_login(session, admin, now=now, ttl=timedelta(hours=1))
             ids = root.id, commune.id
         services = Services(session=database.session, timezone=ZONE, clock=lambda: now)
         url, stop = serve_in_background(database, services)

@@ -4,7 +4,7 @@ handlers.progress_text); bot/webui only lays them out in HTML.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -404,7 +404,7 @@ def invite_cards(
         )
     role = Role.secretary if who == "cells" else Role.staff
     cards = []
-    expires = day((now + __import__("datetime").timedelta(days=days)).date())
+    expires = day((now + timedelta(days=days)).date())
     for unit in sorted(chosen, key=lambda u: u.path):
         code = accounts.create_invite(session, unit=unit, role=role, days=days, now=now)
         content = bot_link or f"/dangky {code}"
