@@ -55,24 +55,49 @@ def _today(settings: "Settings", override: date | None) -> date:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def cmd_units_import(args: argparse.Namespace, settings: "Settings") -> None:
-    from bot.runtime import open_database
-    from storage import units
-
-    path = Path(args.file)
+def _read_file(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"Không có tệp {path}.") from None
-    except UnicodeDecodeError as error:
-        raise CliError(
-            f"Tệp {path} không phải UTF-8 (byte {error.start}); hãy lưu lại dạng CSV UTF-8."
-        ) from None
-    rows = units.read_units_csv(text)
+    except IsADirectoryError:
+        raise CliError(f"{path} là thư mục, không phải tệp.") from None
+
+
+def cmd_units_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import imports
+
+    path = Path(args.file)
+    data = _read_file(path)
     database = open_database(settings)
     with database.session() as session:
-        created, updated = units.import_units(session, rows)
-    print(f"Đã nhập {len(rows)} đơn vị: {created} mới, {updated} cập nhật.")
+        preview = imports.import_units(session, data, path.name)
+        if preview.problems:
+            raise CliError(
+                f"không nhập gì, tệp có {len(preview.problems)} lỗi:\n" + imports.problems_text(preview)
+            )
+        created = sum(1 for u in preview.units if u.new)
+    print(f"Đã nhập {len(preview.units)} đơn vị: {created} mới, {len(preview.units) - created} cập nhật.")
+
+
+def cmd_targets_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import imports
+
+    path = Path(args.file)
+    data = _read_file(path)
+    database = open_database(settings)
+    with database.session() as session:
+        preview = imports.import_targets(session, data, path.name)
+        if preview.problems:
+            raise CliError(
+                f"không nhập gì, tệp có {len(preview.problems)} lỗi:\n" + imports.problems_text(preview)
+            )
+        replaced = sum(1 for p in preview.targets if p.replaces)
+    print(
+        f"Đã đặt {len(preview.targets)} chỉ tiêu: {len(preview.targets) - replaced} mới, {replaced} thay thế."
+    )
 
 
 def cmd_units_list(args: argparse.Namespace, settings: "Settings") -> None:
@@ -304,6 +329,8 @@ def cmd_bots_resume(args: argparse.Namespace, settings: "Settings") -> None:
         bots.clear_exhausted(session, args.name)
         released = outbox.release_held(session, args.name, now=datetime.now(settings.zone))
     print(f"Bot {args.name}: bỏ chờ hạn mức; {released} tin nhắn sẽ được gửi ở lượt gửi tới.")
+
+
 def _local(moment: datetime | None, settings: "Settings") -> str:
     return "" if moment is None else f"{moment.astimezone(settings.zone):%Y-%m-%d %H:%M}"
 
@@ -438,10 +465,10 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
     from handlers import progress_text
     from handlers.progress_json import progress_json
-    from handlers.progress_view import split_query, term_window
+    from handlers.progress_view import completeness_check, split_query, term_window
     from handlers.unit_match import match_units
     from storage import units
-    from storage.progress import completeness, unit_progress
+    from storage.progress import unit_progress
 
     today = _today(settings, args.today)
     database = open_database(settings)
@@ -480,9 +507,7 @@ def cmd_progress(args: argparse.Namespace, settings: "Settings") -> None:
                 raise CliError(f"{unit.name} chưa có chỉ tiêu nhiệm kỳ (nguồn 'Nghị quyết Đại hội').")
         figures = unit_progress(session, unit, today, period=period)
         data = progress_json(figures, settings.lagging_threshold)
-        check = (
-            completeness(session, unit, today) if period is None or period[0] <= today <= period[1] else None
-        )
+        check = completeness_check(session, unit, today, period)
         if args.xlsx or args.png:
             from handlers import exports
 
@@ -1102,7 +1127,8 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
                 Account(
                     channel=CHANNEL,
                     channel_user_id=USER,
-                    role=Role.staff,
+                    # staff of the district with the admin role: the web page's administration too
+                    role=Role.admin,
                     unit_id=root.id or 0,
                     display_name="Cán bộ Ban Tổ chức (demo)",
                     created_at=datetime.now(settings.zone),
@@ -1112,7 +1138,10 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
             "Dữ liệu mẫu: Đảng bộ huyện Thanh Liêm (báo Hà Nam, 2023). "
             f"Hôm nay trong bản demo: {today:%d/%m/%Y}."
         )
-        print("Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy. Thử: /tiendo, /tiendo Kiện Khê, /help.")
+        print(
+            "Đồng chí đang là cán bộ Ban Tổ chức Huyện ủy (quyền quản trị). Thử: /tiendo, /tiendo Kiện Khê, "
+            "/web (trang web trên máy này), /help."
+        )
         print(
             f"Thử làm bí thư chi bộ: /dangky {codes['secretary']} (chọn 1 để đổi vai trò) "
             "rồi gửi: kết nạp 2 đảng viên, 1 nữ, 1 đoàn viên"
@@ -1132,10 +1161,28 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
             return datetime.combine(today, datetime.now(zone).time(), tzinfo=zone)
 
     services = make_services(settings, database, clock=clock)
+    stop_web = _start_local_web(args, database, services)
     try:
         chat(services, sys.stdin, sys.stdout, prompt=interactive)
     except KeyboardInterrupt:
         print()
+    finally:
+        stop_web()
+
+
+def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """The web page on this machine while the chat runs, so that /web gives a link that opens."""
+    if args.no_web:
+        return lambda: None
+    from bot.webui.local import serve_in_background
+
+    try:
+        url, stop = serve_in_background(database, services, port=args.web_port)
+    except OSError as error:
+        print(f"(Không mở được trang web trên máy này: {error}. /web sẽ không có liên kết.)")
+        return lambda: None
+    services.web_base_url = url
+    return stop
 
 
 def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
@@ -1150,7 +1197,7 @@ def cmd_start(args: argparse.Namespace, settings: "Settings") -> None:
         "dòng lệnh, với dữ liệu mẫu."
     )
     print(TOKEN_HELP + "\n")
-    args.demo, args.today = True, None
+    args.demo, args.today, args.web_port, args.no_web = True, None, 0, False
     cmd_chat(args, settings)
 
 
@@ -1206,15 +1253,17 @@ def build_parser() -> argparse.ArgumentParser:
     units_sub = units_parser.add_subparsers(dest="units_command", metavar="ACTION", required=True)
     p = units_sub.add_parser(
         "import",
-        help=_help("nhập đơn vị từ CSV", "import units from CSV"),
+        help=_help("nhập đơn vị từ .xlsx hoặc CSV", "import units from .xlsx or CSV"),
         description=_help(
-            "Nhập đơn vị từ tệp CSV UTF-8 với các cột code,name,parent_code,level. Một dòng sai thì "
-            "không nhập gì và báo số dòng",
-            "Import units from a UTF-8 CSV with columns code,name,parent_code,level. A bad line imports "
-            "nothing and is named",
+            "Nhập đơn vị từ tệp .xlsx hoặc CSV (mọi bảng mã Excel lưu, dấu phẩy, chấm phẩy hoặc tab) với các "
+            "cột mã đơn vị, tên đơn vị, mã cấp trên, cấp (tiêu đề tiếng Việt hoặc "
+            "code,name,parent_code,level). Có dòng sai thì không nhập gì và báo mọi dòng sai",
+            "Import units from .xlsx or CSV (any encoding Excel saves, comma, semicolon or tab) with columns "
+            "code,name,parent_code,level (or Vietnamese headers). Any bad line imports nothing; every one "
+            "is named",
         ),
     )
-    p.add_argument("file", metavar="FILE.csv", help=_help("tệp CSV", "the CSV file"))
+    p.add_argument("file", metavar="FILE", help=_help("tệp .xlsx hoặc CSV", "the .xlsx or CSV file"))
     p.set_defaults(func=cmd_units_import)
     p = units_sub.add_parser(
         "list",
@@ -1362,6 +1411,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("nguồn, ví dụ 'Nghị quyết Đại hội'", "source, e.g. 'Nghị quyết Đại hội'"),
     )
     p.set_defaults(func=cmd_targets_set)
+    p = targets_sub.add_parser(
+        "import",
+        help=_help("đặt nhiều chỉ tiêu từ .xlsx hoặc CSV", "set many targets from .xlsx or CSV"),
+        description=_help(
+            "Đặt chỉ tiêu cho nhiều đơn vị từ tệp .xlsx hoặc CSV: mã đơn vị, loại chỉ tiêu, từ ngày, "
+            "đến ngày, chỉ tiêu (số, hoặc tỷ lệ như 2%% số đảng viên), tối đa, nguồn. "
+            "Có dòng sai thì không đặt gì",
+            "Set targets for many units from .xlsx or CSV: unit, metric, from, to, value (a number, or a "
+            "share such as 2%% of the members), max, source. Any bad line sets nothing; every one is named",
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_help("tệp .xlsx hoặc CSV", "the .xlsx or CSV file"))
+    p.set_defaults(func=cmd_targets_import)
 
     bots_parser = sub.add_parser(
         "bots",
@@ -1691,6 +1753,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày hôm nay giả định", "pretend today")
+    )
+    p.add_argument(
+        "--web-port",
+        type=_positive,
+        default=0,
+        metavar="PORT",
+        help=_help(
+            "cổng của trang web trên máy này (mặc định 8080, bận thì cổng khác)",
+            "port of the page on this machine (default 8080, another when busy)",
+        ),
+    )
+    p.add_argument(
+        "--no-web", action="store_true", help=_help("không mở trang web", "do not serve the web page")
     )
     p.set_defaults(func=cmd_chat)
 

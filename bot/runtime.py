@@ -23,7 +23,11 @@ def open_database(settings: Settings) -> Database:
 
 
 def make_services(
-    settings: Settings, database: Database, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    database: Database,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    web_base_url: str = "",
 ) -> Services:
     zone = settings.zone
     return Services(
@@ -35,6 +39,10 @@ def make_services(
         messages_per_minute=settings.messages_per_minute,
         invite_failures_per_hour=settings.invite_failures_per_hour,
         lagging_threshold=settings.lagging_threshold,
+        web_base_url=web_base_url,
+        web_login_minutes=settings.web_login_minutes,
+        web_session_hours=settings.web_session_hours,
+        bot_link=settings.bot_link,
     )
 
 

@@ -59,7 +59,9 @@ def make_runtime(settings: Settings, *, mode: Literal["poll", "webhook", "send"]
     if not channel_modules.any_configured(settings):
         raise ConfigError("Chưa đặt token của bot nào (trong môi trường hoặc tệp .env).")
     database = open_database(settings)
-    services = make_services(settings, database)
+    # The web page is served with the webhooks (tiendo serve), at PUBLIC_BASE_URL/web/.
+    web_base_url = settings.public_base_url if mode == "webhook" else ""
+    services = make_services(settings, database, web_base_url=web_base_url)
     links = make_links(settings, database) if mode == "webhook" else None
     with database.session() as session:
         titles = {row.channel: row.title for row in bots.all_bots(session) if row.title}

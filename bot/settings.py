@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     delivery_retention_days: int = Field(default=7, ge=2, le=366)
     conversation_retention_days: int = Field(default=7, ge=1, le=366)
     outbox_retention_days: int = Field(default=90, ge=31, le=3660)
+    # the web page: a /web link works this many minutes; the session it opens lasts this many hours
+    web_login_minutes: int = Field(default=10, ge=1, le=60)
+    web_session_hours: float = Field(default=8, gt=0, le=24 * 7)
+    # the bot's address for the QR code of printed invite cards (empty: the QR holds "/dangky CODE")
+    bot_link: str = ""
 
     @field_validator("timezone")
     @classmethod

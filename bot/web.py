@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import webui
 from bot.files import FileLinks
 from handlers.types import Services
 from storage import inbox, outbox
@@ -307,6 +308,7 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             *routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/files/{token}", files, methods=["GET"]),
+            webui.mount(runtime.database, runtime.services),  # the organisation department's page, /web
         ],
         lifespan=asynccontextmanager(lifespan),
     )

@@ -41,6 +41,9 @@ class CampaignPlan:
     on_track: list[Unit]
     silent: list[Unit]
     without_secretary: list[Unit]
+    # the target each unit hears about, and the staff summary of the scope (for previews)
+    primary: dict[int, TargetProgress] = field(default_factory=dict)
+    scope_summary: str = ""
 
     @property
     def key_prefix(self) -> str:
@@ -185,6 +188,19 @@ def plan_campaign(
         r = recipient(account)
         r.kinds.append("summary")
         r.parts.append(summary)
+    scope_summary = ""
+    if scope is not None and scope.id in tree.by_id:
+        scope_summary = _summary(
+            tree,
+            scope,
+            as_of,
+            first,
+            primary,
+            threshold,
+            _within(silent, silent_paths, scope),
+            _within(without_secretary, missing_paths, scope),
+            unreachable,
+        )
     return CampaignPlan(
         month=month_start(campaign_month),
         review_month=first,
@@ -194,6 +210,8 @@ def plan_campaign(
         on_track=[u for u in on_track if in_scope(u)],
         silent=[u for u in silent if in_scope(u)],
         without_secretary=[u for u in without_secretary if in_scope(u)],
+        primary=primary,
+        scope_summary=scope_summary,
     )
 
 
@@ -201,6 +219,34 @@ def _reachable(account: Account) -> bool:
     """The bot can write to them: they have not blocked it, and they wrote to it privately once (a
     chat id comes only from a person's own message; a group is nobody's private chat)."""
     return account.unreachable_at is None and account.chat_id is not None
+
+
+def sample_messages(session: Session, plan: CampaignPlan, scope: Unit) -> list[tuple[str, str, str]]:
+    """One message of each kind as the campaign would word it, (kind, for whom, text), for a preview:
+    the first lagging unit's nudge, the first on-track unit's praise, the first silent cell's reminder,
+    and the staff summary of `scope`, whether or not anybody there registered yet."""
+    samples: list[tuple[str, str, str]] = []
+    staff = Account(
+        channel="", channel_user_id="", role=Role.staff, unit_id=scope.id or 0, created_at=plan.month
+    )
+    for kind, unit_list in (("nudge", plan.lagging), ("praise", plan.on_track), ("reminder", plan.silent)):
+        if not unit_list:
+            continue
+        unit = unit_list[0]
+        secretary = Account(
+            channel="", channel_user_id="", role=Role.secretary, unit_id=unit.id or 0, created_at=plan.month
+        )
+        recipient = Recipient(secretary, unit, [kind])
+        if kind == "reminder":
+            recipient.parts.append(t("campaign.reminder", month=month(plan.review_month)))
+        else:
+            tp = plan.primary[unit.id or 0]
+            recipient.parts.append(_nudge(tp, plan.as_of) if kind == "nudge" else _praise(tp, plan.as_of))
+        samples.append((kind, unit.name, message_text(recipient, plan)))
+    if plan.scope_summary:
+        recipient = Recipient(staff, scope, ["summary"], [plan.scope_summary])
+        samples.append(("summary", scope.name, message_text(recipient, plan)))
+    return samples
 
 
 def _within(units: list[Unit], paths: list[str], scope: Unit) -> list[Unit]:

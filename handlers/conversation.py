@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view, recognition, review, revocation
+from handlers import campaign, drafts, progress_view, recognition, review, revocation, web_login
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
@@ -170,6 +170,8 @@ def _route(session: Session, incoming: Incoming, account: Account | None, now: d
 
 def _offered(ctx: Context, choice: str | None) -> bool:
     return any(data == choice for _, data in ctx.state.get("options") or [])
+
+
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_ID = 64  # the id columns' length
 
@@ -305,6 +307,8 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
         return review.reopen_command(ctx, args)
     if command == "congnhan":
         return recognition.start(ctx)
+    if command == "web":
+        return web_login.web_link(ctx)
     if command == "huy":
         return _withdraw_ask(ctx, args) if args else _cancel(ctx)
     if command == "baocao":

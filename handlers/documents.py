@@ -92,7 +92,7 @@ def briefing_sections(session: Session, unit: Unit, report_month: date, today: d
     as_of = min(today, month_end(first))
     figures = unit_progress(session, unit, as_of)
     threshold = 1.0  # as the /tiendo default (LAGGING_THRESHOLD)
-    results = [progress_text._headline(figures)]
+    results = [progress_text.headline(figures)]
     results += [progress_text.target_line(tp, threshold) for tp in figures.targets]
     results += workflow_text.forecast_lines(session, figures, as_of)
     shares = progress_text.shares_line(figures.totals)
@@ -128,7 +128,7 @@ def briefing_sections(session: Session, unit: Unit, report_month: date, today: d
     ]
     check = completeness(session, unit, first)
     if check.silent:
-        attention.append(progress_text._completeness_line(check))
+        attention.append(progress_text.completeness_line(check))
     else:
         attention.append(t("completeness.all", month=month(first), cells=number(check.cells)))
     timely = workflow.timeliness(session, unit, [first])[0]

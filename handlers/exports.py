@@ -5,6 +5,7 @@ without children, targets or reports still gives a valid file. A unit's primary 
 admissions target, as in the /tiendo reply.
 """
 
+import math
 import re
 import textwrap
 import unicodedata
@@ -80,7 +81,9 @@ METRIC_TITLES = {"admissions": "Kết nạp đảng viên", "class_completions":
 NOTE_NO_TARGET = "Chưa có chỉ tiêu"
 NOTE_ZERO_TARGET = "Chỉ tiêu bằng 0"
 NOTE_LAGGING = "Chậm tiến độ"
-NOTE_LAGGING_OTHER = "Chậm tiến độ chỉ tiêu {source}"
+NOTE_LAGGING_OTHER = "Chậm tiến độ chỉ tiêu {source} ({achieved}/{value})"
+NOTE_NOT_STARTED = "Chưa bắt đầu"
+NOTE_JUST_STARTED = "Mới bắt đầu"
 NOTE_REACHED = "Đạt chỉ tiêu"
 NOTE_EXCEEDED = "Vượt chỉ tiêu"
 NOTE_COVERAGE = "{name}: trên {known}/{total} có thông tin"
@@ -107,6 +110,7 @@ CHART_PRO_RATA_EACH = "Theo tiến độ thời gian của từng chỉ tiêu"
 CHART_FULL = "Chỉ tiêu (100%)"
 CHART_ON_TRACK = "Đạt hoặc vượt tiến độ"
 CHART_LAGGING = "Chậm tiến độ"
+CHART_LAGGING_OTHER = "Đạt tiến độ chỉ tiêu này, chậm tiến độ chỉ tiêu khác"
 CHART_NO_TARGET = "Chưa có chỉ tiêu (không có trên biểu đồ): {names}."
 CHART_ZERO_TARGET = "Chỉ tiêu bằng 0 (không có trên biểu đồ): {names}."
 CHART_MORE = "{names} và {n} đơn vị khác"
@@ -129,6 +133,7 @@ CHART_DPI = 100
 CHART_WIDTH = 11.0
 COLOUR_ON_TRACK = "#1565c0"
 COLOUR_LAGGING = "#e65100"
+COLOUR_LAGGING_OTHER = "#ffb74d"
 COLOUR_PRO_RATA = "#2e7d32"
 COLOUR_FULL = "#616161"
 
@@ -172,7 +177,10 @@ def _target_value_text(target: dict[str, Any]) -> str:
 
 
 def _expected(target: dict[str, Any]) -> int:
-    return round(target.get("expected_now") or 0)
+    # The whole number the lagging mark is decided on (as in the chat), not a rounded one.
+    if "expected_whole" in target:
+        return int(target["expected_whole"])
+    return math.floor(target.get("expected_now") or 0)
 
 
 def _target_notes(data: dict[str, Any], target: dict[str, Any] | None) -> list[str]:
@@ -181,6 +189,10 @@ def _target_notes(data: dict[str, Any], target: dict[str, Any] | None) -> list[s
     notes = []
     if target.get("reached") is None:
         notes.append(NOTE_ZERO_TARGET)
+    elif target.get("started") is False:
+        notes.append(NOTE_NOT_STARTED)
+    elif not target.get("achieved") and not _expected(target):
+        notes.append(NOTE_JUST_STARTED)
     elif target.get("lagging"):
         notes.append(NOTE_LAGGING)
     elif (target.get("achieved") or 0) > (target.get("value") or 0):
@@ -190,7 +202,14 @@ def _target_notes(data: dict[str, Any], target: dict[str, Any] | None) -> list[s
     # The unit may lag on another target than the one in its row: staff must still see it.
     for other in data.get("targets") or []:
         if other is not target and other.get("lagging"):
-            notes.append(NOTE_LAGGING_OTHER.format(source=_text(other.get("source")) or SOURCE_UNKNOWN))
+            # Its own figure beside its own mark: the row's figures are the first target's.
+            notes.append(
+                NOTE_LAGGING_OTHER.format(
+                    source=_text(other.get("source")) or SOURCE_UNKNOWN,
+                    achieved=number(other.get("achieved") or 0),
+                    value=_target_value_text(other),
+                )
+            )
     return notes
 
 
@@ -550,16 +569,20 @@ class Bar:
     value_text: str
     elapsed: float
     lagging: bool
+    lagging_other: bool = False  # on pace for this bar's target, behind on another one of the unit
 
 
-def _bar(label: str, target: dict[str, Any]) -> Bar:
+def _bar(label: str, target: dict[str, Any], unit: dict[str, Any] | None = None) -> Bar:
+    lagging = bool(target.get("lagging"))
+    others = [] if unit is None else [o for o in unit.get("targets") or [] if o is not target]
     return Bar(
         label=label,
         reached=float(target["reached"]),
         achieved=int(target.get("achieved") or 0),
         value_text=_target_value_text(target),
         elapsed=float(target.get("elapsed") or 0.0),
-        lagging=bool(target.get("lagging")),
+        lagging=lagging,
+        lagging_other=not lagging and any(o.get("lagging") for o in others),
     )
 
 
@@ -581,7 +604,7 @@ def _chart_bars(data: dict[str, Any]) -> tuple[list[Bar], list[str], bool]:
         elif target.get("reached") is None:
             zero.append(_unit_name(child))
         else:
-            bars.append(_bar(_unit_name(child), target))
+            bars.append(_bar(_unit_name(child), target, child))
     children = bool(bars)
     if not children:
         # No child has a target to compare: show how the unit itself stands against each of its own.
@@ -625,7 +648,11 @@ def _draw_bars(fig: "Figure", ax: "Axes", bars: list[Bar], fontsize: float, rank
     ordered = sorted(bars, key=lambda b: (-b.reached, b.label)) if rank else list(bars)
     ordered.reverse()
     positions = range(len(ordered))
-    colours = [COLOUR_LAGGING if b.lagging else COLOUR_ON_TRACK for b in ordered]
+    # The same marks as the text: never "on track" blue for a unit the reply flags as lagging.
+    colours = [
+        COLOUR_LAGGING if b.lagging else COLOUR_LAGGING_OTHER if b.lagging_other else COLOUR_ON_TRACK
+        for b in ordered
+    ]
     ax.barh(positions, [b.reached for b in ordered], color=colours, height=0.65, zorder=2)
     ax.set_yticks(list(positions), [b.label for b in ordered], fontsize=fontsize)
     ax.set_ylim(-0.6, len(ordered) - 0.4)
@@ -648,6 +675,8 @@ def _draw_bars(fig: "Figure", ax: "Axes", bars: list[Bar], fontsize: float, rank
     handles: list[Any] = [Patch(color=COLOUR_ON_TRACK, label=CHART_ON_TRACK)]
     if any(b.lagging for b in ordered):
         handles.append(Patch(color=COLOUR_LAGGING, label=CHART_LAGGING))
+    if any(b.lagging_other for b in ordered):
+        handles.append(Patch(color=COLOUR_LAGGING_OTHER, label=CHART_LAGGING_OTHER))
     elapsed = {round(b.elapsed, 6) for b in ordered}
     if len(elapsed) == 1:
         share = ordered[0].elapsed

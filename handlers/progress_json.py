@@ -25,7 +25,9 @@ def target_json(target: TargetProgress, threshold: float) -> dict[str, Any]:
         "reached_of_max": target.share_of_max,
         "elapsed": target.elapsed_days / target.total_days,
         "expected_now": round(expected, 2),
-        "shortfall": max(0, round(expected) - target.achieved),
+        "expected_whole": target.expected_whole,
+        "shortfall": max(0, target.expected_whole - target.achieved),
+        "started": target.started,
         "lagging": target.is_lagging(threshold),
     }
 

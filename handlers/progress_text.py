@@ -32,23 +32,41 @@ def reached_text(target: TargetProgress) -> str:
     return reached
 
 
-def target_line(target: TargetProgress, threshold: float) -> str:
-    expected = round(target.expected_now)
+def pace_text(target: TargetProgress) -> str:
+    """Where the unit stands against the pro-rata: the same whole number the lagging mark uses."""
+    if not target.started:
+        return t("target.not_started", start=day(target.target.start_date))
+    if target.ended:
+        return t("target.ended")
+    expected = target.expected_whole
     gap = target.achieved - expected
-    if target.elapsed_days >= target.total_days:
-        pace = t("target.ended")
-    elif gap >= 0:
-        pace = t("target.ahead", expected=number(expected), gap=number(gap))
-    else:
-        pace = t("target.behind", expected=number(expected), gap=number(-gap))
+    if expected == 0:
+        # First days of a window: the pro-rata asks for nobody yet; "cần 0, vượt 0" says nothing.
+        return t("target.just_started", start=day(target.target.start_date))
+    if gap > 0:
+        return t("target.ahead", expected=number(expected), gap=number(gap))
+    if gap == 0:
+        return t("target.on_pace", expected=number(expected))
+    return t("target.behind", expected=number(expected), gap=number(-gap))
+
+
+def target_line(target: TargetProgress, threshold: float) -> str:
     mark = t("target.lagging_mark") if target.is_lagging(threshold) else ""
+    if target.achieved == 0 and target.target.value and target.expected_whole == 0:
+        # Nothing done and nothing due yet: "đạt 0,0%–0,0%" would read as a failure.
+        return t(
+            "target.line_fresh",
+            label=_target_label(target),
+            value=_target_value(target),
+            pace=pace_text(target),
+        )
     return t(
         "target.line",
         label=_target_label(target),
         achieved=number(target.achieved),
         value=_target_value(target),
         reached=reached_text(target),
-        pace=pace,
+        pace=pace_text(target),
         mark=mark,
     ).rstrip()
 
@@ -72,7 +90,7 @@ def shares_line(totals: Totals) -> str | None:
     return t("share.line", parts="; ".join(parts))
 
 
-def _headline(progress: UnitProgress) -> str:
+def headline(progress: UnitProgress) -> str:
     unit, totals = progress.unit, progress.totals
     since = t("progress.since", start=day(progress.window_start)) if progress.window_start else ""
     headline = t(
@@ -106,7 +124,7 @@ def render_page(
     `extra`: lines shown above the sub-units (approval, deadline, probation, forecast).
     """
     totals = progress.totals
-    lines = [t("progress.title", unit=progress.unit.name), _headline(progress)]
+    lines = [t("progress.title", unit=progress.unit.name), headline(progress)]
     if totals.reports == 0:
         lines.append(t("progress.no_reports"))
     if progress.targets:
@@ -136,7 +154,7 @@ def render_page(
         key = "progress.members" if figure.own else "progress.members_sum"
         lines.append(t(key, n=number(figure.value), as_of=day(figure.as_of), units=number(figure.units)))
     if check is not None and check.cells > 1:
-        lines.append(_completeness_line(check))
+        lines.append(completeness_line(check))
     lines.extend(extra or [])
     pages = max(1, math.ceil(len(progress.children) / PAGE_SIZE))
     if progress.children:
@@ -172,7 +190,7 @@ def render(
     return "\n".join(lines)
 
 
-def _completeness_line(check: Completeness) -> str:
+def completeness_line(check: Completeness) -> str:
     if check.silent == 0:
         return t("completeness.all", month=month(check.month), cells=number(check.cells))
     names = ", ".join(check.silent_names)
@@ -200,14 +218,8 @@ def _child_line(index: int, child: UnitProgress, threshold: float) -> str:
     if not child.targets:
         return t("progress.child_no_target", i=index, unit=child.unit.name, n=number(child.totals.admissions))
     first = child.targets[0]
-    behind = [tp for tp in child.targets if tp.is_lagging(threshold)]
-    if first in behind:
-        mark = t("target.lagging_mark")
-    elif behind:  # on pace for the target shown, behind on another one: name it
-        mark = t("target.lagging_other", source=behind[0].target.source or t("target.no_source"))
-    else:
-        mark = ""
-    return t(
+    mark = t("target.lagging_mark") if first.is_lagging(threshold) else ""
+    line = t(
         "progress.child",
         i=index,
         unit=child.unit.name,
@@ -216,3 +228,15 @@ def _child_line(index: int, child: UnitProgress, threshold: float) -> str:
         reached=reached_text(first),
         mark=mark,
     ).rstrip()
+    # Behind on another target: its own figure beside its own mark, never the first one's figure.
+    for other in child.targets[1:]:
+        if other.is_lagging(threshold):
+            line += t(
+                "progress.child_other",
+                source=other.target.source or t("target.no_source"),
+                n=number(other.achieved),
+                value=_target_value(other),
+                reached=reached_text(other),
+                mark=t("target.lagging_mark"),
+            ).rstrip()
+    return line

@@ -14,9 +14,10 @@ from handlers.progress_json import progress_json
 from handlers.text import fold
 from handlers.types import File, Option, Reply, small_int
 from handlers.unit_match import match_units
-from storage import units
+from storage import units, workflow
+from storage.clock import month_end
 from storage.models import Metric, Role, Unit
-from storage.progress import completeness, emulation, unit_progress
+from storage.progress import Completeness, completeness, emulation, unit_progress
 from storage.targets import targets_covering
 
 if TYPE_CHECKING:
@@ -135,11 +136,20 @@ def term_window(session: Session, unit: Unit, today: date) -> tuple[date, date] 
     return None
 
 
+def completeness_check(
+    session: Session, unit: Unit, today: date, period: tuple[date, date] | None
+) -> Completeness | None:
+    """Who has not reported for the month being collected (the one just ended, until the tree's
+    reporting deadline), when that month lies in the period shown: one period throughout."""
+    month = workflow.month_to_report(session, unit, today)
+    if period is not None and not (period[0] <= month and month_end(month) <= period[1]):
+        return None
+    return completeness(session, unit, month)
+
+
 def page(ctx: "Context", unit: Unit, period: tuple[date, date] | None, number_: int) -> Reply:
     figures = unit_progress(ctx.session, unit, ctx.today, period=period)
-    check = None
-    if period is None or period[0] <= ctx.today <= period[1]:
-        check = completeness(ctx.session, unit, ctx.today)
+    check = completeness_check(ctx.session, unit, ctx.today, period)
     extra = workflow_text.progress_lines(
         ctx.session, figures, ctx.today, ctx.account, period=period is not None
     )

@@ -83,6 +83,18 @@ class Services:
     messages_per_minute: int = 30  # per chat; 0 = no limit
     invite_failures_per_hour: int = 100  # wrong invite codes from all chats before /dangky pauses
     lagging_threshold: float = 1.0
+    web_base_url: str = ""  # where the web page is served ("": not served by this process)
+    web_login_minutes: int = 10  # how long a /web link stays valid
+    web_session_hours: float = 8  # how long a browser session opened by it lasts
+    bot_link: str = ""  # the bot's address (https://zalo.me/…, https://t.me/…) for invite cards' QR codes
+
+    @property
+    def web_login_ttl(self) -> timedelta:
+        return timedelta(minutes=self.web_login_minutes)
+
+    @property
+    def web_session_ttl(self) -> timedelta:
+        return timedelta(hours=self.web_session_hours)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.timezone)

@@ -55,6 +55,7 @@ def deadline_line(session: Session, unit: Unit, today: date) -> str | None:
     shown = workflow.month_to_report(session, unit, today)
     row = workflow.timeliness(session, unit, [shown])[0]
     if today <= row.deadline:
+        # Who has not reported yet is the completeness line's; this one adds the deadline.
         return t(
             "deadline.open",
             month=month(shown),
@@ -103,6 +104,9 @@ def probation_lines(session: Session, unit: Unit, today: date) -> list[str]:
     return lines
 
 
+FORECAST_AFTER_DAYS = 30  # a target's first month shows what it needs each month, not a projection
+
+
 def forecast_lines(session: Session, progress: UnitProgress, today: date) -> list[str]:
     lines = []
     for target in progress.targets:
@@ -112,6 +116,17 @@ def forecast_lines(session: Session, progress: UnitProgress, today: date) -> lis
         source = target.target.source or t("target.no_source")
         if outlook.remaining == 0:
             lines.append(t("forecast.met", source=source))
+            continue
+        if (today - target.target.start_date).days < FORECAST_AFTER_DAYS:
+            # A window that has just begun has no pace of its own yet: what it needs, not a "0 %".
+            lines.append(
+                t(
+                    "forecast.just_started",
+                    source=source,
+                    end=day(target.target.end_date),
+                    needed=number(outlook.needed_per_month),
+                )
+            )
             continue
         lines.append(
             t(

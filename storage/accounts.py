@@ -199,6 +199,7 @@ def find_invite(session: Session, code: str, *, lock: bool = False) -> Invite | 
 
 
 def find_account(session: Session, channel: str, channel_user_id: str) -> Account | None:
+    """The sender's account, revoked ones included (the conversation tells them their role was withdrawn)."""
     return session.exec(
         select(Account).where(Account.channel == channel, Account.channel_user_id == channel_user_id)
     ).first()
@@ -225,6 +226,9 @@ def revoke_account(
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
     set_committed_value(account, "revoked_at", now)
+    from storage import web_sessions  # the web page's tables; imported here to keep this module small
+
+    web_sessions.end_sessions(session, account.id or 0)  # signed in on the web page: signed out
     session.execute(
         update(OutboxMessage)
         .where(

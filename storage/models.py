@@ -139,10 +139,10 @@ class Report(SQLModel, table=True):
     # the draft that produced it: confirming the same draft twice stores one report
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
     # a correction is a new report that withdraws the one it replaces
-    supersedes_id: int | None = Field(default=None, foreign_key="report.id")
+    supersedes_id: int | None = Field(default=None, foreign_key="report.id", index=True)
     withdrawn_at: datetime | None = None
     withdrawn_by_account_id: int | None = Field(default=None, foreign_key="account.id")
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # the web page lists a subtree's reports newest first
     updated_at: datetime
 
 
@@ -379,6 +379,8 @@ class ChatGroup(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     first_seen: datetime
     last_seen: datetime
+
+
 # --- the party's own workflow: approval, deadlines, probation, the tree's history ---------------
 
 
@@ -475,3 +477,23 @@ class UnitChange(SQLModel, table=True):
     new_parent_id: int | None = Field(default=None, foreign_key="unit.id")
     into_id: int | None = Field(default=None, foreign_key="unit.id")  # a merge: the unit it joined
     at: datetime
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time link to the web page, asked for with /web in the chat: valid a few minutes, used once."""
+
+    token_hash: str = Field(max_length=64, primary_key=True)  # sha256: the link itself is never stored
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session opened by a login link; the cookie holds the token, the table its hash."""
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    csrf: str = Field(max_length=64)  # the token every form of this session carries
+    created_at: datetime
+    expires_at: datetime = Field(index=True)

@@ -36,6 +36,19 @@ class TargetProgress:
         return self.achieved / top if top else None
 
     @property
+    def started(self) -> bool:
+        return self.elapsed_days > 0
+
+    @property
+    def ended(self) -> bool:
+        return self.elapsed_days >= self.total_days
+
+    @property
+    def expected_whole(self) -> int:
+        """What the pro-rata asks for by now, in whole members (the lagging test's floor)."""
+        return math.floor(self.expected_now)
+
+    @property
     def met(self) -> bool:
         return self.achieved >= self.target.value
 
@@ -106,7 +119,7 @@ def _targets_of_units(
     if period is None:
         query = query.where(Target.start_date <= as_of, Target.end_date >= as_of)
     else:
-        query = query.where(Target.start_date <= period[1], Target.end_date >= period[0])
+        query = query.where(Target.start_date >= period[0], Target.end_date <= period[1])
     out: dict[int, list[Target]] = {}
     for target in session.exec(query).all():
         out.setdefault(target.unit_id, []).append(target)
@@ -115,13 +128,14 @@ def _targets_of_units(
     return out
 
 
-def targets_overlapping(session: Session, unit: Unit, metric: Metric, start: date, end: date) -> list[Target]:
+def targets_within(session: Session, unit: Unit, metric: Metric, start: date, end: date) -> list[Target]:
+    """Targets whose whole window lies in [start, end]: the ones a view of that period compares with."""
     rows = session.exec(
         select(Target).where(
             Target.unit_id == unit.id,
             Target.metric == metric.value,
-            Target.start_date <= end,
-            Target.end_date >= start,
+            Target.start_date >= start,
+            Target.end_date <= end,
         )
     ).all()
     return sorted(rows, key=lambda t: (t.start_date, -t.end_date.toordinal(), t.id or 0))
@@ -132,7 +146,8 @@ def _targets(
 ) -> list[Target]:
     if period is None:
         return targets_covering(session, unit, metric, as_of)
-    return targets_overlapping(session, unit, metric, *period)
+    # One period throughout: a term target is not compared with one year's admissions.
+    return targets_within(session, unit, metric, *period)
 
 
 def subtree_figure(session: Session, unit: Unit, kind: FigureKind, as_of: date) -> Figure | None:
@@ -185,17 +200,17 @@ def unit_progress(
 
     Without a period: as of `as_of`, with the targets in force that day; totals, shares and classes
     from the start of the earliest of them (or from the first report). With a period: the totals
-    of that period (cut at `as_of`), and every target overlapping it, each counted from its own
-    start to the period's end.
+    of that period (cut at `as_of`), for the unit and every child alike, and only the targets whose
+    whole window lies in the period (a yearly plan in "năm 2023", not the term target: its figure
+    would be the term's, not the year's), each counted from its own start.
     """
     if period is not None:
         end = min(period[1], as_of)
-        window: tuple[date, date] | None = (period[0], end)
         window_start: date | None = period[0]
     else:
-        end, window, window_start = as_of, None, None
-    admission_targets = _targets(session, unit, Metric.admissions, end, window)
-    class_targets = _targets(session, unit, Metric.class_completions, end, window)
+        end, window_start = as_of, None
+    admission_targets = _targets(session, unit, Metric.admissions, end, period)
+    class_targets = _targets(session, unit, Metric.class_completions, end, period)
     if window_start is None and admission_targets:
         window_start = min(t.start_date for t in admission_targets)
     totals = sum_totals_at(session, [unit.id or 0], *_months(window_start, end), end)[unit.id or 0]
@@ -218,7 +233,7 @@ def unit_progress(
         kid_ids = [k.id or 0 for k in kids]
         window_months = _months(window_start, end)
         kid_totals = sum_totals_at(session, kid_ids, *window_months, end)
-        kid_targets = _targets_of_units(session, kid_ids, Metric.admissions, end, window)
+        kid_targets = _targets_of_units(session, kid_ids, Metric.admissions, end, period)
         # One query per distinct target window, for all the children sharing it (usually one).
         achieved: dict[int, int] = {}
         by_window: dict[tuple[date, date], list[Target]] = {}

@@ -412,3 +412,80 @@ def correct_report(
     withdraw_report(session, old, account_id=account_id, now=now, action="report.correct")
     new, _ = confirm_report(session, replace(data, supersedes_id=old.id), now=now)
     return new
+
+
+SMALL_SCOPE_CELLS = 200  # where list_reports stops sorting a subtree's reports and walks the date index
+
+
+def list_reports(
+    session: Session,
+    *,
+    scope: Unit,
+    period: tuple[date, date] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Report, Unit]], bool]:
+    """Reports of a subtree, newest first, withdrawn ones included; and whether there are more.
+
+    `period`: reports whose own period ends in it (the month they count in). No total count: over a
+    province's 200,000 reports counting them cost more than the page itself.
+    """
+    query = select(Report, Unit).join(Unit, col(Unit.id) == Report.unit_id)
+    if scope.cells <= SMALL_SCOPE_CELLS:
+        # A commune: its few thousand reports sorted (walking the date index would pass the whole tree's).
+        query = query.where(
+            col(Report.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(scope.path)))
+        )
+    else:
+        # A district or more: newest first down the date index, keeping the subtree's (most of them).
+        query = query.where(col(Unit.path).startswith(scope.path))
+    if period is not None:
+        query = query.where(Report.period_end >= period[0], Report.period_end <= period[1])
+    rows = session.exec(
+        query.order_by(col(Report.created_at).desc(), col(Report.id).desc()).limit(limit + 1).offset(offset)
+    ).all()
+    return [(report, unit) for report, unit in rows[:limit]], len(rows) > limit
+
+
+def facts_of(
+    session: Session, report_ids: list[int]
+) -> dict[int, tuple[AdmissionInput | None, AttendanceInput | None, int]]:
+    """`stored_facts` for many reports in three queries."""
+    out: dict[int, tuple[AdmissionInput | None, AttendanceInput | None, int]] = {
+        rid: (None, None, 0) for rid in report_ids
+    }
+    if not report_ids:
+        return out
+    for entry in session.exec(
+        select(AdmissionEntry).where(col(AdmissionEntry.report_id).in_(report_ids))
+    ).all():
+        admission = AdmissionInput(
+            count=entry.count,
+            female=entry.female,
+            youth_union=entry.youth_union,
+            religious=entry.religious,
+            ethnic_minority=entry.ethnic_minority,
+            upper_secondary_or_above=entry.upper_secondary_or_above,
+        )
+        out[entry.report_id] = (admission, out[entry.report_id][1], out[entry.report_id][2])
+    for row in session.exec(
+        select(ClassAttendance).where(col(ClassAttendance.report_id).in_(report_ids))
+    ).all():
+        out[row.report_id] = (
+            out[row.report_id][0],
+            AttendanceInput(row.sent, row.completed),
+            out[row.report_id][2],
+        )
+    for rid in session.exec(
+        select(AwarenessClass.report_id).where(col(AwarenessClass.report_id).in_(report_ids))
+    ).all():
+        out[rid] = (out[rid][0], out[rid][1], out[rid][2] + 1)
+    return out
+
+
+def replacements(session: Session, report_ids: list[int]) -> dict[int, Report]:
+    """For each report id, the correction that replaced it (if any)."""
+    if not report_ids:
+        return {}
+    rows = session.exec(select(Report).where(col(Report.supersedes_id).in_(report_ids))).all()
+    return {r.supersedes_id: r for r in rows if r.supersedes_id is not None}

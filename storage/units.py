@@ -82,37 +82,57 @@ def read_units_csv(text: str) -> list[UnitRow]:
     return rows
 
 
+def check_units(session: Session, rows: list[UnitRow]) -> list[tuple[int, str]]:
+    """Every problem of an import against the tree as stored: (line, message), all of them."""
+    existing = {u.code: u for u in session.exec(select(Unit)).all()}
+    by_id = {u.id: u.code for u in existing.values()}
+    in_file = {row.code: row for row in rows}
+    problems: list[tuple[int, str]] = []
+    for row in rows:
+        if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
+            problems.append((row.line, f"không tìm thấy đơn vị cấp trên '{row.parent_code}'."))
+        current = existing.get(row.code)
+        if current is not None:
+            parent_now = by_id.get(current.parent_id, "") if current.parent_id else ""
+            if parent_now != row.parent_code:
+                # Re-parenting changes descendants' paths and the rollups above: a separate command.
+                problems.append(
+                    (
+                        row.line,
+                        f"đơn vị '{row.code}' đã có, thuộc '{parent_now or '(gốc)'}'; "
+                        "nhập tệp không chuyển đơn vị sang cấp trên khác (dùng tiendo units move).",
+                    )
+                )
+    if problems:
+        return problems
+    placed: set[str] = {code for code in existing if code not in in_file}
+    pending = list(rows)
+    while pending:
+        progress = [r for r in pending if not r.parent_code or r.parent_code in placed]
+        if not progress:
+            return [(r.line, f"quan hệ cấp trên tạo thành vòng lặp ('{r.code}').") for r in pending]
+        placed.update(r.code for r in progress)
+        pending = [r for r in pending if r.code not in placed]
+    return []
+
+
 def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
     """Create or update units (by code). Parents may come later in the file or already exist.
 
-    Returns (created, updated). Raises InvalidInput naming the line on an unknown parent or a
-    cycle; the caller's transaction then rolls back, so nothing is imported.
+    Returns (created, updated). Raises InvalidInput naming every bad line (unknown parent, a move,
+    a cycle); the caller's transaction then rolls back, so nothing is imported.
     """
+    problems = check_units(session, rows)
+    if problems:
+        raise InvalidInput("\n".join(f"Dòng {line}: {message}" for line, message in problems))
     existing = {u.code: u for u in session.exec(select(Unit)).all()}
     in_file = {row.code: row for row in rows}
-    for row in rows:
-        if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
-            raise InvalidInput(f"Dòng {row.line}: không tìm thấy đơn vị cấp trên '{row.parent_code}'.")
-        current = existing.get(row.code)
-        if current is not None:
-            parent_now = next((u.code for u in existing.values() if u.id == current.parent_id), "")
-            if parent_now != row.parent_code:
-                # Re-parenting changes descendants' paths and the rollups above: a separate command.
-                raise InvalidInput(
-                    f"Dòng {row.line}: đơn vị '{row.code}' đã có, thuộc '{parent_now or '(gốc)'}'; "
-                    "nhập tệp không chuyển đơn vị sang cấp trên khác."
-                )
-
-    # Order parents before children; a cycle leaves rows unplaced.
+    # Order parents before children (check_units found no cycle).
     placed: set[str] = {code for code in existing if code not in in_file}
     ordered: list[UnitRow] = []
     pending = list(rows)
     while pending:
         progress = [r for r in pending if not r.parent_code or r.parent_code in placed]
-        if not progress:
-            raise InvalidInput(
-                f"Dòng {pending[0].line}: quan hệ cấp trên tạo thành vòng lặp ('{pending[0].code}')."
-            )
         for row in progress:
             placed.add(row.code)
             ordered.append(row)

@@ -301,12 +301,82 @@ async def test_thidua_marks_units_not_considered_for_commendation(
 
 
 async def test_completeness_names_silent_cells(bot: Harness, database: Database, tree: Tree) -> None:
-    report(database, tree.cell_a, 0, date(2023, 11, 1))  # a zero report counts as a report
+    # 01/11: October's reports are being collected (due by 05/11), November's cannot be in yet.
+    report(database, tree.cell_a, 0, date(2023, 10, 1))  # a zero report counts as a report
     await register(bot, database, STAFF, tree.commune, Role.staff)
     text = (await bot.send(STAFF, "/tiendo"))[0]
-    assert "Chưa báo cáo tháng 11/2023: 1/2 chi bộ (Chi bộ thôn Bình Minh)." in text
-    report(database, tree.cell_b, 1, date(2023, 11, 1))
-    assert "Tất cả 2 chi bộ đã báo cáo tháng 11/2023." in (await bot.send(STAFF, "/tiendo"))[0]
+    assert "Chưa báo cáo tháng 10/2023: 1/2 chi bộ (Chi bộ thôn Bình Minh)." in text
+    completeness = next(line for line in text.splitlines() if line.startswith("Chưa báo cáo"))
+    assert "11/2023" not in completeness
+    report(database, tree.cell_b, 1, date(2023, 10, 1))
+    assert "Tất cả 2 chi bộ đã báo cáo tháng 10/2023." in (await bot.send(STAFF, "/tiendo"))[0]
+
+
+async def test_completeness_follows_the_reporting_deadline(
+    bot: Harness, database: Database, tree: Tree, services: Services
+) -> None:
+    report(database, tree.cell_a, 1, date(2023, 10, 1))
+    await register(bot, database, STAFF, tree.commune, Role.staff)
+    services.clock.advance(days=4)  # type: ignore[attr-defined]  # 05/11, the deadline: still October
+    assert "Chưa báo cáo tháng 10/2023: 1/2 chi bộ" in (await bot.send(STAFF, "/tiendo"))[0]
+    services.clock.advance(days=1)  # type: ignore[attr-defined]  # 06/11: November is being collected
+    assert "Chưa báo cáo tháng 11/2023: 2/2 chi bộ" in (await bot.send(STAFF, "/tiendo"))[0]
+    # A period the collected month is not in has no completeness line; one that holds it has.
+    assert "Chưa báo cáo" not in (await bot.send(STAFF, "/tiendo tháng 10/2023"))[0]
+    assert "Chưa báo cáo tháng 11/2023" in (await bot.send(STAFF, "/tiendo năm 2023"))[0]
+
+
+def test_the_month_being_collected_follows_the_trees_deadline(database: Database, tree: Tree) -> None:
+    """Until the tree's deadline day of the next month, the month just ended is the one collected."""
+    from storage import workflow
+
+    with database.session() as session:
+        cell = units.get_by_code(session, tree.cell_a)
+        collected = [
+            workflow.month_to_report(session, cell, day)
+            for day in (date(2023, 11, 1), date(2023, 11, 5), date(2023, 11, 6), date(2024, 1, 3))
+        ]
+        assert collected == [date(2023, 10, 1), date(2023, 10, 1), date(2023, 11, 1), date(2023, 12, 1)]
+        # A province that gives its cells until the 10th: set once, above, and inherited.
+        workflow.set_setting(session, units.get_by_code(session, tree.root), deadline_day=10)
+    with database.session() as session:
+        cell = units.get_by_code(session, tree.cell_a)
+        assert workflow.month_to_report(session, cell, date(2023, 11, 10)) == date(2023, 10, 1)
+        assert workflow.month_to_report(session, cell, date(2023, 11, 11)) == date(2023, 11, 1)
+        assert workflow.month_to_report(session, cell, date(2024, 1, 10)) == date(2023, 12, 1)
+
+
+async def test_a_period_view_counts_every_row_in_that_period(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    """/tiendo năm 2023: the rows show 2023's figures against 2023's plans, not the term's."""
+    set_target(database, tree.commune, date(2020, 7, 1), date(2025, 6, 30), 25, source="Nghị quyết Đại hội")
+    set_target(database, tree.commune, date(2023, 1, 1), date(2023, 12, 31), 9, source="Kế hoạch năm 2023")
+    report(database, tree.cell_a, 14, date(2021, 5, 1))
+    report(database, tree.cell_a, 3, date(2023, 2, 1))
+    report(database, tree.cell_b, 2, date(2023, 9, 1))
+    await register(bot, database, PROVINCE, tree.root, Role.staff)
+    year = (await bot.send(PROVINCE, "/tiendo năm 2023"))[0]
+    assert "1. Đảng bộ xã Kiện Khê: 5/9, đạt 55,6% ⚠ chậm tiến độ" in year
+    assert "19/25" not in year and "Nghị quyết Đại hội" not in year
+    term = (await bot.send(PROVINCE, "/tiendo"))[0]
+    # The default view: the term figure with its own mark, the yearly lag with the yearly figure.
+    assert (
+        "1. Đảng bộ xã Kiện Khê: 19/25, đạt 76,0%; Kế hoạch năm 2023: 5/9, đạt 55,6% ⚠ chậm tiến độ" in term
+    )
+
+
+async def test_a_target_that_starts_today_is_not_a_zero_percent_failure(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    set_target(database, tree.commune, date(2023, 11, 1), date(2025, 6, 30), 170, 200, source="Kế hoạch BTV")
+    set_target(database, tree.commune, date(2024, 1, 1), date(2024, 12, 31), 20, source="Kế hoạch năm 2024")
+    await register(bot, database, STAFF, tree.commune, Role.staff)
+    text = (await bot.send(STAFF, "/tiendo"))[0]
+    assert "Kế hoạch BTV (01/11/2023–30/06/2025): 170–200; mới bắt đầu từ 01/11/2023" in text
+    assert "0,0%" not in text and "cần 0" not in text and "vượt 0" not in text
+    later = (await bot.send(STAFF, "/tiendo năm 2024"))[0]
+    assert "Kế hoạch năm 2024 (01/01/2024–31/12/2024): 20; chưa bắt đầu (từ 01/01/2024)" in later
 
 
 async def test_long_lists_are_paginated_with_buttons(bot: Harness, database: Database, tree: Tree) -> None:

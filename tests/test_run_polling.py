@@ -190,7 +190,7 @@ def test_debug_logs_of_tiendo_serve_hold_no_token_secret_or_invite_code(tmp_path
             "TELEGRAM_API_BASE_URL": server.base_url,
             "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
             "SECRET_KEY": secret_key,
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "PUBLIC_BASE_URL": "https://tiendo.example.vn",  # webhooks need https; the fake API takes any
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "DEBUG",
         }

@@ -56,6 +56,7 @@ COMMANDS = (
     ("thidua", "menu.thidua"),
     ("xuat", "menu.xuat"),
     ("nhacnho", "menu.nhacnho"),
+    ("web", "menu.web"),
     ("baocao", "menu.baocao"),
     ("huy", "menu.huy"),
     ("dangky", "menu.dangky"),

@@ -1,7 +1,7 @@
 """Alembic environment: uses the connection handed over by storage.db.migrate, or alembic.ini's URL."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import String, TypeDecorator, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -20,11 +20,19 @@ def run(connection) -> None:  # type: ignore[no-untyped-def]
             return dialects is None or dialect in dialects
         return True
 
+    def compare_type(_context, _inspected, _declared, inspected_type, declared_type):  # type: ignore[no-untyped-def]
+        # SQLite neither keeps nor enforces a VARCHAR's length (migrations widen them on PostgreSQL only).
+        declared = declared_type.impl if isinstance(declared_type, TypeDecorator) else declared_type
+        if dialect == "sqlite" and isinstance(inspected_type, String) and isinstance(declared, String):
+            return False
+        return None  # Alembic's own comparison
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=dialect == "sqlite",
         include_object=include_object,
+        compare_type=compare_type,
     )
     with context.begin_transaction():
         context.run_migrations()

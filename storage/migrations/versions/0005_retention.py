@@ -2,7 +2,7 @@
 indexes for pruning old deliveries and conversations
 
 Revision ID: 0005_retention
-Revises: 0003_kept_replies
+Revises: 0004_channels
 Create Date: 2026-11-30
 
 Invite codes were stored as sha256(code). Webhook updates now keep a `/dangky` code sealed, as

@@ -1,7 +1,7 @@
 """workflow: approval and timeliness per unit and month, the probation clock, the tree's history
 
-Revision ID: 0008_workflow
-Revises: 0003_kept_replies
+Revision ID: 0006_workflow
+Revises: 0005_retention
 Create Date: 2026-12-10
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0008_workflow"
+revision: str = "0006_workflow"
 down_revision: str | None = "0005_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
