@@ -31,6 +31,10 @@ def make_services(
         correction_window=settings.correction_window,
         messages_per_minute=settings.messages_per_minute,
         lagging_threshold=settings.lagging_threshold,
+        plausible_admissions=settings.plausible_admissions_per_month,
+        plausible_class=settings.plausible_class_size,
+        month_question_days=settings.month_question_days,
+        review_keep_days=settings.review_keep_days,
     )
 
 

@@ -74,6 +74,12 @@ class Services:
     correction_window: timedelta = timedelta(days=7)  # how long a secretary may correct a report
     messages_per_minute: int = 30  # per chat; 0 = no limit
     lagging_threshold: float = 1.0
+    # Figures asked back before the read-back: a cell admitting more than this in a month, a class
+    # report of more than this many candidates.
+    plausible_admissions: int = 10
+    plausible_class: int = 50
+    month_question_days: int = 5  # /ketnap and /lop ask which month up to this day of the month
+    review_keep_days: int = 30  # messages kept for review (text and date only); 0: none kept
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.timezone)
