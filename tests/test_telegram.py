@@ -151,9 +151,9 @@ async def test_confirmed_report_gets_a_receipt_and_shows_in_tiendo(
     with database.session() as session:
         report = session.exec(select(Report)).one()
         assert report.receipt_code == receipt
-        # The message as typed, then the answers to the guided questions.
+        # The message as typed, then the answer to the question for the breakdowns.
         assert report.raw_text.splitlines()[0] == "ket nap 2 dang vien"
-        assert "nữ: Không rõ" in report.raw_text.splitlines()[1]
+        assert report.raw_text.splitlines()[1] == "Trả lời: chi tiết: Không rõ"
         assert report.channel == "telegram"
         entry = session.exec(select(AdmissionEntry)).one()
         assert entry.count == 2 and entry.female is None
