@@ -10,6 +10,7 @@ report, all in one transaction. A newer report never silently replaces an open d
 chooses to keep the old one, replace it, or record both.
 """
 
+import re
 import uuid
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,12 @@ ALL, UNKNOWN, KEEP = "all", "unknown", "keep"
 CORRECTED_SOON = timedelta(days=1)  # a report corrected this soon was probably misread: kept for review
 # Words that make a message at the read-back a fix even when it reads as a report ("sửa kết nạp 3").
 _FIX_WORDS = frozenset({"sua", "chu", "nham", "sai", "lai"})
+_WORDS = re.compile(r"[a-z0-9]+")
+# "hủy", "thôi, không gửi nữa": the draft is cancelled, as with /huy or the Hủy button.
+_CANCEL_WORDS = frozenset(
+    {"huy", "huy bo", "huy di", "bo", "bo di", "thoi", "thoi khoi", "khoi", "xoa", "xoa di", "khong gui nua",
+     "thoi khong gui nua", "thoi huy di", "huy bao cao", "cancel"}
+)  # fmt: skip
 
 
 def key(draft_id: str, index: int = 0) -> str:
@@ -424,14 +431,19 @@ def _breakdown_question(fields: list[str], count: int, option: Any) -> tuple[str
     else:
         parts = ", ".join(t(f"ask.part.{f}") for f in fields)
         text = t("ask.breakdown.many", n=number(count), parts=parts, example=_example(fields, count))
+    if count == 1:  # "không" to one person's attributes is not an answer to all of them at once
+        return text, (option(t("answer.unknown"), UNKNOWN),)
     return text, (option(t("answer.none_of_them"), "0"), option(t("answer.unknown"), UNKNOWN))
 
 
 def _example(fields: list[str], count: int) -> str:
+    """'1 nữ, cả 3 đoàn viên, còn lại không': only fields where "all of them" is a likely answer get one."""
     examples = [t(f"example.some.{fields[0]}")]
-    if len(fields) > 1:
-        examples.append(t(f"example.all.{fields[1]}", n=number(count)))
-    if len(fields) > 2:
+    rest = fields[1:]
+    if rest and rest[0] in ("youth_union", "upper_secondary_or_above"):
+        examples.append(t(f"example.all.{rest[0]}", n=number(count)))
+        rest = rest[1:]
+    if rest:
         examples.append(t("example.rest"))
     return ", ".join(examples)
 
@@ -446,11 +458,11 @@ def _not_understood(step: dict[str, Any], fact: dict[str, Any]) -> str:
         fields, count = step["fields"], fact["admission"]["count"]
         if count == 1 and len(fields) == 1:
             return t("answer.not_understood.yes_no")
+        if len(fields) > 1 and count == 1:
+            example = ", ".join(t(f"example.one.{f}") for f in fields)
+            return t("answer.not_understood.breakdown_one", example=example)
         if len(fields) > 1:
-            example = (
-                ", ".join(t(f"example.one.{f}") for f in fields) if count == 1 else _example(fields, count)
-            )
-            return t("answer.not_understood.breakdown", example=example)
+            return t("answer.not_understood.breakdown", example=_example(fields, count))
     return t("answer.not_understood")
 
 
@@ -465,6 +477,9 @@ def on_awaited(ctx: "Context", text: str) -> list[Reply] | None:
     if draft is None:
         ctx.state.pop("awaiting", None)
         return [Reply(t("draft.gone"))]
+    if " ".join(_WORDS.findall(fold(text))) in _CANCEL_WORDS:
+        ctx.reset()
+        return [Reply(t("draft.cancelled"))]
     if what == "choose":
         return _choose_typed(ctx, draft, text)
     if what in ("readback", "edit"):
@@ -475,10 +490,18 @@ def on_awaited(ctx: "Context", text: str) -> list[Reply] | None:
     if replies is not None:
         return replies
     parsed = parse_message(text, ctx.today)
+    reading = fixes.read(text, ctx.today)
+    # "à tháng 10", "kết nạp 3 chứ không phải 2": a fix of what the report said, typed before the answer
+    fixed = _fix(ctx, draft, text, reading) if _marked_fix(text, reading) else None
+    if fixed is not None:
+        return fixed
     if parsed.intent == "report" and parsed.all_facts() and not parsed.ambiguous:
         return incoming_report(ctx, text, parsed)
     if parsed.intent in ("progress", "help"):
         return None
+    fixed = _fix(ctx, draft, text, reading)
+    if fixed is not None:
+        return fixed
     _keep_for_review(ctx, "answer", text)
     step = draft["ask"][0]
     return [Reply(_not_understood(step, draft["facts"][step["fact"]])), _question(ctx, draft)]
@@ -676,12 +699,13 @@ def _breakdown_text(name: str, value: int | None) -> str:
 
 def _at_readback(ctx: "Context", draft: dict[str, Any], text: str, *, editing: bool) -> list[Reply] | None:
     parsed = parse_message(text, ctx.today)
-    folded_words = set(fold(text).split())
     reading = fixes.read(text, ctx.today)
-    marked_fix = (
-        bool(folded_words & _FIX_WORDS) or reading.old_period is not None or bool(reading.old_numbers)
-    )
-    if parsed.intent == "report" and parsed.all_facts() and not parsed.ambiguous and not marked_fix:
+    if (
+        parsed.intent == "report"
+        and parsed.all_facts()
+        and not parsed.ambiguous
+        and not _marked_fix(text, reading)
+    ):
         if editing:  # asked to send the report again: the new one replaces the draft
             unit = ctx.session.get(Unit, draft["unit_id"])
             assert unit is not None
@@ -707,6 +731,15 @@ def _at_readback(ctx: "Context", draft: dict[str, Any], text: str, *, editing: b
         return _edit(ctx, draft)
     _keep_for_review(ctx, "answer", text)
     return [Reply(t("fix.not_understood" if editing else "readback.hint"))]
+
+
+def _marked_fix(text: str, reading: fixes.Reading) -> bool:
+    """A fix even when it reads as a report: "sửa kết nạp 3", "kết nạp 3 chứ không phải 2"."""
+    return (
+        bool(set(fold(text).split()) & _FIX_WORDS)
+        or reading.old_period is not None
+        or bool(reading.old_numbers)
+    )
 
 
 def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Reading) -> list[Reply] | None:
@@ -776,7 +809,24 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
     fact["answers"].append(f"{t('answer.label.fix')}: {text.strip()}")
     _keep_for_review(ctx, "fixed", f"{fact['text']}\n→ {text.strip()}")
     _replan(draft, target)
-    return [_next_step(ctx, draft)]
+    step = _next_step(ctx, draft)
+    if ctx.state.get("awaiting", {}).get("what") == "answer":
+        # a question follows, not the read-back that would show the change: say what was changed
+        return [Reply(t("fix.noted", changes=_changes(fact, values, period))), step]
+    return [step]
+
+
+def _changes(fact: dict[str, Any], values: dict[str, int | None], period: Any) -> str:
+    changed = []
+    if period is not None:
+        changed.append(t("answer.label.period") + " " + _fact_period(fact))
+    if "count" in values and values["count"] is not None:
+        changed.append(t("draft.admission", n=number(values["count"])).lstrip("• ").lower())
+    for name in ("sent", "completed"):
+        if values.get(name) is not None:
+            changed.append(t(f"answer.label.{name}") + " " + number(values[name] or 0))
+    changed += [_breakdown_text(name, values[name]) for name in BREAKDOWN_FIELDS if name in values]
+    return ", ".join(changed)
 
 
 def _fix_target(facts: list[dict[str, Any]], reading: fixes.Reading) -> int | None:
@@ -853,6 +903,8 @@ def _choose_typed(ctx: "Context", draft: dict[str, Any], text: str) -> list[Repl
         parsed = parse_message(text, ctx.today)
         if parsed.intent in ("progress", "help"):
             return None
+        if parsed.intent == "report" and parsed.all_facts() and not parsed.ambiguous:
+            return incoming_report(ctx, text, parsed)  # yet another report: asked about instead
         return [Reply(t("choose.not_understood"))]
     return _choose(ctx, draft, choice)
 

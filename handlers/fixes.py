@@ -175,7 +175,7 @@ _ITEM_WORDS: dict[str, str] = {
         "lai, sua thanh, thanh, lai, so, chu, a, nhe, nha, roi, di, o, tro len, dong bao, muc, moi, thoi,"
         " luon, vay, day, nay, do, ay, cua, ve, phan, cau, tra loi, nhu sau, cu the, bao cao, ghi, ghi "
         "lai, sai, nham, bi nham, go nham, vua, trong, tren, dung ra, dung ra la, phai la, chinh xac la, "
-        "that ra, that ra la, xin, sua giup, giup, nhe a, a nha, dang vien moi nay, vi, chi bo, minh, "
+        "that ra, that ra la, xin, sua giup, giup, nhe a, a nha, dang vien moi nay, da, vi, chi bo, minh, "
         "toi, tui, dong chi a, dong chi oi, ak, ah, nhi, dau, tat, doi, thanh la"
     ),
 }
@@ -512,14 +512,17 @@ def _read_clause(clause: list[_Item], reading: Reading) -> _Clause:
         mention.rest = conlai is not None and conlai < position
         reading.mentions.append(mention)
     taken = set(bound.values())
+    # A value with words the reader does not know and no field ("thôi, không gửi nữa", "chắc là 2"):
+    # not an answer; read as nothing rather than as a figure.
+    unsure = not fields and "W" in kinds
     for g, group in enumerate(groups):
-        if g in taken:
+        if g in taken or unsure:
             continue
         if conlai is not None and group.start > conlai and not fields:
             reading.rest = group.value
         else:
             reading.bare.append(group.value)
-    if not fields and not groups and not periods and conlai is None and "W" in kinds:
+    if not fields and not periods and "W" in kinds:
         reading.unread += 1
     lone = (
         len(fields) == 1

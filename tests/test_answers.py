@@ -228,8 +228,11 @@ def test_a_number_after_dang_vien_is_the_count() -> None:
     assert reading.head and [v.number for v in reading.bare] == [3] and reading.old_numbers == [2]
 
 
-@pytest.mark.parametrize("text", ["để tôi hỏi lại đã", "ok anh", "cảm ơn"])
+@pytest.mark.parametrize(
+    "text", ["để tôi hỏi lại đã", "ok anh", "cảm ơn", "thôi, không gửi nữa", "chắc là 2"]
+)
 def test_words_that_name_nothing_read_as_nothing(text: str) -> None:
     reading = read(text, TODAY)
     assert resolve(reading, count=2, asked=ALL_FIELDS).values == {}
+    assert resolve(reading, count=2, asked=("female",)).values == {}  # not even to a single question
     assert not reading.mentions and not reading.period

@@ -472,7 +472,8 @@ async def test_a_fix_that_lowers_the_count_asks_again_what_no_longer_fits(
     await bot.send(SECRETARY, FULL)
     question = await bot.send(SECRETARY, "kết nạp 1 chứ không phải 2")
     # 2 đoàn viên and 2 THPT no longer fit one member: asked again; 1 nữ, 1 tôn giáo, 0 dân tộc stay.
-    assert question[0].startswith("Đồng chí cho biết thêm về đảng viên mới: có là đoàn viên không, trình độ")
+    assert question[0] == "Đã sửa: kết nạp 1 đảng viên."
+    assert question[1].startswith("Đồng chí cho biết thêm về đảng viên mới: có là đoàn viên không, trình độ")
     summary = await bot.send(SECRETARY, "đoàn viên, THPT")
     assert (
         "Kết nạp 1 đảng viên: 1 nữ, 1 đoàn viên, 1 theo tôn giáo, 0 dân tộc thiểu số, 1 trình độ"
@@ -759,3 +760,43 @@ async def test_a_draft_stored_in_the_old_shape_goes_on(bot: Harness, database: D
         "Kết nạp 2 đảng viên: 1 nữ, 2 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 2 trình độ"
         in summary[0]
     )
+
+
+async def test_a_fix_typed_before_the_answer_is_taken_and_the_question_asked_again(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await bot.send(SECRETARY, "ket nap 2 dv, 1 nu")
+    fixed = await bot.send(SECRETARY, "à tháng 10")
+    assert fixed[0] == "Đã sửa: kỳ tháng 10/2023." and fixed[1].startswith("Trong 2 đảng viên mới")
+    fixed = await bot.send(SECRETARY, "kết nạp 3 chứ không phải 2")
+    assert fixed[0] == "Đã sửa: kết nạp 3 đảng viên." and fixed[1].startswith("Trong 3 đảng viên mới")
+    summary = await bot.send(SECRETARY, "không rõ")
+    assert "kỳ tháng 10/2023" in summary[0] and "Kết nạp 3 đảng viên: 1 nữ" in summary[0]
+
+
+@pytest.mark.parametrize("words", ["hủy", "thôi", "huy bo", "Thôi, không gửi nữa"])
+async def test_cancel_words_cancel_the_draft(
+    bot: Harness, database: Database, tree: Tree, words: str
+) -> None:
+    await bot.send(SECRETARY, "ket nap 2 dang vien")
+    assert "Đã hủy" in (await bot.send(SECRETARY, words))[0]
+    await bot.send(SECRETARY, FULL)
+    assert "Đã hủy" in (await bot.send(SECRETARY, words))[0]
+    assert entries(database) == []
+
+
+async def test_yet_another_report_while_choosing_is_asked_about_instead(bot: Harness, tree: Tree) -> None:
+    await bot.send(SECRETARY, FULL)
+    await bot.send(SECRETARY, "cử 4 quần chúng đi học lớp nhận thức")
+    ask = await bot.send(SECRETARY, "cử 5 quần chúng đi học lớp nhận thức")
+    assert "Cử 5 quần chúng" in ask[0] and "Cử 4" not in ask[0]
+    assert "Cử 5 quần chúng" in (await bot.send(SECRETARY, "2"))[0]
+
+
+async def test_one_new_member_not_understood_gets_words_not_numbers(bot: Harness, tree: Tree) -> None:
+    question = await bot.send(SECRETARY, "kết nạp 1 đồng chí nữ")
+    assert question[0].startswith("Đồng chí cho biết thêm về đảng viên mới: có là đoàn viên không")
+    assert list(bot.last_buttons(SECRETARY)) == ["Không rõ"]
+    hint = await bot.send(SECRETARY, "ok")
+    assert "Đồng chí ghi từng mục, ví dụ: đoàn viên, không theo đạo, dân tộc Kinh, THPT" in hint[0]
+    assert "số" not in hint[0].split("ví dụ")[0]
