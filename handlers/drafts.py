@@ -332,8 +332,13 @@ def _replan(draft: dict[str, Any], index: int) -> None:
 
 def _next_step(ctx: "Context", draft: dict[str, Any]) -> Reply:
     for index in draft.pop("replan", []):
-        position = _insert_at(draft, index)
-        draft["ask"][position:position] = _steps(ctx, draft, index)
+        for step in _steps(ctx, draft, index):
+            if step["what"] == "plausible":  # asked at once, before the fact's other questions
+                pending = [p for p, s in enumerate(draft["ask"]) if s["fact"] == index]
+                position = pending[0] if pending else _insert_at(draft, index)
+            else:
+                position = _insert_at(draft, index)
+            draft["ask"].insert(position, step)
     if draft["ask"]:
         ctx.state["awaiting"] = {"what": "answer"}
         return _question(ctx, draft)
