@@ -364,7 +364,8 @@ def _question(ctx: "Context", draft: dict[str, Any]) -> Reply:
     period = _fact_period(fact)
 
     def option(label: str, value: str) -> Option:
-        return Option(label, f"ans:{draft_id}:{value}")
+        # the question it answers is in the data: a button pressed under an older question is refused
+        return Option(label, f"ans:{draft_id}:{_step_tag(step)}.{value}")
 
     what = step["what"]
     options: tuple[Option, ...] = ()
@@ -496,15 +497,19 @@ def on_awaited(ctx: "Context", text: str) -> list[Reply] | None:
         return replies
     parsed = parse_message(text, ctx.today)
     reading = fixes.read(text, ctx.today)
-    # "à tháng 10", "kết nạp 3 chứ không phải 2": a fix of what the report said, typed before the answer
-    fixed = _fix(ctx, draft, text, reading) if _marked_fix(text, reading) else None
+    # "à tháng 10", "kết nạp 3 chứ không phải 2": a fix of what the report said, typed before the
+    # answer. While /ketnap or /lop asks for a figure, only a month is such a fix ("2 nữ" is no count).
+    fixable = (
+        draft["ask"][0]["what"] not in ("month", "count", "sent", "completed") or reading.period is not None
+    )
+    fixed = _fix(ctx, draft, text, reading) if fixable and _marked_fix(text, reading) else None
     if fixed is not None:
         return fixed
     if parsed.intent == "report" and parsed.all_facts() and not parsed.ambiguous:
         return incoming_report(ctx, text, parsed)
     if parsed.intent in ("progress", "help"):
         return None
-    fixed = _fix(ctx, draft, text, reading)
+    fixed = _fix(ctx, draft, text, reading) if fixable else None
     if fixed is not None:
         return fixed
     _keep_for_review(ctx, "answer", text)
@@ -1173,12 +1178,28 @@ def on_choice(ctx: "Context", action: str, rest: str) -> list[Reply]:
     return [Reply(t("draft.gone"))]
 
 
+_TAGS = {"month": "m", "count": "c", "sent": "s", "completed": "d", "plausible": "p", "breakdown": "b"}
+
+
+def _step_tag(step: dict[str, Any]) -> str:
+    """A short name of a question: 'b0' the breakdowns of the first fact, 'c0' its count, …"""
+    return f"{_TAGS[step['what']]}{step['fact']}"
+
+
 def _pressed_answer(ctx: "Context", draft: dict[str, Any], value: str) -> list[Reply]:
     if not draft.get("ask"):
         return [_next_step(ctx, draft)]
     step = draft["ask"][0]
+    tag, dot, rest = value.partition(".")
+    if dot:  # buttons from before the tag ("ans:<id>:2") are taken as they are
+        if tag != _step_tag(step):
+            return [_question(ctx, draft)]  # a button of an earlier question: ask the current one
+        value = rest
     fact = draft["facts"][step["fact"]]
-    label = next((label for label, data in ctx.state.get("options", []) if data.endswith(f":{value}")), value)
+    label = next(
+        (label for label, data in ctx.state.get("options", []) if data.endswith((f":{value}", f".{value}"))),
+        value,
+    )
     what = step["what"]
     if what == "month":
         try:

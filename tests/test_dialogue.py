@@ -800,3 +800,17 @@ async def test_one_new_member_not_understood_gets_words_not_numbers(bot: Harness
     hint = await bot.send(SECRETARY, "ok")
     assert "Đồng chí ghi từng mục, ví dụ: đoàn viên, không theo đạo, dân tộc Kinh, THPT" in hint[0]
     assert "số" not in hint[0].split("ví dụ")[0]
+
+
+async def test_a_button_of_an_earlier_question_is_not_taken_for_the_current_one(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await bot.send(SECRETARY, "/ketnap")
+    stale = bot.last_buttons(SECRETARY)["3"]  # "3" to the count question
+    await bot.send(SECRETARY, "2")
+    await bot.send(SECRETARY, "1 nữ")  # one breakdown: the question for the rest follows
+    again = await bot.press(SECRETARY, stale)
+    assert again[0].startswith("Trong 2 đảng viên mới, bao nhiêu đồng chí là đoàn viên")
+    await bot.send(SECRETARY, "không rõ")
+    await confirm(bot, SECRETARY)
+    assert entry_values(entries(database)[0]) == (2, 1, None, None, None, None)
