@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # a report above these is asked back before its read-back ("kết nạp 100 đảng viên")
     plausible_admissions_per_month: int = Field(default=10, ge=1)
     plausible_class_size: int = Field(default=50, ge=1)
-    # /ketnap and /lop ask which month up to this day of the month (0: never ask)
+    # up to this day of the month /ketnap and /lop ask which month, and a report naming no month goes
+    # to the month just ended (0: never)
     month_question_days: int = Field(default=5, ge=0, le=28)
     # unread messages and soon-corrected reports kept for review, text and date only (0: keep none)
     review_keep_days: int = Field(default=30, ge=0, le=366)

@@ -131,7 +131,8 @@ def _build(
         if found.period is not None:
             start, end, said = found.period.start, found.period.end, True
         else:
-            start, end, said = month_start(ctx.today), month_end(ctx.today), False
+            start, end = _default_month(ctx)
+            said = False
         if start > ctx.today:
             return [Reply(t("draft.future_period", period=period_label(start, end)))]
         fact = _fact(text, start, end, said=said)
@@ -155,6 +156,16 @@ def _build(
     for index in range(len(draft["facts"])):
         draft["ask"] += _steps(ctx, draft, index)
     return draft
+
+
+def _default_month(ctx: "Context") -> tuple[date, date]:
+    """The month of a report that names none: in the first days of a month most secretaries report
+    the month just ended (the read-back says so, and "tháng 11" typed there changes it)."""
+    this = month_start(ctx.today)
+    if ctx.today.day <= ctx.services.month_question_days:
+        last = month_start(this - timedelta(days=1))
+        return last, month_end(last)
+    return this, month_end(this)
 
 
 def new_from_text(
@@ -1031,8 +1042,7 @@ def _notes(ctx: "Context", draft: dict[str, Any]) -> tuple[list[str], dict[int, 
         else:
             lines += _conflicts(fact, found, period)
         if not fact["said_period"] and ctx.today.day <= ctx.services.month_question_days:
-            previous = month_start(month_start(ctx.today) - timedelta(days=1))
-            lines.append(t("note.period_guess", month=month(start), previous=month(previous)))
+            lines.append(t("note.period_guess", month=month(start), current=month(ctx.today)))
     return lines, duplicates
 
 

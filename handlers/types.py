@@ -78,7 +78,9 @@ class Services:
     # report of more than this many candidates.
     plausible_admissions: int = 10
     plausible_class: int = 50
-    month_question_days: int = 5  # /ketnap and /lop ask which month up to this day of the month
+    # up to this day of the month: /ketnap and /lop ask which month; a report naming none is filed
+    # under the month just ended
+    month_question_days: int = 5
     review_keep_days: int = 30  # messages kept for review (text and date only); 0: none kept
 
     def now(self) -> datetime:

@@ -321,8 +321,10 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
         "Kết nạp 2 đảng viên: 1 nữ, 1 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 2 trình độ THPT trở lên"
         in out
     )
-    # The demo's day is the 1st and the report names no month: the read-back says which month it took.
-    assert "tin nhắn không ghi tháng nên bot tính vào tháng 11/2023" in out
+    # The demo's day is the 1st and the report names no month: the month just ended, and the read-back
+    # says so.
+    assert "Kết nạp 2 đảng viên" in out and "kỳ tháng 10/2023" in out
+    assert "những ngày đầu tháng bot tính vào tháng vừa qua (10/2023)" in out
     assert "1. Xác nhận  2. Sửa  3. Hủy" in out
     assert "Mã biên nhận: BN-" in out
     # The cell had 9 admissions in the demo; the new report adds 2 (the cell has no target: all time).

@@ -249,22 +249,27 @@ async def test_ketnap_and_lop_ask_which_month_in_the_first_days(
     assert "Kỳ tháng 12/2023" in (await bot.press(SECRETARY, bot.last_buttons(SECRETARY)["Tháng 12/2023"]))[0]
 
 
-async def test_a_report_without_a_month_in_the_first_days_says_which_month_it_took(
+async def test_a_report_without_a_month_in_the_first_days_goes_to_the_month_just_ended_and_says_so(
     bot: Harness, database: Database, tree: Tree, clock: FakeClock
 ) -> None:
     clock.now = datetime(2023, 12, 1, 8, 0, tzinfo=ZONE)
     summary = await bot.send(SECRETARY, "thang nay chua ket nap duoc ai")
-    assert "không ghi tháng" not in summary[0]  # "tháng này" names the month
+    assert "kỳ tháng 12/2023" in summary[0] and "không ghi tháng" not in summary[0]  # "tháng này" names it
     await bot.send(SECRETARY, "/huy")
     summary = await bot.send(SECRETARY, "chua ket nap duoc ai")
-    assert "tin nhắn không ghi tháng nên bot tính vào tháng 12/2023" in summary[0]
-    assert "gõ: tháng 11/2023" in summary[0]
-    fixed = await bot.send(SECRETARY, "tháng 11/2023")
-    assert "kỳ tháng 11/2023" in fixed[0] and "không ghi tháng" not in fixed[0]
+    assert "kỳ tháng 11/2023" in summary[0]
+    assert "những ngày đầu tháng bot tính vào tháng vừa qua (11/2023)" in summary[0]
+    assert "gõ: tháng 12/2023" in summary[0]
+    fixed = await bot.send(SECRETARY, "tháng 12/2023")
+    assert "kỳ tháng 12/2023" in fixed[0] and "không ghi tháng" not in fixed[0]
     await confirm(bot, SECRETARY)
     with database.session() as session:
         [report] = session.exec(select(Report)).all()
-    assert report.period_start == date(2023, 11, 1)
+    assert report.period_start == date(2023, 12, 1)
+    # After the first days, the current month, without a note.
+    clock.now = datetime(2023, 12, 6, 8, 0, tzinfo=ZONE)
+    summary = await bot.send(SECRETARY, "cu 2 quan chung di hoc lop nhan thuc")
+    assert "kỳ tháng 12/2023" in summary[0] and "không ghi tháng" not in summary[0]
 
 
 async def test_lop_asks_sent_then_completed(bot: Harness, database: Database, tree: Tree) -> None:
