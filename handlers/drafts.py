@@ -28,7 +28,7 @@ from handlers.types import Option, Reply, small_int
 from storage import earlier, reports, review
 from storage.clock import month_end, month_start
 from storage.errors import StorageError
-from storage.models import Report, ReportStatus, Unit
+from storage.models import Report, ReportStatus, Role, Unit
 
 if TYPE_CHECKING:
     from handlers.conversation import Context
@@ -201,7 +201,9 @@ def incoming_report(ctx: "Context", text: str, parsed: ParseResult) -> list[Repl
     """A report typed while another is still open: the same one is said so; another is never dropped
     without asking (keep the open one, replace it, or record both)."""
     draft = current(ctx)
-    assert draft is not None
+    assert draft is not None and ctx.account is not None
+    if ctx.account.role != Role.secretary:  # staff correcting a report: no new report of their own
+        return [Reply(t("report.secretaries_only")), _next_step(ctx, draft)]
     unit = ctx.session.get(Unit, draft["unit_id"])
     assert unit is not None
     new = _build(ctx, text, parsed, unit=unit)

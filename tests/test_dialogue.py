@@ -819,3 +819,17 @@ async def test_a_button_of_an_earlier_question_is_not_taken_for_the_current_one(
     await bot.send(SECRETARY, "không rõ")
     await confirm(bot, SECRETARY)
     assert entry_values(entries(database)[0]) == (2, 1, None, None, None, None)
+
+
+async def test_staff_correcting_a_report_cannot_add_a_report_of_their_own(
+    bot: Harness, database: Database, tree: Tree
+) -> None:
+    await bot.send(SECRETARY, FULL)
+    code = receipt_of(await confirm(bot, SECRETARY))
+    await bot.send(STAFF, f"/sua {code}")
+    await bot.send(STAFF, "kết nạp 3 đảng viên, 1 nữ, 2 đoàn viên, 1 tôn giáo, 0 dân tộc, 2 THPT")
+    answer = await bot.send(STAFF, "cử 4 quần chúng đi học lớp nhận thức")
+    assert "bí thư chi bộ gửi" in answer[0] and f"Sửa báo cáo {code}" in answer[1]
+    done = await confirm(bot, STAFF)
+    assert f"báo cáo {code} được thay bằng" in done
+    assert [e.count for e in entries(database)] == [3]
