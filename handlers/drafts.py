@@ -538,8 +538,10 @@ def _answer(ctx: "Context", draft: dict[str, Any], text: str) -> list[Reply] | N
     if what == "month":
         return _answer_month(ctx, draft, fact, text)
     reading = fixes.read(text, ctx.today)
-    if reading.period is not None or reading.old_period is not None:
-        return None  # a period belongs to a report or a fix, not to a figure
+    if reading.old_period is not None or (
+        reading.period is not None and reading.period.start != _period(fact)[0]
+    ):
+        return None  # another period belongs to a report or a fix, not to this figure
     if what == "plausible":
         return _answer_plausible(ctx, draft, step, fact, text, reading)
     if what in ("count", "sent", "completed"):
@@ -687,17 +689,13 @@ def _answer_breakdown(
         return None
     replies: list[Reply] = []
     if outcome.too_many:
+        # A figure above the count: this answer was probably meant for something else (another
+        # period of the report, a slip of the finger): nothing of it is taken, the question is asked again.
         field, value = outcome.too_many[0]
-        replies.append(
-            Reply(
-                t(
-                    "answer.too_many_field",
-                    field=t(f"answer.label.{field}"),
-                    value=number(value),
-                    n=number(count),
-                )
-            )
+        too_many = t(
+            "answer.too_many_field", field=t(f"answer.label.{field}"), value=number(value), n=number(count)
         )
+        return [Reply(too_many), _question(ctx, draft)]
     _set_breakdowns(fact, outcome.values)
     fact["answers"].append(f"{t('answer.label.breakdown')}: {text.strip()}")
     remaining = [f for f in fields if f not in outcome.values]
@@ -767,8 +765,15 @@ def _marked_fix(text: str, reading: fixes.Reading) -> bool:
 
 def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Reading) -> list[Reply] | None:
     """Change one field of the draft ("tôn giáo là 0 chứ"); None when the text names nothing to fix."""
-    if reading.empty and not reading.old_numbers:
-        return None
+    names_something = (
+        reading.mentions
+        or reading.period
+        or reading.old_period
+        or reading.old_numbers
+        or any(v.kind == "num" for v in reading.bare)
+    )
+    if not names_something:
+        return None  # "ok", "không" alone fix nothing
     facts = draft["facts"]
     target = _fix_target(facts, reading)
     if target is None:

@@ -833,3 +833,27 @@ async def test_staff_correcting_a_report_cannot_add_a_report_of_their_own(
     done = await confirm(bot, STAFF)
     assert f"báo cáo {code} được thay bằng" in done
     assert [e.count for e in entries(database)] == [3]
+
+
+async def test_answers_for_one_period_of_several(
+    bot: Harness, database: Database, tree: Tree, several: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report of two months whose breakdowns are missing: each month's question in turn; an answer
+    naming its month is an answer; one too large for this month is taken for nothing."""
+    facts = two_months("", date(2023, 11, 15)).facts
+    plain = ParseResult(
+        "report", facts=tuple(Fact(f.period, AdmissionFacts(f.admission.count)) for f in facts)
+    )
+    monkeypatch.setattr(conversation, "parse_message", lambda text, today: plain)
+    first = await bot.send(SECRETARY, "tháng 9 kết nạp 1, tháng 10 kết nạp 2")
+    assert first[0].startswith("Kỳ tháng 09/2023: Đồng chí cho biết thêm về đảng viên mới")
+    too_many = await bot.send(SECRETARY, "cả 2 nữ, cả 2 đoàn viên, còn lại không")
+    assert "lớn hơn số đảng viên kết nạp (1)" in too_many[0] and too_many[1].startswith("Kỳ tháng 09/2023")
+    ok = await bot.send(SECRETARY, "ok")
+    assert "chưa hiểu" in ok[0] and ok[1].startswith("Kỳ tháng 09/2023")
+    october = await bot.send(SECRETARY, "tháng 9: nữ, đoàn viên, còn lại không")
+    assert october[0].startswith("Kỳ tháng 10/2023: Trong 2 đảng viên mới")
+    summary = await bot.send(SECRETARY, "cả 2 nữ, cả 2 đoàn viên, còn lại không")
+    assert "1. Kỳ tháng 09/2023:" in summary[0] and "2. Kỳ tháng 10/2023:" in summary[0]
+    await confirm(bot, SECRETARY)
+    assert sorted(entry_values(e) for e in entries(database)) == [(1, 1, 1, 0, 0, 0), (2, 2, 2, 0, 0, 0)]
