@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from _e2e_load import EXPECT, SCENARIOS, USER_BASE, Load, Reply
+from _e2e_load import SCENARIOS, USER_BASE, Load, Reply, expected
 from sqlmodel import select
 
 from storage.db import Database
@@ -190,7 +190,7 @@ class Secretaries(Load):
                 return None
             self.answered.add(update_id)
             self.result.latency[kind].append(reply.at - sent)
-            fine = (EXPECT[kind], APOLOGY, ALREADY) if kind.startswith("confirm") else (EXPECT[kind], APOLOGY)
+            fine = (*expected(kind), APOLOGY) + ((ALREADY,) if kind.startswith("confirm") else ())
             if not any(word in reply.text for word in fine):
                 self.result.errors[f"unexpected reply to {kind}"] += 1
                 if len(self.result.samples) < 5:

@@ -618,8 +618,8 @@ IN_CI = [
     ("tests/test_chaos.py::test_one_webhook_update_delivered_1000_times_is_processed_once",
      "1,000 POSTs of one update through the web app: all 200, one inbox row, one reply"),
     ("tests/test_run_polling.py::test_kill_9_mid_dialogue_then_the_next_message_continues_it",
-     "`tiendo run` SIGKILLed between two guided questions; the restarted process continues the dialogue "
-     "and stores one report"),
+     "`tiendo run` SIGKILLed between the question for the breakdowns and its answer; the restarted process "
+     "continues the dialogue and stores one report"),
     ("tests/test_web.py::test_database_down_answers_503_so_the_platform_retries",
      "the inbox cannot store the update: the webhook answers 503 (the platform re-delivers)"),
     ("tests/test_campaign.py::test_restart_between_batches_sends_each_message_once",

@@ -6,7 +6,9 @@
 Each secretary (200; 20 with --quick) is a private chat that registers with /dangky CODE and then,
 waiting for each answer before the next message, sends a mix of full reports confirmed by pressing the
 summary's Xác nhận button (callback data taken from the inline keyboard the fake API received) or by
-typing "1", short reports completed through the guided questions, /tiendo and /baocao. Updates go by
+typing "1", short reports whose breakdowns are asked in one question and answered in one message (typed,
+or the Không rõ button), /tiendo and /baocao; each report is for its own past month, as real reports
+are (the same report twice is asked about as a likely duplicate). Updates go by
 POST to /telegram/webhook on 127.0.0.1 (httpx, keep-alive); replies go to a fake Bot API on 127.0.0.1
 (bench/_e2e_api.py, asyncio) in this process, which matches them to the chat that waits for them.
 
@@ -460,7 +462,8 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
         "start-up (webhook set, /healthz ok), before the load; peak: VmHWM at the end. ⏱: stopped at the "
         f"time limit ({args.time_limit:.0f} s) before every secretary had sent its share. Scenario picks "
         f"after /dangky: {mix}; a confirmation is a press of the summary's Xác nhận button or a typed "
-        '"1" (half each); the guided report answers its first question by button, the rest typed. '
+        '"1" (half each); the one question for the breakdowns of a short report is answered typed or by the '
+        "Không rõ button (half each); each report is for its own past month. "
         "The echo bot: bench/_e2e_echo.py (PTB Application, concurrent updates, no database, no rate "
         "limiter) on the same Starlette/uvicorn stack; its 'replies' echo the input, the same count per step."
     )

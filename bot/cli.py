@@ -6,7 +6,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -1205,6 +1205,9 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     from handlers.parser import parse_message
 
     today = _today(settings, args.today)
+    if args.review:
+        _parse_review(settings, today, args.days)
+        return
     if args.jsonl:
         out = sys.stdout
         for line in sys.stdin:
@@ -1214,6 +1217,31 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     if args.text is None:
         raise CliError("Cần nội dung tin nhắn, hoặc --jsonl để đọc từ đầu vào chuẩn.")
     print(json.dumps(parse_message(" ".join(args.text), today).to_json(), ensure_ascii=False, indent=2))
+
+
+def _parse_review(settings: "Settings", today: date, days: int | None) -> None:
+    """The messages kept for review, one JSON line each, ready to become corpus entries: the text, the
+    day it was sent (as "today"), why it was kept, the fix the secretary typed, and how it reads now."""
+    from bot.runtime import open_database
+    from handlers.parser import parse_message
+    from storage import parse_review
+
+    database = open_database(settings)
+    with database.session() as session:
+        parse_review.prune(session, before=today - timedelta(days=settings.review_keep_days))
+        rows = parse_review.kept(session, since=None if days is None else today - timedelta(days=days))
+        for row in rows:
+            text, _, fix = row.text.partition("\n→ ")
+            entry: dict[str, object] = {"text": text, "today": row.day.isoformat(), "kind": row.kind}
+            if fix:
+                entry["fix"] = fix
+            entry["read"] = parse_message(text, row.day).to_json()
+            print(json.dumps(entry, ensure_ascii=False))
+    print(
+        f"{len(rows)} tin nhắn / messages (giữ {settings.review_keep_days} ngày / kept "
+        f"{settings.review_keep_days} days)",
+        file=sys.stderr,
+    )
 
 
 def _jsonl_message(line: str) -> str:
@@ -1796,6 +1824,22 @@ def build_parser() -> argparse.ArgumentParser:
             "mỗi dòng vào là một tin nhắn (hoặc chuỗi JSON nếu tin nhắn có xuống dòng); mỗi dòng ra là JSON",
             "one message per line (or a JSON string, for messages with line breaks); one JSON object out",
         ),
+    )
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help=_help(
+            "liệt kê (JSON mỗi dòng) tin nhắn bot chưa đọc được và báo cáo bị sửa ngay sau khi gửi, để"
+            " bổ sung bộ mẫu; chỉ nội dung và ngày, giữ REVIEW_KEEP_DAYS ngày",
+            "list (one JSON per line) the messages the bot could not read and reports corrected soon after,"
+            " to grow the corpus; text and date only, kept REVIEW_KEEP_DAYS days",
+        ),
+    )
+    p.add_argument(
+        "--days",
+        type=_positive,
+        metavar="N",
+        help=_help("với --review: chỉ N ngày gần đây", "with --review: only the last N days"),
     )
     p.add_argument("text", nargs="*", default=None, metavar="TEXT", help=_help("tin nhắn", "the message"))
     p.set_defaults(func=cmd_parse)

@@ -43,6 +43,9 @@ def make_services(
         web_login_minutes=settings.web_login_minutes,
         web_session_hours=settings.web_session_hours,
         bot_link=settings.bot_link,
+        plausible_admissions=settings.plausible_admissions_per_month,
+        plausible_class=settings.plausible_class_size,
+        review_keep_days=settings.review_keep_days,
     )
 
 

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     invite_failures_per_hour: int = Field(default=100, ge=1)
     correction_window_days: int = Field(default=7, ge=0, le=366)
     lagging_threshold: float = Field(default=1.0, gt=0, le=2)
+    # a report above these is asked back before its read-back ("kết nạp 100 đảng viên")
+    plausible_admissions_per_month: int = Field(default=10, ge=1)
+    plausible_class_size: int = Field(default=50, ge=1)
+    # unread messages and soon-corrected reports kept for review, text and date only (0: keep none)
+    review_keep_days: int = Field(default=30, ge=0, le=366)
     log_level: str = "INFO"
     campaign_day: int = Field(default=1, ge=1, le=28)
     campaign_time: str = "08:00"

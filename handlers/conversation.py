@@ -16,13 +16,14 @@ from typing import Any
 from sqlmodel import Session
 
 from handlers import campaign, drafts, progress_view, recognition, review, revocation, web_login
+from handlers.answers import yes_no
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
-from storage import accounts, bots, conversations, groups, reports, units, workflow
+from storage import accounts, bots, conversations, groups, parse_review, reports, units, workflow
 from storage.audit import record
 from storage.errors import StorageError
 from storage.models import Account, Report, ReportStatus, Role, Unit
@@ -318,8 +319,7 @@ def _on_command(ctx: Context, command: str, args: str) -> list[Reply]:
     if command in ("ketnap", "lop"):
         if ctx.account.role != Role.secretary:
             return [Reply(t("report.secretaries_only"))]
-        ctx.reset()
-        return drafts.start_guided(ctx, command)
+        return drafts.start_guided(ctx, command)  # an open draft is not dropped: it is shown again
     return [Reply(t("command.unknown", command=command) + "\n\n" + _help(ctx))]
 
 
@@ -584,15 +584,26 @@ def _on_text(ctx: Context, text: str) -> list[Reply]:
         return [progress_view.page(ctx, ctx.unit(), period, 1)]
     if parsed.intent == "help":
         return [Reply(_help(ctx))]
-    if parsed.intent != "report" or (parsed.admission is None and parsed.class_attendance is None):
+    if parsed.intent != "report" or not parsed.all_facts():
+        _keep_unread(ctx, text)
         if parsed.questions and parsed.ambiguous:
             return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
         return [Reply(t("text.not_understood") + "\n\n" + _help(ctx))]
     if ctx.account.role != Role.secretary:
         return [Reply(t("report.secretaries_only"))]
     if parsed.ambiguous:
+        _keep_unread(ctx, text)
         return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
+    if drafts.current(ctx) is not None:
+        return drafts.incoming_report(ctx, text, parsed)
     return drafts.new_from_text(ctx, text, parsed, unit=ctx.unit())
+
+
+def _keep_unread(ctx: Context, text: str) -> None:
+    """A message the bot could not read is kept (text and date only) for the team's corpus."""
+    parse_review.keep(
+        ctx.session, kind="unread", text=text, day=ctx.today, keep_days=ctx.services.review_keep_days
+    )
 
 
 def _on_awaited(ctx: Context, text: str) -> list[Reply]:
@@ -608,7 +619,7 @@ def _on_awaited(ctx: Context, text: str) -> list[Reply]:
         if report is None:
             ctx.reset()
             return [Reply(t("draft.gone"))]
-        if parsed.intent != "report" or (parsed.admission is None and parsed.class_attendance is None):
+        if parsed.intent != "report" or not parsed.all_facts():
             return [Reply(t("correct.not_understood", code=report.receipt_code))]
         if parsed.ambiguous:
             return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
@@ -616,14 +627,21 @@ def _on_awaited(ctx: Context, text: str) -> list[Reply]:
         assert unit is not None
         ctx.state.pop("awaiting", None)
         return drafts.new_from_text(ctx, text, parsed, unit=unit, corrects=report)
-    return drafts.answer(ctx, text)
+    replies = drafts.on_awaited(ctx, text)
+    if replies is not None:
+        return replies
+    # Not about the draft (a question about progress, help): answered, then the pending question again
+    # so that a typed "1" answers it rather than a button of the answer in between.
+    return _on_text(ctx, text) + drafts.reminder(ctx)
 
 
 def _typed_choice(ctx: Context, text: str) -> str | None:
     """On channels without buttons a reply "1" or "xác nhận" picks one of the offered options.
 
     Quick replies ("0", "1", "Tất cả") are matched by their label only: there a typed "3" is the
-    answer 3, not the third option.
+    answer 3, not the third option. A plain yes ("dạ đúng rồi ạ", "ok", "ừ") picks the one option
+    that says yes (Xác nhận, Rút báo cáo), a plain no ("không ạ", "sai rồi") the one that says no
+    (Sửa, Giữ lại). At the read-back of a likely duplicate neither picks anything: it is asked about.
     """
     offered = ctx.state.get("options") or []
     if not offered or not text:
@@ -637,7 +655,19 @@ def _typed_choice(ctx: Context, text: str) -> str | None:
     for index, (_, data) in enumerate(offered, start=1):
         if wanted == str(index):
             return str(data)
+    answer = yes_no(text)
+    if answer is not None and not any(str(data).startswith("again:") for _, data in offered):
+        meant = _YES_ACTIONS if answer else _NO_ACTIONS
+        matching = [str(data) for _, data in offered if str(data).partition(":")[0] in meant]
+        if len(matching) == 1:
+            return matching[0]
     return None
+
+
+# The options a plain yes or a plain no stands for. "again" (record a likely duplicate anyway) is
+# deliberately not a yes: a secretary who types "ok" without reading must not store a report twice.
+_YES_ACTIONS = frozenset({"confirm", "withdraw"})
+_NO_ACTIONS = frozenset({"edit", "keep"})
 
 
 def _on_choice(ctx: Context, choice: str) -> list[Reply]:

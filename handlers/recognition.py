@@ -9,7 +9,7 @@ it from an admission; until then this guided command and `tiendo recognize` are 
 import uuid
 from typing import TYPE_CHECKING
 
-from handlers.drafts import parse_answer
+from handlers.fixes import count_answer
 from handlers.formatting import day, number
 from handlers.i18n import t
 from handlers.types import Option, Reply, small_int
@@ -45,7 +45,7 @@ def start(ctx: "Context") -> list[Reply]:
 
 def on_text(ctx: "Context", text: str) -> list[Reply]:
     awaiting = ctx.state.get("awaiting") or {}
-    understood, value = parse_answer(text, "count", int(awaiting.get("max") or 0))
+    understood, value = count_answer(text, ctx.today, whole=int(awaiting.get("max") or 0))
     if not understood or value is None:
         return [Reply(t("recognition.not_understood"))]
     return _summary(ctx, str(awaiting.get("id")), value)

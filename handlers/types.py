@@ -87,6 +87,11 @@ class Services:
     web_login_minutes: int = 10  # how long a /web link stays valid
     web_session_hours: float = 8  # how long a browser session opened by it lasts
     bot_link: str = ""  # the bot's address (https://zalo.me/…, https://t.me/…) for invite cards' QR codes
+    # Figures asked back before the read-back: a cell admitting more than this in a month, a class
+    # report of more than this many candidates.
+    plausible_admissions: int = 10
+    plausible_class: int = 50
+    review_keep_days: int = 30  # messages kept for review (text and date only); 0: none kept
 
     @property
     def web_login_ttl(self) -> timedelta:

@@ -497,3 +497,14 @@ class WebSession(SQLModel, table=True):
     csrf: str = Field(max_length=64)  # the token every form of this session carries
     created_at: datetime
     expires_at: datetime = Field(index=True)
+
+
+class ReviewMessage(SQLModel, table=True):
+    """A message kept for the team to grow the parser's corpus: one the bot could not read, or a report
+    corrected soon after it was confirmed. Text and local date only: no account, no chat; pruned after
+    REVIEW_KEEP_DAYS."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # unread | answer | fixed | corrected
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    day: date = Field(index=True)

@@ -305,17 +305,28 @@ def test_terminal_demo_secretary_registers_and_reports_by_number(tmp_path: Path)
         if line.startswith("Thoát"):
             break
     code = "".join(banner).split("/dangky ")[1].split()[0]
-    # The report lacks three breakdowns: answered by a digit, a word and "tất cả" typed without accents.
+    # The report lacks three breakdowns, asked in one message and answered in free words without accents.
     # The demo user is staff: /dangky asks before replacing that role ("1" replaces it).
-    script = f"/dangky {code}\n1\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n0\nkhong\ntat ca\n1\n/tiendo\n"
+    script = (
+        f"/dangky {code}\n1\nkết nạp 2 đảng viên, 1 nữ, 1 đoàn viên\n"
+        "khong ai theo dao, khong ai dan toc, ca 2 thpt\n1\n/tiendo\n"
+    )
     out, err = process.communicate(script, timeout=120)
     assert process.returncode == 0, err
     assert "Đã đăng ký: đồng chí là bí thư chi bộ của Chi bộ tổ dân phố 1 Kiện Khê" in out
-    assert "Trong 2 đảng viên mới, có bao nhiêu đồng chí theo tôn giáo?\nTrả lời: 0 · 1 · 2 · Không rõ" in out
+    assert (
+        "Trong 2 đảng viên mới, bao nhiêu đồng chí theo tôn giáo, là người dân tộc thiểu số, có trình độ"
+        " THPT trở lên?" in out
+    )
+    assert "Trả lời: Không ai · Không rõ" in out
     assert (
         "Kết nạp 2 đảng viên: 1 nữ, 1 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 2 trình độ THPT trở lên"
         in out
     )
+    # The demo's day is the 1st and the report names no month: the month just ended, and the read-back
+    # says so.
+    assert "Kết nạp 2 đảng viên" in out and "kỳ tháng 10/2023" in out
+    assert "những ngày đầu tháng bot tính vào tháng vừa qua (10/2023)" in out
     assert "1. Xác nhận  2. Sửa  3. Hủy" in out
     assert "Mã biên nhận: BN-" in out
     # The cell had 9 admissions in the demo; the new report adds 2 (the cell has no target: all time).

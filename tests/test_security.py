@@ -154,9 +154,9 @@ def test_sua_and_huy_scope(
 
 COMMAND_MATRIX = [
     # command, who, what the answer says
-    ("/ketnap", "sec", "bao nhiêu đảng viên"),
+    ("/ketnap", "sec", "tháng nào"),  # the 1st of the month: which month is asked first
     ("/ketnap", "staff_x", "bí thư chi bộ gửi"),
-    ("/lop", "sec", "cử bao nhiêu"),
+    ("/lop", "sec", "tháng nào"),
     ("/lop", "admin", "bí thư chi bộ gửi"),
     ("kết nạp 1 đảng viên", "staff_p", "bí thư chi bộ gửi"),
     ("kết nạp 1 đảng viên", "stranger", "chưa đăng ký"),
