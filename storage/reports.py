@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from storage import rollups
 from storage.accounts import CODE_ALPHABET
 from storage.audit import record
+from storage.breakdowns import BREAKDOWN_FIELDS
 from storage.clock import month_start, utcnow
 from storage.errors import InvalidInput
 from storage.models import (
@@ -21,8 +22,6 @@ from storage.models import (
     Unit,
 )
 from storage.units import ancestor_ids
-
-BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def check(report: ReportInput) -> None:
     if admission is not None:
         if admission.count < 0:
             raise InvalidInput("Số đảng viên kết nạp không được âm.")
-        for name in BREAKDOWNS:
+        for name in BREAKDOWN_FIELDS:
             value = getattr(admission, name)
             if value is not None and not 0 <= value <= admission.count:
                 raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
@@ -83,7 +82,7 @@ def _totals(
     totals = rollups.Totals(reports=1, classes_opened=classes_opened)
     if admission is not None:
         totals.admissions = admission.count
-        for name in BREAKDOWNS:
+        for name in BREAKDOWN_FIELDS:
             value = getattr(admission, name)
             if value is not None:
                 setattr(totals, name, value)

@@ -1,0 +1,130 @@
+"""The item stream of one message with its sentences, and scope checks shared by the readers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# --------------------------------------------------------------------------------------------------
+# Facts
+
+
+class Item:
+    """A token or a phrase after lexicon lookup."""
+
+    __slots__ = ("f", "kind", "value")
+
+    def __init__(self, kind: str, f: str, value: int | str | None = None) -> None:
+        self.kind = kind
+        self.f = f
+        self.value = value
+
+    def __repr__(self) -> str:  # debugging aid
+        return f"{self.kind}({self.f}{'=' + str(self.value) if self.value is not None else ''})"
+
+
+Adder = Callable[[str, int], None]
+
+
+def sentence_bounds(ctx: Ctx, k: int) -> tuple[int, int]:
+    """(first item, index of the closing STOP or len) of the sentence holding item k."""
+    sid = ctx.sid if ctx.sid is not None else ctx.index_sentences()
+    return ctx.bounds[sid[k]]
+
+
+def sentence_kinds(ctx: Ctx, k: int) -> set[str]:
+    sid = ctx.sid if ctx.sid is not None else ctx.index_sentences()
+    return ctx.skinds[sid[k]]
+
+
+NO_KINDS: set[str] = set()
+
+
+def is_question(ctx: Ctx, s: int, e: int) -> bool:
+    items = ctx.items
+    kinds = sentence_kinds(ctx, s) if s < len(items) else NO_KINDS
+    if "Q" in kinds or "QMARK" in kinds:
+        return True
+    # sentence-final "chưa"/"không" ("đã kết nạp chưa")
+    last = e - 1
+    while last >= s and items[last].kind in ("SEP", "COLON"):
+        last -= 1
+    return (
+        last > s
+        and items[last].kind == "NEG"
+        and items[last - 1].kind not in ("NEG",)
+        and items[last].f in ("chua", "khong", "ko", "k", "hong", "hok")
+    )
+
+
+def in_plan(items: list[Item], s: int, k: int) -> bool:
+    """A plan word earlier in the same clause chain governs this trigger, unless "đã" intervenes."""
+    for j in range(k - 1, s - 1, -1):
+        kind = items[j].kind
+        if kind == "PAST" and items[j].f in ("da", "vua", "vua moi", "da duoc"):
+            return False
+        if kind == "PLAN":
+            # "hoàn thành chỉ tiêu kết nạp 12", "vượt chỉ tiêu": an achievement, not a plan
+            return not (
+                j > s and (items[j - 1].kind == "DONE" or items[j - 1].f in ("dat", "vuot", "vuot muc"))
+            )
+    return False
+
+
+def blocked(items: list[Item], k: int) -> bool:
+    """ "để kết nạp", "hồ sơ kết nạp", "đối tượng kết nạp": the trigger is a purpose or a noun."""
+    if (
+        k > 0
+        and items[k - 1].kind in ("BLOCK", "CAND")
+        and items[k - 1].f not in ("quan chung", "qcut", "qc")
+    ):
+        return items[k - 1].kind == "BLOCK" or items[k - 1].f in ("doi tuong", "ho so", "hoc vien")
+    if k > 0 and items[k - 1].kind == "CLASS":
+        return True
+    return k > 1 and items[k - 1].f in ("cho", "cua") and items[k - 2].kind in ("BLOCK", "CLASS")
+
+
+class Ctx:
+    """The item stream, what is being asked, and sentence indexes so scope checks are lookups."""
+
+    __slots__ = ("ambiguous", "bounds", "items", "questions", "sid", "skinds")
+
+    def __init__(self, items: list[Item]) -> None:
+        self.items = items  # a plain list: indexing a list subclass is three times slower
+        self.ambiguous: list[str] = []
+        self.questions: list[str] = []
+        self.sid: list[int] | None = None  # sentence index built lazily: most messages never need it
+        self.bounds: list[tuple[int, int]] = []
+        self.skinds: list[set[str]] = []
+
+    def index_sentences(self) -> list[int]:
+        kinds = [it.kind for it in self.items]
+        n = len(kinds)
+        if "STOP" not in kinds:  # the usual one-sentence message
+            self.sid = [0] * n
+            self.bounds = [(0, n)]
+            self.skinds = [set(kinds)]
+            return self.sid
+        sid: list[int] = []
+        bounds: list[tuple[int, int]] = []
+        skinds: list[set[str]] = []
+        start = 0
+        for k in [k for k, kind in enumerate(kinds) if kind == "STOP"]:
+            cur = set(kinds[start:k])
+            if self.items[k].f == "?":
+                cur.add("QMARK")
+            sid += [len(bounds)] * (k + 1 - start)
+            bounds.append((start, k))
+            skinds.append(cur)
+            start = k + 1
+        sid += [len(bounds)] * (n - start)
+        bounds.append((start, n))
+        skinds.append(set(kinds[start:]))
+        self.sid = sid
+        self.bounds = bounds
+        self.skinds = skinds
+        return sid
+
+    def ask(self, key: str, question: str) -> None:
+        if key not in self.ambiguous:
+            self.ambiguous.append(key)
+            self.questions.append(question)

@@ -1,0 +1,206 @@
+"""Masking, tokenising and the item pass: folded text -> items (lexicon kinds, numbers, markers)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from handlers.numbers import parse_number_words
+from handlers.parser.context import Item
+from handlers.parser.lexicon import (
+    ACCENTED_ONLY,
+    BARE_SKIP,
+    LEX1,
+    LEX_PHRASE,
+    LEXN,
+    LEXN_LENGTHS,
+    NUMBER_START,
+    phrase_set,
+)
+from handlers.parser.numbers import number_word
+from handlers.parser.result import MAX_COUNT
+from handlers.periods import PeriodHit, scan_periods
+
+NOISE = re.compile(r"(?<![\d.])(?:\+?84|0)[1-9]\d{1,2}[\s.-]?\d{3}[\s.-]?\d{3,4}(?!\d)|\d{7,}")
+TOKEN_PATTERN = (
+    # letters first, then digits behind one lookahead: alternatives with different first characters
+    # cannot both match, so the order only saves the engine failed attempts on the common tokens
+    r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
+    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+/\d+|\d+)"
+    r"|\n|[^\s\w]|[^\W\d_a-z]+"
+)
+TOKEN = re.compile(TOKEN_PATTERN)
+SENT_END = frozenset({".", "!", "?", "\n", ";"})
+SEPS = frozenset({",", "(", ")", "-", "/"})
+COMMAND = re.compile(r"^/([a-z_]+)(?:@\w+)?\s*")
+# Any match of NOISE holds three digits in a row; most messages have none once years are masked.
+THREE_DIGITS = re.compile(r"\d\d\d")
+
+
+# --------------------------------------------------------------------------------------------------
+# Tokenising
+#
+# Tokens are three parallel lists rather than one object per token, which cost more to build than
+# the passes spent reading them: `fs` folded, `accs` accented lowercase, `origs` as typed. `accs` is
+# only read when the text carries diacritics and `origs` only for cased text or to spell a name;
+# otherwise they alias `fs`, which holds the same letters there. `kinds` is "W" until a name or place
+# claims the token.
+
+
+def mask_periods(folded: str, today: date) -> tuple[str, list[PeriodHit]]:
+    """Replace periods, phones and long digit runs by one-character markers (same length)."""
+    hits = scan_periods(folded, today)
+    text = folded
+    for h in hits:
+        text = (
+            text[: h.start]
+            + ("§" if h.kind != "birth" else "#")
+            + " " * (h.end - h.start - 1)
+            + text[h.end :]
+        )
+    if THREE_DIGITS.search(text) is None:
+        return text, hits
+    return NOISE.sub(blank, text), hits
+
+
+def blank(m: re.Match[str]) -> str:
+    return "#" + " " * (m.end() - m.start() - 1)
+
+
+def tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Tokens of the masked folded text, with the accented and the cased spelling at the same spans."""
+    if acc is None and orig is None:
+        fs = TOKEN.findall(masked)
+        return fs, fs, fs
+    ms = list(TOKEN.finditer(masked))
+    fs = [m.group() for m in ms]
+    accs = fs if acc is None else [acc[m.start() : m.end()] for m in ms]
+    return fs, accs, accs if orig is None else [orig[m.start() : m.end()] for m in ms]
+
+
+# --------------------------------------------------------------------------------------------------
+# Items
+
+
+def make_items(
+    fs: list[str], accs: list[str], kinds: list[str], vals: dict[int, str], marks: bool
+) -> list[Item]:
+    items: list[Item] = []
+    append = items.append
+    n = len(fs)
+    plain = kinds.count("W") == n  # no names or places marked
+    i = 0
+    while i < n:
+        if kinds[i] != "W":
+            if kinds[i] == "NAME":
+                append(Item("NAME", fs[i], vals[i]))
+            i += 1
+            continue
+        f = fs[i]
+        c0 = f[0]
+        if f not in LEXICAL and c0 not in "§#%" and not c0.isdigit():
+            # not a lexicon word, number or marker: what the checks below would end with
+            append(Item(PLAIN_KIND.get(f, "W"), f))
+            i += 1
+            continue
+        if c0 == "§":
+            append(Item("PERIOD", f))
+            i += 1
+            continue
+        if c0 == "#":
+            append(Item("MASK", f))
+            i += 1
+            continue
+        if f[-1] == "%":
+            value = f[:-1].strip().replace(",", ".")
+            try:
+                pct = float(value)
+            except ValueError:
+                pct = -1.0
+            append(Item("ALL" if pct == 100 else "PCT", f))
+            i += 1
+            continue
+        digit = c0.isdigit()
+        if digit and "/" not in f:
+            parsed = parse_number_words(fs, i)
+            if parsed is not None:
+                value, used = parsed
+                # a count above MAX_COUNT is an id, an amount of money or noise, never people
+                append(Item("NUM" if value <= MAX_COUNT else "MASK", f, value))
+                i += used
+                continue
+        # lexicon phrases (longest first), then number words
+        if i + 1 < n and (lengths := LEXN_LENGTHS.get((f, fs[i + 1]))) is not None and kinds[i + 1] == "W":
+            for length in lengths:
+                if length > 2:
+                    if i + length > n:
+                        continue
+                    entry = LEX_PHRASE.get(tuple(fs[i : i + length]))
+                    # every word of the phrase must still be free (not part of a name or place)
+                    if entry is None or not (plain or kinds[i + 2 : i + length].count("W") == length - 2):
+                        continue
+                else:
+                    entry = LEX_PHRASE[(f, fs[i + 1])]
+                append(Item(entry[0], entry[1]))
+                i += length
+                break
+            else:
+                lengths = None
+            if lengths is not None:
+                continue
+        single = LEX1.get(f)
+        if single is not None:
+            for kind, text in single:
+                key = (kind, f)
+                allowed = ACCENTED_ONLY.get(key)
+                if allowed is not None and (accs[i] not in allowed if marks else key in BARE_SKIP):
+                    continue
+                if kind == "NEG" and f in ("k", "hong", "kh") and i + 1 < n and fs[i + 1].isdigit():
+                    continue
+                append(Item(kind, text))
+                i += 1
+                break
+            else:
+                single = None
+            if single is not None:
+                continue
+        # number words
+        if f in NUMBER_START:
+            num = number_word(fs, accs[i], i, marks, items)
+            if num is not None:
+                value, used = num
+                append(Item("NUM", f, value))
+                i += used
+                continue
+            if f == "nam" and (not marks or accs[i] == "nam"):
+                append(Item("NAMQ" if not marks else "MALE", f))
+                i += 1
+                continue
+        if digit and "/" in f:
+            num_s, _, den_s = f.partition("/")
+            num_v, den_v = int(num_s[:9]), int(den_s[:9] or 0)
+            if num_v <= den_v:  # "8/8 đồng chí hoàn thành": eight out of eight
+                append(Item("NUM", f, num_v))
+            else:
+                append(Item("MASK", f))
+        else:
+            append(Item(PLAIN_KIND.get(f, "W"), f))
+        i += 1
+    return items
+
+
+# Words that start a lexicon entry or a number: everything else takes the plain path in make_items.
+LEXICAL = frozenset(first for first, _ in LEXN) | frozenset(LEX1) | NUMBER_START
+# Kinds of the tokens that are neither numbers nor lexicon entries.
+PLAIN_KIND: dict[str, str] = {
+    **dict.fromkeys(SENT_END, "STOP"),
+    **dict.fromkeys(SEPS, "SEP"),
+    ":": "COLON",
+    "=": "COLON",
+    **dict.fromkeys(("la", "thuoc", "chiem"), "LA"),
+}
+
+NOUN_HEADS = phrase_set(
+    "ban, ca, d/c, d/chi, dang, dc, dchi, doan, doi, dong, dv, dvtn, em, ho, hoc, nguoi, nu, qc, "
+    "qcut, quan, tn, truong"
+)
