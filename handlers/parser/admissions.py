@@ -15,7 +15,7 @@ from handlers.parser.context import (
     sentence_kinds,
 )
 from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
-from handlers.parser.questions import COMPLEMENT_LABEL
+from handlers.parser.questions import field_label, question
 from handlers.parser.result import BREAKDOWN_FIELDS, MAX_COUNT
 
 COUNT_SKIP = frozenset(
@@ -215,9 +215,7 @@ def find_admission(ctx: Ctx) -> AdmissionHead | None:
                 j += 1
             noun = items[j + 1].kind
             if noun == "DV" and not any(items[x].kind in ("ADMIT", "HEAD") for x in range(n)):
-                ctx.ask(
-                    "dv_meaning", f"Đồng chí báo cáo {items[j].value} đảng viên mới được kết nạp phải không?"
-                )
+                ctx.ask("dv_meaning", question("dv_is_party", n=int(items[j].value or 0)))
                 return None
             adm = AdmissionHead(int(items[j].value or 0), j + 2, region_end, noun, k, [], [])
         else:
@@ -230,7 +228,7 @@ def find_admission(ctx: Ctx) -> AdmissionHead | None:
             or (items[j].kind == "YOUTH" and items[j].f == "doan")
             for j in range(s, k)
         ):
-            ctx.ask("dv_meaning", "Đồng chí báo cáo kết nạp đảng viên hay kết nạp đoàn viên?")
+            ctx.ask("dv_meaning", question("dv_which"))
             return None
         return adm
     return None
@@ -299,7 +297,7 @@ def admission_from_trigger(ctx: Ctx, k: int, s: int, e: int, region_end: int) ->
     if j is None and back is None:
         # "kết nạp đảng viên mới" with no number: ask
         if not negated:
-            ctx.ask("admission_count", "Chi bộ đã kết nạp bao nhiêu đảng viên?")
+            ctx.ask("admission_count", question("count"))
         return None
     idx = j if j is not None else back
     assert idx is not None
@@ -417,8 +415,7 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
             else:
                 ctx.ask(
                     f"{field}_exceeds",
-                    f"Số đồng chí {COMPLEMENT_LABEL[field]} ({total}) nhiều hơn số đảng viên kết nạp "
-                    f"({count}), đồng chí kiểm tra lại giúp?",
+                    question("exceeds", label=field_label(field, complement=True), value=total, count=count),
                 )
     return values
 
@@ -471,7 +468,7 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             x = attrs.index("NAMQ")
             if x > 0 and attrs[x - 1] == "FEMALE" and count != 5:
                 # "nu nam": "nữ năm" (five women) or "nữ, nam"? ask rather than guess
-                ctx.ask("nam_meaning", "“nam” ở đây là số năm (5) hay là nam giới?")
+                ctx.ask("nam_meaning", question("nam_meaning"))
                 return
         for a in attrs:
             kind = "MALE" if a == "NAMQ" else a

@@ -25,7 +25,7 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> ClassAtten
         s, e = sentence_bounds(ctx, k)
         if (
             not any(items[x].kind in ("CLASS", "SENT", "CERT") for x in range(s, e))
-            and not (kind == "STUDY" and it.f in ("di hoc", "di hoc lop"))
+            and not (kind in ("STUDY", "DONE") and ("di hoc" in it.f or "lop" in it.f))
             and not (kind == "DONE" and seen)
         ):
             continue

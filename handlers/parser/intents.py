@@ -9,7 +9,7 @@ from handlers.parser.classes import find_class
 from handlers.parser.context import Ctx
 from handlers.parser.lexicon import CLASS_KINDS
 from handlers.parser.names import female_from_names, names_and_places
-from handlers.parser.questions import FIELD_LABEL, missing_questions
+from handlers.parser.questions import field_label, missing_questions, question
 from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts, ClassAttendanceFacts, ParseResult
 from handlers.parser.tokens import COMMAND, make_items, mask_periods, tokenize
 from handlers.periods import best_period, scan_periods
@@ -45,7 +45,7 @@ def parse_message(text: str, today: date) -> ParseResult:
         norm = norm[cmd_end:]
         folded = folded[cmd_end:]
         if not folded.strip():
-            return ParseResult("report", questions=("Đồng chí vui lòng gửi nội dung báo cáo.",))
+            return ParseResult("report", questions=(question("report_text"),))
     masked, hits = mask_periods(folded, today)
     lower = norm.lower()
     aligned = len(lower) == len(folded) == len(norm)
@@ -84,8 +84,7 @@ def parse_message(text: str, today: date) -> ParseResult:
                 if v is not None and v > count:
                     ctx.ask(
                         f"{field}_exceeds",
-                        f"Số đồng chí {FIELD_LABEL[field]} ({v}) nhiều hơn số đảng viên kết nạp ({count}), "
-                        "đồng chí kiểm tra lại giúp?",
+                        question("exceeds", label=field_label(field), value=v, count=count),
                     )
                     values[field] = None
             admission = AdmissionFacts(count=count, **values)
@@ -100,8 +99,7 @@ def parse_message(text: str, today: date) -> ParseResult:
     ):
         ctx.ask(
             "completed_exceeds",
-            f"Số hoàn thành lớp ({attendance.completed}) nhiều hơn số được cử đi học "
-            f"({attendance.sent}), đồng chí kiểm tra lại giúp?",
+            question("completed_exceeds", completed=attendance.completed, sent=attendance.sent),
         )
         attendance = ClassAttendanceFacts(sent=attendance.sent)
 

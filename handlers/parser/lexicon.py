@@ -18,114 +18,122 @@ def phrase_set(text: str) -> frozenset[str]:
 # One string per kind, phrases separated by commas (kept as text so the table stays readable).
 LEXICON_TEXT: dict[str, str] = {
     "ADMIT": (
-        "ket nap, kn, ket nap dang, ket nap vao dang, knd, ket nap moi, le ket nap, ket nap dang vien, "
-        "ket nap dang vien moi, ket nap duoc, vao dang, dung vao hang ngu cua dang, vao hang ngu cua "
-        "dang, dung vao hang ngu dang, gia nhap dang, ketnap, ket nap dc, ket nap duoc dc"
+        "ket nap, kn, ket nap dang, ket nap vao dang, knd, ket nap moi, le ket nap, ket nap dang vien, ket "
+        "nap dang vien moi, ket nap duoc, vao dang, dung vao hang ngu cua dang, vao hang ngu cua dang, dung "
+        "vao hang ngu dang, gia nhap dang, ketnap, ket nap dc, ket nap duoc dc, kndv, ket nap them, ket nap "
+        "them duoc, dung trong hang ngu cua dang"
     ),
     "HEAD": "dang vien, dang vien du bi, dvdb, dvm, dang vien dang, d vien, dang v",
     "DV": "dv, d/v, d.v",
     "YOUTH": (
         "doan vien, doan vien thanh nien, dvtn, doan vien tn, dv tn, dv doan, doan vien cong san, la doan "
-        "vien, doan vien doan tncs, doan vien doan thanh nien"
+        "vien, doan vien doan tncs, doan vien doan thanh nien, sinh hoat doan, dang sinh hoat doan, deu sinh "
+        "hoat doan, la dvtn, doan vien uu tu"
     ),
-    "CAND": (
-        "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop"
+    "CAND": "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop",
+    "CLS": "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi, dua, chau, nguoi moi",
+    "FEMALE": (
+        "nu, phu nu, nu gioi, gioi tinh nu, dong chi nu, la nu, chi em, con gai, chau gai, nu dong chi, chi, "
+        "o, o ay, co ay, chi ay, chi ta, ba ay, gai"
     ),
-    "CLS": "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi",
-    "FEMALE": "nu, phu nu, nu gioi, gioi tinh nu, dong chi nu, la nu, chi em",
-    "MALE": "nam gioi, gioi tinh nam, dong chi nam, la nam",
+    "MALE": (
+        "nam gioi, gioi tinh nam, dong chi nam, la nam, con trai, chau trai, anh ay, anh ta, ong ay, trai"
+    ),
     "REL": (
-        "ton giao, theo ton giao, co ton giao, theo dao, co dao, cong giao, theo cong giao, thien chua, "
-        "thien chua giao, dao thien chua, dao cong giao, theo dao cong giao, theo dao thien chua, giao "
-        "dan, phat giao, theo phat giao, dao phat, theo dao phat, phat tu, tin lanh, dao tin lanh, theo "
-        "dao tin lanh, cao dai, dao cao dai, hoa hao, dao hoa hao, nguoi co dao, dong bao co dao, cong "
-        "giao toan tong, nguoi theo dao, dong bao cong giao, hoi giao, dao hoi, chuc sac, theo tin lanh, "
-        "la giao dan"
+        "ton giao, theo ton giao, co ton giao, theo dao, co dao, cong giao, theo cong giao, thien chua, thien"
+        " chua giao, dao thien chua, dao cong giao, theo dao cong giao, theo dao thien chua, giao dan, phat "
+        "giao, theo phat giao, dao phat, theo dao phat, phat tu, tin lanh, dao tin lanh, theo dao tin lanh, "
+        "cao dai, dao cao dai, hoa hao, dao hoa hao, nguoi co dao, dong bao co dao, cong giao toan tong, "
+        "nguoi theo dao, dong bao cong giao, hoi giao, dao hoi, chuc sac, theo tin lanh, la giao dan"
     ),
     "NOREL": (
-        "khong ton giao, khong theo ton giao, khong theo dao, khong co dao, khong co ton giao, khong theo "
-        "dao nao, khong theo ton giao nao"
+        "khong ton giao, khong theo ton giao, khong theo dao, khong co dao, khong co ton giao, khong theo dao"
+        " nao, khong theo ton giao nao, khong tg, ko tg, k tg, khong ton giao nao, khong theo dao gi, khong "
+        "co dao gi"
     ),
     "ETH": (
-        "dan toc thieu so, dtts, nguoi dan toc, nguoi dan toc thieu so, dong bao dan toc, dong bao dan "
-        "toc thieu so, la nguoi dan toc, dan toc it nguoi, thieu so, muong, hmong, h'mong, h’mong, nung, "
-        "khmer, kho me, khome, ede, e de, gia rai, jrai, bahnar, ba na, xo dang, san diu, san chay, cao "
-        "lan, mnong, m'nong, raglai, ra glai, stieng, xtieng, lo lo, ha nhi, kho mu, co tu, ta oi, van "
-        "kieu, chu ru, gie trieng, pa then, la chi, phu la, si la, pu peo, co lao, la hu, xinh mun, ro "
-        "mam, dan toc tay, dan toc thai, dan toc dao, dan toc hoa, dan toc cham, dan toc giay, dan toc "
-        "mong, dan toc lao, dan toc lu, dan toc ma, dan toc khang, dan toc tho, dan toc chut, dan toc co, "
-        "dan toc bru, dan toc mang, dan toc ngai, dan toc cong, nguoi tay, nguoi thai, nguoi dao, nguoi "
-        "hoa, nguoi cham, nguoi giay, nguoi mong, nguoi lao, nguoi ma, nguoi khang, nguoi tho, nguoi bru, "
-        "nguoi muong, nguoi nung, nguoi khmer, nguoi hmong, nguoi ede, nguoi gia rai, nguoi ba na, nguoi "
-        "xo dang, nguoi san diu, nguoi san chay, nguoi cao lan, dan toc muong, dan toc nung, dan toc "
-        "khmer, dan toc hmong, dan toc h'mong, dan toc ede, dan toc gia rai, dan toc ba na, dan toc xo "
-        "dang, dan toc san diu, dan toc san chay, dan toc cao lan, dan toc, la dan toc"
+        "dan toc thieu so, dtts, nguoi dan toc, nguoi dan toc thieu so, dong bao dan toc, dong bao dan toc "
+        "thieu so, la nguoi dan toc, dan toc it nguoi, thieu so, muong, hmong, h'mong, h’mong, nung, khmer, "
+        "kho me, khome, ede, e de, gia rai, jrai, bahnar, ba na, xo dang, san diu, san chay, cao lan, mnong, "
+        "m'nong, raglai, ra glai, stieng, xtieng, lo lo, ha nhi, kho mu, co tu, ta oi, van kieu, chu ru, gie "
+        "trieng, pa then, la chi, phu la, si la, pu peo, co lao, la hu, xinh mun, ro mam, dan toc tay, dan "
+        "toc thai, dan toc dao, dan toc hoa, dan toc cham, dan toc giay, dan toc mong, dan toc lao, dan toc "
+        "lu, dan toc ma, dan toc khang, dan toc tho, dan toc chut, dan toc co, dan toc bru, dan toc mang, dan"
+        " toc ngai, dan toc cong, nguoi tay, nguoi thai, nguoi dao, nguoi hoa, nguoi cham, nguoi giay, nguoi "
+        "mong, nguoi lao, nguoi ma, nguoi khang, nguoi tho, nguoi bru, nguoi muong, nguoi nung, nguoi khmer, "
+        "nguoi hmong, nguoi ede, nguoi gia rai, nguoi ba na, nguoi xo dang, nguoi san diu, nguoi san chay, "
+        "nguoi cao lan, dan toc muong, dan toc nung, dan toc khmer, dan toc hmong, dan toc h'mong, dan toc "
+        "ede, dan toc gia rai, dan toc ba na, dan toc xo dang, dan toc san diu, dan toc san chay, dan toc cao"
+        " lan, dan toc, la dan toc"
     ),
     "KINH": "dan toc kinh, nguoi kinh, kinh",
     "EDU": (
         "thpt, trung hoc pho thong, pho thong trung hoc, ptth, cap 3, cap ba, cap iii, 12/12, lop 12, tot "
-        "nghiep thpt, trung cap, cao dang, dai hoc, thac si, ths, tien si, cu nhan, ky su, sau dai hoc, "
-        "tot nghiep 12, thpt tro len, tu thpt tro len, trinh do thpt, bac si, dh, cd, tc, tot nghiep dai "
-        "hoc, trinh do dai hoc, trinh do cao dang, trinh do trung cap, 12/12 tro len, bo tuc thpt, btvh "
-        "thpt, gdtx, sinh vien, hoc sinh thpt, hs thpt, trinh do 12/12, hoc van 12/12"
+        "nghiep thpt, trung cap, cao dang, dai hoc, thac si, ths, tien si, cu nhan, ky su, sau dai hoc, tot "
+        "nghiep 12, thpt tro len, tu thpt tro len, trinh do thpt, bac si, dh, cd, tc, tot nghiep dai hoc, "
+        "trinh do dai hoc, trinh do cao dang, trinh do trung cap, 12/12 tro len, bo tuc thpt, btvh thpt, "
+        "gdtx, sinh vien, hoc sinh thpt, hs thpt, trinh do 12/12, hoc van 12/12, het lop 12, hoc het lop 12, "
+        "hoc xong dai hoc, da hoc xong dai hoc, hoc xong cao dang, da tot nghiep dai hoc"
     ),
     "LOWEDU": (
         "thcs, 9/12, cap 2, cap hai, trung hoc co so, tieu hoc, cap 1, 8/12, 7/12, trinh do 9/12, hoc van "
-        "9/12"
+        "9/12, lop 9, het lop 9, hoc het lop 9, lop 8, het lop 8, lop 7, het lop 7, lop 6"
     ),
     "ALL": "ca, tat ca, toan bo, deu, deu la, ca hai deu, het, ca thay, tat ca deu, 100%, ca ca, toan the",
     "NONE": (
         "khong co ai, khong ai, chua co ai, khong co dong chi nao, khong co nguoi nao, khong co, chua co, "
-        "chua co dong chi nao, khong co truong hop nao, khong dong chi nao, khong phai, khong phai la, "
-        "khong la, chua phai, chua la"
+        "chua co dong chi nao, khong co truong hop nao, khong dong chi nao, khong phai, khong phai la, khong "
+        "la, chua phai, chua la, chua ai, ko ai, k ai, kh ai, hong ai, hong co ai, ko co ai, k co ai, chang "
+        "ai, chua co nguoi nao, khong co ai het, chua dong chi nao, khong ai het"
     ),
     "NEG": "khong, chua, chang, ko, k, kg, khg, hok, hong, kh, chua the",
     "SENT": "cu, da cu, gioi thieu, cu di, de cu di, gt, lua chon cu",
     "STUDY": (
-        "di hoc, hoc, tham gia, theo hoc, du lop, tham du, tham gia hoc, tham gia lop, du hoc, dang hoc, "
-        "duoc hoc, da hoc, hoc lop, di hoc lop, du"
+        "di hoc, hoc, tham gia, theo hoc, du lop, tham du, tham gia hoc, tham gia lop, du hoc, dang hoc, duoc"
+        " hoc, da hoc, hoc lop, di hoc lop, du"
     ),
     "CLASS": (
         "lop, lop hoc, lop nhan thuc, lop boi duong, lop bdnt, nhan thuc ve dang, cam tinh dang, lop cam "
-        "tinh, lop cam tinh dang, boi duong nhan thuc, bdnt, lop bd, nhan thuc, lop boi duong nhan thuc "
-        "ve dang, lop nhan thuc ve dang, lop bdnt ve dang, lop nhan thuc dang, bd nhan thuc, lop boi "
-        "duong ket nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang"
+        "tinh, lop cam tinh dang, boi duong nhan thuc, bdnt, lop bd, nhan thuc, lop boi duong nhan thuc ve "
+        "dang, lop nhan thuc ve dang, lop bdnt ve dang, lop nhan thuc dang, bd nhan thuc, lop boi duong ket "
+        "nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang"
     ),
     "DONE": (
-        "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket "
-        "thuc lop, du dieu kien, hoan thanh khoa hoc"
+        "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
+        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong"
     ),
     "CERT": (
-        "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc "
-        "cap gcn, nhan giay chung nhan, nhan gcn, co gcn, co giay chung nhan, cap chung nhan, duoc cap "
-        "chung nhan, duoc cap"
+        "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc cap "
+        "gcn, nhan giay chung nhan, nhan gcn, co gcn, co giay chung nhan, cap chung nhan, duoc cap chung "
+        "nhan, duoc cap"
     ),
     "PLAN": (
-        "ke hoach, chi tieu, phan dau, du kien, se, du dinh, muc tieu, dang ky chi tieu, sap, sap toi, "
-        "neu, can, phai, chuan bi, de nghi, xet, xem xet, dang xem xet, lam ho so, hoan thien ho so, hoan "
-        "tat ho so, tham dinh, tao nguon, dang lam ho so, cho, dang cho, uoc tinh, hy vong, "
-        "mong, nam toi, thang toi, quy toi, thang sau, quy sau, nam sau, nam nay phan dau, duoc "
-        "giao, nghi quyet, tinh uy giao, huyen uy giao, de ra"
+        "ke hoach, chi tieu, phan dau, du kien, se, du dinh, muc tieu, dang ky chi tieu, sap, sap toi, neu, "
+        "can, phai, chuan bi, de nghi, xet, xem xet, dang xem xet, lam ho so, hoan thien ho so, hoan tat ho "
+        "so, tham dinh, tao nguon, dang lam ho so, cho, dang cho, uoc tinh, hy vong, mong, nam toi, thang "
+        "toi, quy toi, thang sau, quy sau, nam sau, nam nay phan dau, duoc giao, nghi quyet, tinh uy giao, "
+        "huyen uy giao, de ra, sang nam, quyet tam, dang ky, ngay mai, sang mai, chieu mai, toi mai, tuan "
+        "sau, tuan toi, thoi gian toi, sap to chuc, dip toi"
     ),
     "PAST": "da, vua, vua moi, da duoc",
     "Q": (
-        "bao nhieu, may, the nao, ra sao, nhu the nao, bao gio, chua nhi, khong nhi, nhi, gi, sao, lam "
-        "sao, the, a, khong a, chua a, duoc chua, bn, bnhieu"
+        "bao nhieu, may, the nao, ra sao, nhu the nao, bao gio, chua nhi, khong nhi, nhi, gi, sao, lam sao, "
+        "the, a, khong a, chua a, duoc chua, bn, bnhieu"
     ),
     "PROG": (
-        "tien do, tiendo, tinh hinh, ket qua, so lieu, thong ke, tong hop, dat bao nhieu, xem tien do, "
-        "bao cao tien do, tien do ket nap, ti le, ty le"
+        "tien do, tiendo, tinh hinh, ket qua, so lieu, thong ke, tong hop, dat bao nhieu, xem tien do, bao "
+        "cao tien do, tien do ket nap, ti le, ty le"
     ),
     "HELP": (
-        "help, huong dan, giup, tro giup, cach dung, cach bao cao, menu, start, huong dan su dung, giup "
-        "do, giup voi, chi dan, lam sao de, lam the nao de, bao cao the nao, bao cao nhu the nao, cu "
-        "phap, dung the nao"
+        "help, huong dan, giup, tro giup, cach dung, cach bao cao, menu, start, huong dan su dung, giup do, "
+        "giup voi, chi dan, lam sao de, lam the nao de, bao cao the nao, bao cao nhu the nao, cu phap, dung "
+        "the nao"
     ),
-    "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay",
+    "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
     "TRONGDO": (
-        "trong do, trong so do, trong so nay, trong do co, gom, bao gom, cu the, co cau, trong so, trong "
-        "so dang vien moi, trong do so"
+        "trong do, trong so do, trong so nay, trong do co, gom, bao gom, cu the, co cau, trong so, trong so "
+        "dang vien moi, trong do so"
     ),
     "CO": "co, thi co, co duoc",
     "NEW": "moi",
@@ -133,19 +141,52 @@ LEXICON_TEXT: dict[str, str] = {
     "DEVELOP": "phat trien, phat trien duoc, phat trien dang vien, phat trien them",
     "TOTAL": (
         "hien co, tong so, co tong, tong so dang vien, toan chi bo co, hien nay co, hien tai co, quan ly, "
-        "sinh hoat, chuyen den, chuyen ve, chuyen chinh thuc, cong nhan chinh thuc, chuyen dang chinh "
-        "thuc, chuyen sinh hoat, dang vien chinh thuc, xoa ten, khai tru, tu tran, tu tuat, qua doi, ra "
-        "khoi dang, chuyen di"
+        "sinh hoat, chuyen den, chuyen ve, chuyen chinh thuc, cong nhan chinh thuc, chuyen dang chinh thuc, "
+        "chuyen sinh hoat, dang vien chinh thuc, xoa ten, khai tru, tu tran, tu tuat, qua doi, ra khoi dang, "
+        "chuyen di"
     ),
     "DUOC": "duoc",
     "BLOCK": (
-        "de, nham, truoc khi, dieu kien, de ket nap, tieu chuan, thu tuc, quy trinh, ho so ket nap, de "
-        "nghi ket nap, xet ket nap, chuan bi ket nap, tao nguon ket nap, doi tuong ket nap, boi duong ket "
-        "nap, nguon ket nap, lam ho so ket nap"
+        "de, nham, truoc khi, dieu kien, de ket nap, tieu chuan, thu tuc, quy trinh, ho so ket nap, de nghi "
+        "ket nap, xet ket nap, chuan bi ket nap, tao nguon ket nap, doi tuong ket nap, boi duong ket nap, "
+        "nguon ket nap, lam ho so ket nap"
     ),
     "LABEL": "trinh do, hoc van, trinh do hoc van, trinh do van hoa, van hoa, td, gioi tinh",
     "CONLAI": "con lai, so con lai, cac dong chi con lai, con lai la",
-    "TUOI": "tuoi",
+    "TUOI": "tuoi, tuoi doi",
+    # whose admission it is: the party's own units, and organisations that admit their own members
+    "PARTY": "chi bo, dang bo, dang uy, chi uy, dang bo xa, dang uy xa, dang bo co so, ban chi uy",
+    "ORGO": (
+        "chi doan, doan xa, doan truong, doan phuong, doan thi tran, doan thanh nien, doan tncs, doan co so, "
+        "ban chap hanh doan, hoi phu nu, hpn, hoi lhpn, hoi lien hiep phu nu, chi hoi phu nu, hoi nong dan, "
+        "hnd, chi hoi nong dan, hoi cuu chien binh, hoi ccb, chi hoi ccb, chi hoi cuu chien binh, ccb, cong "
+        "doan, cong doan co so, cong doan truong, to cong doan, lien doi, chi doi, doi thieu nien, chi hoi, "
+        "hoi nguoi cao tuoi, hoi chu thap do, hoi khuyen hoc, mat tran"
+    ),
+    "MEMBERO": (
+        "hoi vien, hoi vien moi, doi vien, cong doan vien, doan vien cong doan, hvpn, hoi vien phu nu, hoi "
+        "vien nong dan"
+    ),
+    # somebody else's news, an invitation, a report's own words, a letter's or a forward's dates
+    "HEARSAY": (
+        "nghe noi, nghe dau, nghe bao, thay bao, thay noi, nghe tin, nghe phong phanh, xa ben, thon ben, chi "
+        "bo ben, ben thon, ben xa, ben chi bo, chi bo ban, don vi ban, xa ban, ho, ben kia, chi bo khac, don "
+        "vi khac"
+    ),
+    "INVITE": (
+        "moi, kinh moi, tran trong kinh moi, xin moi, moi cac, moi anh, moi toan the, moi dong chi, moi dc, "
+        "moi d/c, moi tat ca, moi ca, xin tran trong kinh moi, giay moi"
+    ),
+    "REPORTW": "bao cao, bc, ky bao cao, v/v, ve viec, bao cao ket qua, bao cao nhanh, bao cao so lieu",
+    "LETTER": (
+        "ngay gui, gui ngay, gui luc, ngay lap, lap ngay, ngay ky, ky ngay, chuyen tiep, tin nhan, tin chuyen"
+        " tiep, forwarded, fwd, forward, nguoi bao cao, nguoi lap, noi nhan, luc"
+    ),
+    "PASTREF": "dot truoc, khoa truoc, lop truoc, truoc day, tu truoc, dot 1, nam truoc, nam ngoai",
+    "STATUS": "hien co, trong nguon, nguon ket nap, nguon, hien nay co, danh sach nguon",
+    "EACH": "moi thang, moi quy, moi dot, moi nam, moi tuan",
+    "NAMELIST": "danh sach, danh sach ket nap, gom cac dong chi, cac dong chi",
+    "FIELDNAME": "ho ten, ho va ten",
 }
 LEXICON: dict[str, tuple[str, ...]] = {
     kind: tuple(p.strip() for p in text.split(",") if p.strip()) for kind, text in LEXICON_TEXT.items()
@@ -183,9 +224,32 @@ ACCENTED_ONLY: dict[tuple[str, str], frozenset[str]] = {
     ("AND", "con"): frozenset({"còn"}),
     ("KINH", "kinh"): frozenset({"kinh"}),
     ("FEMALE", "nu"): frozenset({"nữ", "nu"}),
+    ("FEMALE", "chi"): frozenset({"chị"}),
+    ("FEMALE", "o"): frozenset({"o"}),
+    ("FEMALE", "gai"): frozenset({"gái"}),
+    ("MALE", "trai"): frozenset({"trai"}),
+    ("CLS", "dua"): frozenset({"đứa"}),
+    ("CLS", "chau"): frozenset({"cháu"}),
+    ("HEARSAY", "ho"): frozenset({"họ"}),
+    ("INVITE", "moi"): frozenset({"mời"}),
 }
 BARE_SKIP = frozenset(
-    {("PLAN", "cho"), ("PLAN", "can"), ("Q", "a"), ("Q", "the"), ("Q", "sao"), ("STUDY", "du")}
+    {
+        ("PLAN", "cho"),
+        ("PLAN", "can"),
+        ("Q", "a"),
+        ("Q", "the"),
+        ("Q", "sao"),
+        ("STUDY", "du"),
+        ("FEMALE", "chi"),
+        ("FEMALE", "o"),
+        ("FEMALE", "gai"),
+        ("MALE", "trai"),
+        ("CLS", "dua"),
+        ("CLS", "chau"),
+        ("HEARSAY", "ho"),
+        ("INVITE", "moi"),
+    }
 )
 for _lst in PHRASES.values():
     _lst.sort(key=lambda e: -len(e[0]))

@@ -1,52 +1,18 @@
-"""Questions the parser asks about what a message left open."""
+"""Questions the parser asks about what a message left open; their wording is in the catalog."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from handlers.i18n import t
 from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts
 
-# --------------------------------------------------------------------------------------------------
-# Entry point
-
-Q_FEMALE = ("Trong {n} đảng viên mới, có bao nhiêu đồng chí nữ?", "Đảng viên mới có phải là nữ không?")
-QUESTIONS = {
-    "female": Q_FEMALE,
-    "youth_union": (
-        "Trong {n} đảng viên mới, có bao nhiêu đồng chí là đoàn viên?",
-        "Đảng viên mới có phải là đoàn viên không?",
-    ),
-    "religious": (
-        "Trong {n} đảng viên mới, có bao nhiêu đồng chí theo tôn giáo?",
-        "Đảng viên mới có theo tôn giáo không?",
-    ),
-    "ethnic_minority": (
-        "Trong {n} đảng viên mới, có bao nhiêu đồng chí là người dân tộc thiểu số?",
-        "Đảng viên mới có phải là người dân tộc thiểu số không?",
-    ),
-    "upper_secondary_or_above": (
-        "Trong {n} đảng viên mới, có bao nhiêu đồng chí có trình độ THPT trở lên?",
-        "Đảng viên mới có trình độ THPT trở lên không?",
-    ),
-}
-COMPLEMENT_LABEL = {
-    "female": "nam",
-    "youth_union": "không phải đoàn viên",
-    "religious": "không theo tôn giáo",
-    "ethnic_minority": "người Kinh",
-    "upper_secondary_or_above": "dưới THPT",
-}
-FIELD_LABEL = {
-    "female": "nữ",
-    "youth_union": "đoàn viên",
-    "religious": "theo tôn giáo",
-    "ethnic_minority": "dân tộc thiểu số",
-    "upper_secondary_or_above": "THPT trở lên",
-}
+EXCEEDS = tuple(f"{field}_exceeds" for field in BREAKDOWN_FIELDS)
 
 
 def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> list[str]:
-    """One question per breakdown not given, in field order; none for a field already being clarified."""
+    """One question per breakdown not given, in field order; none for a field already being clarified.
+    The wording is the dialogue's own (`ask.<field>`), so a reader of the JSON sees what the bot asks."""
     count = admission.count
     return [
         breakdown_question(field, count)
@@ -55,14 +21,24 @@ def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> 
     ]
 
 
-EXCEEDS = tuple(f"{field}_exceeds" for field in BREAKDOWN_FIELDS)
-
-
 def breakdown_values(a: AdmissionFacts) -> tuple[int | None, ...]:
     return (a.female, a.youth_union, a.religious, a.ethnic_minority, a.upper_secondary_or_above)
 
 
 @lru_cache(maxsize=512)
 def breakdown_question(field: str, count: int) -> str:
-    many, one = QUESTIONS[field]
-    return one if count == 1 else many.format(n=count)
+    return t(f"ask.one.{field}") if count == 1 else t(f"ask.{field}", n=_number(count))
+
+
+def question(key: str, **values: object) -> str:
+    """A parser question (`parser.ask.<key>`), numbers written the Vietnamese way."""
+    return t(f"parser.ask.{key}", **{k: _number(v) if isinstance(v, int) else v for k, v in values.items()})
+
+
+def field_label(field: str, *, complement: bool = False) -> str:
+    return t(f"parser.label.{'not.' if complement else ''}{field}")
+
+
+def _number(value: int) -> str:
+    # counts are whole numbers: thousands grouped with a dot, as the catalog's other figures
+    return f"{value:,}".replace(",", ".")

@@ -19,14 +19,16 @@ from handlers.parser.lexicon import (
 )
 from handlers.parser.numbers import number_word
 from handlers.parser.result import MAX_COUNT
-from handlers.periods import PeriodHit, scan_periods
+from handlers.periods import MASKED_KINDS, PeriodHit, scan_periods
 
 NOISE = re.compile(r"(?<![\d.])(?:\+?84|0)[1-9]\d{1,2}[\s.-]?\d{3}[\s.-]?\d{3,4}(?!\d)|\d{7,}")
 TOKEN_PATTERN = (
     # letters first, then digits behind one lookahead: alternatives with different first characters
     # cannot both match, so the order only saves the engine failed attempts on the common tokens
     r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
-    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+/\d+|\d+)"
+    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+,\d+(?![\d,/])|\d+/\d+|\d+)"
+    # a minus sign on a count ("kết nạp -5"): kept with its digits so it is never read as 5
+    r"|(?<![\w.,/-])-\d+(?![\d/.])"
     r"|\n|[^\s\w]|[^\W\d_a-z]+"
 )
 TOKEN = re.compile(TOKEN_PATTERN)
@@ -52,12 +54,8 @@ def mask_periods(folded: str, today: date) -> tuple[str, list[PeriodHit]]:
     hits = scan_periods(folded, today)
     text = folded
     for h in hits:
-        text = (
-            text[: h.start]
-            + ("§" if h.kind != "birth" else "#")
-            + " " * (h.end - h.start - 1)
-            + text[h.end :]
-        )
+        marker = "§" if h.kind not in MASKED_KINDS else "@" if h.kind == "time" else "#"
+        text = text[: h.start] + marker + " " * (h.end - h.start - 1) + text[h.end :]
     if THREE_DIGITS.search(text) is None:
         return text, hits
     return NOISE.sub(blank, text), hits
@@ -89,6 +87,7 @@ def make_items(
     append = items.append
     n = len(fs)
     plain = kinds.count("W") == n  # no names or places marked
+    period_index = 0  # PERIOD items carry the index of their hit among the periods (not the masks)
     i = 0
     while i < n:
         if kinds[i] != "W":
@@ -98,17 +97,26 @@ def make_items(
             continue
         f = fs[i]
         c0 = f[0]
-        if f not in LEXICAL and c0 not in "§#%" and not c0.isdigit():
+        if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit():
             # not a lexicon word, number or marker: what the checks below would end with
             append(Item(PLAIN_KIND.get(f, "W"), f))
             i += 1
             continue
         if c0 == "§":
-            append(Item("PERIOD", f))
+            append(Item("PERIOD", f, period_index))
+            period_index += 1
             i += 1
             continue
         if c0 == "#":
             append(Item("MASK", f))
+            i += 1
+            continue
+        if c0 == "@":
+            append(Item("TIME", f))
+            i += 1
+            continue
+        if c0 == "-" and len(f) > 1:
+            append(Item("BADNUM", f))  # "-5": not a count; the bot asks
             i += 1
             continue
         if f[-1] == "%":
@@ -121,6 +129,10 @@ def make_items(
             i += 1
             continue
         digit = c0.isdigit()
+        if digit and "," in f:
+            append(Item("BADNUM", f))  # "2,5 đảng viên": people are not counted in fractions
+            i += 1
+            continue
         if digit and "/" not in f:
             parsed = parse_number_words(fs, i)
             if parsed is not None:
@@ -186,7 +198,37 @@ def make_items(
         else:
             append(Item(PLAIN_KIND.get(f, "W"), f))
         i += 1
+    if "tuoi" in fs or "hoc" in fs:
+        _ages_and_schooling(items)
     return items
+
+
+_AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
+_STUDYING = frozenset({"hoc", "dang hoc", "duoc hoc", "theo hoc", "da hoc", "di hoc"})
+_SCHOOL_UNFINISHED = frozenset({"lop 12", "12/12", "thpt", "cap 3", "cap ba", "cap iii", "lop 12/12"})
+
+
+def _ages_and_schooling(items: list[Item]) -> None:
+    """Ages are not counts ("24 tuổi", "tuổi đời 26", "độ tuổi từ 25 đến 30"); studying at a school
+    is an education level, not the awareness class ("đang học đại học", "đang học lớp 12")."""
+    n = len(items)
+    for k, it in enumerate(items):
+        if it.kind == "TUOI":
+            if k > 0 and items[k - 1].kind == "NUM":
+                items[k - 1].kind = "MASK"
+            j = k + 1
+            while j < n and j < k + 6 and items[j].kind in _AGE_SPAN:
+                if items[j].kind == "NUM":
+                    items[j].kind = "MASK"
+                j += 1
+        elif it.kind == "STUDY" and it.f in _STUDYING and k + 1 < n:
+            nxt = items[k + 1]
+            if nxt.kind == "EDU":
+                it.kind = "W"  # "đang học đại học": enrolled, so upper secondary is behind them
+                if nxt.f in _SCHOOL_UNFINISHED and it.f != "da hoc":
+                    nxt.kind = "W"  # "đang học lớp 12": not finished yet, the bot asks
+            elif nxt.kind == "LOWEDU" or (nxt.kind == "W" and nxt.f in ("nam", "khoa", "tai")):
+                it.kind = "W"
 
 
 # Words that start a lexicon entry or a number: everything else takes the plain path in make_items.
