@@ -36,6 +36,8 @@ COUNT_SKIP = frozenset(
         "CO",
         "MASK",
         "TRONGDO",
+        "PARTY",
+        "REPORTW",
     }
 )
 COUNT_SKIP_WORDS = frozenset(
@@ -80,7 +82,7 @@ def find_count_forward(items: list[Item], k: int, e: int) -> int | None:
     for j in range(k + 1, min(e, k + 9)):
         it = items[j]
         kind = it.kind
-        if kind in ("NUM", "NAME"):
+        if kind in ("NUM", "NAME", "BADNUM"):
             return j
         if kind == "NEG" or kind == "NONE":
             return j
@@ -148,6 +150,16 @@ TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
 
 
 def find_admission(ctx: Ctx) -> AdmissionHead | None:
+    """The first admission the message reports of the cell's own; asks when a trigger has no count and
+    no other trigger has one."""
+    pending: list[str] = []  # "kết nạp" without a count: asked only if no admission is found
+    adm = _find_admission(ctx, pending)
+    if adm is None and pending:
+        ctx.ask("admission_count", question("count"))
+    return adm
+
+
+def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
     items = ctx.items
     n = len(items)
     for k in [k for k, it in enumerate(items) if it.kind in TRIGGER_KINDS]:  # the only kinds handled
@@ -173,7 +185,10 @@ def find_admission(ctx: Ctx) -> AdmissionHead | None:
         else:
             continue
         s, e = sentence_bounds(ctx, k)
-        if is_question(ctx, s, e):
+        frame = whose(ctx, k, s)
+        if frame == "other":
+            continue
+        if is_question(ctx, s, e, k):
             continue
         if in_plan(items, s, k):
             continue
@@ -204,7 +219,8 @@ def find_admission(ctx: Ctx) -> AdmissionHead | None:
                 break
             if kj == "ADMIT" and j > k + 1 and not blocked(items, j):
                 sj, _ = sentence_bounds(ctx, j)
-                if sj > s:
+                # another admission: a new sentence, or a new clause with its own subject
+                if sj > s or any(items[x].kind in ("PARTY", "ORGO") for x in range(max(k, j - 3), j)):
                     region_end = j
                     break
         if synthetic and kind in ("HEAD", "DV"):
@@ -219,19 +235,47 @@ def find_admission(ctx: Ctx) -> AdmissionHead | None:
                 return None
             adm = AdmissionHead(int(items[j].value or 0), j + 2, region_end, noun, k, [], [])
         else:
-            adm = admission_from_trigger(ctx, k, s, e, region_end)
+            adm = admission_from_trigger(ctx, k, s, e, region_end, pending)
         if adm is None:
             continue
-        # a Youth Union subject admitting "dv": đoàn viên, not đảng viên
-        if adm.head_noun == "DV" and any(
-            items[j].f in ("chi doan", "doan", "doan thanh nien")
-            or (items[j].kind == "YOUTH" and items[j].f == "doan")
-            for j in range(s, k)
-        ):
-            ctx.ask("dv_meaning", question("dv_which"))
-            return None
+        if frame == "org":
+            if adm.head_noun == "DV":
+                # a Youth Union subject admitting "dv": đoàn viên or đảng viên? ask
+                ctx.ask("dv_meaning", question("dv_which"))
+                return None
+            continue  # the Youth Union, the Women's Union...: not the party's admission
+        if adm.head_noun == "MEMBERO" or (adm.head_noun == "YOUTH" and not _party_said(ctx, s, e)):
+            continue  # "kết nạp 15 đoàn viên", "kết nạp 3 hội viên": another organisation's members
         return adm
     return None
+
+
+def whose(ctx: Ctx, k: int, s: int) -> str:
+    """ "ours"; "org" when another organisation is the subject (the Youth Union, the Women's Union,
+    a trade union); "other" for someone else's news or an invitation."""
+    items = ctx.items
+    kinds = sentence_kinds(ctx, k)
+    if "INVITE" in kinds:
+        return "other"
+    for j in range(k - 1, s - 1, -1):
+        kind = items[j].kind
+        if kind == "HEARSAY":
+            return "other"
+        if kind == "PARTY":
+            return "ours"
+        if kind == "ORGO":
+            return "org"
+    return "ours"
+
+
+def _party_said(ctx: Ctx, s: int, e: int) -> bool:
+    """The party is named around the admission ("chi bộ", "đảng viên", "vào Đảng", "đoàn viên ưu tú")."""
+    kinds = sentence_kinds(ctx, s)
+    if "PARTY" in kinds or "HEAD" in kinds:
+        return True
+    return any(
+        (it.kind == "ADMIT" and "dang" in it.f) or it.f in ("uu", "doan vien uu tu") for it in ctx.items[s:e]
+    )
 
 
 def class_sentence(ctx: Ctx, j: int) -> bool:
@@ -275,11 +319,16 @@ def synthetic_head(ctx: Ctx, k: int, s: int, e: int, region_end: int) -> Admissi
     return None
 
 
-def admission_from_trigger(ctx: Ctx, k: int, s: int, e: int, region_end: int) -> AdmissionHead | None:
+def admission_from_trigger(
+    ctx: Ctx, k: int, s: int, e: int, region_end: int, pending: list[str]
+) -> AdmissionHead | None:
     items = ctx.items
     n = len(items)
     negated = negated_before(items, k, s)
     j = find_count_forward(items, k, min(e, region_end))
+    if j is not None and items[j].kind == "BADNUM":
+        ctx.ask("admission_count", question("count_invalid", value=items[j].f))
+        return None
     if j is not None and items[j].kind in ("NEG", "NONE"):
         # "kết nạp: chưa có", "kết nạp được 0"
         return AdmissionHead(0, j + 1, region_end, None, k, [], [])
@@ -297,7 +346,7 @@ def admission_from_trigger(ctx: Ctx, k: int, s: int, e: int, region_end: int) ->
     if j is None and back is None:
         # "kết nạp đảng viên mới" with no number: ask
         if not negated:
-            ctx.ask("admission_count", question("count"))
+            pending.append("admission_count")
         return None
     idx = j if j is not None else back
     assert idx is not None
@@ -310,6 +359,10 @@ def admission_from_trigger(ctx: Ctx, k: int, s: int, e: int, region_end: int) ->
     attrs: list[str] = []
     while h < n and h < region_end:
         kind = items[h].kind
+        if kind == "MEMBERO" and head_noun is None:
+            head_noun = "MEMBERO"
+            h += 1
+            continue
         if kind in NOUNS or (kind == "YOUTH" and head_noun is None):
             if head_noun is None or (head_noun in ("CLS", "CAND") and kind in ("HEAD", "DV")):
                 head_noun = kind if kind != "YOUTH" else "YOUTH"
@@ -354,7 +407,35 @@ def name_list(items: list[Item], j: int) -> list[str]:
 
 
 def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | None]:
+    """The five breakdowns of `count` new members, from the words after the count.
+
+    Several named people each described on their own ("đ/c Hương (nữ, đoàn viên) và đ/c Long (đoàn
+    viên)") add up person by person; the words before the first name describe everyone."""
     items = ctx.items
+    region = items[adm.head_end : adm.region_end]
+    name_positions = [x for x, it in enumerate(region) if it.kind == "NAME"]
+    people: list[dict[str, int | None]] = []
+    if len(name_positions) >= 2 or (len(name_positions) == 1 and count == 1 and adm.head_noun == "NAME"):
+        bounds = zip(name_positions, [*name_positions[1:], len(region)], strict=True)
+        for a, b in bounds:
+            chunk = region[a + 1 : b]
+            each = count if any(it.kind == "ALL" for it in chunk) else 1
+            people.append(describe(ctx, chunk, each, count))
+        region = region[: name_positions[0]]
+    values = describe(ctx, region, count, count, adm.attrs_head)
+    for field in BREAKDOWN_FIELDS:
+        said = [person[field] for person in people if person[field] is not None]
+        if values[field] is None and said:
+            total = sum(said)
+            values[field] = total if total <= count else max(said)
+    return values
+
+
+def describe(
+    ctx: Ctx, region: list[Item], count: int, whole: int, head: list[str] | tuple[str, ...] = ()
+) -> dict[str, int | None]:
+    """Breakdowns of `count` people from the items describing them (`whole`: the admission's count,
+    for the question when a figure is larger than it)."""
     values: dict[str, int | None] = dict.fromkeys(BREAKDOWN_FIELDS)
     found: dict[str, list[int]] = {}
     complements: dict[str, list[int]] = {}
@@ -366,43 +447,11 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         else:
             found.setdefault(field, []).append(value)
 
-    for kind in adm.attrs_head:
+    for kind in head:
         add(kind, count)
-
-    # person chunks: several names in the region, each described on its own
-    region = items[adm.head_end : adm.region_end]
-    name_positions = [x for x, it in enumerate(region) if it.kind == "NAME"]
-    if len(name_positions) >= 2 or (len(name_positions) == 1 and count == 1 and adm.head_noun == "NAME"):
-        chunks = [
-            region[a:b] for a, b in zip(name_positions, [*name_positions[1:], len(region)], strict=True)
-        ]
-        for chunk in chunks:
-            each = count if any(it.kind == "ALL" for it in chunk) else 1
-            for it in chunk:
-                if it.kind in ATTRS or it.kind == "NAMQ":
-                    add("MALE" if it.kind == "NAMQ" else it.kind, each)
-        region = region[: name_positions[0]]
-
-    clauses: list[list[Item]] = []
-    cur: list[Item] = []
-    for it in region:
-        if it.kind in ("SEP", "STOP", "AND", "TRONGDO", "CONLAI") and not (
-            it.kind == "SEP" and it.f == "-" and not cur
-        ):
-            if cur:
-                clauses.append(cur)
-            cur = []
-            if it.kind == "CONLAI":
-                cur.append(it)
-            continue
-        cur.append(it)
-    if cur:
-        clauses.append(cur)
-
     last_num: list[int | None] = [None]
-    for clause in clauses:
+    for clause in clauses(region):
         read_clause(ctx, clause, count, add, last_num)
-
     for field, vals in found.items():
         total = sum(vals)
         # separate people add up; a sum beyond the count means the same people were described twice
@@ -415,17 +464,69 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
             else:
                 ctx.ask(
                     f"{field}_exceeds",
-                    question("exceeds", label=field_label(field, complement=True), value=total, count=count),
+                    question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
                 )
     return values
+
+
+# Between a negation and the attribute it denies: "không phải là đoàn viên", "chưa ai là nữ".
+_GAP_KINDS = frozenset({"W", "LA", "CO", "CLS", "PLAN"})
+_NEG_GAP = frozenset({"phai", "la", "co", "theo", "tot", "nghiep", "ai", "nguoi", "dong", "chi", "nao"})
+
+
+def clauses(region: list[Item]) -> list[list[Item]]:
+    """The region cut at commas, sentence ends, "và", "trong đó", "còn lại"; a negation and the
+    attribute it denies become one complement item ("không tôn giáo" -> not religious), so a chain
+    without commas ("không phải đoàn viên không tôn giáo không dân tộc") reads item by item."""
+    out: list[list[Item]] = []
+    cur: list[Item] = []
+    n = len(region)
+    x = 0
+    while x < n:
+        it = region[x]
+        kind = it.kind
+        if kind in ("SEP", "STOP", "AND", "TRONGDO", "CONLAI") and not (
+            kind == "SEP" and it.f == "-" and not cur
+        ):
+            if cur:
+                out.append(cur)
+            cur = [it] if kind == "CONLAI" else []
+            x += 1
+            continue
+        if kind in ("NEG", "NONE"):
+            j = x + 1
+            while j < n and j < x + 4 and region[j].kind in _GAP_KINDS and region[j].f in _NEG_GAP:
+                j += 1
+            if j < n and region[j].kind in NEGATABLE:
+                while True:
+                    denied = region[j].kind
+                    cur.append(Item(NEG_OF[denied], "khong " + region[j].f, "negated"))
+                    x = j + 1
+                    while x < n and region[x].kind == denied:
+                        x += 1  # "không có ai là dân tộc | thiểu số": one attribute in two pieces
+                    # "không ai theo tôn giáo hay là dân tộc thiểu số": the negation covers both
+                    j = x + 1
+                    if x < n and region[x].f in ("hay", "hoac", "cung") and j < n:
+                        if region[j].kind == "LA" and j + 1 < n:
+                            j += 1
+                        if region[j].kind in NEGATABLE:
+                            continue
+                    break
+                continue
+        cur.append(it)
+        x += 1
+    if cur:
+        out.append(cur)
+    return out
 
 
 def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: list[int | None]) -> None:
     """One comma-separated piece of the breakdown: numbers paired with attributes.
 
     `last_num` carries the number of the previous clause: in "trong đó 1 nữ, theo đạo Công giáo" the
-    bare second clause still describes that one person."""
-    # atoms: ("NUM", v) or (attribute kind, None) or ("NONE", None) in order; flags for the rest
+    bare second clause still describes that one person. A denied attribute without its own number
+    ("không tôn giáo", "không ai là đoàn viên") is said of everyone."""
+    # atoms in order: ("NUM", v), (attribute kind, 0), ("NONE", 0), ("ALL", 0)
     atoms: list[tuple[str, int]] = []
     nums: list[int] = []
     attrs: list[str] = []
@@ -437,19 +538,26 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             v = int(it.value or 0)
             atoms.append(("NUM", v))
             nums.append(v)
-        elif kind in ATTRS or kind == "NAMQ" or kind == "DV":
-            if kind == "DV":
-                # "1 dv nữ" repeats the head noun; "1 dv" alone is đoàn viên
-                nxt = clause[x + 1].kind if x + 1 < n else ""
-                if nxt in ATTRS or nxt == "NAMQ":
+        elif kind in ATTRS or kind in ("NAMQ", "DV") or (kind == "W" and it.f in _PERSON_WORDS):
+            if kind == "W":
+                if not (x > 0 and clause[x - 1].kind == "NUM"):
+                    continue
+                kind = _PERSON_WORDS[it.f]  # "2 chị 1 anh"
+            elif kind == "DV":
+                # "1 dv" alone is đoàn viên; "1 dv nữ", "cả 2 dv đều...", "3 dv này" repeat the head noun
+                if not (n == 2 and x == 1 and clause[0].kind == "NUM" and int(clause[0].value or 0) < count):
                     continue
                 kind = "YOUTH"
+            if (it.value == "negated" or kind == "NOREL") and not (atoms and atoms[-1][0] == "NUM"):
+                add(kind, count)  # "4 đoàn viên không tôn giáo": nobody religious
+                continue
             if atoms and atoms[-1][0] == kind:
                 continue  # "người theo đạo Công giáo" is one attribute spelled twice
             atoms.append((kind, 0))
             attrs.append(kind)
         elif kind == "ALL":
             has_all = True
+            atoms.append(("ALL", 0))
         elif kind == "NONE" or kind == "NEG":
             atoms.append(("NONE", 0))
             has_none = True
@@ -476,12 +584,12 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
                 add(kind, 0)  # "không có ai theo đạo"
             elif has_all or count == 1:
                 add(kind, count)  # "đều là đoàn viên", or the only one
-            elif inherited is not None:
+            elif inherited is not None and kind not in COMPLEMENT:
                 add(kind, inherited)
             elif not has_co:  # "trong đó có nữ" gives no number
                 add(kind, count)
         return
-    if len(nums) == 1:
+    if len(nums) == 1 and "ALL" not in (k for k, _ in atoms):
         v = nums[0]
         for a in attrs:
             kind = "MALE" if a == "NAMQ" else a
@@ -490,12 +598,17 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             else:
                 add(kind, v)
         return
-    # several numbers: pair by the clause's own order (number-first or attribute-first)
-    number_first = next(k for k, _ in atoms if k != "NONE") == "NUM"
+    # several numbers: pair by the clause's own order (number-first or attribute-first); "cả hai đều"
+    # makes what follows true of everyone
+    number_first = next(k for k, _ in atoms if k not in ("NONE", "ALL")) == "NUM"
     pending_num: int | None = None
     pending_attrs: list[str] = []
     for k, v in atoms:
         if k == "NONE":
+            continue
+        if k == "ALL":
+            pending_num = count
+            number_first = True
             continue
         if number_first:
             if k == "NUM":
@@ -510,7 +623,20 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             pending_attrs = []
 
 
-NEG_OF = {"YOUTH": "NOYOUTH", "FEMALE": "MALE", "REL": "NOREL", "ETH": "KINH", "EDU": "LOWEDU"}
+NEG_OF = {
+    "YOUTH": "NOYOUTH",
+    "FEMALE": "MALE",
+    "REL": "NOREL",
+    "ETH": "KINH",
+    "EDU": "LOWEDU",
+    "NOREL": "REL",
+    "KINH": "ETH",
+    "MALE": "FEMALE",
+    "LOWEDU": "EDU",
+}
+NEGATABLE = frozenset(NEG_OF)
+# Words for a man or a woman after a count: "2 chị 1 anh", "1 ông".
+_PERSON_WORDS = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE"}
 
 
 def neg_precedes_attr(atoms: list[tuple[str, int]], attr: str) -> bool:

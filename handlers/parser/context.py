@@ -39,14 +39,25 @@ def sentence_kinds(ctx: Ctx, k: int) -> set[str]:
 NO_KINDS: set[str] = set()
 
 
-def is_question(ctx: Ctx, s: int, e: int) -> bool:
+def is_question(ctx: Ctx, s: int, e: int, k: int | None = None) -> bool:
+    """The sentence s..e asks something about trigger k: a "?", a question word in k's clause or
+    before it ("kết nạp mấy đồng chí", but not "kết nạp 1 đv nhé, có gì anh nhắn em"), or a final
+    "chưa"/"không" ("đã kết nạp chưa", "được không anh")."""
     items = ctx.items
     kinds = sentence_kinds(ctx, s) if s < len(items) else NO_KINDS
-    if "Q" in kinds or "QMARK" in kinds:
+    if "QMARK" in kinds:
         return True
-    # sentence-final "chưa"/"không" ("đã kết nạp chưa")
+    if "Q" in kinds:
+        if k is None:
+            return True
+        end = k
+        while end < e and items[end].kind not in ("SEP", "STOP"):
+            end += 1
+        if any(items[j].kind == "Q" for j in range(s, end)):
+            return True
+    # sentence-final "chưa"/"không" ("đã kết nạp chưa"), before any address word or particle
     last = e - 1
-    while last >= s and items[last].kind in ("SEP", "COLON"):
+    while last >= s and (items[last].kind in ("SEP", "COLON") or items[last].f in TRAILING):
         last -= 1
     return (
         last > s
@@ -56,13 +67,24 @@ def is_question(ctx: Ctx, s: int, e: int) -> bool:
     )
 
 
+PROCEDURE = frozenset({"xet", "xem xet", "dang xem xet", "de nghi", "tham dinh"})
+# Words that close a question after its "không"/"chưa": "được không anh", "chưa ạ", "không nhỉ".
+TRAILING = frozenset(
+    {"anh", "chi", "em", "a", "ha", "nhe", "nha", "nhi", "vay", "the", "ban", "dong chi", "bac"}
+)
+
+
 def in_plan(items: list[Item], s: int, k: int) -> bool:
-    """A plan word earlier in the same clause chain governs this trigger, unless "đã" intervenes."""
+    """A plan word earlier in the same clause chain governs this trigger, unless "đã" intervenes. A
+    step of the procedure ("xét", "đề nghị") governs only the verb right after it: "xét kết nạp" is
+    not done yet, "họp xét và kết nạp" is."""
     for j in range(k - 1, s - 1, -1):
         kind = items[j].kind
         if kind == "PAST" and items[j].f in ("da", "vua", "vua moi", "da duoc"):
             return False
         if kind == "PLAN":
+            if items[j].f in PROCEDURE and k - j > 2:
+                continue
             # "hoàn thành chỉ tiêu kết nạp 12", "vượt chỉ tiêu": an achievement, not a plan
             return not (
                 j > s and (items[j - 1].kind == "DONE" or items[j - 1].f in ("dat", "vuot", "vuot muc"))
@@ -123,6 +145,13 @@ class Ctx:
         self.bounds = bounds
         self.skinds = skinds
         return sid
+
+    def child(self, items: list[Item]) -> Ctx:
+        """A context over part of the stream (one time frame) that asks into the same lists."""
+        sub = Ctx(items)
+        sub.ambiguous = self.ambiguous
+        sub.questions = self.questions
+        return sub
 
     def ask(self, key: str, question: str) -> None:
         if key not in self.ambiguous:

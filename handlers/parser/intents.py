@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from handlers.parser.admissions import TRIGGER_KINDS, find_admission, read_breakdown
-from handlers.parser.classes import find_class
+from handlers.parser.admissions import TRIGGER_KINDS
 from handlers.parser.context import Ctx
+from handlers.parser.facts import Reading, read_facts, total_admission, total_attendance
 from handlers.parser.lexicon import CLASS_KINDS
-from handlers.parser.names import female_from_names, names_and_places
-from handlers.parser.questions import field_label, missing_questions, question
-from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts, ClassAttendanceFacts, ParseResult
+from handlers.parser.names import names_and_places
+from handlers.parser.questions import missing_questions, question
+from handlers.parser.result import Fact, ParseResult
 from handlers.parser.tokens import COMMAND, make_items, mask_periods, tokenize
-from handlers.periods import best_period, scan_periods
-from handlers.text import fold_normalized, has_vietnamese_marks, normalize
+from handlers.periods import Period, best_period, scan_periods
+from handlers.text import fold_normalized, has_vietnamese_marks, may_need_repair, normalize, repair_typing
 
 MAX_INPUT = 2_000  # chat messages are short; cap work on pasted documents
 
@@ -33,6 +34,11 @@ def parse_message(text: str, today: date) -> ParseResult:
     if not norm:
         return ParseResult("unknown")
     folded = fold_normalized(norm)
+    if may_need_repair(folded):
+        repaired = repair_typing(norm)
+        if repaired != norm:
+            norm = normalize(repaired)
+            folded = fold_normalized(norm)
     cmd, cmd_end = command_of(folded)
     if cmd is not None:
         if cmd in ("tiendo", "tien_do", "progress"):
@@ -46,6 +52,8 @@ def parse_message(text: str, today: date) -> ParseResult:
         folded = folded[cmd_end:]
         if not folded.strip():
             return ParseResult("report", questions=(question("report_text"),))
+    if folded[:1] == "[" and CAPTION.match(folded):
+        return ParseResult("unknown")  # "[Hình ảnh] Lễ kết nạp...": a photo's caption, forwarded news
     masked, hits = mask_periods(folded, today)
     lower = norm.lower()
     aligned = len(lower) == len(folded) == len(norm)
@@ -58,66 +66,19 @@ def parse_message(text: str, today: date) -> ParseResult:
     names = names_and_places(fs, accs, origs, tkinds, vals, cased, marks)
     items = make_items(fs, accs, tkinds, vals, marks)
     ctx = Ctx(items)
-    period = best_period(hits)
     kinds = {it.kind for it in items}
 
-    # without a trigger or a class word the searches below find nothing: skip their scans
-    adm = find_admission(ctx) if not kinds.isdisjoint(TRIGGER_KINDS) else None
-    admission: AdmissionFacts | None = None
-    region: tuple[int, int] | None = None
-    if adm is not None and adm.count is not None:
-        region = (adm.trigger, adm.region_end)
-        count = adm.count
-        if adm.names and count == 0:
-            count = len(adm.names)
-        if count > 0:
-            values = read_breakdown(ctx, adm, count)
-            all_names = (
-                [str(it.value) for it in items[adm.trigger : adm.region_end] if it.kind == "NAME"]
-                if "NAME" in kinds
-                else []
-            )
-            if values["female"] is None and all_names and len(all_names) == count:
-                values["female"] = female_from_names(all_names)
-            for field in BREAKDOWN_FIELDS:
-                v = values[field]
-                if v is not None and v > count:
-                    ctx.ask(
-                        f"{field}_exceeds",
-                        question("exceeds", label=field_label(field), value=v, count=count),
-                    )
-                    values[field] = None
-            admission = AdmissionFacts(count=count, **values)
-        else:
-            admission = AdmissionFacts(count=0)
-    attendance = find_class(ctx, region) if not kinds.isdisjoint(CLASS_KINDS) else None
+    readings = read_facts(ctx, hits, today) if not kinds.isdisjoint(FACT_KINDS) else []
     if (
-        attendance is not None
-        and attendance.sent is not None
-        and attendance.completed is not None
-        and attendance.completed > attendance.sent
-    ):
-        ctx.ask(
-            "completed_exceeds",
-            question("completed_exceeds", completed=attendance.completed, sent=attendance.sent),
-        )
-        attendance = ClassAttendanceFacts(sent=attendance.sent)
-
-    if (
-        admission is None
-        and attendance is None
+        not readings
         and ctx.ambiguous == ["admission_count"]
         and ("HELP" in kinds or "Q" in kinds or "?" in folded)
     ):
         ctx.ambiguous.clear()  # "cho hỏi cách báo cáo kết nạp đảng viên": a how-to, not a report
         ctx.questions.clear()
-    if admission is not None or attendance is not None or ctx.ambiguous:
-        questions = list(ctx.questions)
-        if admission is not None and admission.count > 0:
-            questions.extend(missing_questions(admission, tuple(ctx.ambiguous)))
-        return ParseResult(
-            "report", admission, attendance, period, tuple(questions), tuple(names), tuple(ctx.ambiguous)
-        )
+    if readings or ctx.ambiguous:
+        return _report(readings, ctx, names)
+    period = best_period(hits)
     if "PROG" in kinds and not ("HELP" in kinds and "tien do" not in folded):
         return ParseResult("progress", period=period, names=tuple(names))
     # a question about how many / how far: "đã kết nạp được bao nhiêu?", "đã đạt chỉ tiêu chưa?"
@@ -134,5 +95,43 @@ def parse_message(text: str, today: date) -> ParseResult:
     return ParseResult("unknown", names=tuple(names))
 
 
+def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
+    """A report: one fact, or several with their totals in the single fields."""
+    facts = tuple(Fact(p, r.admission, r.attendance) for r in readings for p in r.periods)
+    if len(facts) == 1:
+        fact = facts[0]
+        admission, attendance, period = fact.admission, fact.class_attendance, fact.period
+        facts = ()
+    elif facts:
+        admissions = [f.admission for f in facts if f.admission is not None]
+        attendances = [f.class_attendance for f in facts if f.class_attendance is not None]
+        admission = total_admission(admissions) if admissions else None
+        attendance = total_attendance(attendances) if attendances else None
+        dated = [f.period for f in facts if f.period is not None]
+        period = (
+            Period(min(p.start for p in dated), max(p.end for p in dated))
+            if len(dated) == len(facts)
+            else None
+        )
+    else:
+        admission = attendance = period = None
+    questions = list(ctx.questions)
+    if admission is not None and admission.count > 0:
+        questions.extend(missing_questions(admission, tuple(ctx.ambiguous)))
+    return ParseResult(
+        "report",
+        admission,
+        attendance,
+        period,
+        tuple(questions),
+        tuple(names),
+        tuple(ctx.ambiguous),
+        facts,
+    )
+
+
+FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
+# A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
+CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the"})
 PROGRESS_TOPICS = frozenset({"ADMIT", "HEAD", "DV", "CLASS", "SENT", "DONE", "CERT", "PLAN"})

@@ -81,10 +81,11 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "ALL": "ca, tat ca, toan bo, deu, deu la, ca hai deu, het, ca thay, tat ca deu, 100%, ca ca, toan the",
     "NONE": (
-        "khong co ai, khong ai, chua co ai, khong co dong chi nao, khong co nguoi nao, khong co, chua co, "
-        "chua co dong chi nao, khong co truong hop nao, khong dong chi nao, khong phai, khong phai la, khong "
-        "la, chua phai, chua la, chua ai, ko ai, k ai, kh ai, hong ai, hong co ai, ko co ai, k co ai, chang "
-        "ai, chua co nguoi nao, khong co ai het, chua dong chi nao, khong ai het"
+        "ko phai, k phai, kh phai, hong phai, ko phai la, khong co ai, khong ai, chua co ai, khong co dong "
+        "chi nao, khong co nguoi nao, khong co, chua co, chua co dong chi nao, khong co truong hop nao, khong"
+        " dong chi nao, khong phai, khong phai la, khong la, chua phai, chua la, chua ai, ko ai, k ai, kh ai,"
+        " hong ai, hong co ai, ko co ai, k co ai, chang ai, chua co nguoi nao, khong co ai het, chua dong chi"
+        " nao, khong ai het"
     ),
     "NEG": "khong, chua, chang, ko, k, kg, khg, hok, hong, kh, chua the",
     "SENT": "cu, da cu, gioi thieu, cu di, de cu di, gt, lua chon cu",
@@ -274,7 +275,8 @@ for _entries in LEXN.values():
         LEX_PHRASE.setdefault(_toks, (_kind, _text))
 
 SINGLE_LEX = frozenset(p for ps in LEXICON.values() for p in ps if " " not in p)
-ATTRS = frozenset({"FEMALE", "MALE", "YOUTH", "REL", "NOREL", "ETH", "KINH", "EDU", "LOWEDU"})
+# NOYOUTH never comes from the lexicon: it is "không phải đoàn viên" read as one item
+ATTRS = frozenset({"FEMALE", "MALE", "YOUTH", "NOYOUTH", "REL", "NOREL", "ETH", "KINH", "EDU", "LOWEDU"})
 NOUNS = frozenset({"HEAD", "DV", "CAND", "CLS"})
 FIELD_OF = {
     "FEMALE": "female",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from handlers.parser.lexicon import (
     LEX_PHRASE,
+    LEXN,
     LEXN_LENGTHS,
     MIDDLE_NAMES,
     NAME_COLLIDERS,
+    NUMBER_START,
     PERSON_TITLES,
     PHRASES,
     PLACE_WORDS,
@@ -62,6 +64,7 @@ def name_tokens(
             after_title
             and f not in PHRASES
             and f not in WEAK_NUMBER_WORDS
+            and f not in NUMBER_START
             and len(f) > 1
             and (i + 1 >= n or not fs[i + 1].isalpha() or fs[i + 1] in PHRASES)
         ):
@@ -153,6 +156,8 @@ def names_and_places(
             continue
         f = fs[i]
         free = i + 1
+        if i > 0 and (fs[i - 1], f) in LEXN and f not in NAME_PASS_WORDS:
+            continue  # the second word of a domain phrase ("trong đó", "đảng viên") starts no name
         place_len = match_phrase(fs, i, PLACE_FIRST) if f in PLACE_FIRST else 0
         if (
             place_len

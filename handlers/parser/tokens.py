@@ -204,7 +204,6 @@ def make_items(
 
 
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
-_STUDYING = frozenset({"hoc", "dang hoc", "duoc hoc", "theo hoc", "da hoc", "di hoc"})
 _SCHOOL_UNFINISHED = frozenset({"lop 12", "12/12", "thpt", "cap 3", "cap ba", "cap iii", "lop 12/12"})
 
 
@@ -221,7 +220,7 @@ def _ages_and_schooling(items: list[Item]) -> None:
                 if items[j].kind == "NUM":
                     items[j].kind = "MASK"
                 j += 1
-        elif it.kind == "STUDY" and it.f in _STUDYING and k + 1 < n:
+        elif it.kind == "STUDY" and "hoc" in it.f and k + 1 < n:
             nxt = items[k + 1]
             if nxt.kind == "EDU":
                 it.kind = "W"  # "đang học đại học": enrolled, so upper secondary is behind them
@@ -229,6 +228,10 @@ def _ages_and_schooling(items: list[Item]) -> None:
                     nxt.kind = "W"  # "đang học lớp 12": not finished yet, the bot asks
             elif nxt.kind == "LOWEDU" or (nxt.kind == "W" and nxt.f in ("nam", "khoa", "tai")):
                 it.kind = "W"
+            elif nxt.kind == "NUM" and "lop" in it.f and int(nxt.value or 0) <= 12:
+                # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
+                it.kind = "W"
+                nxt.kind = "MASK"
 
 
 # Words that start a lexicon entry or a number: everything else takes the plain path in make_items.
