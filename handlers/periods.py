@@ -118,10 +118,10 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
         rf"(?P<school>\b(?:nam\s+hoc|nien\s+khoa|khoa(?:\s+hoc)?)\s*:?\s*{_Y4}\s*[-–/]\s*"
         rf"(?:{_Y4}|\d{{2}})\b)",
     ),
-    ("t", rf"(?P<past_t>\btot\s+nghiep(?:\s+[a-z0-9/]+){{0,3}}?\s+(?:nam\s+)?{_Y4}\b)"),
+    ("t", rf"(?P<past_t>\btot\s+nghiep(?:\s+[a-z0-9/]+){{0,3}}?\s+(?P<pt_y>(?:nam\s+)?{_Y4})\b)"),
     (
         "nxrv",
-        rf"(?P<past>\b(?:nhap\s+ngu|xuat\s+ngu|ra\s+truong|vao\s+doan)\s+(?:nam\s+|tu\s+nam\s+)?{_Y4}\b)",
+        rf"(?P<past>\b(?:nhap\s+ngu|xuat\s+ngu|ra\s+truong|vao\s+doan)\s+(?P<pa_y>(?:nam\s+|tu\s+nam\s+)?{_Y4})\b)",
     ),
     (
         "t",
@@ -308,6 +308,8 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
         s, e = m.span()
         g = m.group
         if kind in _MASK_GROUPS:
+            if kind in ("past", "past_t"):  # only the year: "tốt nghiệp THPT" still says the schooling
+                s, e = m.span("pa_y" if kind == "past" else "pt_y")
             hits.append(PeriodHit(s, e, 99, _MASK_GROUPS[kind]))
         elif kind == "since":
             w = g("since_w")

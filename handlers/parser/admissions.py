@@ -38,6 +38,8 @@ COUNT_SKIP = frozenset(
         "TRONGDO",
         "PARTY",
         "REPORTW",
+        "NAMELIST",
+        "ALL",
     }
 )
 COUNT_SKIP_WORDS = frozenset(
@@ -174,6 +176,12 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
         elif kind in ("HEAD", "DV") and k + 1 < n and items[k + 1].kind == "NEW":
             # "2 đảng viên mới", "đảng viên mới: 2"
             synthetic = True
+        elif kind in ("HEAD", "DV") and _counted_people(ctx, k):
+            # "4 dv, 2 nu, khong ton giao": a count opening the message and described at once
+            s, e = sentence_bounds(ctx, k)
+            if is_question(ctx, s, e, k):
+                continue
+            return AdmissionHead(int(items[k - 1].value or 0), k + 1, n, kind, k, [], [])
         elif kind in ("MORE", "DEVELOP") and k + 2 < n:
             # "thêm 2 đảng viên", "phát triển được 2 đảng viên"
             j = k + 1
@@ -250,6 +258,15 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
     return None
 
 
+def _counted_people(ctx: Ctx, k: int) -> bool:
+    """ "N đv" opening the message, then a breakdown ("2 nữ", "không tôn giáo"), and no verb anywhere."""
+    items = ctx.items
+    if k != 1 or items[0].kind != "NUM" or any(it.kind in ("ADMIT", "TOTAL", "STATUS") for it in items):
+        return False
+    after = items[k + 1 : k + 6]
+    return bool(after) and after[0].kind == "SEP" and any(it.kind in ATTRS for it in after)
+
+
 def whose(ctx: Ctx, k: int, s: int) -> str:
     """ "ours"; "org" when another organisation is the subject (the Youth Union, the Women's Union,
     a trade union); "other" for someone else's news or an invitation."""
@@ -257,10 +274,12 @@ def whose(ctx: Ctx, k: int, s: int) -> str:
     kinds = sentence_kinds(ctx, k)
     if "INVITE" in kinds:
         return "other"
+    if "HEARSAY" in kinds and any(items[j].kind == "HEARSAY" for j in range(s, k)):
+        return "other"
+    if "CONGRATS" in kinds:
+        return "other"  # "chúc mừng đồng chí Hùng được kết nạp": a greeting, not a report
     for j in range(k - 1, s - 1, -1):
         kind = items[j].kind
-        if kind == "HEARSAY":
-            return "other"
         if kind == "PARTY":
             return "ours"
         if kind == "ORGO":
@@ -286,15 +305,12 @@ def class_sentence(ctx: Ctx, j: int) -> bool:
     if kind == "DONE" and j + 1 < len(items) and items[j + 1].kind == "PLAN":
         return False
     kinds = sentence_kinds(ctx, j)
-    return (
-        "CLASS" in kinds
-        or "SENT" in kinds
-        or items[j].f
-        in (
-            "di hoc",
-            "di hoc lop",
-        )
-    )
+    return "CLASS" in kinds or "SENT" in kinds or names_the_class(items[j])
+
+
+def names_the_class(it: Item) -> bool:
+    """ "đi học", "học lớp NT", "hoàn thành lớp": a study or completion word that says it is the class."""
+    return it.kind in ("STUDY", "DONE") and ("di hoc" in it.f or "lop" in it.f)
 
 
 def synthetic_head(ctx: Ctx, k: int, s: int, e: int, region_end: int) -> AdmissionHead | None:
@@ -333,16 +349,26 @@ def admission_from_trigger(
         # "kết nạp: chưa có", "kết nạp được 0"
         return AdmissionHead(0, j + 1, region_end, None, k, [], [])
     if j is not None and items[j].kind == "NAME":
-        names = name_list(items, j)
-        end = j
-        while end < n and items[end].kind in ("NAME", "AND", "SEP"):
-            end += 1
+        names = name_list(items, j, region_end)
         return AdmissionHead(len(names), j, region_end, "NAME", k, names, [])
     if negated and (j is None or items[j].value == 0):
         return AdmissionHead(0, k + 1, region_end, None, k, [], [])
     back = None
     if j is None:
         back = find_count_backward(items, k, s)
+    if j is None and back is None:
+        x = k + 1
+        while x < region_end and items[x].kind in ("HEAD", "NEW", "PERIOD", "COLON", "NAMELIST", "CLS"):
+            x += 1
+        if x < region_end and items[x].kind == "STOP" and _name_line(items, x + 1, region_end):
+            names = name_list(items, x, region_end)
+            first = next(y for y in range(x, region_end) if items[y].kind == "NAME")
+            return AdmissionHead(len(names), first, region_end, "NAME", k, names, [])
+    if j is None and back is None and k > 0 and items[k - 1].kind in ("DUOC", "PAST"):
+        # "Đồng chí Lan ..., nay được kết nạp": the people named before a passive verb
+        named = [str(items[x].value) for x in range(s, k) if items[x].kind == "NAME"]
+        if named:
+            return AdmissionHead(len(named), k + 1, region_end, "NAME", k, named, [])
     if j is None and back is None:
         # "kết nạp đảng viên mới" with no number: ask
         if not negated:
@@ -391,19 +417,48 @@ def admission_from_trigger(
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
 
 
-def name_list(items: list[Item], j: int) -> list[str]:
+def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
+    """The people named from item j on: "đ/c Hương (nữ, đoàn viên) và đ/c Long", "Hoàng Văn Tú, Hoàng
+    Thị Mơ", or one per line ("1. Nguyễn Thị Lan" / "- Đồng chí Mai Văn Quyết, sinh năm 1995")."""
     names: list[str] = []
-    n = len(items)
+    n = len(items) if end is None else end
+    depth = 0
     while j < n:
         it = items[j]
-        if it.kind == "NAME":
+        kind = it.kind
+        if kind == "NAME":
             names.append(str(it.value))
-        elif it.kind in ("AND", "SEP") or (it.kind == "CLS"):
+        elif it.f == "(":
+            depth += 1
+        elif it.f == ")":
+            depth = max(0, depth - 1)
+        elif depth or kind in _IN_NAME_LIST:
             pass
+        elif kind == "NUM" and j + 1 < n and items[j + 1].f in (".", ")"):
+            j += 1  # "2. Trần Văn Minh": the list's numbering
+        elif kind == "STOP" and it.f in ("\n", ";") and _name_line(items, j + 1, n):
+            pass  # the list goes on on the next line
         else:
             break
         j += 1
     return names
+
+
+# What may stand between the names of a list: separators, titles, what is said of each person.
+_IN_NAME_LIST = ATTRS | {"AND", "SEP", "CLS", "COLON", "MASK", "LA", "NAMQ", "W", "NAMELIST", "TUOI"}
+
+
+def _name_line(items: list[Item], j: int, n: int) -> bool:
+    """A line that opens with a name (after its numbering, a dash or a title)."""
+    while j < n and (items[j].kind in ("SEP", "CLS") or items[j].f == "."):
+        j += 1
+    if j < n and items[j].kind == "NUM":
+        j += 1
+        while j < n and items[j].f in (".", ")"):
+            j += 1
+    while j < n and items[j].kind in ("SEP", "CLS"):
+        j += 1
+    return j < n and items[j].kind == "NAME"
 
 
 def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | None]:
@@ -420,9 +475,14 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         for a, b in bounds:
             chunk = region[a + 1 : b]
             each = count if any(it.kind == "ALL" for it in chunk) else 1
-            people.append(describe(ctx, chunk, each, count))
+            people.append(describe(ctx, clauses(chunk), each, count))
         region = region[: name_positions[0]]
-    values = describe(ctx, region, count, count, adm.attrs_head)
+    parts = clauses(region)
+    if count > 1 and any(it.kind == "ORD" for part in parts for it in part):
+        # "đv thứ nhất nữ, đv thứ hai nam": one person per clause
+        people += [describe(ctx, [part], 1, count) for part in parts if any(it.kind == "ORD" for it in part)]
+        parts = [part for part in parts if not any(it.kind == "ORD" for it in part)]
+    values = describe(ctx, parts, count, count, adm.attrs_head)
     for field in BREAKDOWN_FIELDS:
         said = [person[field] for person in people if person[field] is not None]
         if values[field] is None and said:
@@ -432,9 +492,9 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
 
 
 def describe(
-    ctx: Ctx, region: list[Item], count: int, whole: int, head: list[str] | tuple[str, ...] = ()
+    ctx: Ctx, parts: list[list[Item]], count: int, whole: int, head: list[str] | tuple[str, ...] = ()
 ) -> dict[str, int | None]:
-    """Breakdowns of `count` people from the items describing them (`whole`: the admission's count,
+    """Breakdowns of `count` people from the clauses describing them (`whole`: the admission's count,
     for the question when a figure is larger than it)."""
     values: dict[str, int | None] = dict.fromkeys(BREAKDOWN_FIELDS)
     found: dict[str, list[int]] = {}
@@ -450,7 +510,7 @@ def describe(
     for kind in head:
         add(kind, count)
     last_num: list[int | None] = [None]
-    for clause in clauses(region):
+    for clause in parts:
         read_clause(ctx, clause, count, add, last_num)
     for field, vals in found.items():
         total = sum(vals)
@@ -607,6 +667,9 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
         if k == "NONE":
             continue
         if k == "ALL":
+            for a in pending_attrs:  # "học vấn 12/12 cả 2"
+                add(a, count)
+            pending_attrs = []
             pending_num = count
             number_first = True
             continue

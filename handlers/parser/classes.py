@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.parser.admissions import names_the_class
 from handlers.parser.context import Ctx, Item, in_plan, is_question, sentence_bounds, sentence_kinds
 from handlers.parser.questions import question
 from handlers.parser.result import ClassAttendanceFacts
@@ -31,7 +32,7 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
         s, e = sentence_bounds(ctx, k)
         if (
             not any(items[x].kind in ("CLASS", "SENT", "CERT") for x in range(s, e))
-            and not (kind in ("STUDY", "DONE") and ("di hoc" in it.f or "lop" in it.f))
+            and not names_the_class(it)
             and not (kind == "DONE" and seen)
         ):
             continue
@@ -66,6 +67,9 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
                 first = min(first, k)
         elif kind == "CLASS":
             seen = True
+            if sent is None and k + 2 < n and items[k + 1].kind == "COLON" and items[k + 2].kind == "NUM":
+                sent = int(items[k + 2].value or 0)  # "Bồi dưỡng nhận thức: 02 QCUT", a form's line
+                first = min(first, k)
     if sent is None and completed is None:
         return None, first
     return ClassAttendanceFacts(sent=sent, completed=completed), first
@@ -78,6 +82,8 @@ def reports_own_class(ctx: Ctx, k: int, s: int, e: int) -> bool:
     if "STATUS" in kinds or "TOTAL" in kinds or "INVITE" in kinds or "HEARSAY" in kinds:
         return False
     items = ctx.items
+    if "BLOCK" in kinds and any(items[j].f == "nguon ket nap" for j in range(s, e)):
+        return False  # "Nguồn kết nạp của chi bộ: ..., 2 đồng chí đã có giấy chứng nhận"
     if items[k].f in ("da hoc", "hoc", "da hoc xong"):
         # "có 2 quần chúng đã học lớp": what the pool has, not what was done this period
         for j in range(k - 1, max(s - 1, k - 5), -1):
@@ -127,6 +133,7 @@ def class_count(items: list[Item], k: int, s: int, e: int, whole: int | None = N
             "FEMALE",
             "NAMQ",
             "MALE",
+            "PARTY",
         ):
             break
     if negated:

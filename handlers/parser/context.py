@@ -53,7 +53,7 @@ def is_question(ctx: Ctx, s: int, e: int, k: int | None = None) -> bool:
         end = k
         while end < e and items[end].kind not in ("SEP", "STOP"):
             end += 1
-        if any(items[j].kind == "Q" for j in range(s, end)):
+        if any(items[j].kind == "Q" and _asks(items, j, e) for j in range(s, end)):
             return True
     # sentence-final "chưa"/"không" ("đã kết nạp chưa"), before any address word or particle
     last = e - 1
@@ -68,6 +68,16 @@ def is_question(ctx: Ctx, s: int, e: int, k: int | None = None) -> bool:
 
 
 PROCEDURE = frozenset({"xet", "xem xet", "dang xem xet", "de nghi", "tham dinh"})
+
+
+def _asks(items: list[Item], j: int, e: int) -> bool:
+    """A question word that asks: not "không có gì mới" (nothing), not a filler "à" opening a sentence."""
+    if j > 0 and items[j - 1].kind in ("NEG", "NONE"):
+        return False
+    return items[j].f not in FINAL_PARTICLES or j >= e - 2
+
+
+FINAL_PARTICLES = frozenset({"a", "nhi", "the"})
 # Words that close a question after its "không"/"chưa": "được không anh", "chưa ạ", "không nhỉ".
 TRAILING = frozenset(
     {"anh", "chi", "em", "a", "ha", "nhe", "nha", "nhi", "vay", "the", "ban", "dong chi", "bac"}
@@ -83,8 +93,10 @@ def in_plan(items: list[Item], s: int, k: int) -> bool:
         if kind == "PAST" and items[j].f in ("da", "vua", "vua moi", "da duoc"):
             return False
         if kind == "PLAN":
-            if items[j].f in PROCEDURE and k - j > 2:
+            if items[j].f in PROCEDURE and any(items[x].kind in ("AND", "SEP") for x in range(j + 1, k)):
                 continue
+            if any(items[x].kind in ("CARRY", "PROG") for x in range(max(s, j - 3), j)):
+                continue  # "thực hiện Nghị quyết", "căn cứ kế hoạch": what was done under it
             # "hoàn thành chỉ tiêu kết nạp 12", "vượt chỉ tiêu": an achievement, not a plan
             return not (
                 j > s and (items[j - 1].kind == "DONE" or items[j - 1].f in ("dat", "vuot", "vuot muc"))
@@ -108,7 +120,7 @@ def blocked(items: list[Item], k: int) -> bool:
 class Ctx:
     """The item stream, what is being asked, and sentence indexes so scope checks are lookups."""
 
-    __slots__ = ("ambiguous", "bounds", "items", "questions", "sid", "skinds")
+    __slots__ = ("ambiguous", "bounds", "items", "period_kinds", "questions", "sid", "skinds")
 
     def __init__(self, items: list[Item]) -> None:
         self.items = items  # a plain list: indexing a list subclass is three times slower
@@ -117,6 +129,7 @@ class Ctx:
         self.sid: list[int] | None = None  # sentence index built lazily: most messages never need it
         self.bounds: list[tuple[int, int]] = []
         self.skinds: list[set[str]] = []
+        self.period_kinds: list[str] = []  # kind of each PERIOD item's hit ("day", "month"...), by index
 
     def index_sentences(self) -> list[int]:
         kinds = [it.kind for it in self.items]
@@ -149,6 +162,7 @@ class Ctx:
     def child(self, items: list[Item]) -> Ctx:
         """A context over part of the stream (one time frame) that asks into the same lists."""
         sub = Ctx(items)
+        sub.period_kinds = self.period_kinds
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions
         return sub

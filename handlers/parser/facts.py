@@ -36,6 +36,7 @@ class Reading:
     periods: list[Period | None]
 
 
+_VERBS = CLASS_KINDS | {"ADMIT", "MORE", "DEVELOP"}
 _FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 _TRIGGERS = frozenset({"ADMIT", "SENT", "STUDY", "DONE", "CERT"})
 # Words that may stand between a clause's start and the period opening it: "trong tháng 10", "còn quý 4".
@@ -118,9 +119,7 @@ def _read(ctx: Ctx, start: int, end: int, previous: Reading | None) -> Reading |
     part = items if whole else items[start:end]
     kinds = {it.kind for it in part}
     shift = start
-    if kinds.isdisjoint(_FACT_KINDS):
-        if previous is None or "NUM" not in kinds:
-            return None
+    if kinds.isdisjoint(_VERBS) and previous is not None and "NUM" in kinds:
         while part and part[0].kind in ("SEP", "AND", "STOP"):
             part = part[1:]
             shift += 1
@@ -128,6 +127,8 @@ def _read(ctx: Ctx, start: int, end: int, previous: Reading | None) -> Reading |
         part = [verb, *part]
         shift -= 1
         kinds.add(verb.kind)
+    elif kinds.isdisjoint(_FACT_KINDS):
+        return None
     sub = ctx if whole else ctx.child(part)
     admission, attendance, anchor = read_stretch(sub, kinds)
     if admission is None and attendance is None:
@@ -251,9 +252,11 @@ def _is_letter(ctx: Ctx, k: int) -> bool:
     """The date of a letter, a message or a forward: not what the report is about."""
     items = ctx.items
     n = len(items)
-    if (k > 0 and items[k - 1].kind == "TIME") or (k + 1 < n and items[k + 1].kind == "TIME"):
-        return True
-    s, _ = sentence_bounds(ctx, k)
+    s, e = sentence_bounds(ctx, k)
+    if ((k > 0 and items[k - 1].kind == "TIME") or (k + 1 < n and items[k + 1].kind == "TIME")) and not any(
+        items[j].kind in _TRIGGERS for j in range(s, e)
+    ):
+        return True  # "08:15 02/11/2023": a message's header (with a verb, when the thing happens)
     for j in range(k - 1, s - 1, -1):
         kind = items[j].kind
         if kind in _TRIGGERS:
@@ -266,7 +269,8 @@ def _is_letter(ctx: Ctx, k: int) -> bool:
         and k > s
         and items[k - 1].kind == "SEP"
         and items[k - 1].f == ","
-        and not any(items[j].kind in ("NUM", "ADMIT", "REPORTW") for j in range(s, k))
+        and ctx.period_kinds[int(items[k].value or 0)] == "day"
+        and all(items[j].kind in ("W", "NAME", "COLON", "SEP", "MASK") for j in range(s, k - 1))
     )
 
 

@@ -6,14 +6,15 @@ import re
 from datetime import date
 
 from handlers.parser.admissions import TRIGGER_KINDS
-from handlers.parser.context import Ctx
+from handlers.parser.context import TRAILING, Ctx, Item
 from handlers.parser.facts import Reading, read_facts, total_admission, total_attendance
 from handlers.parser.lexicon import CLASS_KINDS
 from handlers.parser.names import names_and_places
 from handlers.parser.questions import missing_questions, question
 from handlers.parser.result import Fact, ParseResult
+from handlers.parser.tables import rewrite_tables
 from handlers.parser.tokens import COMMAND, make_items, mask_periods, tokenize
-from handlers.periods import Period, best_period, scan_periods
+from handlers.periods import MASKED_KINDS, Period, best_period, scan_periods
 from handlers.text import fold_normalized, has_vietnamese_marks, may_need_repair, normalize, repair_typing
 
 MAX_INPUT = 2_000  # chat messages are short; cap work on pasted documents
@@ -30,7 +31,10 @@ def command_of(folded: str) -> tuple[str | None, int]:
 
 def parse_message(text: str, today: date) -> ParseResult:
     """Parse one chat message; never raises on any str input."""
-    norm = normalize(text[: MAX_INPUT * 2] if text else "")[:MAX_INPUT]
+    raw = text[: MAX_INPUT * 2] if text else ""
+    if "\t" in raw or "|" in raw:
+        raw = rewrite_tables(raw)
+    norm = normalize(raw)[:MAX_INPUT]
     if not norm:
         return ParseResult("unknown")
     folded = fold_normalized(norm)
@@ -66,6 +70,7 @@ def parse_message(text: str, today: date) -> ParseResult:
     names = names_and_places(fs, accs, origs, tkinds, vals, cased, marks)
     items = make_items(fs, accs, tkinds, vals, marks)
     ctx = Ctx(items)
+    ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
     kinds = {it.kind for it in items}
 
     readings = read_facts(ctx, hits, today) if not kinds.isdisjoint(FACT_KINDS) else []
@@ -88,7 +93,13 @@ def parse_message(text: str, today: date) -> ParseResult:
         or ("?" in folded and not q_words)
         or (items and items[-1].kind == "NEG" and items[-1].f == "chua")
     )
-    if how_much and kinds & PROGRESS_TOPICS and "HELP" not in kinds and "BLOCK" not in kinds:
+    if (
+        how_much
+        and kinds & PROGRESS_TOPICS
+        and "HELP" not in kinds
+        and "BLOCK" not in kinds
+        and not asks_permission(items)
+    ):
         return ParseResult("progress", period=period, names=tuple(names))
     if "HELP" in kinds:
         return ParseResult("help")
@@ -133,5 +144,19 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
-NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the"})
+NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau"})
+
+
+def asks_permission(items: list[Item]) -> bool:
+    """ "... có được không?", "... được chưa ạ": whether something may be done, not how far it got."""
+    last = len(items) - 1
+    while last > 0 and (items[last].kind in ("STOP", "SEP") or items[last].f in TRAILING):
+        last -= 1
+    return (
+        last > 0
+        and items[last].kind == "NEG"
+        and (items[last - 1].kind == "DUOC" or items[last - 1].f == "co duoc")
+    )
+
+
 PROGRESS_TOPICS = frozenset({"ADMIT", "HEAD", "DV", "CLASS", "SENT", "DONE", "CERT", "PLAN"})

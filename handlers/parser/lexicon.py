@@ -91,13 +91,13 @@ LEXICON_TEXT: dict[str, str] = {
     "SENT": "cu, da cu, gioi thieu, cu di, de cu di, gt, lua chon cu",
     "STUDY": (
         "di hoc, hoc, tham gia, theo hoc, du lop, tham du, tham gia hoc, tham gia lop, du hoc, dang hoc, duoc"
-        " hoc, da hoc, hoc lop, di hoc lop, du"
+        " hoc, da hoc, hoc lop, di hoc lop, du, hoc lop nt, hoc lop bdnt"
     ),
     "CLASS": (
         "lop, lop hoc, lop nhan thuc, lop boi duong, lop bdnt, nhan thuc ve dang, cam tinh dang, lop cam "
         "tinh, lop cam tinh dang, boi duong nhan thuc, bdnt, lop bd, nhan thuc, lop boi duong nhan thuc ve "
         "dang, lop nhan thuc ve dang, lop bdnt ve dang, lop nhan thuc dang, bd nhan thuc, lop boi duong ket "
-        "nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang"
+        "nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang, lop nt"
     ),
     "DONE": (
         "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
@@ -119,7 +119,7 @@ LEXICON_TEXT: dict[str, str] = {
     "PAST": "da, vua, vua moi, da duoc",
     "Q": (
         "bao nhieu, may, the nao, ra sao, nhu the nao, bao gio, chua nhi, khong nhi, nhi, gi, sao, lam sao, "
-        "the, a, khong a, chua a, duoc chua, bn, bnhieu"
+        "the, a, khong a, chua a, duoc chua, bn, bnhieu, bao lau"
     ),
     "PROG": (
         "tien do, tiendo, tinh hinh, ket qua, so lieu, thong ke, tong hop, dat bao nhieu, xem tien do, bao "
@@ -128,7 +128,8 @@ LEXICON_TEXT: dict[str, str] = {
     "HELP": (
         "help, huong dan, giup, tro giup, cach dung, cach bao cao, menu, start, huong dan su dung, giup do, "
         "giup voi, chi dan, lam sao de, lam the nao de, bao cao the nao, bao cao nhu the nao, cu phap, dung "
-        "the nao"
+        "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
+        "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
@@ -181,13 +182,15 @@ LEXICON_TEXT: dict[str, str] = {
     "REPORTW": "bao cao, bc, ky bao cao, v/v, ve viec, bao cao ket qua, bao cao nhanh, bao cao so lieu",
     "LETTER": (
         "ngay gui, gui ngay, gui luc, ngay lap, lap ngay, ngay ky, ky ngay, chuyen tiep, tin nhan, tin chuyen"
-        " tiep, forwarded, fwd, forward, nguoi bao cao, nguoi lap, noi nhan, luc"
+        " tiep, forwarded, fwd, forward, nguoi bao cao, nguoi lap, noi nhan, luc, gui"
     ),
     "PASTREF": "dot truoc, khoa truoc, lop truoc, truoc day, tu truoc, dot 1, nam truoc, nam ngoai",
-    "STATUS": "hien co, trong nguon, nguon ket nap, nguon, hien nay co, danh sach nguon",
+    "STATUS": "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay",
     "EACH": "moi thang, moi quy, moi dot, moi nam, moi tuan",
-    "NAMELIST": "danh sach, danh sach ket nap, gom cac dong chi, cac dong chi",
+    "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
     "FIELDNAME": "ho ten, ho va ten",
+    "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",
+    "CARRY": "thuc hien, can cu, trien khai, ket qua thuc hien, thuc hien theo, theo chi dao",
 }
 LEXICON: dict[str, tuple[str, ...]] = {
     kind: tuple(p.strip() for p in text.split(",") if p.strip()) for kind, text in LEXICON_TEXT.items()

@@ -198,7 +198,7 @@ def make_items(
         else:
             append(Item(PLAIN_KIND.get(f, "W"), f))
         i += 1
-    if "tuoi" in fs or "hoc" in fs:
+    if "tuoi" in fs or "hoc" in fs or "thu" in fs:
         _ages_and_schooling(items)
     return items
 
@@ -212,7 +212,17 @@ def _ages_and_schooling(items: list[Item]) -> None:
     is an education level, not the awareness class ("đang học đại học", "đang học lớp 12")."""
     n = len(items)
     for k, it in enumerate(items):
-        if it.kind == "TUOI":
+        if (
+            it.kind == "W"
+            and it.f == "thu"
+            and k + 1 < n
+            and (items[k + 1].kind == "NUM" or items[k + 1].f == "nhat")
+        ):
+            # "đv thứ hai", "người thứ nhất": an ordinal, one person
+            it.kind = "ORD"
+            if items[k + 1].kind == "NUM":
+                items[k + 1].kind = "MASK"
+        elif it.kind == "TUOI":
             if k > 0 and items[k - 1].kind == "NUM":
                 items[k - 1].kind = "MASK"
             j = k + 1
@@ -226,9 +236,15 @@ def _ages_and_schooling(items: list[Item]) -> None:
                 it.kind = "W"  # "đang học đại học": enrolled, so upper secondary is behind them
                 if nxt.f in _SCHOOL_UNFINISHED and it.f != "da hoc":
                     nxt.kind = "W"  # "đang học lớp 12": not finished yet, the bot asks
-            elif nxt.kind == "LOWEDU" or (nxt.kind == "W" and nxt.f in ("nam", "khoa", "tai")):
+            elif nxt.kind == "LOWEDU" or (
+                nxt.kind in ("W", "NAMQ", "MALE") and nxt.f in ("nam", "khoa", "tai")
+            ):
                 it.kind = "W"
-            elif nxt.kind == "NUM" and "lop" in it.f and int(nxt.value or 0) <= 12:
+                if nxt.f == "nam":  # "đang học năm 3 đại học": a year of study
+                    nxt.kind = "W"
+                    if k + 2 < n and items[k + 2].kind == "NUM":
+                        items[k + 2].kind = "MASK"
+            elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and int(nxt.value or 0) <= 12:
                 # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
                 it.kind = "W"
                 nxt.kind = "MASK"
