@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.parser.classes import class_count
 from handlers.parser.context import (
     Adder,
     Ctx,
@@ -11,6 +12,7 @@ from handlers.parser.context import (
     blocked,
     in_plan,
     is_question,
+    names_the_class,
     sentence_bounds,
     sentence_kinds,
 )
@@ -206,7 +208,11 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
         region_end = n
         for j in range(k + 1, n):
             kj = items[j].kind
-            if kj == "SENT" or (kj in ("STUDY", "CLASS", "DONE", "CERT") and class_sentence(ctx, j)):
+            if kj == "SENT" or (
+                kj in ("STUDY", "CLASS", "DONE", "CERT")
+                and class_sentence(ctx, j)
+                and _class_counted(ctx, j)
+            ):
                 region_end = j
                 # a count just before the class verb belongs to the class ("5 QCUT đi học")
                 b = j - 1
@@ -258,6 +264,13 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
     return None
 
 
+def _class_counted(ctx: Ctx, j: int) -> bool:
+    """A class word with a count of its own ends the admission's words; a mention of a new member's
+    class ("đ/c học lớp nhận thức tháng 5, trình độ 12/12") does not."""
+    s, e = sentence_bounds(ctx, j)
+    return class_count(ctx.items, j, s, e) is not None
+
+
 def _counted_people(ctx: Ctx, k: int) -> bool:
     """ "N đv" opening the message, then a breakdown ("2 nữ", "không tôn giáo"), and no verb anywhere."""
     items = ctx.items
@@ -306,11 +319,6 @@ def class_sentence(ctx: Ctx, j: int) -> bool:
         return False
     kinds = sentence_kinds(ctx, j)
     return "CLASS" in kinds or "SENT" in kinds or names_the_class(items[j])
-
-
-def names_the_class(it: Item) -> bool:
-    """ "đi học", "học lớp NT", "hoàn thành lớp": a study or completion word that says it is the class."""
-    return it.kind in ("STUDY", "DONE") and ("di hoc" in it.f or "lop" in it.f)
 
 
 def synthetic_head(ctx: Ctx, k: int, s: int, e: int, region_end: int) -> AdmissionHead | None:

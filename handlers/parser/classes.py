@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.parser.admissions import names_the_class
-from handlers.parser.context import Ctx, Item, in_plan, is_question, sentence_bounds, sentence_kinds
+from handlers.parser.context import (
+    Ctx,
+    Item,
+    in_plan,
+    is_question,
+    names_the_class,
+    sentence_bounds,
+    sentence_kinds,
+)
 from handlers.parser.questions import question
 from handlers.parser.result import ClassAttendanceFacts
 
@@ -113,8 +120,10 @@ def class_count(items: list[Item], k: int, s: int, e: int, whole: int | None = N
         if kind in ("NEG", "NONE"):
             negated = True
             continue
-        if kind == "ALL" and whole is not None:
-            return whole
+        if kind == "ALL":
+            if whole is not None:
+                return whole
+            continue  # "3 quần chúng của chi bộ đều được cấp GCN"
         if kind in ("SEP", "STOP", "PERIOD", "ADMIT", "SENT") or (kind in ("DONE", "CERT") and j != k):
             break
         if kind not in (

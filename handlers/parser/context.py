@@ -25,6 +25,11 @@ class Item:
 Adder = Callable[[str, int], None]
 
 
+def names_the_class(it: Item) -> bool:
+    """ "đi học", "học lớp NT", "hoàn thành lớp": a study or completion word that says it is the class."""
+    return it.kind in ("STUDY", "DONE") and ("di hoc" in it.f or "lop" in it.f)
+
+
 def sentence_bounds(ctx: Ctx, k: int) -> tuple[int, int]:
     """(first item, index of the closing STOP or len) of the sentence holding item k."""
     sid = ctx.sid if ctx.sid is not None else ctx.index_sentences()

@@ -90,7 +90,7 @@ def parse_message(text: str, today: date) -> ParseResult:
     q_words = {it.f for it in items if it.kind == "Q"}
     how_much = (
         bool(q_words - NOT_PROGRESS_Q)
-        or ("?" in folded and not q_words)
+        or ("?" in folded and not q_words and not yes_no(items))
         or (items and items[-1].kind == "NEG" and items[-1].f == "chua")
     )
     if (
@@ -145,6 +145,14 @@ FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau"})
+
+
+def yes_no(items: list[Item]) -> bool:
+    """ "... có phải báo cáo không?": a yes-or-no question, not one about figures."""
+    last = len(items) - 1
+    while last > 0 and (items[last].kind in ("STOP", "SEP") or items[last].f in TRAILING):
+        last -= 1
+    return last > 0 and items[last].kind == "NEG" and items[last].f != "chua"
 
 
 def asks_permission(items: list[Item]) -> bool:

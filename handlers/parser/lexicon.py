@@ -101,7 +101,7 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "DONE": (
         "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
-        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong"
+        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop, da xong, xong"
     ),
     "CERT": (
         "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc cap "
@@ -129,7 +129,8 @@ LEXICON_TEXT: dict[str, str] = {
         "help, huong dan, giup, tro giup, cach dung, cach bao cao, menu, start, huong dan su dung, giup do, "
         "giup voi, chi dan, lam sao de, lam the nao de, bao cao the nao, bao cao nhu the nao, cu phap, dung "
         "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
-        "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao"
+        "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao, lam the nao, thi lam the nao, lam "
+        "nhu the nao, phai lam the nao"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
@@ -173,7 +174,8 @@ LEXICON_TEXT: dict[str, str] = {
     "HEARSAY": (
         "nghe noi, nghe dau, nghe bao, thay bao, thay noi, nghe tin, nghe phong phanh, xa ben, thon ben, chi "
         "bo ben, ben thon, ben xa, ben chi bo, chi bo ban, don vi ban, xa ban, ho, ben kia, chi bo khac, don "
-        "vi khac"
+        "vi khac, xom tren, xom duoi, thon tren, thon duoi, xom ben, khu ben, ap ben, ben do, ben ay, chi bo "
+        "xom tren"
     ),
     "INVITE": (
         "moi, kinh moi, tran trong kinh moi, xin moi, moi cac, moi anh, moi toan the, moi dong chi, moi dc, "

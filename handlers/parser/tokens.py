@@ -26,7 +26,8 @@ TOKEN_PATTERN = (
     # letters first, then digits behind one lookahead: alternatives with different first characters
     # cannot both match, so the order only saves the engine failed attempts on the common tokens
     r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
-    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+,\d+(?![\d,/])|\d+/\d+|\d+)"
+    r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+,\d+(?![\d,/])|\d+\.\d{1,2}(?![\d.,/])"
+    r"|\d+/\d+|\d+)"
     # a minus sign on a count ("kết nạp -5"): kept with its digits so it is never read as 5
     r"|(?<![\w.,/-])-\d+(?![\d/.])"
     r"|\n|[^\s\w]|[^\W\d_a-z]+"
@@ -97,7 +98,7 @@ def make_items(
             continue
         f = fs[i]
         c0 = f[0]
-        if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit():
+        if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit() and f != "am":
             # not a lexicon word, number or marker: what the checks below would end with
             append(Item(PLAIN_KIND.get(f, "W"), f))
             i += 1
@@ -115,6 +116,10 @@ def make_items(
             append(Item("TIME", f))
             i += 1
             continue
+        if f == "am" and i + 1 < n and fs[i + 1][:1].isdigit() and (not marks or accs[i] == "âm"):
+            append(Item("BADNUM", "-" + fs[i + 1]))  # "kết nạp âm 2": a negative count
+            i += 2
+            continue
         if c0 == "-" and len(f) > 1:
             append(Item("BADNUM", f))  # "-5": not a count; the bot asks
             i += 1
@@ -129,7 +134,7 @@ def make_items(
             i += 1
             continue
         digit = c0.isdigit()
-        if digit and "," in f:
+        if digit and ("," in f or ("." in f and len(f) - f.index(".") <= 3)):
             append(Item("BADNUM", f))  # "2,5 đảng viên": people are not counted in fractions
             i += 1
             continue
