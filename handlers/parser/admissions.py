@@ -209,9 +209,7 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
         for j in range(k + 1, n):
             kj = items[j].kind
             if kj == "SENT" or (
-                kj in ("STUDY", "CLASS", "DONE", "CERT")
-                and class_sentence(ctx, j)
-                and _class_counted(ctx, j)
+                kj in ("STUDY", "CLASS", "DONE", "CERT") and class_sentence(ctx, j) and _class_counted(ctx, j)
             ):
                 region_end = j
                 # a count just before the class verb belongs to the class ("5 QCUT đi học")

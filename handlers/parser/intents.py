@@ -152,7 +152,9 @@ def yes_no(items: list[Item]) -> bool:
     last = len(items) - 1
     while last > 0 and (items[last].kind in ("STOP", "SEP") or items[last].f in TRAILING):
         last -= 1
-    return last > 0 and items[last].kind == "NEG" and items[last].f != "chua"
+    return last > 0 and (
+        (items[last].kind == "NEG" and items[last].f != "chua") or items[last].f == "khong a"
+    )
 
 
 def asks_permission(items: list[Item]) -> bool:
@@ -162,7 +164,7 @@ def asks_permission(items: list[Item]) -> bool:
         last -= 1
     return (
         last > 0
-        and items[last].kind == "NEG"
+        and (items[last].kind == "NEG" or items[last].f in ("khong a", "chua a"))
         and (items[last - 1].kind == "DUOC" or items[last - 1].f == "co duoc")
     )
 
