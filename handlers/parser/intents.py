@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from handlers.commands import find
 from handlers.parser.admissions import TRIGGER_KINDS
 from handlers.parser.context import TRAILING, Ctx, Item
 from handlers.parser.facts import Reading, read_facts, total_admission, total_attendance
@@ -45,17 +46,18 @@ def parse_message(text: str, today: date) -> ParseResult:
             folded = fold_normalized(norm)
     cmd, cmd_end = command_of(folded)
     if cmd is not None:
-        if cmd in ("tiendo", "tien_do", "progress"):
-            hits = scan_periods(folded, today)
-            return ParseResult("progress", period=best_period(hits))
-        if cmd in ("help", "start", "huongdan", "trogiup"):
-            return ParseResult("help")
-        if cmd not in ("baocao", "bao_cao", "report"):
+        command = find(cmd)
+        rest = folded[cmd_end:]
+        if command is None:
             return ParseResult("unknown")
+        if command.reads_period:
+            return ParseResult(command.intent, period=best_period(scan_periods(rest, today)))
+        if command.asks is not None:
+            return ParseResult(command.intent, questions=(question(command.asks),))
+        if not (command.reads_report and rest.strip()):
+            return ParseResult(command.intent)
         norm = norm[cmd_end:]
-        folded = folded[cmd_end:]
-        if not folded.strip():
-            return ParseResult("report", questions=(question("report_text"),))
+        folded = rest
     if folded[:1] == "[" and CAPTION.match(folded):
         return ParseResult("unknown")  # "[Hình ảnh] Lễ kết nạp...": a photo's caption, forwarded news
     masked, hits = mask_periods(folded, today)
