@@ -160,8 +160,9 @@ _VNI_SHAPES = {
 }
 _MARKED = frozenset("ăâêôơư")
 # A cheap first look, on folded text: what a Telex or VNI leftover needs (plain substring tests are
-# much cheaper than a regex over every message).
-_LEFTOVER_HINT = re.compile(r"[sfrxj]\b|[a-z]\d|(?:nn|tt|cc|mm|pp)\b")
+# much cheaper than a regex over every message; the regex opens with rare characters for the same reason).
+_LEFTOVER_HINT = re.compile(r"[sfrxj](?![a-z])|\d(?<=[a-z]\d)")
+_DOUBLED_FINAL = re.compile(r"(?:nn|tt|cc|mm|pp)(?![a-z])")
 _WORD = re.compile(r"[^\W\d_]+(?:\d+[^\W\d_]*)*|\d+[^\W\d_]+\d*")
 
 
@@ -252,6 +253,9 @@ def may_need_repair(folded: str) -> bool:
         or "oo" in folded
         or "w" in folded
         or _LEFTOVER_HINT.search(folded) is not None
+        or (
+            ("nn" in folded or "tt" in folded or "cc" in folded) and _DOUBLED_FINAL.search(folded) is not None
+        )
     )
 
 

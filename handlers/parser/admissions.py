@@ -278,9 +278,14 @@ def _counted_people(ctx: Ctx, k: int) -> bool:
     return bool(after) and after[0].kind == "SEP" and any(it.kind in ATTRS for it in after)
 
 
+_FRAME_KINDS = frozenset({"INVITE", "HEARSAY", "CONGRATS", "PARTY", "ORGO"})
+
+
 def whose(ctx: Ctx, k: int, s: int) -> str:
     """ "ours"; "org" when another organisation is the subject (the Youth Union, the Women's Union,
     a trade union); "other" for someone else's news or an invitation."""
+    if ctx.kinds.isdisjoint(_FRAME_KINDS):
+        return "ours"
     items = ctx.items
     kinds = sentence_kinds(ctx, k)
     if "INVITE" in kinds:
@@ -474,7 +479,7 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
     viên)") add up person by person; the words before the first name describe everyone."""
     items = ctx.items
     region = items[adm.head_end : adm.region_end]
-    name_positions = [x for x, it in enumerate(region) if it.kind == "NAME"]
+    name_positions = [x for x, it in enumerate(region) if it.kind == "NAME"] if "NAME" in ctx.kinds else []
     people: list[dict[str, int | None]] = []
     if len(name_positions) >= 2 or (len(name_positions) == 1 and count == 1 and adm.head_noun == "NAME"):
         bounds = zip(name_positions, [*name_positions[1:], len(region)], strict=True)
@@ -484,11 +489,13 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
             people.append(describe(ctx, clauses(chunk), each, count))
         region = region[: name_positions[0]]
     parts = clauses(region)
-    if count > 1 and any(it.kind == "ORD" for part in parts for it in part):
+    if count > 1 and "ORD" in ctx.kinds and any(it.kind == "ORD" for part in parts for it in part):
         # "đv thứ nhất nữ, đv thứ hai nam": one person per clause
         people += [describe(ctx, [part], 1, count) for part in parts if any(it.kind == "ORD" for it in part)]
         parts = [part for part in parts if not any(it.kind == "ORD" for it in part)]
     values = describe(ctx, parts, count, count, adm.attrs_head)
+    if not people:
+        return values
     for field in BREAKDOWN_FIELDS:
         said = [person[field] for person in people if person[field] is not None]
         if values[field] is None and said:
@@ -503,6 +510,8 @@ def describe(
     """Breakdowns of `count` people from the clauses describing them (`whole`: the admission's count,
     for the question when a figure is larger than it)."""
     values: dict[str, int | None] = dict.fromkeys(BREAKDOWN_FIELDS)
+    if not parts and not head:
+        return values
     found: dict[str, list[int]] = {}
     complements: dict[str, list[int]] = {}
 

@@ -125,7 +125,7 @@ def blocked(items: list[Item], k: int) -> bool:
 class Ctx:
     """The item stream, what is being asked, and sentence indexes so scope checks are lookups."""
 
-    __slots__ = ("ambiguous", "bounds", "items", "period_kinds", "questions", "sid", "skinds")
+    __slots__ = ("ambiguous", "bounds", "items", "kinds", "period_kinds", "questions", "sid", "skinds")
 
     def __init__(self, items: list[Item]) -> None:
         self.items = items  # a plain list: indexing a list subclass is three times slower
@@ -135,15 +135,16 @@ class Ctx:
         self.bounds: list[tuple[int, int]] = []
         self.skinds: list[set[str]] = []
         self.period_kinds: list[str] = []  # kind of each PERIOD item's hit ("day", "month"...), by index
+        self.kinds: set[str] = set()  # every kind in the message: the checks of rare kinds start here
 
     def index_sentences(self) -> list[int]:
-        kinds = [it.kind for it in self.items]
-        n = len(kinds)
-        if "STOP" not in kinds:  # the usual one-sentence message
+        n = len(self.items)
+        if "STOP" not in self.kinds and self.kinds:  # the usual one-sentence message
             self.sid = [0] * n
             self.bounds = [(0, n)]
-            self.skinds = [set(kinds)]
+            self.skinds = [self.kinds]
             return self.sid
+        kinds = [it.kind for it in self.items]
         sid: list[int] = []
         bounds: list[tuple[int, int]] = []
         skinds: list[set[str]] = []
@@ -167,6 +168,7 @@ class Ctx:
     def child(self, items: list[Item]) -> Ctx:
         """A context over part of the stream (one time frame) that asks into the same lists."""
         sub = Ctx(items)
+        sub.kinds = {it.kind for it in items}
         sub.period_kinds = self.period_kinds
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions

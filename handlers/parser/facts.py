@@ -47,10 +47,16 @@ _BACKGROUND = frozenset({"CLASS", "STUDY", "DONE", "CERT", "EDU", "LOWEDU", "SEN
 
 def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
     """The readings of the message in the order written; a plan (a future period) is left out."""
-    periods = [h.period for h in hits if h.kind not in MASKED_KINDS]
     items = ctx.items
+    if "PERIOD" not in ctx.kinds:  # the usual message: one stretch, no period
+        reading = _read(ctx, 0, len(items), None)
+        if reading is None:
+            return []
+        reading.periods = [None]
+        return [reading]
+    periods = [h.period for h in hits if h.kind not in MASKED_KINDS]
     marks = [k for k, it in enumerate(items) if it.kind == "PERIOD"]
-    if len(marks) < 2:  # the usual message: one stretch
+    if len(marks) < 2:  # one stretch
         reading = _read(ctx, 0, len(items), None)
         if reading is None:
             return []
@@ -117,7 +123,7 @@ def _read(ctx: Ctx, start: int, end: int, previous: Reading | None) -> Reading |
     items = ctx.items
     whole = start == 0 and end == len(items)
     part = items if whole else items[start:end]
-    kinds = {it.kind for it in part}
+    kinds = set(ctx.kinds) if whole else {it.kind for it in part}
     shift = start
     if kinds.isdisjoint(_VERBS) and previous is not None and "NUM" in kinds:
         while part and part[0].kind in ("SEP", "AND", "STOP"):
@@ -199,15 +205,16 @@ def _periods_of(
     """The period(s) a reading is about: from its own stretch (the report's own period first, then
     the one nearest its verb), else from a neighbouring stretch that reports nothing, else none."""
     items = ctx.items
+    if "PERIOD" not in ctx.kinds:
+        return [None]
     admission_only = reading.attendance is None
+    marks = [k for k, it in enumerate(items) if it.kind == "PERIOD"]
 
     def usable(start: int, end: int) -> list[int]:
         return [
             k
-            for k in range(start, end)
-            if items[k].kind == "PERIOD"
-            and not _is_letter(ctx, k)
-            and not (admission_only and _is_background(ctx, k))
+            for k in marks
+            if start <= k < end and not _is_letter(ctx, k) and not (admission_only and _is_background(ctx, k))
         ]
 
     cands = usable(reading.start, reading.end)

@@ -70,10 +70,11 @@ def parse_message(text: str, today: date) -> ParseResult:
     tkinds = ["W"] * len(fs)
     vals: dict[int, str] = {}
     names = names_and_places(fs, accs, origs, tkinds, vals, cased, marks)
-    items = make_items(fs, accs, tkinds, vals, marks)
+    items = make_items(fs, accs, tkinds, vals, marks, masked)
     ctx = Ctx(items)
-    ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
-    kinds = {it.kind for it in items}
+    kinds = ctx.kinds = {it.kind for it in items}
+    if hits:
+        ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
 
     readings = read_facts(ctx, hits, today) if not kinds.isdisjoint(FACT_KINDS) else []
     if (
@@ -110,12 +111,11 @@ def parse_message(text: str, today: date) -> ParseResult:
 
 def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
     """A report: one fact, or several with their totals in the single fields."""
-    facts = tuple(Fact(p, r.admission, r.attendance) for r in readings for p in r.periods)
-    if len(facts) == 1:
-        fact = facts[0]
-        admission, attendance, period = fact.admission, fact.class_attendance, fact.period
-        facts = ()
-    elif facts:
+    facts: tuple[Fact, ...] = ()
+    if len(readings) == 1 and len(readings[0].periods) == 1:
+        admission, attendance, period = readings[0].admission, readings[0].attendance, readings[0].periods[0]
+    elif readings:
+        facts = tuple(Fact(p, r.admission, r.attendance) for r in readings for p in r.periods)
         admissions = [f.admission for f in facts if f.admission is not None]
         attendances = [f.class_attendance for f in facts if f.class_attendance is not None]
         admission = total_admission(admissions) if admissions else None

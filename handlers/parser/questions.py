@@ -13,12 +13,17 @@ EXCEEDS = tuple(f"{field}_exceeds" for field in BREAKDOWN_FIELDS)
 def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> list[str]:
     """One question per breakdown not given, in field order; none for a field already being clarified.
     The wording is the dialogue's own (`ask.<field>`), so a reader of the JSON sees what the bot asks."""
-    count = admission.count
-    return [
-        breakdown_question(field, count)
+    missing = tuple(
+        field
         for field, key, value in zip(BREAKDOWN_FIELDS, EXCEEDS, breakdown_values(admission), strict=True)
         if value is None and not (ambiguous and key in ambiguous)
-    ]
+    )
+    return list(_questions_for(admission.count, missing)) if missing else []
+
+
+@lru_cache(maxsize=1024)
+def _questions_for(count: int, fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(breakdown_question(field, count) for field in fields)
 
 
 def breakdown_values(a: AdmissionFacts) -> tuple[int | None, ...]:

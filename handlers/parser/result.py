@@ -82,11 +82,20 @@ class ParseResult:
         return (Fact(self.period, self.admission, self.class_attendance),)
 
     def to_json(self) -> dict[str, object]:
+        admission = self.admission.to_json() if self.admission else None
+        attendance = self.class_attendance.to_json() if self.class_attendance else None
+        period = self.period.to_json() if self.period else None
+        if self.facts:
+            facts = [fact.to_json() for fact in self.facts]
+        elif admission is None and attendance is None:
+            facts = []
+        else:  # the one fact is the single fields
+            facts = [{"admission": admission, "class_attendance": attendance, "period": period}]
         return {
             "intent": self.intent,
-            "admission": self.admission.to_json() if self.admission else None,
-            "class_attendance": self.class_attendance.to_json() if self.class_attendance else None,
-            "period": self.period.to_json() if self.period else None,
+            "admission": admission,
+            "class_attendance": attendance,
+            "period": period,
             "questions": list(self.questions),
-            "facts": [fact.to_json() for fact in self.all_facts()],
+            "facts": facts,
         }

@@ -71,10 +71,10 @@ def tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str],
     if acc is None and orig is None:
         fs = TOKEN.findall(masked)
         return fs, fs, fs
-    ms = list(TOKEN.finditer(masked))
-    fs = [m.group() for m in ms]
-    accs = fs if acc is None else [acc[m.start() : m.end()] for m in ms]
-    return fs, accs, accs if orig is None else [orig[m.start() : m.end()] for m in ms]
+    spans = [m.span() for m in TOKEN.finditer(masked)]
+    fs = [masked[a:b] for a, b in spans]
+    accs = fs if acc is None else [acc[a:b] for a, b in spans]
+    return fs, accs, accs if orig is None else [orig[a:b] for a, b in spans]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -82,8 +82,10 @@ def tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str],
 
 
 def make_items(
-    fs: list[str], accs: list[str], kinds: list[str], vals: dict[int, str], marks: bool
+    fs: list[str], accs: list[str], kinds: list[str], vals: dict[int, str], marks: bool, masked: str = ""
 ) -> list[Item]:
+    """Items of the tokens; `masked` (the text they come from) lets the checks of ages, ordinals
+    and schooling be skipped when their words are absent."""
     items: list[Item] = []
     append = items.append
     n = len(fs)
@@ -93,35 +95,40 @@ def make_items(
     while i < n:
         if kinds[i] != "W":
             if kinds[i] == "NAME":
-                append(Item("NAME", fs[i], vals[i]))
+                append(item("NAME", fs[i], vals[i]))
             i += 1
             continue
         f = fs[i]
         c0 = f[0]
         if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit() and f != "am":
             # not a lexicon word, number or marker: what the checks below would end with
-            append(Item(PLAIN_KIND.get(f, "W"), f))
+            plain_item = _PLAIN.get(f)
+            if plain_item is None:
+                plain_item = item(PLAIN_KIND.get(f, "W"), f)
+                if len(_PLAIN) < _SHARED_MAX:
+                    _PLAIN[f] = plain_item
+            append(plain_item)
             i += 1
             continue
         if c0 == "§":
-            append(Item("PERIOD", f, period_index))
+            append(item("PERIOD", f, period_index))
             period_index += 1
             i += 1
             continue
         if c0 == "#":
-            append(Item("MASK", f))
+            append(item("MASK", f))
             i += 1
             continue
         if c0 == "@":
-            append(Item("TIME", f))
+            append(item("TIME", f))
             i += 1
             continue
         if f == "am" and i + 1 < n and fs[i + 1][:1].isdigit() and (not marks or accs[i] == "âm"):
-            append(Item("BADNUM", "-" + fs[i + 1]))  # "kết nạp âm 2": a negative count
+            append(item("BADNUM", "-" + fs[i + 1]))  # "kết nạp âm 2": a negative count
             i += 2
             continue
         if c0 == "-" and len(f) > 1:
-            append(Item("BADNUM", f))  # "-5": not a count; the bot asks
+            append(item("BADNUM", f))  # "-5": not a count; the bot asks
             i += 1
             continue
         if f[-1] == "%":
@@ -130,12 +137,12 @@ def make_items(
                 pct = float(value)
             except ValueError:
                 pct = -1.0
-            append(Item("ALL" if pct == 100 else "PCT", f))
+            append(item("ALL" if pct == 100 else "PCT", f))
             i += 1
             continue
         digit = c0.isdigit()
         if digit and ("," in f or ("." in f and len(f) - f.index(".") <= 3)):
-            append(Item("BADNUM", f))  # "2,5 đảng viên": people are not counted in fractions
+            append(item("BADNUM", f))  # "2,5 đảng viên": people are not counted in fractions
             i += 1
             continue
         if digit and "/" not in f:
@@ -143,7 +150,7 @@ def make_items(
             if parsed is not None:
                 value, used = parsed
                 # a count above MAX_COUNT is an id, an amount of money or noise, never people
-                append(Item("NUM" if value <= MAX_COUNT else "MASK", f, value))
+                append(item("NUM" if value <= MAX_COUNT else "MASK", f, value))
                 i += used
                 continue
         # lexicon phrases (longest first), then number words
@@ -158,7 +165,7 @@ def make_items(
                         continue
                 else:
                     entry = LEX_PHRASE[(f, fs[i + 1])]
-                append(Item(entry[0], entry[1]))
+                append(item(entry[0], entry[1]))
                 i += length
                 break
             else:
@@ -174,7 +181,7 @@ def make_items(
                     continue
                 if kind == "NEG" and f in ("k", "hong", "kh") and i + 1 < n and fs[i + 1].isdigit():
                     continue
-                append(Item(kind, text))
+                append(item(kind, text))
                 i += 1
                 break
             else:
@@ -186,24 +193,24 @@ def make_items(
             num = number_word(fs, accs[i], i, marks, items)
             if num is not None:
                 value, used = num
-                append(Item("NUM", f, value))
+                append(item("NUM", f, value))
                 i += used
                 continue
             if f == "nam" and (not marks or accs[i] == "nam"):
-                append(Item("NAMQ" if not marks else "MALE", f))
+                append(item("NAMQ" if not marks else "MALE", f))
                 i += 1
                 continue
         if digit and "/" in f:
             num_s, _, den_s = f.partition("/")
             num_v, den_v = int(num_s[:9]), int(den_s[:9] or 0)
             if num_v <= den_v:  # "8/8 đồng chí hoàn thành": eight out of eight
-                append(Item("NUM", f, num_v))
+                append(item("NUM", f, num_v))
             else:
-                append(Item("MASK", f))
+                append(item("MASK", f))
         else:
-            append(Item(PLAIN_KIND.get(f, "W"), f))
+            append(item(PLAIN_KIND.get(f, "W"), f))
         i += 1
-    if "tuoi" in fs or "hoc" in fs or "thu" in fs:
+    if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked:
         _ages_and_schooling(items)
     return items
 
@@ -214,9 +221,15 @@ _SCHOOL_UNFINISHED = frozenset({"lop 12", "12/12", "thpt", "cap 3", "cap ba", "c
 
 def _ages_and_schooling(items: list[Item]) -> None:
     """Ages are not counts ("24 tuổi", "tuổi đời 26", "độ tuổi từ 25 đến 30"); studying at a school
-    is an education level, not the awareness class ("đang học đại học", "đang học lớp 12")."""
+    is an education level, not the awareness class ("đang học đại học", "đang học lớp 12"). Items are
+    shared between messages (see `item`): a changed one is replaced, never modified."""
     n = len(items)
-    for k, it in enumerate(items):
+
+    def relabel(k: int, kind: str) -> None:
+        items[k] = Item(kind, items[k].f, items[k].value)
+
+    for k in range(n):
+        it = items[k]
         if (
             it.kind == "W"
             and it.f == "thu"
@@ -224,35 +237,52 @@ def _ages_and_schooling(items: list[Item]) -> None:
             and (items[k + 1].kind == "NUM" or items[k + 1].f == "nhat")
         ):
             # "đv thứ hai", "người thứ nhất": an ordinal, one person
-            it.kind = "ORD"
+            relabel(k, "ORD")
             if items[k + 1].kind == "NUM":
-                items[k + 1].kind = "MASK"
+                relabel(k + 1, "MASK")
         elif it.kind == "TUOI":
             if k > 0 and items[k - 1].kind == "NUM":
-                items[k - 1].kind = "MASK"
+                relabel(k - 1, "MASK")
             j = k + 1
             while j < n and j < k + 6 and items[j].kind in _AGE_SPAN:
                 if items[j].kind == "NUM":
-                    items[j].kind = "MASK"
+                    relabel(j, "MASK")
                 j += 1
         elif it.kind == "STUDY" and "hoc" in it.f and k + 1 < n:
             nxt = items[k + 1]
             if nxt.kind == "EDU":
-                it.kind = "W"  # "đang học đại học": enrolled, so upper secondary is behind them
+                relabel(k, "W")  # "đang học đại học": enrolled, so upper secondary is behind them
                 if nxt.f in _SCHOOL_UNFINISHED and it.f != "da hoc":
-                    nxt.kind = "W"  # "đang học lớp 12": not finished yet, the bot asks
+                    relabel(k + 1, "W")  # "đang học lớp 12": not finished yet, the bot asks
             elif nxt.kind == "LOWEDU" or (
                 nxt.kind in ("W", "NAMQ", "MALE") and nxt.f in ("nam", "khoa", "tai")
             ):
-                it.kind = "W"
+                relabel(k, "W")
                 if nxt.f == "nam":  # "đang học năm 3 đại học": a year of study
-                    nxt.kind = "W"
+                    relabel(k + 1, "W")
                     if k + 2 < n and items[k + 2].kind == "NUM":
-                        items[k + 2].kind = "MASK"
+                        relabel(k + 2, "MASK")
             elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and int(nxt.value or 0) <= 12:
                 # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
-                it.kind = "W"
-                nxt.kind = "MASK"
+                relabel(k, "W")
+                relabel(k + 1, "MASK")
+
+
+_SHARED: dict[tuple[str, str, int | str | None], Item] = {}
+_PLAIN: dict[str, Item] = {}  # the same, for the words the lexicon does not know, by word
+_SHARED_MAX = 50_000  # distinct words seen; a long-running bot stops adding beyond this
+
+
+def item(kind: str, f: str, value: int | str | None = None) -> Item:
+    """The one Item for (kind, word, value): words and phrases recur in every message, and building
+    an object per token was a fifth of the item pass. Shared items are never modified."""
+    key = (kind, f, value)
+    found = _SHARED.get(key)
+    if found is None:
+        found = Item(kind, f, value)
+        if len(_SHARED) < _SHARED_MAX:
+            _SHARED[key] = found
+    return found
 
 
 # Words that start a lexicon entry or a number: everything else takes the plain path in make_items.
