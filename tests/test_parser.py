@@ -107,6 +107,14 @@ def test_to_json_shape() -> None:
     json.dumps(j)
 
 
+def test_json_line_is_the_json_of_the_result() -> None:
+    """`tiendo parse --jsonl` writes `to_json_line()`: the very text json.dumps gives for `to_json()`."""
+    for path in CORPORA:
+        for case in _load_corpus(path):
+            result = parse_message(case["text"], date.fromisoformat(case["today"]))
+            assert result.to_json_line() == json.dumps(result.to_json(), ensure_ascii=False)
+
+
 def test_questions_follow_missing_fields_in_order() -> None:
     r = parse("kết nạp 2 đảng viên, 1 nữ")
     assert r.questions == (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from handlers.periods import Period
 from storage.breakdowns import BREAKDOWN_FIELDS
@@ -99,3 +101,30 @@ class ParseResult:
             "questions": list(self.questions),
             "facts": facts,
         }
+
+    def to_json_line(self) -> str:
+        """`json.dumps(self.to_json(), ensure_ascii=False)`, built from cached pieces: `tiendo parse
+        --jsonl` writes one per message, and the same counts, periods and questions recur."""
+        admission = _json(self.admission)
+        attendance = _json(self.class_attendance)
+        period = _json(self.period)
+        if self.facts:
+            facts = "[" + ", ".join(_json(fact) for fact in self.facts) + "]"
+        elif self.admission is None and self.class_attendance is None:
+            facts = "[]"
+        else:
+            facts = f'[{{"admission": {admission}, "class_attendance": {attendance}, "period": {period}}}]'
+        return (
+            f'{{"intent": "{self.intent}", "admission": {admission}, "class_attendance": {attendance}, '
+            f'"period": {period}, "questions": {_strings(self.questions)}, "facts": {facts}}}'
+        )
+
+
+@lru_cache(maxsize=4096)
+def _json(value: AdmissionFacts | ClassAttendanceFacts | Period | Fact | None) -> str:
+    return "null" if value is None else json.dumps(value.to_json(), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def _strings(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
