@@ -128,19 +128,12 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
         )
     else:
         admission = attendance = period = None
-    questions = list(ctx.questions)
+    ambiguous = tuple(ctx.ambiguous)
+    questions = tuple(ctx.questions)
     if admission is not None and admission.count > 0:
-        questions.extend(missing_questions(admission, tuple(ctx.ambiguous)))
-    return ParseResult(
-        "report",
-        admission,
-        attendance,
-        period,
-        tuple(questions),
-        tuple(names),
-        tuple(ctx.ambiguous),
-        facts,
-    )
+        missing = missing_questions(admission, ambiguous)
+        questions = questions + missing if questions else missing
+    return ParseResult("report", admission, attendance, period, questions, tuple(names), ambiguous, facts)
 
 
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS

@@ -10,24 +10,25 @@ from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts
 EXCEEDS = tuple(f"{field}_exceeds" for field in BREAKDOWN_FIELDS)
 
 
-def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> list[str]:
+def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> tuple[str, ...]:
     """One question per breakdown not given, in field order; none for a field already being clarified.
     The wording is the dialogue's own (`ask.<field>`), so a reader of the JSON sees what the bot asks."""
-    missing = tuple(
-        field
-        for field, key, value in zip(BREAKDOWN_FIELDS, EXCEEDS, breakdown_values(admission), strict=True)
-        if value is None and not (ambiguous and key in ambiguous)
+    a = admission
+    missing = (
+        a.female is None,
+        a.youth_union is None,
+        a.religious is None,
+        a.ethnic_minority is None,
+        a.upper_secondary_or_above is None,
     )
-    return list(_questions_for(admission.count, missing)) if missing else []
+    if ambiguous:
+        missing = tuple(m and key not in ambiguous for m, key in zip(missing, EXCEEDS, strict=True))
+    return _questions_for(a.count, missing)
 
 
 @lru_cache(maxsize=1024)
-def _questions_for(count: int, fields: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(breakdown_question(field, count) for field in fields)
-
-
-def breakdown_values(a: AdmissionFacts) -> tuple[int | None, ...]:
-    return (a.female, a.youth_union, a.religious, a.ethnic_minority, a.upper_secondary_or_above)
+def _questions_for(count: int, missing: tuple[bool, ...]) -> tuple[str, ...]:
+    return tuple(breakdown_question(f, count) for f, m in zip(BREAKDOWN_FIELDS, missing, strict=True) if m)
 
 
 @lru_cache(maxsize=512)
