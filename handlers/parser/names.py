@@ -105,7 +105,8 @@ def by_first(phrases: frozenset[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
 
 PLACE_FIRST = by_first(PLACE_WORDS)
 TITLE_FIRST = by_first(PERSON_TITLES)
-NAME_PASS_WORDS = frozenset(PLACE_FIRST) | frozenset(TITLE_FIRST) | {"va", ",", "&"}
+NAME_PASS_WORDS = frozenset(PLACE_FIRST) | frozenset(TITLE_FIRST)
+_NAME_JOINERS = frozenset({"va", ",", "&"})
 
 
 def match_phrase(fs: list[str], i: int, table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
@@ -148,7 +149,6 @@ def names_and_places(
         return names
     n = len(fs)
     free = 0  # first token not consumed yet
-    name_end = -1  # token right after the last name found
     for i in cand:
         if i < free:
             continue
@@ -198,25 +198,41 @@ def names_and_places(
                 j += 1
             k = name_tokens(fs, accs, origs, j, cased, marks, True) if j < n else 0
             if k:
-                mark_name(origs, kinds, vals, j, k, names, cased)
-                free = name_end = j + k
+                free = _names_from(fs, accs, origs, kinds, vals, names, j, k, cased, marks)
             else:
                 free = i + title_len
             continue
-        if i == name_end and f in ("va", ",", "&") and i + 1 < n:
-            # "đ/c Lan và Hùng": a second name right after a name
-            k = name_tokens(fs, accs, origs, i + 1, cased, marks, True)
-            if k:
-                mark_name(origs, kinds, vals, i + 1, k, names, cased)
-                free = name_end = i + 1 + k
-                continue
         # a name without a title starts with a capital or a known surname
         if (
             is_title(origs[i]) if cased else (accs[i] in SURNAMES_ACCENTED if marks else f in SURNAMES_FOLDED)
         ) and (k := name_tokens(fs, accs, origs, i, cased, marks, False)):
-            mark_name(origs, kinds, vals, i, k, names, cased)
-            free = name_end = i + k
+            free = _names_from(fs, accs, origs, kinds, vals, names, i, k, cased, marks)
     return names
+
+
+def _names_from(
+    fs: list[str],
+    accs: list[str],
+    origs: list[str],
+    kinds: list[str],
+    vals: dict[int, str],
+    names: list[str],
+    i: int,
+    k: int,
+    cased: bool,
+    marks: bool,
+) -> int:
+    """Mark the name at i (k tokens) and those joined to it ("đ/c Lan và Hùng"); the first free token."""
+    n = len(fs)
+    while True:
+        mark_name(origs, kinds, vals, i, k, names, cased)
+        end = i + k
+        if end + 1 >= n or fs[end] not in _NAME_JOINERS:
+            return end
+        k = name_tokens(fs, accs, origs, end + 1, cased, marks, True)
+        if not k:
+            return end
+        i = end + 1
 
 
 def mark_name(
