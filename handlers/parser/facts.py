@@ -56,12 +56,18 @@ def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
         return [reading]
     periods = [h.period for h in hits if h.kind not in MASKED_KINDS]
     marks = [k for k, it in enumerate(items) if it.kind == "PERIOD"]
-    if len(marks) < 2:  # one stretch
+    if len(marks) < 2:  # one stretch, one period: its period unless a letter's date or background
         reading = _read(ctx, 0, len(items), None)
         if reading is None:
             return []
-        reading.periods = _periods_of(ctx, periods, reading, [])
-        return _drop_plans([reading], today)
+        k = marks[0]
+        period = periods[int(items[k].value or 0)]
+        if _is_letter(ctx, k) or (reading.attendance is None and _is_background(ctx, k)):
+            period = None
+        elif period is not None and period.start > today:
+            return []  # a plan
+        reading.periods = [period]
+        return [reading]
     cuts = _cuts(ctx, marks)
     readings: list[Reading] = []
     stretches = list(zip([0, *cuts], [*cuts, len(items)], strict=True))
@@ -123,7 +129,7 @@ def _read(ctx: Ctx, start: int, end: int, previous: Reading | None) -> Reading |
     items = ctx.items
     whole = start == 0 and end == len(items)
     part = items if whole else items[start:end]
-    kinds = set(ctx.kinds) if whole else {it.kind for it in part}
+    kinds = ctx.kinds if whole else {it.kind for it in part}
     shift = start
     if kinds.isdisjoint(_VERBS) and previous is not None and "NUM" in kinds:
         while part and part[0].kind in ("SEP", "AND", "STOP"):
