@@ -169,6 +169,12 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ),
     ("q", r"(?P<qrel>\bquy\s*(?P<qr>nay|ni|truoc|vua\s+qua|roi|hien\s+tai)\b)"),
     ("t", r"(?P<wrel>\btuan\s*(?P<wr>nay|ni|truoc|roi|qua|vua\s+qua|vua\s+roi|hien\s+tai)\b)"),
+    # "trong tháng, chi bộ đã kết nạp...": the month already named, or else this one
+    (
+        "t",
+        r"(?P<frame>\btrong\s+(?P<fr>thang|tuan|quy|nam)(?![a-z0-9])(?!\s*(?:[0-9]|(?:nay|ni|truoc|roi|qua|vua|sau"
+        r"|toi|ngoai|hien|mot|hai|ba|bon|tu|nam|bay|tam|chin|muoi|gieng|chap|i|ii|iii|iv)\b)))",
+    ),
     ("h", rf"(?P<wday>\bhom\s+thu\s*(?P<wd>{_WEEKDAY})(?:\s+(?P<wd_rel>{_WEEK_REL}))?\b)"),
     ("h", r"(?P<wday_cn>\bhom\s+chu\s+nhat(?:\s+(?P<wc_rel>" + _WEEK_REL + r"))?\b)"),
     ("t", rf"(?P<wday_t>\bthu\s*(?P<wt>{_WEEKDAY})\s+(?P<wt_rel>{_WEEK_REL})\b)"),
@@ -206,7 +212,7 @@ _PATTERN = re.compile(f"(?<![a-z])(?:(?=[{_TQ}])(?:{_group(_TQ)})|(?=[{_OTHER}])
 # only there (`matches`) finds what `_PATTERN.finditer` finds at half the cost; every new alternative's
 # first word belongs here (tests/test_numbers_periods.py compares the two on the corpus and at random).
 _STARTS = re.compile(
-    r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
+    r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|trong|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
     r"|mong|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua)(?![a-z]))"
 )
 
@@ -430,6 +436,18 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
             word = g("hr") or g("hr2") or g("hr3")
             d = today - timedelta(days=_DAYS_BACK[word])
             hits.append(PeriodHit(s, e, RANK_DAY, "day", period=Period(d, d)))
+        elif kind == "frame":
+            word = g("fr")
+            if word == "thang":
+                period = _month_period(today.year, today.month)
+            elif word == "quy":
+                period = _quarter_period(today.year, (today.month - 1) // 3 + 1)
+            elif word == "nam":
+                period = _year_period(today.year)
+            else:
+                monday = today - timedelta(days=today.weekday())
+                period = Period(monday, monday + timedelta(days=6))
+            hits.append(PeriodHit(s, e, RANK_MONTH, "frame", period=period))
         elif kind == "wrel":
             monday = today - timedelta(days=today.weekday())
             if g("wr") not in ("nay", "ni", "hien tai"):
@@ -446,6 +464,11 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
                 hits.append(PeriodHit(s, e, 99, "birth"))
     if not hits:
         return hits
+    if any(h.kind == "frame" for h in hits) and any(
+        h.kind not in MASKED_KINDS and h.kind != "frame" for h in hits
+    ):
+        # "tháng 10 ... Trong tháng, chi bộ đã kết nạp": the frame is the month already named
+        hits = [h if h.kind != "frame" else PeriodHit(h.start, h.end, 99, "school") for h in hits]
     default_year = next((h.year for h in hits if h.kind == "year" and h.year is not None), None)
     for h in hits:
         if h.kind not in MASKED_KINDS and h.period is None:

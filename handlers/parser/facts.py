@@ -102,6 +102,15 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
         prev = k - 1
         while prev >= 0 and items[prev].kind in ("W", "PAST") and items[prev].f in _FILLERS:
             prev -= 1
+        if prev >= 0 and items[prev].f == "(" and k + 1 < n and items[k + 1].f == ")":
+            # "kết nạp 2 đv (T10) và cử 3 qc (T11)": a period in brackets dates what comes before it
+            if (
+                k + 2 < n
+                and items[k + 2].kind in ("SEP", "AND")
+                and any(items[j].kind in _TRIGGERS for j in range(k + 3, min(n, k + 6)))
+            ):
+                cuts.add(k + 2)
+            continue
         if prev >= 0:
             pk = items[prev].kind
             if pk == "AND" and prev > 0 and items[prev - 1].kind == "PERIOD":

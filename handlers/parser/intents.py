@@ -104,9 +104,23 @@ def parse_message(text: str, today: date) -> ParseResult:
         and not asks_permission(items)
     ):
         return ParseResult("progress", period=period, names=tuple(names))
-    if "HELP" in kinds:
+    if "HELP" in kinds and not _how_to_the_work(items, kinds):
         return ParseResult("help")
     return ParseResult("unknown", names=tuple(names))
+
+
+# "làm sao để ..." asks the bot for help when it is about reporting or the bot; "làm sao để kết nạp
+# được đảng viên trẻ?" is about the work itself, which the bot does not answer.
+_GENERIC_HOW = frozenset({"lam sao de", "lam the nao de", "lam the nao", "lam sao", "lam nhu the nao"})
+
+
+def _how_to_the_work(items: list[Item], kinds: set[str]) -> bool:
+    helps = {it.f for it in items if it.kind == "HELP"}
+    return (
+        helps <= _GENERIC_HOW
+        and "REPORTW" not in kinds
+        and not any(it.f in ("bot", "gui", "go", "nhap", "dung", "xem", "tin nhan") for it in items)
+    )
 
 
 def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:

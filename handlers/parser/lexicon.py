@@ -21,14 +21,14 @@ LEXICON_TEXT: dict[str, str] = {
         "ket nap, kn, ket nap dang, ket nap vao dang, knd, ket nap moi, le ket nap, ket nap dang vien, ket "
         "nap dang vien moi, ket nap duoc, vao dang, dung vao hang ngu cua dang, vao hang ngu cua dang, dung "
         "vao hang ngu dang, gia nhap dang, ketnap, ket nap dc, ket nap duoc dc, kndv, ket nap them, ket nap "
-        "them duoc, dung trong hang ngu cua dang"
+        "them duoc, dung trong hang ngu cua dang, ket nap xong, da ket nap xong"
     ),
     "HEAD": "dang vien, dang vien du bi, dvdb, dvm, dang vien dang, d vien, dang v",
     "DV": "dv, d/v, d.v",
     "YOUTH": (
         "doan vien, doan vien thanh nien, dvtn, doan vien tn, dv tn, dv doan, doan vien cong san, la doan "
         "vien, doan vien doan tncs, doan vien doan thanh nien, sinh hoat doan, dang sinh hoat doan, deu sinh "
-        "hoat doan, la dvtn, doan vien uu tu"
+        "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan"
     ),
     "CAND": "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop",
     "CLS": "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi, dua, chau, nguoi moi",
@@ -44,7 +44,8 @@ LEXICON_TEXT: dict[str, str] = {
         " chua giao, dao thien chua, dao cong giao, theo dao cong giao, theo dao thien chua, giao dan, phat "
         "giao, theo phat giao, dao phat, theo dao phat, phat tu, tin lanh, dao tin lanh, theo dao tin lanh, "
         "cao dai, dao cao dai, hoa hao, dao hoa hao, nguoi co dao, dong bao co dao, cong giao toan tong, "
-        "nguoi theo dao, dong bao cong giao, hoi giao, dao hoi, chuc sac, theo tin lanh, la giao dan"
+        "nguoi theo dao, dong bao cong giao, hoi giao, dao hoi, chuc sac, theo tin lanh, la giao dan, tgiao, "
+        "t.giao"
     ),
     "NOREL": (
         "khong ton giao, khong theo ton giao, khong theo dao, khong co dao, khong co ton giao, khong theo dao"
@@ -64,9 +65,9 @@ LEXICON_TEXT: dict[str, str] = {
         "nguoi hmong, nguoi ede, nguoi gia rai, nguoi ba na, nguoi xo dang, nguoi san diu, nguoi san chay, "
         "nguoi cao lan, dan toc muong, dan toc nung, dan toc khmer, dan toc hmong, dan toc h'mong, dan toc "
         "ede, dan toc gia rai, dan toc ba na, dan toc xo dang, dan toc san diu, dan toc san chay, dan toc cao"
-        " lan, dan toc, la dan toc"
+        " lan, dan toc, la dan toc, dtoc"
     ),
-    "KINH": "dan toc kinh, nguoi kinh, kinh",
+    "KINH": "dan toc kinh, nguoi kinh, kinh, dtoc kinh",
     "EDU": (
         "thpt, trung hoc pho thong, pho thong trung hoc, ptth, cap 3, cap ba, cap iii, 12/12, lop 12, tot "
         "nghiep thpt, trung cap, cao dang, dai hoc, thac si, ths, tien si, cu nhan, ky su, sau dai hoc, tot "
@@ -101,7 +102,7 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "DONE": (
         "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
-        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop, da xong, xong"
+        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop"
     ),
     "CERT": (
         "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc cap "
@@ -130,7 +131,8 @@ LEXICON_TEXT: dict[str, str] = {
         "giup voi, chi dan, lam sao de, lam the nao de, bao cao the nao, bao cao nhu the nao, cu phap, dung "
         "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
         "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao, lam the nao, thi lam the nao, lam "
-        "nhu the nao, phai lam the nao"
+        "nhu the nao, phai lam the nao, cach gui, cach gui bao cao, cach nhap, cach go, gui bao cao the nao, "
+        "gui nhu the nao"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
@@ -229,7 +231,6 @@ ACCENTED_ONLY: dict[tuple[str, str], frozenset[str]] = {
     ("STUDY", "du"): frozenset({"dự"}),
     ("AND", "con"): frozenset({"còn"}),
     ("KINH", "kinh"): frozenset({"kinh"}),
-    ("FEMALE", "nu"): frozenset({"nữ", "nu"}),
     ("FEMALE", "chi"): frozenset({"chị"}),
     ("FEMALE", "o"): frozenset({"o"}),
     ("FEMALE", "gai"): frozenset({"gái"}),
