@@ -193,7 +193,7 @@ def make_items(
             num = number_word(fs, accs[i], i, marks, items)
             if num is not None:
                 value, used = num
-                append(item("NUM", f, value))
+                append(item("NUM" if value <= MAX_COUNT else "MASK", f, value))
                 i += used
                 continue
             if f == "nam" and (not marks or accs[i] == "nam"):
