@@ -408,6 +408,8 @@ def admission_from_trigger(
             h += 1
             continue
         if kind in ATTRS or kind == "NAMQ":
+            if _label_values(items, h, region_end):
+                break  # "kết nạp 3 đc nữ 2 nam 1": labels and their figures, not one attribute of all
             attrs.append(kind if kind != "NAMQ" else "MALE")
             h += 1
             continue
@@ -426,6 +428,16 @@ def admission_from_trigger(
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
+
+
+def _label_values(items: list[Item], h: int, end: int) -> bool:
+    """From h: attribute, figure, attribute, figure... ending on a figure ("nữ 2 nam 1")."""
+    x = h
+    pairs = 0
+    while x + 1 < end and (items[x].kind in ATTRS or items[x].kind == "NAMQ") and items[x + 1].kind == "NUM":
+        pairs += 1
+        x += 2
+    return pairs > 0 and (x >= end or (items[x].kind not in ATTRS and items[x].kind not in NOUNS))
 
 
 def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
