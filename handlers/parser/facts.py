@@ -123,11 +123,14 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
         nxt = k + 1
         if (
             x + 1 < len(marks)
-            and nxt + 2 < n
+            and nxt + 1 < n
             and items[nxt].kind in ("SEP", "AND")
-            and items[nxt + 1].kind == "NUM"
-            and items[nxt + 2].kind in NOUNS
+            and (
+                items[nxt + 1].kind in _TRIGGERS
+                or (nxt + 2 < n and items[nxt + 1].kind == "NUM" and items[nxt + 2].kind in NOUNS)
+            )
         ):
+            # "kết nạp 1 đv ngày 2/11, kết nạp 1 đv ngày 9/11": the period closes its clause
             cuts.add(nxt)
     return sorted(c for c in cuts if 0 < c < n)
 
@@ -303,8 +306,8 @@ def _is_background(ctx: Ctx, k: int) -> bool:
         kind = items[j].kind
         if kind in ("SEP", "STOP", "ADMIT", "COLON"):
             return False
-        if kind in _BACKGROUND:
-            return True
+        if kind in _BACKGROUND or kind == "TOTAL":
+            return True  # "... là 3 đv trong năm nay": a running total's period
     return False
 
 

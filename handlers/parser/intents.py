@@ -80,7 +80,7 @@ def parse_message(text: str, today: date) -> ParseResult:
     if (
         not readings
         and ctx.ambiguous == ["admission_count"]
-        and ("HELP" in kinds or "Q" in kinds or "?" in folded)
+        and ("HELP" in kinds or "Q" in kinds or "PROG" in kinds or "?" in folded)
     ):
         ctx.ambiguous.clear()  # "cho hỏi cách báo cáo kết nạp đảng viên": a how-to, not a report
         ctx.questions.clear()

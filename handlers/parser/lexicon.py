@@ -28,7 +28,7 @@ LEXICON_TEXT: dict[str, str] = {
     "YOUTH": (
         "doan vien, doan vien thanh nien, dvtn, doan vien tn, dv tn, dv doan, doan vien cong san, la doan "
         "vien, doan vien doan tncs, doan vien doan thanh nien, sinh hoat doan, dang sinh hoat doan, deu sinh "
-        "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan"
+        "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan, tham gia doan, da tham gia doan"
     ),
     "CAND": "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop",
     "CLS": "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi, dua, chau, nguoi moi",
@@ -148,7 +148,7 @@ LEXICON_TEXT: dict[str, str] = {
         "hien co, tong so, co tong, tong so dang vien, toan chi bo co, hien nay co, hien tai co, quan ly, "
         "sinh hoat, chuyen den, chuyen ve, chuyen chinh thuc, cong nhan chinh thuc, chuyen dang chinh thuc, "
         "chuyen sinh hoat, dang vien chinh thuc, xoa ten, khai tru, tu tran, tu tuat, qua doi, ra khoi dang, "
-        "chuyen di"
+        "chuyen di, nua la, nang tong so, nang tong so len, tong cong, luy ke, cong don"
     ),
     "DUOC": "duoc",
     "BLOCK": (
