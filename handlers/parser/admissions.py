@@ -424,10 +424,26 @@ def admission_from_trigger(
         break
     if back is not None:
         h = max(h, k + 1)
+    if idx > 0 and items[idx - 1].kind == "ALL":
+        attrs += _said_before(items, s, k, count)  # "giới thiệu 2 đoàn viên ưu tú, ... kết nạp cả 2"
     names: list[str] = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
+
+
+def _said_before(items: list[Item], s: int, k: int, count: int) -> list[str]:
+    """ "cả 2" refers back to "2 <people>" earlier in the sentence: what was said of them."""
+    for j in range(k - 1, s - 1, -1):
+        if items[j].kind == "NUM" and items[j].value == count:
+            said = []
+            x = j + 1
+            while x < k and (items[x].kind in ATTRS or items[x].kind in NOUNS):
+                if items[x].kind in ATTRS:
+                    said.append(items[x].kind)
+                x += 1
+            return said
+    return []
 
 
 def _label_values(items: list[Item], h: int, end: int) -> bool:
