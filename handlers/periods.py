@@ -129,7 +129,8 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ),
     (
         "0123456789sn",
-        r"(?P<half>\b(?:(?:6|sau)\s*thang|nua)\s*(?P<half_w>dau|cuoi)\s*nam\b"
+        r"(?P<half>\b(?:(?P<nm>1[0-1]|[1-9]|sau)\s*thang|nua)"
+        r"\s*(?P<half_w>dau|cuoi)\s*nam\b"
         + _year_tail("half_y").replace(r"(?:[/.-]|,?\s*nam)", r"(?:[/.-]|,)?")
         + ")",
     ),
@@ -362,16 +363,18 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
                 start = date(today.year, today.month, 1)
             hits.append(PeriodHit(s, e, RANK_RANGE, "range", period=Period(start, today)))
         elif kind == "half":
-            hits.append(
-                PeriodHit(
-                    s,
-                    e,
-                    RANK_HALF,
-                    "half",
-                    1 if g("half_w") == "dau" else 2,
-                    year=_rel_year(g("half_y"), today),
-                )
-            )
+            months = 6 if g("nm") is None else words_to_int(g("nm")) or 6
+            first = g("half_w") == "dau"
+            year = _rel_year(g("half_y"), today)
+            if months == 6:
+                hits.append(PeriodHit(s, e, RANK_HALF, "half", 1 if first else 2, year=year))
+            else:  # "9 tháng đầu năm": January to September; "3 tháng cuối năm": October to December
+                start_month = 1 if first else 13 - months
+                if year is None:
+                    year = today.year if start_month <= today.month else today.year - 1
+                end_month = months if first else 12
+                span = Period(date(year, start_month, 1), _month_period(year, end_month).end)
+                hits.append(PeriodHit(s, e, RANK_RANGE, "range", period=span))
         elif kind == "dlong":
             hits.append(
                 PeriodHit(

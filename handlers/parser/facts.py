@@ -121,6 +121,10 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
             ):
                 cuts.add(prev + 1)
         nxt = k + 1
+        if nxt < n and items[nxt].f == "(":  # "hôm 1/11 (nữ) và 1 đv hôm 8/11": past the brackets
+            close = next((j for j in range(nxt, min(n, nxt + 8)) if items[j].f == ")"), None)
+            if close is not None:
+                nxt = close + 1
         if (
             x + 1 < len(marks)
             and nxt + 1 < n

@@ -87,7 +87,7 @@ def parse_message(text: str, today: date) -> ParseResult:
     if readings or ctx.ambiguous:
         return _report(readings, ctx, names)
     period = best_period(hits)
-    if "PROG" in kinds and not ("HELP" in kinds and "tien do" not in folded):
+    if "PROG" in kinds and not ("HELP" in kinds and "tien do" not in folded and not _please(items)):
         return ParseResult("progress", period=period, names=tuple(names))
     # a question about how many / how far: "đã kết nạp được bao nhiêu?", "đã đạt chỉ tiêu chưa?"
     q_words = {it.f for it in items if it.kind == "Q"}
@@ -154,6 +154,11 @@ FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau"})
+
+
+def _please(items: list[Item]) -> bool:
+    """ "xem giúp tôi kết quả": "giúp" asks a favour, it is not a call for help."""
+    return all(it.f in ("giup", "giup voi", "giup do") for it in items if it.kind == "HELP")
 
 
 def yes_no(items: list[Item]) -> bool:

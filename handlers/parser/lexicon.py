@@ -50,7 +50,8 @@ LEXICON_TEXT: dict[str, str] = {
     "NOREL": (
         "khong ton giao, khong theo ton giao, khong theo dao, khong co dao, khong co ton giao, khong theo dao"
         " nao, khong theo ton giao nao, khong tg, ko tg, k tg, khong ton giao nao, khong theo dao gi, khong "
-        "co dao gi"
+        "co dao gi, chua co dao, chua theo dao, chua co ton giao, ko co dao, k co dao, khong dao, chua theo "
+        "ton giao, khong co dao nao"
     ),
     "ETH": (
         "dan toc thieu so, dtts, nguoi dan toc, nguoi dan toc thieu so, dong bao dan toc, dong bao dan toc "
@@ -120,7 +121,7 @@ LEXICON_TEXT: dict[str, str] = {
     "PAST": "da, vua, vua moi, da duoc",
     "Q": (
         "bao nhieu, may, the nao, ra sao, nhu the nao, bao gio, chua nhi, khong nhi, nhi, gi, sao, lam sao, "
-        "the, a, khong a, chua a, duoc chua, bn, bnhieu, bao lau"
+        "the, a, khong a, chua a, duoc chua, bn, bnhieu, bao lau, nhu nao"
     ),
     "PROG": (
         "tien do, tiendo, tinh hinh, ket qua, so lieu, thong ke, tong hop, dat bao nhieu, xem tien do, bao "
@@ -132,7 +133,7 @@ LEXICON_TEXT: dict[str, str] = {
         "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
         "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao, lam the nao, thi lam the nao, lam "
         "nhu the nao, phai lam the nao, cach gui, cach gui bao cao, cach nhap, cach go, gui bao cao the nao, "
-        "gui nhu the nao"
+        "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
@@ -191,6 +192,11 @@ LEXICON_TEXT: dict[str, str] = {
     "PASTREF": "dot truoc, khoa truoc, lop truoc, truoc day, tu truoc, dot 1, nam truoc, nam ngoai",
     "STATUS": "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay",
     "EACH": "moi thang, moi quy, moi dot, moi nam, moi tuan",
+    # "mấy bữa trước": some days ago, not a question and not a period
+    "VAGUE": (
+        "may bua truoc, may hom truoc, may hom nay, may bua nay, may ngay truoc, may ngay qua, may tuan "
+        "truoc, may thang truoc, may hom qua, may bua qua, hom truoc, bua truoc, hom no, bua no"
+    ),
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
     "FIELDNAME": "ho ten, ho va ten",
     "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",

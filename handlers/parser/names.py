@@ -170,8 +170,8 @@ def names_and_places(
             if j < n and fs[j].isdigit() and not (f == "so" and j + 1 < n and fs[j + 1] == ":"):
                 if f == "so" and j + 1 < n and fs[j + 1].isalpha():
                     continue  # "số 2 đảng viên": "số" is "number of", not an address
-                if f == "lop" and fs[j] == "12":
-                    continue
+                if f == "lop" and len(fs[j]) <= 2 and int(fs[j]) <= 12:
+                    continue  # "lớp 9", "hết lớp 12": a school grade
                 kinds[j] = "SKIP"
                 free = j + 1
                 continue
