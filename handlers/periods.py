@@ -150,7 +150,13 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
         rf"(?P<d_y>{_Y4}|\d{{2}})(?![\d/.-]|,\d))",
     ),
     ("0123456789", rf"(?P<yrange>(?<![\d/.,-])(?P<yr1>{_Y4})\s*[-–]\s*(?P<yr2>{_Y4})(?![\d/.,-]))"),
-    ("t", rf"(?P<month>(?:\bthang\s*|\bt(?=\d))(?P<m_m>{_MN})(?![\d%])" + _year_tail("m_y") + r"\b)"),
+    # "tháng 10", "T10", and the abbreviations "thg 10", "th10", "th.10"
+    (
+        "t",
+        rf"(?P<month>(?:\bthang\s*|\bthg\.?\s*|\bth\.?(?=\d)|\bt(?=\d))(?P<m_m>{_MN})(?![\d%])"
+        + _year_tail("m_y")
+        + r"\b)",
+    ),
     ("0123456789", rf"(?P<mbare>(?<![\d/.,-])(?P<mb_m>{_MN})\s*[/-]\s*(?P<mb_y>{_Y4})(?![\d/.,]))"),
     # "ngày 5-11", "hôm 3.11": a keyword lets "-" and "." separate day and month; alone only "/"
     (
@@ -164,7 +170,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("t", r"(?P<mrel>\bthang\s*(?P<mr>nay|ni|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)"),
     (
         "q",
-        r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q(?P<q2>[1-4]))\b"
+        r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q\.?(?P<q2>[1-4]))\b"
         + _year_tail("q_y")
         + ")",
     ),
@@ -213,7 +219,7 @@ _PATTERN = re.compile(f"(?<![a-z])(?:(?=[{_TQ}])(?:{_group(_TQ)})|(?=[{_OTHER}])
 # only there (`matches`) finds what `_PATTERN.finditer` finds at half the cost; every new alternative's
 # first word belongs here (tests/test_numbers_periods.py compares the two on the corpus and at random).
 _STARTS = re.compile(
-    r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|trong|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
+    r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|trong|thg|th|q|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
     r"|mong|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua)(?![a-z]))"
 )
 

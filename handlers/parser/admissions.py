@@ -270,12 +270,15 @@ def _class_counted(ctx: Ctx, j: int) -> bool:
 
 
 def _counted_people(ctx: Ctx, k: int) -> bool:
-    """ "N đv" opening the message, then a breakdown ("2 nữ", "không tôn giáo"), and no verb anywhere."""
+    """No verb anywhere, but counted people: "N đv" opening the message and described at once ("4 dv,
+    2 nu, khong ton giao"), or one per period ("quý 3: 1 đv, quý 4: 2 đv")."""
     items = ctx.items
-    if k != 1 or items[0].kind != "NUM" or any(it.kind in ("ADMIT", "TOTAL", "STATUS") for it in items):
+    if k < 1 or items[k - 1].kind != "NUM" or any(it.kind in ("ADMIT", "TOTAL", "STATUS") for it in items):
         return False
+    if k >= 3 and items[k - 2].kind == "COLON" and items[k - 3].kind == "PERIOD":
+        return True  # "quý 3: 1 đv, quý 4: 2 đv"
     after = items[k + 1 : k + 6]
-    return bool(after) and after[0].kind == "SEP" and any(it.kind in ATTRS for it in after)
+    return k == 1 and bool(after) and after[0].kind == "SEP" and any(it.kind in ATTRS for it in after)
 
 
 _FRAME_KINDS = frozenset({"INVITE", "HEARSAY", "CONGRATS", "PARTY", "ORGO"})
@@ -382,7 +385,11 @@ def admission_from_trigger(
             return AdmissionHead(len(named), k + 1, region_end, "NAME", k, named, [])
     if j is None and back is None:
         # "kết nạp đảng viên mới" with no number: ask
-        if not negated:
+        after = k + 1
+        while after < n and items[after].kind in ("HEAD", "NEW"):
+            after += 1
+        if not negated and not (after < n and items[after].kind == "LA"):
+            # ("Kết nạp đảng viên là nhiệm vụ...": a statement about admissions, nothing to ask)
             pending.append("admission_count")
         return None
     idx = j if j is not None else back
@@ -426,10 +433,35 @@ def admission_from_trigger(
         h = max(h, k + 1)
     if idx > 0 and items[idx - 1].kind == "ALL":
         attrs += _said_before(items, s, k, count)  # "giới thiệu 2 đoàn viên ưu tú, ... kết nạp cả 2"
+    if attrs and head_noun is not None and (more := _groups_after(items, h, region_end, head_noun, attrs)):
+        # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
+        return AdmissionHead(count + more, idx, region_end, head_noun, k, [], [])
     names: list[str] = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
+
+
+def _groups_after(items: list[Item], h: int, end: int, noun: str, attrs: list[str]) -> int:
+    """The people counted after the first group in groups of the same shape, told apart by the same
+    field: "1 đv nam, 1 đv nữ" (two people), but "2 đv nữ, 1 đv theo đạo" (one of the two)."""
+    fields = {FIELD_OF[a] for a in attrs if a in FIELD_OF}
+    more = 0
+    x = h
+    while (
+        x + 3 < end
+        and items[x].kind in ("SEP", "AND")
+        and items[x + 1].kind == "NUM"
+        and items[x + 2].kind == noun
+        and items[x + 3].kind in ATTRS
+        and FIELD_OF.get(items[x + 3].kind) in fields
+        and items[x + 3].kind not in attrs
+    ):
+        more += int(items[x + 1].value or 0)
+        x += 4
+        while x < end and items[x].kind in ATTRS:
+            x += 1
+    return more
 
 
 def _said_before(items: list[Item], s: int, k: int, count: int) -> list[str]:
@@ -596,6 +628,15 @@ def clauses(region: list[Item]) -> list[list[Item]]:
             cur = [it] if kind == "CONLAI" else []
             x += 1
             continue
+        if (
+            kind in NEGATABLE
+            and x + 2 < n
+            and region[x + 1].kind == "COLON"
+            and region[x + 2].kind in ("NEG", "NONE")
+        ):
+            cur.append(Item(NEG_OF[kind], "khong " + it.f, "negated"))  # "đoàn viên: không"
+            x += 3
+            continue
         if kind in ("NEG", "NONE"):
             j = x + 1
             while j < n and j < x + 4 and region[j].kind in _GAP_KINDS and region[j].f in _NEG_GAP:
@@ -741,8 +782,8 @@ NEG_OF = {
     "LOWEDU": "EDU",
 }
 NEGATABLE = frozenset(NEG_OF)
-# Words for a man or a woman after a count: "2 chị 1 anh", "1 ông".
-_PERSON_WORDS = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE"}
+# Words that are an attribute after a count: "2 chị 1 anh", "1 ông", "0 tg" (tôn giáo), "0 dt" (dân tộc).
+_PERSON_WORDS = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE", "tg": "REL", "dt": "ETH"}
 
 
 def neg_precedes_attr(atoms: list[tuple[str, int]], attr: str) -> bool:

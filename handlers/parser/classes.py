@@ -45,6 +45,8 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
             continue
         if is_question(ctx, s, e, k) or in_plan(items, s, k) or not reports_own_class(ctx, k, s, e):
             continue
+        if it.f in ("gioi thieu", "gt") and sentence_kinds(ctx, k).isdisjoint(("CLASS", "STUDY")):
+            continue  # "chi đoàn giới thiệu 2 đoàn viên ưu tú": recommended to the party, not to the class
         if kind == "DONE" and k + 1 < n and items[k + 1].kind == "PLAN":
             continue  # "hoàn thành chỉ tiêu"
         if kind in ("SENT", "STUDY") and sent is None:

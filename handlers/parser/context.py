@@ -67,7 +67,7 @@ def is_question(ctx: Ctx, s: int, e: int, k: int | None = None) -> bool:
     return (
         last > s
         and items[last].kind == "NEG"
-        and items[last - 1].kind not in ("NEG",)
+        and items[last - 1].kind not in ("NEG", "COLON")  # "đoàn viên: không" answers, it does not ask
         and items[last].f in ("chua", "khong", "ko", "k", "hong", "hok")
     )
 
@@ -111,6 +111,8 @@ def in_plan(items: list[Item], s: int, k: int) -> bool:
 
 def blocked(items: list[Item], k: int) -> bool:
     """ "để kết nạp", "hồ sơ kết nạp", "đối tượng kết nạp": the trigger is a purpose or a noun."""
+    if k > 1 and items[k - 1].f == "viec" and items[k - 2].kind in ("DONE", "CARRY", "PAST"):
+        return False  # "đã hoàn thành việc kết nạp 2 đồng chí": done, not discussed
     if (
         k > 0
         and items[k - 1].kind in ("BLOCK", "CAND")

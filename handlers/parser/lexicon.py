@@ -103,7 +103,7 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "DONE": (
         "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
-        "lop, du dieu kien, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop"
+        "lop, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop, dat"
     ),
     "CERT": (
         "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc cap "
@@ -133,7 +133,7 @@ LEXICON_TEXT: dict[str, str] = {
         "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
         "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao, lam the nao, thi lam the nao, lam "
         "nhu the nao, phai lam the nao, cach gui, cach gui bao cao, cach nhap, cach go, gui bao cao the nao, "
-        "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao"
+        "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao, hdsd"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con",
@@ -155,7 +155,8 @@ LEXICON_TEXT: dict[str, str] = {
     "BLOCK": (
         "de, nham, truoc khi, dieu kien, de ket nap, tieu chuan, thu tuc, quy trinh, ho so ket nap, de nghi "
         "ket nap, xet ket nap, chuan bi ket nap, tao nguon ket nap, doi tuong ket nap, boi duong ket nap, "
-        "nguon ket nap, lam ho so ket nap"
+        "nguon ket nap, lam ho so ket nap, ban viec, hop ban, ban ve viec, thao luan, ban ve, xem xet viec, "
+        "viec"
     ),
     "LABEL": "trinh do, hoc van, trinh do hoc van, trinh do van hoa, van hoa, td, gioi tinh",
     "CONLAI": "con lai, so con lai, cac dong chi con lai, con lai la",

@@ -107,6 +107,16 @@ PLACE_FIRST = by_first(PLACE_WORDS)
 TITLE_FIRST = by_first(PERSON_TITLES)
 NAME_PASS_WORDS = frozenset(PLACE_FIRST) | frozenset(TITLE_FIRST)
 _NAME_JOINERS = frozenset({"va", ",", "&"})
+# With diacritics, a one-word title must be spelled as one: "bạn", not "bàn"; "chị", not "chỉ".
+_TITLE_SPELLING = {
+    "ban": "bạn",
+    "chi": "chị",
+    "co": "cô",
+    "ong": "ông",
+    "ba": "bà",
+    "chau": "cháu",
+    "anh": "anh",
+}
 
 
 def match_phrase(fs: list[str], i: int, table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
@@ -192,6 +202,8 @@ def names_and_places(
         title_len = match_phrase(fs, i, TITLE_FIRST) if f in TITLE_FIRST else 0
         if title_len and f == "co" and not cased:
             title_len = 0  # "co" is far more often "có" than "cô"
+        if title_len == 1 and marks and accs[i] != _TITLE_SPELLING.get(f, accs[i]):
+            title_len = 0  # "bàn việc" is not "bạn Việc"
         if title_len:
             j = i + title_len
             if j < n and fs[j] == ":":

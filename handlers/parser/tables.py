@@ -18,7 +18,6 @@ import re
 
 from handlers.text import fold
 
-_CELL_SPLIT = re.compile(r"\t+|\s*\|\s*")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 # Header cells that name the row, not a figure: the period, the unit, a numbering column.
 _PERIOD_HEADERS = {"thang": "tháng", "quy": "quý", "nam": "năm", "ky": "tháng", "thoi gian": ""}
@@ -49,9 +48,13 @@ def rewrite_tables(text: str) -> str:
 
 
 def _cells(line: str) -> list[str]:
-    if "\t" not in line and "|" not in line:
+    """The cells of a table's line; an empty cell stays (Excel copies one tab per cell)."""
+    if "\t" in line:
+        cells = [c.strip() for c in line.rstrip("\r").split("\t")]
+    elif "|" in line:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    else:
         return [line]
-    cells = [c.strip() for c in _CELL_SPLIT.split(line.strip().strip("|"))]
     return cells if len(cells) >= 2 else [line]
 
 
