@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "fold_normalized", "has_vietnamese_marks", "may_need_repair", "normalize", "repair_typing"]
+__all__ = [
+    "VNI_HINT",
+    "fold",
+    "fold_normalized",
+    "has_vietnamese_marks",
+    "normalize",
+    "repair_typing",
+]
 
 # Zero-width space/non-joiner/joiner, BOM, word joiner, soft hyphen, direction marks and isolates,
 # variation selectors (emoji tails): invisible, and pasted from Zalo and Word more often than one thinks.
@@ -159,10 +166,9 @@ _VNI_SHAPES = {
     "9": {"d": "đ"},
 }
 _MARKED = frozenset("ăâêôơư")
-# A cheap first look, on folded text: what a Telex or VNI leftover needs (plain substring tests are
-# much cheaper than a regex over every message). The regex opens with one character class, which lets
-# the engine jump between the few characters that can start a match instead of trying every position.
-_LEFTOVER_HINT = re.compile(r"[0-9fjrsx](?:(?<=[fjrsx])(?![a-z])|(?<=[a-z][0-9]))")
+# A digit right after a letter: VNI's tone and shape keys ("ke61t"), or an abbreviation ("t10"); the
+# parser repairs the text when it sees one (Telex leftovers it finds among the words it does not know).
+VNI_HINT = re.compile(r"[0-9](?<=[a-z][0-9])")
 _DOUBLED_FINAL = re.compile(r"(?:nn|tt|cc|mm|pp)(?![a-z])")
 _WORD = re.compile(r"[^\W\d_]+(?:\d+[^\W\d_]*)*|\d+[^\W\d_]+\d*")
 
@@ -243,21 +249,6 @@ def _unvni(word: str) -> str | None:
     if not _is_syllable(shaped):
         return None
     return _place_tone(shaped, tone) if tone else shaped
-
-
-def may_need_repair(folded: str) -> bool:
-    """False when `repair_typing` would surely change nothing (checked on the folded text)."""
-    return (
-        "dd" in folded
-        or "aa" in folded
-        or "ee" in folded
-        or "oo" in folded
-        or "w" in folded
-        or _LEFTOVER_HINT.search(folded) is not None
-        or (
-            ("nn" in folded or "tt" in folded or "cc" in folded) and _DOUBLED_FINAL.search(folded) is not None
-        )
-    )
 
 
 def repair_typing(text: str) -> str:

@@ -16,7 +16,7 @@ from handlers.parser.result import Fact, ParseResult
 from handlers.parser.tables import rewrite_tables
 from handlers.parser.tokens import COMMAND, make_items, mask_periods, tokenize
 from handlers.periods import MASKED_KINDS, Period, best_period, scan_periods
-from handlers.text import fold_normalized, has_vietnamese_marks, may_need_repair, normalize, repair_typing
+from handlers.text import VNI_HINT, fold_normalized, has_vietnamese_marks, normalize, repair_typing
 
 MAX_INPUT = 2_000  # chat messages are short; cap work on pasted documents
 
@@ -32,6 +32,10 @@ def command_of(folded: str) -> tuple[str | None, int]:
 
 def parse_message(text: str, today: date) -> ParseResult:
     """Parse one chat message; never raises on any str input."""
+    return _parse(text, today, repaired=False)
+
+
+def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
     if "\t" in raw or "|" in raw:
         raw = rewrite_tables(raw)
@@ -39,11 +43,10 @@ def parse_message(text: str, today: date) -> ParseResult:
     if not norm:
         return ParseResult("unknown")
     folded = fold_normalized(norm)
-    if may_need_repair(folded):
-        repaired = repair_typing(norm)
-        if repaired != norm:
-            norm = normalize(repaired)
-            folded = fold_normalized(norm)
+    if not repaired and VNI_HINT.search(folded) is not None:  # "ke61t": VNI keys the words split apart
+        fixed = repair_typing(norm)
+        if fixed != norm:
+            return _parse(fixed, today, repaired=True)
     cmd, cmd_end = command_of(folded)
     if cmd is not None:
         command = find(cmd)
@@ -70,7 +73,11 @@ def parse_message(text: str, today: date) -> ParseResult:
     tkinds = ["W"] * len(fs)
     vals: dict[int, str] = {}
     names = names_and_places(fs, accs, origs, tkinds, vals, cased, marks)
-    items = make_items(fs, accs, tkinds, vals, marks, masked)
+    items, mistyped = make_items(fs, accs, tkinds, vals, marks, masked)
+    if mistyped and not repaired:
+        fixed = repair_typing(norm)  # Telex leftovers: read the repaired text instead
+        if fixed != norm:
+            return _parse(fixed, today, repaired=True)
     ctx = Ctx(items)
     kinds = ctx.kinds = {it.kind for it in items}
     if hits:

@@ -83,9 +83,10 @@ def tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str],
 
 def make_items(
     fs: list[str], accs: list[str], kinds: list[str], vals: dict[int, str], marks: bool, masked: str = ""
-) -> list[Item]:
-    """Items of the tokens; `masked` (the text they come from) lets the checks of ages, ordinals
-    and schooling be skipped when their words are absent."""
+) -> tuple[list[Item], bool]:
+    """Items of the tokens, and whether a word looks mistyped (see MISTYPED); `masked` (the text they
+    come from) lets the checks of ages, ordinals and schooling be skipped when their words are absent."""
+    mistyped = False
     items: list[Item] = []
     append = items.append
     n = len(fs)
@@ -104,9 +105,11 @@ def make_items(
             # not a lexicon word, number or marker: what the checks below would end with
             plain_item = _PLAIN.get(f)
             if plain_item is None:
-                plain_item = item(PLAIN_KIND.get(f, "W"), f)
+                plain_item = Item(PLAIN_KIND.get(f, "W"), f, MISTYPED if mistyped_shape(f) else None)
                 if len(_PLAIN) < _SHARED_MAX:
                     _PLAIN[f] = plain_item
+            if plain_item.value is not None:
+                mistyped = True
             append(plain_item)
             i += 1
             continue
@@ -212,7 +215,7 @@ def make_items(
         i += 1
     if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked:
         _ages_and_schooling(items)
-    return items
+    return items, mistyped
 
 
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
@@ -266,6 +269,23 @@ def _ages_and_schooling(items: list[Item]) -> None:
                 # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
                 relabel(k, "W")
                 relabel(k + 1, "MASK")
+
+
+# A word the lexicon does not know that looks like a Telex leftover ("napj", "ddangr", "vieen", "nữx",
+# "viênn") is marked once, when first seen; the parser then repairs the text and reads it again.
+MISTYPED = "mistyped"
+
+
+def mistyped_shape(word: str) -> bool:
+    return (
+        (len(word) > 1 and word[-1] in "sfrxj")
+        or "dd" in word
+        or "aa" in word
+        or "ee" in word
+        or "oo" in word
+        or "w" in word
+        or (len(word) > 2 and word[-1] == word[-2] and word[-1] in "ntcmp")
+    )
 
 
 _SHARED: dict[tuple[str, str, int | str | None], Item] = {}
