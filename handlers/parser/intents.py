@@ -63,6 +63,8 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         folded = rest
     if folded[:1] == "[" and CAPTION.match(folded):
         return ParseResult("unknown")  # "[Hình ảnh] Lễ kết nạp...": a photo's caption, forwarded news
+    if "§" in folded or "@" in folded:
+        folded = folded.translate(_MARKERS)  # the masks' own markers, typed: not periods or times
     masked, hits = mask_periods(folded, today)
     lower = norm.lower()
     aligned = len(lower) == len(folded) == len(norm)
@@ -158,6 +160,7 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
 
 
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
+_MARKERS = {ord("§"): "^", ord("@"): "^"}
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau"})
