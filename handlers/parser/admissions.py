@@ -287,7 +287,7 @@ _FRAME_KINDS = frozenset({"INVITE", "HEARSAY", "CONGRATS", "PARTY", "ORGO"})
 def whose(ctx: Ctx, k: int, s: int) -> str:
     """ "ours"; "org" when another organisation is the subject (the Youth Union, the Women's Union,
     a trade union); "other" for someone else's news or an invitation."""
-    if ctx.kinds.isdisjoint(_FRAME_KINDS):
+    if ctx.kinds.isdisjoint(_FRAME_KINDS) and not any(it.f == "nghe" for it in ctx.items[s:k]):
         return "ours"
     items = ctx.items
     kinds = sentence_kinds(ctx, k)
@@ -295,6 +295,9 @@ def whose(ctx: Ctx, k: int, s: int) -> str:
         return "other"
     if "HEARSAY" in kinds and any(items[j].kind == "HEARSAY" for j in range(s, k)):
         return "other"
+    heard = next((j for j in range(s, k) if items[j].f == "nghe"), None)
+    if heard is not None and any(items[j].f in ("noi", "bao", "ke") for j in range(heard + 1, k)):
+        return "other"  # "(nghe đồng chí Bình nói) đã kết nạp 3 đảng viên"
     if "CONGRATS" in kinds:
         return "other"  # "chúc mừng đồng chí Hùng được kết nạp": a greeting, not a report
     for j in range(k - 1, s - 1, -1):
@@ -388,7 +391,11 @@ def admission_from_trigger(
         after = k + 1
         while after < n and items[after].kind in ("HEAD", "NEW"):
             after += 1
-        if not negated and not (after < n and items[after].kind == "LA"):
+        if (
+            not negated
+            and not (after < n and items[after].kind == "LA")
+            and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME"))
+        ):
             # ("Kết nạp đảng viên là nhiệm vụ...": a statement about admissions, nothing to ask)
             pending.append("admission_count")
         return None
@@ -606,6 +613,7 @@ def describe(
 
 # Between a negation and the attribute it denies: "không phải là đoàn viên", "chưa ai là nữ".
 _GAP_KINDS = frozenset({"W", "LA", "CO", "CLS", "PLAN"})
+_CUTS = frozenset({"SEP", "STOP", "AND", "TRONGDO", "CONLAI"})
 _NEG_GAP = frozenset({"phai", "la", "co", "theo", "tot", "nghiep", "ai", "nguoi", "dong", "chi", "nao"})
 
 
@@ -628,15 +636,20 @@ def clauses(region: list[Item]) -> list[list[Item]]:
             cur = [it] if kind == "CONLAI" else []
             x += 1
             continue
-        if (
-            kind in NEGATABLE
-            and x + 2 < n
-            and region[x + 1].kind == "COLON"
-            and region[x + 2].kind in ("NEG", "NONE")
-        ):
-            cur.append(Item(NEG_OF[kind], "khong " + it.f, "negated"))  # "đoàn viên: không"
-            x += 3
-            continue
+        if kind in NEGATABLE and x + 1 < n:
+            y = x + 2 if region[x + 1].kind == "COLON" else x + 1
+            if y < n and region[y].kind in ("NEG", "NONE") and (y + 1 >= n or region[y + 1].kind in _CUTS):
+                cur.append(Item(NEG_OF[kind], "khong " + it.f, "negated"))  # "đoàn viên: không"
+                x = y + 1
+                continue
+            if (
+                y < n
+                and y == x + 2
+                and region[y].kind in ATTRS
+                and FIELD_OF[region[y].kind] == FIELD_OF[kind]
+            ):
+                x = y  # "dân tộc: Kinh", "tôn giáo: Công giáo": the label's value says it
+                continue
         if kind in ("NEG", "NONE"):
             j = x + 1
             while j < n and j < x + 4 and region[j].kind in _GAP_KINDS and region[j].f in _NEG_GAP:

@@ -68,10 +68,13 @@ def is_question(ctx: Ctx, s: int, e: int, k: int | None = None) -> bool:
         last > s
         and items[last].kind == "NEG"
         and items[last - 1].kind not in ("NEG", "COLON")  # "đoàn viên: không" answers, it does not ask
+        and items[last - 1].kind not in ATTRIBUTES  # "tôn giáo không" neither
         and items[last].f in ("chua", "khong", "ko", "k", "hong", "hok")
     )
 
 
+# The breakdown attributes (as in lexicon.ATTRS; repeated here, which the lexicon cannot import).
+ATTRIBUTES = frozenset({"FEMALE", "MALE", "YOUTH", "NOYOUTH", "REL", "NOREL", "ETH", "KINH", "EDU", "LOWEDU"})
 PROCEDURE = frozenset({"xet", "xem xet", "dang xem xet", "de nghi", "tham dinh"})
 
 

@@ -111,6 +111,15 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
             ):
                 cuts.add(k + 2)
             continue
+        if (
+            prev >= 0
+            and items[prev].kind in _TRIGGERS
+            and (prev == 0 or items[prev - 1].kind in _CLAUSE_START)
+        ):
+            cuts.add(
+                prev
+            )  # "KN tháng 9: 1\nKN tháng 10: 2": the verb opens the clause, the period follows it
+            continue
         if prev >= 0:
             pk = items[prev].kind
             if pk == "AND" and prev > 0 and items[prev - 1].kind == "PERIOD":

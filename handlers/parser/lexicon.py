@@ -31,7 +31,10 @@ LEXICON_TEXT: dict[str, str] = {
         "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan, tham gia doan, da tham gia doan"
     ),
     "CAND": "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop",
-    "CLS": "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi, dua, chau, nguoi moi",
+    "CLS": (
+        "dong chi, d/c, dc, d/chi, dchi, nguoi, ca nhan, ban, em, dong chi moi, dua, chau, nguoi moi, d.c, "
+        "q.c"
+    ),
     "FEMALE": (
         "nu, phu nu, nu gioi, gioi tinh nu, dong chi nu, la nu, chi em, con gai, chau gai, nu dong chi, chi, "
         "o, o ay, co ay, chi ay, chi ta, ba ay, gai"
@@ -201,6 +204,7 @@ LEXICON_TEXT: dict[str, str] = {
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
     "FIELDNAME": "ho ten, ho va ten",
     "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",
+    "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",
     "CARRY": "thuc hien, can cu, trien khai, ket qua thuc hien, thuc hien theo, theo chi dao",
 }
 LEXICON: dict[str, tuple[str, ...]] = {

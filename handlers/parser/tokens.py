@@ -25,7 +25,7 @@ NOISE = re.compile(r"(?<![\d.])(?:\+?84|0)[1-9]\d{1,2}[\s.-]?\d{3}[\s.-]?\d{3,4}
 TOKEN_PATTERN = (
     # letters first, then digits behind one lookahead: alternatives with different first characters
     # cannot both match, so the order only saves the engine failed attempts on the common tokens
-    r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
+    r"[a-z](?:\.[a-z])+(?![a-z])|[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
     r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+,\d+(?![\d,/])|\d+\.\d{1,2}(?![\d.,/])"
     r"|\d+/\d+|\d+)"
     # a minus sign on a count ("kết nạp -5"): kept with its digits so it is never read as 5
