@@ -281,13 +281,13 @@ def _counted_people(ctx: Ctx, k: int) -> bool:
     return k == 1 and bool(after) and after[0].kind == "SEP" and any(it.kind in ATTRS for it in after)
 
 
-_FRAME_KINDS = frozenset({"INVITE", "HEARSAY", "CONGRATS", "PARTY", "ORGO"})
+_FRAME_KINDS = frozenset({"INVITE", "HEARSAY", "HEARD", "CONGRATS", "PARTY", "ORGO"})
 
 
 def whose(ctx: Ctx, k: int, s: int) -> str:
     """ "ours"; "org" when another organisation is the subject (the Youth Union, the Women's Union,
     a trade union); "other" for someone else's news or an invitation."""
-    if ctx.kinds.isdisjoint(_FRAME_KINDS) and not any(it.f == "nghe" for it in ctx.items[s:k]):
+    if ctx.kinds.isdisjoint(_FRAME_KINDS):
         return "ours"
     items = ctx.items
     kinds = sentence_kinds(ctx, k)
@@ -295,7 +295,7 @@ def whose(ctx: Ctx, k: int, s: int) -> str:
         return "other"
     if "HEARSAY" in kinds and any(items[j].kind == "HEARSAY" for j in range(s, k)):
         return "other"
-    heard = next((j for j in range(s, k) if items[j].f == "nghe"), None)
+    heard = next((j for j in range(s, k) if items[j].kind == "HEARD"), None) if "HEARD" in kinds else None
     if heard is not None and any(items[j].f in ("noi", "bao", "ke") for j in range(heard + 1, k)):
         return "other"  # "(nghe đồng chí Bình nói) đã kết nạp 3 đảng viên"
     if "CONGRATS" in kinds:

@@ -204,6 +204,7 @@ LEXICON_TEXT: dict[str, str] = {
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
     "FIELDNAME": "ho ten, ho va ten",
     "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",
+    "HEARD": "nghe",
     "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",
     "CARRY": "thuc hien, can cu, trien khai, ket qua thuc hien, thuc hien theo, theo chi dao",
 }
