@@ -154,12 +154,12 @@ TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
 
 
 def find_admission(ctx: Ctx) -> AdmissionHead | None:
-    """The first admission the message reports of the cell's own; asks when a trigger has no count and
-    no other trigger has one."""
-    pending: list[str] = []  # "kết nạp" without a count: asked only if no admission is found
+    """The first admission the message reports of the cell's own. A trigger without a count is noted
+    in `ctx.uncounted`: the count is asked when no trigger of the whole message has one."""
+    pending: list[str] = []
     adm = _find_admission(ctx, pending)
     if adm is None and pending:
-        ctx.ask("admission_count", question("count"))
+        ctx.uncounted.append(1)
     return adm
 
 
@@ -440,7 +440,7 @@ def admission_from_trigger(
         h = max(h, k + 1)
     if idx > 0 and items[idx - 1].kind == "ALL":
         attrs += _said_before(items, s, k, count)  # "giới thiệu 2 đoàn viên ưu tú, ... kết nạp cả 2"
-    if attrs and head_noun is not None and (more := _groups_after(items, h, region_end, head_noun, attrs)):
+    if attrs and (more := _groups_after(items, h, region_end, head_noun, attrs)):
         # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
         return AdmissionHead(count + more, idx, region_end, head_noun, k, [], [])
     names: list[str] = []
@@ -449,24 +449,25 @@ def admission_from_trigger(
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
 
 
-def _groups_after(items: list[Item], h: int, end: int, noun: str, attrs: list[str]) -> int:
+def _groups_after(items: list[Item], h: int, end: int, noun: str | None, attrs: list[str]) -> int:
     """The people counted after the first group in groups of the same shape, told apart by the same
-    field: "1 đv nam, 1 đv nữ" (two people), but "2 đv nữ, 1 đv theo đạo" (one of the two)."""
+    field: "1 đv nam, 1 đv nữ", "2 đồng chí nữ, 1 đồng chí nam" (three people), but "2 đv nữ, 1 đv
+    theo đạo" (one of the two)."""
+    if not (h + 2 < end and items[h].kind in ("SEP", "AND") and items[h + 1].kind == "NUM"):
+        return 0
     fields = {FIELD_OF[a] for a in attrs if a in FIELD_OF}
     more = 0
     x = h
-    while (
-        x + 3 < end
-        and items[x].kind in ("SEP", "AND")
-        and items[x + 1].kind == "NUM"
-        and items[x + 2].kind == noun
-        and items[x + 3].kind in ATTRS
-        and FIELD_OF.get(items[x + 3].kind) in fields
-        and items[x + 3].kind not in attrs
-    ):
+    while x + 2 < end and items[x].kind in ("SEP", "AND") and items[x + 1].kind == "NUM":
+        y = x + 2
+        if noun is not None and items[y].kind == noun:
+            y += 1
+        kind = "MALE" if y < end and items[y].kind == "NAMQ" else items[y].kind if y < end else ""
+        if not (kind in ATTRS and FIELD_OF.get(kind) in fields and kind not in attrs):
+            return 0 if kind in attrs else more
         more += int(items[x + 1].value or 0)
-        x += 4
-        while x < end and items[x].kind in ATTRS:
+        x = y + 1
+        while x < end and (items[x].kind in ATTRS or items[x].kind == "NAMQ"):
             x += 1
     return more
 

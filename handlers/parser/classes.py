@@ -47,6 +47,12 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
             continue
         if it.f in ("gioi thieu", "gt") and sentence_kinds(ctx, k).isdisjoint(("CLASS", "STUDY")):
             continue  # "chi đoàn giới thiệu 2 đoàn viên ưu tú": recommended to the party, not to the class
+        if (
+            admission_region is not None
+            and it.f in ("da hoc", "hoc", "da qua", "qua")
+            and any(items[j].kind == "ALL" for j in range(max(s, k - 4), k))
+        ):
+            continue  # "kết nạp 2 đv; cả 2 đều đã học lớp nhận thức": what the new members did before
         if kind == "DONE" and k + 1 < n and items[k + 1].kind == "PLAN":
             continue  # "hoàn thành chỉ tiêu"
         if kind in ("SENT", "STUDY") and sent is None:

@@ -130,7 +130,17 @@ def blocked(items: list[Item], k: int) -> bool:
 class Ctx:
     """The item stream, what is being asked, and sentence indexes so scope checks are lookups."""
 
-    __slots__ = ("ambiguous", "bounds", "items", "kinds", "period_kinds", "questions", "sid", "skinds")
+    __slots__ = (
+        "ambiguous",
+        "bounds",
+        "items",
+        "kinds",
+        "period_kinds",
+        "questions",
+        "sid",
+        "skinds",
+        "uncounted",
+    )
 
     def __init__(self, items: list[Item]) -> None:
         self.items = items  # a plain list: indexing a list subclass is three times slower
@@ -141,6 +151,8 @@ class Ctx:
         self.skinds: list[set[str]] = []
         self.period_kinds: list[str] = []  # kind of each PERIOD item's hit ("day", "month"...), by index
         self.kinds: set[str] = set()  # every kind in the message: the checks of rare kinds start here
+        # "kết nạp" seen without a count: asked once the whole message is read, if nothing else counts
+        self.uncounted: list[int] = []
 
     def index_sentences(self) -> list[int]:
         n = len(self.items)
@@ -174,6 +186,7 @@ class Ctx:
         """A context over part of the stream (one time frame) that asks into the same lists."""
         sub = Ctx(items)
         sub.kinds = {it.kind for it in items}
+        sub.uncounted = self.uncounted
         sub.period_kinds = self.period_kinds
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions

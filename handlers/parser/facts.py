@@ -46,7 +46,15 @@ _BACKGROUND = frozenset({"CLASS", "STUDY", "DONE", "CERT", "EDU", "LOWEDU", "SEN
 
 
 def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
-    """The readings of the message in the order written; a plan (a future period) is left out."""
+    """The readings of the message in the order written; a plan (a future period) is left out. A
+    verb without a count asks for it, unless the message counts an admission elsewhere."""
+    readings = _read_facts(ctx, hits, today)
+    if ctx.uncounted and not any(r.admission is not None for r in readings):
+        ctx.ask("admission_count", question("count"))
+    return readings
+
+
+def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
     items = ctx.items
     if "PERIOD" not in ctx.kinds:  # the usual message: one stretch, no period
         reading = _read(ctx, 0, len(items), None)
@@ -72,14 +80,18 @@ def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
     readings: list[Reading] = []
     stretches = list(zip([0, *cuts], [*cuts, len(items)], strict=True))
     orphans: list[tuple[int, int]] = []  # stretches that report nothing: their periods may date a neighbour
-    previous: Reading | None = None
+    verb: str | None = None  # the kind of fact the last stretch with a verb was about
     for start, end in stretches:
-        reading = _read(ctx, start, end, previous)
+        reading = _read(ctx, start, end, verb)
+        stretch_verbs = {it.kind for it in items[start:end]}
+        if "ADMIT" in stretch_verbs:
+            verb = "ADMIT"
+        elif not stretch_verbs.isdisjoint(("SENT", "STUDY")):
+            verb = "SENT"
         if reading is None:
             orphans.append((start, end))
             continue
         readings.append(reading)
-        previous = reading
     for reading in readings:
         reading.periods = _periods_of(ctx, periods, reading, orphans)
     readings = _without_totals(ctx, readings)
@@ -148,22 +160,22 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
     return sorted(c for c in cuts if 0 < c < n)
 
 
-def _read(ctx: Ctx, start: int, end: int, previous: Reading | None) -> Reading | None:
+def _read(ctx: Ctx, start: int, end: int, verb: str | None) -> Reading | None:
     """Read items[start:end]. A stretch without a verb of its own that counts again ("tháng 10: 2",
-    "và 1 đv hôm 10/11") continues the previous stretch's kind of fact."""
+    "và 1 đv hôm 10/11", "T8: 1" under a line "Kết nạp ĐV") continues the kind of fact of the last
+    stretch with a verb (`verb`)."""
     items = ctx.items
     whole = start == 0 and end == len(items)
     part = items if whole else items[start:end]
     kinds = ctx.kinds if whole else {it.kind for it in part}
     shift = start
-    if kinds.isdisjoint(_VERBS) and previous is not None and "NUM" in kinds:
+    if kinds.isdisjoint(_VERBS) and verb is not None and "NUM" in kinds:
         while part and part[0].kind in ("SEP", "AND", "STOP"):
             part = part[1:]
             shift += 1
-        verb = Item("ADMIT", "ket nap") if previous.admission is not None else Item("SENT", "cu")
-        part = [verb, *part]
+        part = [Item("ADMIT", "ket nap") if verb == "ADMIT" else Item("SENT", "cu"), *part]
         shift -= 1
-        kinds.add(verb.kind)
+        kinds = kinds | {verb}
     elif kinds.isdisjoint(_FACT_KINDS):
         return None
     sub = ctx if whole else ctx.child(part)

@@ -163,7 +163,7 @@ FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 _MARKERS = {ord("§"): "^", ord("@"): "^"}
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
-NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau"})
+NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau", "khong a"})
 
 
 def _please(items: list[Item]) -> bool:
