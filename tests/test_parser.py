@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers.i18n import t
 from handlers.parser import AdmissionFacts, ClassAttendanceFacts, ParseResult, parse_message
 from handlers.periods import Period
 
@@ -669,3 +670,36 @@ def test_a_table_with_a_row_per_month_is_a_fact_per_month() -> None:
 )
 def test_typing_styles(text: str, admission: dict[str, int]) -> None:
     assert _read(text)["admission"] == admission
+
+
+def test_every_parser_question_has_its_wording_in_the_catalog() -> None:
+    from handlers.parser.questions import field_label, question
+    from storage.breakdowns import BREAKDOWN_FIELDS
+
+    values = {
+        "n": 2,
+        "value": "-5",
+        "label": "nữ",
+        "count": 2,
+        "completed": 3,
+        "sent": 2,
+        "total": 3,
+        "parts": 2,
+    }
+    for key in (
+        "count",
+        "count_invalid",
+        "class_count_invalid",
+        "dv_is_party",
+        "dv_which",
+        "nam_meaning",
+        "exceeds",
+        "completed_exceeds",
+        "total_mismatch",
+        "sent",
+    ):
+        assert question(key, **values).strip()
+    for field in BREAKDOWN_FIELDS:
+        assert field_label(field) and field_label(field, complement=True)
+    # the breakdown questions are the dialogue's own texts
+    assert parse("kết nạp 2 đảng viên, 2 nữ").questions[0] == t("ask.youth_union", n="2")
