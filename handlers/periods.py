@@ -186,7 +186,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("h", r"(?P<wday_cn>\bhom\s+chu\s+nhat(?:\s+(?P<wc_rel>" + _WEEK_REL + r"))?\b)"),
     ("t", rf"(?P<wday_t>\bthu\s*(?P<wt>{_WEEKDAY})\s+(?P<wt_rel>{_WEEK_REL})\b)"),
     ("n", rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)"),
-    ("n", r"(?P<yrel>\bnam\s*(?P<yr>nay|ni|ngoai|truoc|roi|hien\s+tai)\b)"),
+    ("n", r"(?P<yrel>\bnam\s*(?P<yr>nay|ni|ngoai|truoc|roi|hien\s+tai|vua\s+qua|qua)\b)"),
     ("hbscd", r"(?P<dayrel>\b(?:hom|bua|sang|chieu|dem)\s*(?P<hr>nay|ni|qua|kia)\b|\bh(?P<hr2>qua|nay)\b)"),
     ("t", r"(?P<dayrel_t>\b(?:toi|trua)\s+(?P<hr3>nay|qua)\b)"),
     ("0123456789", rf"(?P<bare>(?<![\d/.,-])(?P<by>{_Y4})(?![\d/.,%]))"),
@@ -440,7 +440,10 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
         elif kind == "year":
             hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=int(g("y"))))
         elif kind == "yrel":
-            hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=_rel_year(g("yr"), today)))
+            word = g("yr")
+            if word in ("qua", "vua qua"):  # "năm qua": the year just ended in January, else this one
+                word = "truoc" if today.month <= 2 else "nay"
+            hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=_rel_year(word, today)))
         elif kind == "dayrel" or kind == "dayrel_t":
             word = g("hr") or g("hr2") or g("hr3")
             d = today - timedelta(days=_DAYS_BACK[word])

@@ -347,6 +347,11 @@ def synthetic_head(ctx: Ctx, k: int, s: int, e: int, region_end: int) -> Admissi
     if j < e and items[j].kind == "NAME":  # "đảng viên mới: đồng chí Mai Thị Ngọc"
         names = name_list(items, j)
         return AdmissionHead(len(names), j, region_end, "NAME", k, names, [])
+    if j < region_end and items[j].kind == "STOP" and _name_line(items, j + 1, region_end):
+        # "Danh sách đảng viên mới:\n- Đ/c Vi Thị Hằng (Tày, nữ)\n- Đ/c Hoàng Văn Dũng": one per line
+        names = name_list(items, j, region_end)
+        first = next(y for y in range(j, region_end) if items[y].kind == "NAME")
+        return AdmissionHead(len(names), first, region_end, "NAME", k, names, [])
     if negated_before(items, k, s):
         return AdmissionHead(0, k + 2, region_end, "HEAD", k, [], [])
     return None
@@ -394,6 +399,7 @@ def admission_from_trigger(
         if (
             not negated
             and not (after < n and items[after].kind == "LA")
+            and not (k > 0 and items[k - 1].kind == "REPORTW")  # "báo cáo kết nạp đảng viên": a topic
             and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME"))
         ):
             # ("Kết nạp đảng viên là nhiệm vụ...": a statement about admissions, nothing to ask)
@@ -558,9 +564,17 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         region = region[: name_positions[0]]
     parts = clauses(region)
     if count > 1 and "ORD" in ctx.kinds and any(it.kind == "ORD" for part in parts for it in part):
-        # "đv thứ nhất nữ, đv thứ hai nam": one person per clause
-        people += [describe(ctx, [part], 1, count) for part in parts if any(it.kind == "ORD" for it in part)]
-        parts = [part for part in parts if not any(it.kind == "ORD" for it in part)]
+        # "đv thứ nhất nữ, đv thứ hai nam" / "Đồng chí thứ nhất là nữ, đoàn viên. Đồng chí thứ hai...":
+        # one person from an ordinal to the next
+        first = next(x for x, part in enumerate(parts) if any(it.kind == "ORD" for it in part))
+        person: list[list[Item]] = []
+        for part in parts[first:]:
+            if any(it.kind == "ORD" for it in part) and person:
+                people.append(describe(ctx, person, 1, count))
+                person = []
+            person.append(part)
+        people.append(describe(ctx, person, 1, count))
+        parts = parts[:first]
     values = describe(ctx, parts, count, count, adm.attrs_head)
     if not people:
         return values
@@ -716,6 +730,13 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
         elif kind == "ALL":
             has_all = True
             atoms.append(("ALL", 0))
+        elif kind == "PCT":
+            share = _share(it.f) * count / 100
+            if share != int(share):
+                last_num[0] = None
+                return  # "33% là nữ" of 2: no whole number of people, the bot asks
+            atoms.append(("NUM", int(share)))  # "75% là nữ" of 4: 3
+            nums.append(int(share))
         elif kind == "NONE" or kind == "NEG":
             atoms.append(("NONE", 0))
             has_none = True
@@ -798,6 +819,13 @@ NEG_OF = {
 NEGATABLE = frozenset(NEG_OF)
 # Words that are an attribute after a count: "2 chị 1 anh", "1 ông", "0 tg" (tôn giáo), "0 dt" (dân tộc).
 _PERSON_WORDS = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE", "tg": "REL", "dt": "ETH"}
+
+
+def _share(text: str) -> float:
+    try:
+        return float(text.rstrip("%").strip().replace(",", "."))
+    except ValueError:
+        return -1.0
 
 
 def neg_precedes_attr(atoms: list[tuple[str, int]], attr: str) -> bool:

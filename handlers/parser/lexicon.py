@@ -48,7 +48,7 @@ LEXICON_TEXT: dict[str, str] = {
         "giao, theo phat giao, dao phat, theo dao phat, phat tu, tin lanh, dao tin lanh, theo dao tin lanh, "
         "cao dai, dao cao dai, hoa hao, dao hoa hao, nguoi co dao, dong bao co dao, cong giao toan tong, "
         "nguoi theo dao, dong bao cong giao, hoi giao, dao hoi, chuc sac, theo tin lanh, la giao dan, tgiao, "
-        "t.giao"
+        "t.giao, tg"
     ),
     "NOREL": (
         "khong ton giao, khong theo ton giao, khong theo dao, khong co dao, khong co ton giao, khong theo dao"
@@ -69,7 +69,7 @@ LEXICON_TEXT: dict[str, str] = {
         "nguoi hmong, nguoi ede, nguoi gia rai, nguoi ba na, nguoi xo dang, nguoi san diu, nguoi san chay, "
         "nguoi cao lan, dan toc muong, dan toc nung, dan toc khmer, dan toc hmong, dan toc h'mong, dan toc "
         "ede, dan toc gia rai, dan toc ba na, dan toc xo dang, dan toc san diu, dan toc san chay, dan toc cao"
-        " lan, dan toc, la dan toc, dtoc"
+        " lan, dan toc, la dan toc, dtoc, tay, thai, dao"
     ),
     "KINH": "dan toc kinh, nguoi kinh, kinh, dtoc kinh",
     "EDU": (
@@ -139,7 +139,7 @@ LEXICON_TEXT: dict[str, str] = {
         "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao, hdsd"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
-    "AND": "va, &, +, voi, cung, con",
+    "AND": "va, &, +, voi, cung, con, nhung, nhung ma",
     "TRONGDO": (
         "trong do, trong so do, trong so nay, trong do co, gom, bao gom, cu the, co cau, trong so, trong so "
         "dang vien moi, trong do so"
@@ -159,7 +159,7 @@ LEXICON_TEXT: dict[str, str] = {
         "de, nham, truoc khi, dieu kien, de ket nap, tieu chuan, thu tuc, quy trinh, ho so ket nap, de nghi "
         "ket nap, xet ket nap, chuan bi ket nap, tao nguon ket nap, doi tuong ket nap, boi duong ket nap, "
         "nguon ket nap, lam ho so ket nap, ban viec, hop ban, ban ve viec, thao luan, ban ve, xem xet viec, "
-        "viec"
+        "viec, day manh, tang cuong, cong tac, nang cao chat luong"
     ),
     "LABEL": "trinh do, hoc van, trinh do hoc van, trinh do van hoa, van hoa, td, gioi tinh",
     "CONLAI": "con lai, so con lai, cac dong chi con lai, con lai la",
@@ -202,7 +202,7 @@ LEXICON_TEXT: dict[str, str] = {
         "truoc, may thang truoc, may hom qua, may bua qua, hom truoc, bua truoc, hom no, bua no"
     ),
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
-    "FIELDNAME": "ho ten, ho va ten",
+    "FIELDNAME": "ho ten, ho va ten, thai do, tay nghe",
     "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",
     "HEARD": "nghe",
     "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",
@@ -251,6 +251,9 @@ ACCENTED_ONLY: dict[tuple[str, str], frozenset[str]] = {
     ("CLS", "chau"): frozenset({"cháu"}),
     ("HEARSAY", "ho"): frozenset({"họ"}),
     ("INVITE", "moi"): frozenset({"mời"}),
+    ("ETH", "tay"): frozenset({"tày"}),
+    ("ETH", "thai"): frozenset({"thái"}),
+    ("ETH", "dao"): frozenset({"dao"}),
 }
 BARE_SKIP = frozenset(
     {
@@ -268,6 +271,9 @@ BARE_SKIP = frozenset(
         ("CLS", "chau"),
         ("HEARSAY", "ho"),
         ("INVITE", "moi"),
+        ("ETH", "tay"),
+        ("ETH", "thai"),
+        ("ETH", "dao"),
     }
 )
 for _lst in PHRASES.values():
