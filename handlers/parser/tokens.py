@@ -25,7 +25,8 @@ NOISE = re.compile(r"(?<![\d.])(?:\+?84|0)[1-9]\d{1,2}[\s.-]?\d{3}[\s.-]?\d{3,4}
 TOKEN_PATTERN = (
     # letters first, then digits behind one lookahead: alternatives with different first characters
     # cannot both match, so the order only saves the engine failed attempts on the common tokens
-    r"[a-z](?:\.[a-z])+(?![a-z])|[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?"
+    # "đ.c", "d.v": letters joined by dots, each a single letter, are one abbreviation
+    r"[a-z]+(?:['’][a-z]+)?(?:/[a-z]+)?(?:\.[a-z](?![a-z]))*"
     r"|(?=\d)(?:\d+(?:[.,]\d+)?\s?%|\d{1,3}(?:\.\d{3})+(?![\d])|\d+,\d+(?![\d,/])|\d+\.\d{1,2}(?![\d.,/])"
     r"|\d+/\d+|\d+)"
     # a minus sign on a count ("kết nạp -5"): kept with its digits so it is never read as 5
@@ -71,10 +72,10 @@ def tokenize(masked: str, acc: str | None, orig: str | None) -> tuple[list[str],
     if acc is None and orig is None:
         fs = TOKEN.findall(masked)
         return fs, fs, fs
-    spans = [m.span() for m in TOKEN.finditer(masked)]
-    fs = [masked[a:b] for a, b in spans]
-    accs = fs if acc is None else [acc[a:b] for a, b in spans]
-    return fs, accs, accs if orig is None else [orig[a:b] for a, b in spans]
+    ms = list(TOKEN.finditer(masked))
+    fs = [m.group() for m in ms]
+    accs = fs if acc is None else [acc[m.start() : m.end()] for m in ms]
+    return fs, accs, accs if orig is None else [orig[m.start() : m.end()] for m in ms]
 
 
 # --------------------------------------------------------------------------------------------------
