@@ -43,6 +43,7 @@ _TRIGGERS = frozenset({"ADMIT", "SENT", "STUDY", "DONE", "CERT"})
 _FILLERS = frozenset({"trong", "vao", "rieng", "sang", "den", "toi", "tu", "cuoi", "dau", "hoi"})
 _CLAUSE_START = frozenset({"STOP", "SEP", "AND", "COLON"})
 _BACKGROUND = frozenset({"CLASS", "STUDY", "DONE", "CERT", "EDU", "LOWEDU", "SENT"})
+_LETTER_KINDS = frozenset({"TIME", "LETTER"})
 
 
 def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
@@ -302,6 +303,8 @@ def _is_letter(ctx: Ctx, k: int) -> bool:
     """The date of a letter, a message or a forward: not what the report is about."""
     items = ctx.items
     n = len(items)
+    if ctx.kinds.isdisjoint(_LETTER_KINDS) and not (k > 0 and items[k - 1].f == ","):
+        return False  # no clock time, no word of a letter, no "Place, ngày ...": nothing to look at
     s, e = sentence_bounds(ctx, k)
     if ((k > 0 and items[k - 1].kind == "TIME") or (k + 1 < n and items[k + 1].kind == "TIME")) and not any(
         items[j].kind in _TRIGGERS for j in range(s, e)
@@ -326,6 +329,8 @@ def _is_letter(ctx: Ctx, k: int) -> bool:
 
 def _is_background(ctx: Ctx, k: int) -> bool:
     """A date in a clause about the class or schooling, said of a new member: not the admission's."""
+    if ctx.kinds.isdisjoint(_BACKGROUND) and "TOTAL" not in ctx.kinds:
+        return False
     items = ctx.items
     for j in range(k - 1, max(-1, k - 8), -1):
         kind = items[j].kind
