@@ -1212,7 +1212,7 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
         out = sys.stdout
         for line in sys.stdin:
             text = _jsonl_message(line.rstrip("\n"))
-            out.write(json.dumps(parse_message(text, today).to_json(), ensure_ascii=False) + "\n")
+            out.write(parse_message(text, today).to_json_line() + "\n")
         return
     if args.text is None:
         raise CliError("Cần nội dung tin nhắn, hoặc --jsonl để đọc từ đầu vào chuẩn.")

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import campaign, drafts, progress_view, recognition, review, revocation, web_login
+from handlers import campaign, commands, drafts, progress_view, recognition, review, revocation, web_login
 from handlers.answers import yes_no
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
@@ -265,8 +265,11 @@ def _dispatch(ctx: Context) -> list[Reply]:
         return [*expired, Reply(t("text.not_understood") + "\n\n" + _help(ctx))]
     if text.startswith("/"):
         command, _, args = text[1:].partition(" ")
-        command = command.split("@", 1)[0].lower()
-        return expired + _on_command(ctx, command, args.strip())
+        command = commands.canonical(command.split("@", 1)[0].lower())
+        found = commands.find(command)
+        if not (args.strip() and found is not None and found.reads_report):
+            return expired + _on_command(ctx, command, args.strip())
+        text = args.strip()  # "/baocao kết nạp 2 đảng viên": the report itself, as if typed alone
     if ctx.account is None:
         return [*expired, Reply(t("register.needed"))]
     if ctx.state.get("awaiting"):

@@ -27,10 +27,11 @@ from datetime import date
 from handlers.numbers import parse_digits, parse_number_words
 from handlers.periods import Period, scan_periods
 from handlers.text import fold_normalized, has_vietnamese_marks, normalize
+from storage.breakdowns import BREAKDOWN_FIELDS
 
 __all__ = ["BREAKDOWNS", "Mention", "Outcome", "Reading", "Value", "read", "resolve"]
 
-BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
+BREAKDOWNS = BREAKDOWN_FIELDS  # the five shares of new members, as storage defines them
 FIGURES = ("count", "sent", "completed")
 
 

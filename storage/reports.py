@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from storage import probation, rollups, workflow
 from storage.accounts import CODE_ALPHABET
 from storage.audit import record
+from storage.breakdowns import BREAKDOWN_FIELDS
 from storage.clock import month_start, utcnow
 from storage.errors import InvalidInput
 from storage.models import (
@@ -28,9 +29,6 @@ from storage.units import ancestor_ids
 
 class AlreadyWithdrawn(InvalidInput):
     """The report was withdrawn (or replaced by a correction) first, perhaps a moment ago elsewhere."""
-
-
-BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ def check(report: ReportInput) -> None:
     if admission is not None:
         if admission.count < 0:
             raise InvalidInput("Số đảng viên kết nạp không được âm.")
-        for name in BREAKDOWNS:
+        for name in BREAKDOWN_FIELDS:
             value = getattr(admission, name)
             if value is not None and not 0 <= value <= admission.count:
                 raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
@@ -139,7 +137,7 @@ def _totals(
     totals = rollups.Totals(reports=1, classes_opened=classes_opened)
     if admission is not None:
         totals.admissions = admission.count
-        for name in BREAKDOWNS:
+        for name in BREAKDOWN_FIELDS:
             value = getattr(admission, name)
             if value is not None:
                 setattr(totals, name, value)

@@ -367,7 +367,7 @@ def test_progress_files_json_and_periods_for_the_demo(cli, tmp_path: Path) -> No
     assert "12/12, đạt 100,0%" in out
     code, out, _ = cli("progress", "--period", "nhiệm kỳ", "--today", "2023-11-01")
     assert "539/600" in out
-    code, _, err = cli("progress", "--period", "hôm kia", "--today", "2023-11-01")
+    code, _, err = cli("progress", "--period", "mùa xuân", "--today", "2023-11-01")
     assert code == 1 and "Không hiểu kỳ" in err
     code, _, err = cli("progress", "--unit", "Hà Giang")
     assert code == 1 and "Không tìm thấy đơn vị" in err

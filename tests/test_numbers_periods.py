@@ -201,3 +201,67 @@ def test_period_to_json() -> None:
 def test_periods_never_raise_and_are_ordered(text: str, today: date) -> None:
     for p in (find_period(text, today), parse_period(text, today)):
         assert p is None or p.start <= p.end
+
+
+def _corpus_texts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "corpus"
+    return [
+        json.loads(line)["text"]
+        for path in sorted(folder.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").split("\n")
+        if line.strip()
+    ]
+
+
+def test_trying_the_pattern_at_its_starts_finds_what_a_full_scan_finds() -> None:
+    from handlers import periods
+    from handlers.text import fold
+
+    for text in _corpus_texts():
+        folded = fold(text)
+        full = [(m.span(), m.lastgroup) for m in periods._PATTERN.finditer(folded)]
+        assert [(m.span(), m.lastgroup) for m in periods.matches(folded)] == full, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "thang",
+                "10",
+                "/",
+                "2023",
+                "ngay",
+                "hom",
+                "qua",
+                " ",
+                "nam",
+                "t9",
+                "q3",
+                "tuan",
+                "truoc",
+                "7h30",
+                "-",
+                "sinh",
+                "tot nghiep",
+                "thu",
+                "hai",
+                "vua roi",
+                "nay",
+                ",",
+                "x",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_the_starts_cover_every_alternative(words: list[str]) -> None:
+    from handlers import periods
+
+    folded = " ".join(words)
+    full = [(m.span(), m.lastgroup) for m in periods._PATTERN.finditer(folded)]
+    assert [(m.span(), m.lastgroup) for m in periods.matches(folded)] == full

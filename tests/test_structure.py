@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from handlers.i18n import catalog
+from storage.breakdowns import BREAKDOWN_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ def test_every_text_key_used_in_code_is_in_the_vietnamese_catalog() -> None:
         ("role.", ("secretary", "staff", "admin")),
         ("unsupported.", ("sticker", "photo", "voice", "document", "unsupported", "edited")),
         ("report.status.", ("confirmed", "withdrawn")),
-        ("breakdown.", ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")),
+        ("breakdown.", BREAKDOWN_FIELDS),
     ):
         for value in values:
             assert prefix + value in keys
@@ -115,3 +116,27 @@ def test_every_channel_module_is_found_and_builds_channels_that_keep_the_protoco
     assert isinstance(TerminalChannel(Services(session=None)), Channel)  # type: ignore[arg-type]
     assert channels.any_configured(settings)
     assert not channels.any_configured(Settings(_env_file=None))
+
+
+def test_the_five_breakdowns_are_defined_once() -> None:
+    """Parser facts, tables, rollups, report inputs and exports all carry storage's BREAKDOWN_FIELDS."""
+    from dataclasses import fields
+
+    from handlers import exports, parser, progress_text
+    from storage import reports, rollups
+    from storage.models import AdmissionEntry, SubtreeMonthRollup
+
+    assert parser.BREAKDOWN_FIELDS is BREAKDOWN_FIELDS
+    assert [f.name for f in fields(parser.AdmissionFacts)] == ["count", *BREAKDOWN_FIELDS]
+    assert [f.name for f in fields(reports.AdmissionInput)] == [
+        "count",
+        *BREAKDOWN_FIELDS,
+        "names",
+        "ceremony_date",
+    ]
+    total_fields = {f.name for f in fields(rollups.Totals)}
+    for name in BREAKDOWN_FIELDS:
+        assert name in AdmissionEntry.model_fields
+        assert {name, f"{name}_known"} <= total_fields
+        assert {name, f"{name}_known"} <= set(SubtreeMonthRollup.model_fields)
+    assert set(exports.SHARE_TITLES) == set(progress_text.SHARES) == set(BREAKDOWN_FIELDS)

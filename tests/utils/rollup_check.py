@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from sqlmodel import Session, select
 
+from storage.breakdowns import BREAKDOWN_FIELDS
 from storage.clock import month_start
 from storage.models import (
     AdmissionEntry,
@@ -21,7 +22,7 @@ from storage.models import (
 )
 from storage.rollups import Totals
 
-BREAKDOWNS = ("female", "youth_union", "religious", "ethnic_minority", "upper_secondary_or_above")
+BREAKDOWNS = BREAKDOWN_FIELDS
 
 
 def recomputed(session: Session) -> dict[tuple[int, object], dict[str, int]]:
