@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from bot.channels.telegram import build_application
 
+from bot.channels.telegram import build_application
 from handlers.commands import COMMANDS, canonical, find
 from handlers.i18n import t
 from handlers.parser import parse_message
