@@ -130,6 +130,9 @@ def _build(
     for found in parsed.all_facts():
         if found.period is not None:
             start, end, said = found.period.start, found.period.end, True
+        elif corrects is not None:
+            # A correction that names no period keeps the corrected report's ("/sua MÃ", "kết nạp 3").
+            start, end, said = corrects.period_start, corrects.period_end, True
         else:
             start, end = _default_month(ctx)
             said = False
@@ -1037,7 +1040,9 @@ def _notes(ctx: "Context", draft: dict[str, Any]) -> tuple[list[str], dict[int, 
         found = earlier.earlier_reports(
             ctx.session, draft["unit_id"], start, end, exclude=draft.get("corrects")
         )
-        repeated = [(e, _repeats(fact, e)) for e in found]
+        # A correction replaces a report on purpose: another report with the same figures is no
+        # sign that it was sent twice.
+        repeated = [] if draft.get("corrects") is not None else [(e, _repeats(fact, e)) for e in found]
         same = next((e for e, kind in repeated if kind == "same"), None)
         same_kind = "same"
         if same is None:

@@ -341,6 +341,24 @@ async def test_correction_replaces_the_report_everywhere(
     assert "đã được rút" in (await bot.send(SECRETARY, f"/sua {old}"))[0]
 
 
+async def test_a_correction_that_names_no_month_keeps_the_corrected_reports_month(
+    bot: Harness, database: Database, tree: Tree, services: Services
+) -> None:
+    """A September report corrected on 6 November by "/sua MÃ", "kết nạp 3 ...": still September."""
+    await bot.send(SECRETARY, "tháng 9 kết nạp 2 đảng viên, 2 nữ, 2 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT")
+    old = receipt_of(await confirm(bot, SECRETARY))
+    services.clock.advance(days=5)  # type: ignore[attr-defined]  # November is being collected now
+    await bot.send(SECRETARY, f"/sua {old}")
+    summary = await bot.send(
+        SECRETARY, "kết nạp 3 đảng viên, 2 nữ, 3 đoàn viên, 0 tôn giáo, 0 dân tộc, 3 THPT"
+    )
+    assert "tháng 09/2023" in summary[0] and "tháng 11/2023" not in summary[0]
+    new = receipt_of(await confirm(bot, SECRETARY))
+    with database.session() as session:
+        report = session.exec(select(Report).where(Report.receipt_code == new)).one()
+        assert (report.period_start, report.period_end) == (date(2023, 9, 1), date(2023, 9, 30))
+
+
 async def test_withdrawal_with_confirmation(bot: Harness, database: Database, tree: Tree) -> None:
     await bot.send(SECRETARY, "/ketnap")
     await bot.send(SECRETARY, "0")
