@@ -361,7 +361,9 @@ def test_lone_surrogates_in_ids_and_names_are_answered(
 def test_implausible_figures_from_a_cell_are_not_stored(
     world: dict[str, str], chat, database: Database
 ) -> None:
+    # The dialogue asks such a figure back first; told it is right, storage still refuses it.
     assert "99.999" in chat("sec", "cử 99999 quần chúng đi học lớp nhận thức")
+    assert "99.999" in chat("sec", "đúng")
     answer = chat("sec", "1")
     assert "Chưa ghi được báo cáo" in answer and "quá lớn" in answer and "tối đa 500" in answer
     with database.session() as session:
@@ -547,7 +549,7 @@ def test_invisible_and_bidi_characters_never_reach_staff(
 ) -> None:
     # Typed in a report: stored without them.
     assert "Xác nhận" in chat(
-        "sec", "kết\u200b nạp 1 đảng viên\u202e, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 1 THPT\u2066"
+        "sec", "kết\u200b nạp 2 đảng viên\u202e, 1 nữ, 1 đoàn viên, 0 tôn giáo, 0 dân tộc, 2 THPT\u2066"
     )
     assert "Đã ghi nhận" in chat("sec", "1")
     # Already stored (an older version kept them): not shown either.
