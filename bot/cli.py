@@ -2063,7 +2063,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
     bot_runs = args.command in ("run", "serve") or (args.command == "start" and _any_channel(settings))
-    configure_logging(settings.log_level if bot_runs else "WARNING", settings.secrets())
+    configure_logging(
+        settings.log_level if bot_runs else "WARNING",
+        settings.secrets(),
+        json_lines=settings.log_format == "json",
+    )
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
         func(args, settings)
