@@ -198,3 +198,189 @@ def _days_ago(days: int):  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(days=days)
+
+
+# --- the container: Dockerfile, .dockerignore, compose.yaml (no Docker engine here: read, not run) ---
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) of deploy/Dockerfile, continuation lines joined."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    text = re.sub(r"\\\n\s*", " ", text)
+    steps = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, arguments = line.partition(" ")
+            steps.append((instruction.upper(), arguments.strip()))
+    return steps
+
+
+def test_the_image_installs_what_make_install_installs() -> None:
+    """The Dockerfile and `make install` install alike: the lock file with its hashes and without
+    resolving anything else, then the project with the pinned build tools; every package of
+    pyproject.toml is copied in; the image runs as a user without privileges."""
+    steps = dockerfile()
+    runs = " ".join(arguments for instruction, arguments in steps if instruction == "RUN")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for flags in ("--require-hashes --no-deps -r", "--no-deps --no-build-isolation"):
+        assert flags in runs and flags in makefile, flags
+    assert "requirements.lock" in runs
+    copied = {
+        arguments.split()[0]
+        for instruction, arguments in steps
+        if instruction == "COPY" and not arguments.startswith("--from")
+    }
+    copied |= {
+        word
+        for instruction, arguments in steps
+        if instruction == "COPY" and not arguments.startswith("--from")
+        for word in arguments.split()[:-1]
+    }
+    packages = {name.split(".")[0] for name in PYPROJECT["tool"]["setuptools"]["packages"]}
+    assert packages | {"requirements.lock", "pyproject.toml", PYPROJECT["project"]["readme"]} <= copied
+    # The base images: the same Python as the lock file was made for, in both stages.
+    bases = [arguments.split()[0] for instruction, arguments in steps if instruction == "FROM"]
+    assert len(bases) == 2 and len(set(bases)) == 1
+    header = LOCK.read_text(encoding="utf-8")
+    version = re.search(r"with Python (3\.\d+)", header)
+    assert version and bases[0].startswith(f"python:{version.group(1)}-")
+    users = [arguments for instruction, arguments in steps if instruction == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    (command,) = [arguments for instruction, arguments in steps if instruction == "CMD"]
+    assert json_list(command)[:2] == ["tiendo", "serve"]
+
+
+def json_list(text: str) -> list[str]:
+    import json
+
+    value = json.loads(text)
+    assert isinstance(value, list)
+    return value
+
+
+def test_the_build_context_holds_what_the_image_copies_and_no_secret() -> None:
+    """.dockerignore: everything the Dockerfile copies goes in; .env, .venv, data and backups never."""
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert rules[0] == "*"  # nothing unless let in
+    let_in = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
+    for instruction, arguments in dockerfile():
+        if instruction == "COPY" and not arguments.startswith("--from"):
+            for source in arguments.split()[:-1]:
+                assert source in let_in, source
+    assert not let_in & {".env", ".venv", "data", "backups", "deploy"}
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    """deploy/compose.yaml against the Compose specification's JSON schema (check-jsonschema ships it:
+    no network), then what the schema cannot see: paths, volumes, the settings it relies on."""
+    compose = ROOT / "deploy" / "compose.yaml"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(compose),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load(compose.read_text(encoding="utf-8"))
+    bot, db = spec["services"]["bot"], spec["services"]["db"]
+    context = (compose.parent / bot["build"]["context"]).resolve()
+    assert context == ROOT and (context / bot["build"]["dockerfile"]).is_file()
+    assert bot["env_file"] == ".env"  # deploy/.env: also what compose reads for ${POSTGRES_PASSWORD}
+    assert (ROOT / ".gitignore").read_text().splitlines().count(".env") == 1  # deploy/.env too
+    assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+    assert all(port.startswith("127.0.0.1:") for port in bot["ports"])  # the host's proxy in front
+    declared = set(spec["volumes"])
+    for service in (bot, db):
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in declared, volume
+    # The database's major version is the client's of the image (pg_dump, pg_restore).
+    assert db["image"].startswith("postgres:15") and "bookworm" in dockerfile()[0][1]
+    assert "${POSTGRES_PASSWORD" in bot["environment"]["DATABASE_URL"]
+    assert bot["stop_grace_period"] == "30s"
+
+
+def test_compose_check_can_fail(tmp_path: Path) -> None:
+    """The schema check above rejects a file with a mistake in it (it is not a check that passes anyway)."""
+    broken = tmp_path / "compose.yaml"
+    text = (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
+    broken.write_text(
+        text.replace("restart: unless-stopped", "restart: unless-stopped\n    restrat: always", 1)
+    )
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "restrat" in done.stdout
+
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_nginx_accepts_the_proxy_config(tmp_path: Path) -> None:
+    """`nginx -t` on deploy/nginx.conf inside a minimal main configuration, with a throw-away certificate."""
+    certificate, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=tiendo.example.vn",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    site = site.replace("/etc/letsencrypt/live/tiendo.example.vn/fullchain.pem", str(certificate))
+    site = site.replace("/etc/letsencrypt/live/tiendo.example.vn/privkey.pem", str(key))
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n access_log off;\n include {tmp_path}/site.conf;\n}}\n"
+    )
+    done = subprocess.run(
+        [str(NGINX), "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[warn]" not in done.stderr, done.stderr
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    """Docker's own best practices (hadolint, offline): what it flags is fixed or its exception explained
+    in a comment of the Dockerfile."""
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if not hadolint.exists():
+        pytest.skip("hadolint is not installed (the dev extra has it: make test)")
+    done = subprocess.run(
+        [str(hadolint), "--no-color", str(ROOT / "deploy" / "Dockerfile")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
