@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "performance.md"
-ORDER = ("parser.md", "progress.md", "web.md", "campaign.md", "e2e.md", "fuzz.md", "chaos.md")
+ORDER = ("parser.md", "progress.md", "web.md", "metrics.md", "campaign.md", "e2e.md", "fuzz.md", "chaos.md")
 
 sys.path.insert(0, str(ROOT / "bench"))
 from _goals import summary  # noqa: E402

@@ -1,13 +1,17 @@
 """Consistent copies of a running database, and restoring them.
 
 SQLite: the online backup API (a consistent snapshot while the bot writes). PostgreSQL: pg_dump in
-custom format (one transaction snapshot) and pg_restore --clean.
+custom format (one transaction snapshot) and pg_restore --clean. A copy is written under a temporary
+name and renamed once complete: a file with a backup's name is a whole backup.
 """
 
+import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -55,24 +59,54 @@ def backup(url: str, target: Path) -> None:
     source = Path(parsed.database or "")
     if parsed.get_backend_name() == "sqlite" and not source.exists():
         raise InvalidInput(f"Không có tệp cơ sở dữ liệu {source}.")
+    partial = target.with_name(f".{target.name}.partial")
     previous = os.umask(0o077)  # also for the journal SQLite writes next to the copy
     try:
-        _private(target)
+        _private(partial)
         if parsed.get_backend_name() == "sqlite":
-            with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+            with (
+                contextlib.closing(sqlite3.connect(source)) as live,
+                contextlib.closing(sqlite3.connect(partial)) as copy,
+            ):
                 live.backup(copy)
-            return
-        args, env = _pg_args(url)
-        result = subprocess.run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *args],
-            capture_output=True,
-            text=True,
-            env={**_base_env(), **env},
-        )
-        if result.returncode != 0:
-            raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+        else:
+            args, env = _pg_args(url)
+            result = subprocess.run(
+                [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial), *args],
+                capture_output=True,
+                text=True,
+                env={**_base_env(), **env},
+            )
+            if result.returncode != 0:
+                raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
     finally:
         os.umask(previous)
+        partial.unlink(missing_ok=True)
+
+
+# Backups into a folder: tiendo-2025-11-01-021500.dump (PostgreSQL) or .db (SQLite), local time.
+_DATED = re.compile(r"tiendo-(\d{4}-\d{2}-\d{2}-\d{6})\.(dump|db)")
+
+
+def backup_into(url: str, folder: Path, *, keep_days: int | None, now: datetime) -> tuple[Path, list[Path]]:
+    """A dated backup in `folder`; then, if `keep_days`, the folder's backups older than that are
+    deleted (only files named like a backup, and only once the new one is complete)."""
+    suffix = "db" if make_url(normalise_url(url)).get_backend_name() == "sqlite" else "dump"
+    target = folder / f"tiendo-{now:%Y-%m-%d-%H%M%S}.{suffix}"
+    backup(url, target)
+    pruned: list[Path] = []
+    if keep_days is not None:
+        cutoff = now.replace(tzinfo=None) - timedelta(days=keep_days)
+        for path in sorted(folder.iterdir()):
+            match = _DATED.fullmatch(path.name)
+            if path == target or match is None or not path.is_file():
+                continue
+            if datetime.strptime(match.group(1), "%Y-%m-%d-%H%M%S") < cutoff:
+                path.unlink()
+                pruned.append(path)
+    return target, pruned
 
 
 def restore(url: str, source: Path) -> None:

@@ -725,11 +725,62 @@ def cmd_groups_bind(args: argparse.Namespace, settings: "Settings") -> None:
             print(f"Đã bỏ gắn nhóm {args.chat_id} ({args.channel}): bot trả lời riêng từng thành viên.")
 
 
-def cmd_backup(args: argparse.Namespace, settings: "Settings") -> None:
-    from bot.backup import backup
+def cmd_migrate(args: argparse.Namespace, settings: "Settings") -> None:
+    """Apply the migrations (`tiendo serve` and `run` do it at start too) and say what was done."""
+    from alembic.util.exc import CommandError
 
-    backup(settings.database_url, Path(args.file))
-    print(f"Đã sao lưu cơ sở dữ liệu vào {args.file}.")
+    from storage.db import Database, revisions_between
+
+    where = _database_label(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        before, after = database.migrate()
+    except CommandError as error:  # e.g. a database migrated by a newer version of the code
+        raise CliError(f"Không nâng cấp được cơ sở dữ liệu {where}: {error}") from None
+    finally:
+        database.dispose()
+    if before == after:
+        print(f"Cơ sở dữ liệu {where} đã ở phiên bản mới nhất ({after}): không có gì phải nâng cấp.")
+    elif before is None:
+        print(f"Đã tạo các bảng của cơ sở dữ liệu {where}, phiên bản {after}.")
+    else:
+        steps = ", ".join(revisions_between(before, after))
+        print(f"Đã nâng cấp cơ sở dữ liệu {where} từ phiên bản {before} lên {after} ({steps}).")
+
+
+def _database_label(url: str) -> str:
+    """Where the database is, without its password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"{parsed.host}:{parsed.port or 5432}/{parsed.database}"
+
+
+def cmd_backup(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.backup import backup, backup_into
+
+    target = Path(args.target)
+    # A folder: an existing one, a path ending in "/", or any path given with --keep-days.
+    if target.is_dir() or args.target.endswith("/") or args.keep_days is not None:
+        if args.keep_days == 0:
+            raise CliError("--keep-days cần từ 1 ngày trở lên.")
+        if target.exists() and not target.is_dir():
+            raise CliError(
+                f"{target} là một tệp: --keep-days dùng với một thư mục "
+                "(tiendo backup THƯ_MỤC --keep-days N)."
+            )
+        written, pruned = backup_into(
+            settings.database_url, target, keep_days=args.keep_days, now=datetime.now(settings.zone)
+        )
+        print(f"Đã sao lưu cơ sở dữ liệu vào {written}.")
+        if pruned:
+            names = ", ".join(path.name for path in pruned)
+            print(f"Đã xóa {len(pruned)} bản sao lưu cũ hơn {args.keep_days} ngày: {names}.")
+        return
+    backup(settings.database_url, target)
+    print(f"Đã sao lưu cơ sở dữ liệu vào {target}.")
 
 
 def cmd_restore(args: argparse.Namespace, settings: "Settings") -> None:
@@ -1716,8 +1767,33 @@ def build_parser() -> argparse.ArgumentParser:
             "A consistent copy of the running database (SQLite: the backup API; PostgreSQL: pg_dump)",
         ),
     )
-    p.add_argument("file", metavar="FILE", help=_help("tệp sao lưu", "the backup file"))
+    p.add_argument(
+        "target",
+        metavar="FILE|FOLDER",
+        help=_help(
+            "tệp sao lưu, hoặc thư mục: ghi tệp tiendo-NĂM-THÁNG-NGÀY-GIỜPHÚTGIÂY trong đó",
+            "the backup file, or a folder: a dated file tiendo-YYYY-MM-DD-HHMMSS goes into it",
+        ),
+    )
+    p.add_argument(
+        "--keep-days",
+        type=_positive,
+        metavar="N",
+        help=_help(
+            "với thư mục: xóa các bản sao lưu cũ hơn N ngày (sau khi bản mới ghi xong)",
+            "with a folder: delete its backups older than N days (once the new one is written)",
+        ),
+    )
     p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "migrate",
+        help=_help("tạo, nâng cấp bảng của cơ sở dữ liệu", "create or upgrade the database's tables"),
+        description=_help(
+            "Đưa cơ sở dữ liệu lên phiên bản mới nhất (serve, run cũng tự làm khi khởi động), báo đã làm gì",
+            "Bring the database to the newest version (serve and run do it at start too), say what was done",
+        ),
+    )
+    p.set_defaults(func=cmd_migrate)
     p = sub.add_parser(
         "restore",
         help=_help("khôi phục từ bản sao lưu", "restore a backup"),
@@ -2031,7 +2107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     # Admin commands print their own results; the long-running bot logs at the configured level.
     bot_runs = args.command in ("run", "serve") or (args.command == "start" and _any_channel(settings))
-    configure_logging(settings.log_level if bot_runs else "WARNING", settings.secrets())
+    configure_logging(
+        settings.log_level if bot_runs else "WARNING",
+        settings.secrets(),
+        json_lines=settings.log_format == "json",
+    )
     func: Callable[[argparse.Namespace, Settings], None] = args.func
     try:
         func(args, settings)

@@ -5,9 +5,11 @@ test's): every record is redacted as it is created. python-telegram-bot at DEBUG
 (the token is in the path) and the parameters of setWebhook (the webhook secret); httpx logs URLs.
 """
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 MASK = "***"
 # A Telegram bot token ("123456789:AA…", 35 characters after the colon), wherever it appears.
@@ -64,8 +66,43 @@ def install_redaction(secrets: Iterable[str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, process id, and the
+    traceback if any. Every text field is redacted again here, whatever the record went through."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+            "pid": record.process,
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = self.redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = self.redact(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
+    """Log to standard error (journald, docker logs) at `level`; `json_lines`: as JSON objects."""
+    secrets = list(secrets)
     install_redaction(secrets)
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    if json_lines:
+        handler.setFormatter(JsonFormatter(redactor(secrets)))
+        logging.captureWarnings(True)  # a library's warning is a log line too, not free text
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # httpx logs every request URL, and Bot API URLs contain the token (masked anyway: less noise).
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic names each of its plugins at every start; its "Running upgrade" lines stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -145,11 +145,25 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     """Webhooks of every configured channel, health and file links, plus the campaign."""
     import uvicorn
 
+    from bot import metrics
     from bot.web import WebRuntime, create_app
 
     runtime = make_runtime(settings, mode="webhook")
     check_serve_settings(settings, runtime.channels)
-    web = WebRuntime(runtime.database, runtime.services, channels=runtime.channels, links=runtime.links)
+    web = WebRuntime(
+        runtime.database,
+        runtime.services,
+        channels=runtime.channels,
+        links=runtime.links,
+        metrics=metrics.for_serve(
+            runtime.database,
+            clock=runtime.services.now,
+            zone=settings.zone,
+            channels={name: channel.metered for name, channel in runtime.channels.items()},
+            plan=metrics.Plan(settings.zalo_monthly_quota, settings.zalo_user_limit),
+            token=settings.metrics_token.get_secret_value(),
+        ),
+    )
     scheduler = make_scheduler(settings, runtime.database, runtime.services, runtime.channels, runtime.usage)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -176,4 +190,11 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
                 log.exception("could not close %s", channel.name)
 
     app = create_app(web, on_startup=on_startup, on_shutdown=on_shutdown)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler: redacted, and JSON with LOG_FORMAT=json
+    )

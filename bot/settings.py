@@ -3,7 +3,7 @@
 import re
 from datetime import time, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # unread messages and soon-corrected reports kept for review, text and date only (0: keep none)
     review_keep_days: int = Field(default=30, ge=0, le=366)
     log_level: str = "INFO"
+    # "text": one line per event; "json": one JSON object per line, for a log collector
+    log_format: Literal["text", "json"] = "text"
+    # /metrics of `tiendo serve`: empty, readable from this machine's loopback only; set, readable by any
+    # client that sends "Authorization: Bearer <token>" (and by no other)
+    metrics_token: SecretStr = SecretStr("")
     campaign_day: int = Field(default=1, ge=1, le=28)
     campaign_time: str = "08:00"
     campaign_grace_hours: float = Field(default=72, ge=0)
@@ -110,11 +115,17 @@ class Settings(BaseSettings):
         "public_base_url",
         "telegram_webhook_secret",
         "zalo_webhook_secret",
+        "metrics_token",
         mode="before",
     )
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         # The database URL may carry a password: shown without it.
@@ -131,6 +142,7 @@ class Settings(BaseSettings):
                 self.telegram_webhook_secret,
                 self.zalo_webhook_secret,
                 self.secret_key,
+                self.metrics_token,
             )
         ]
         bots = [

@@ -32,6 +32,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class WebRuntime:
     services: Services
     channels: "dict[str, Channel]" = field(default_factory=dict)
     links: FileLinks | None = None
+    metrics: "Metrics | None" = None  # /metrics (tiendo serve)
     concurrency: int = 32
     _queue: asyncio.Queue[StoredUpdate] = field(default_factory=asyncio.Queue)
     _worker: asyncio.Task[None] | None = None
@@ -303,6 +305,8 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
         for channel in runtime.channels.values()
         if channel.webhook_path
     ]
+    if runtime.metrics is not None:
+        routes.append(Route("/metrics", runtime.metrics.endpoint(), methods=["GET"]))
     return Starlette(
         routes=[
             *routes,

@@ -7,12 +7,22 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from storage.errors import StorageError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL's driver is an optional part of the install (`tiendo[postgresql]`): SQLite needs none.
+POSTGRESQL_DRIVER = "psycopg"
+
+
+class MissingDriver(StorageError):
+    """DATABASE_URL names PostgreSQL and its driver is not installed."""
 
 
 def normalise_url(url: str) -> str:
@@ -27,7 +37,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        try:
+            return create_engine(url, echo=echo, pool_pre_ping=True)
+        except ModuleNotFoundError as error:
+            if error.name != POSTGRESQL_DRIVER:
+                raise
+            raise MissingDriver(
+                "DATABASE_URL là postgresql:// nhưng máy này chưa cài trình điều khiển PostgreSQL (psycopg). "
+                "Cài bằng: make install (đã gồm psycopg), hoặc .venv/bin/pip install 'psycopg[binary]'."
+            ) from None
 
     database = parsed.database or ""
     if database and database != ":memory:":
@@ -73,19 +91,35 @@ def migration_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
+def revisions_between(before: str | None, after: str | None) -> list[str]:
+    """The migrations that lead from `before` (None: an empty database) to `after`, oldest first."""
+    if after is None or before == after:
+        return []
+    script = ScriptDirectory.from_config(migration_config())
+    steps = script.iterate_revisions(after, before or "base")
+    return [step.revision for step in reversed(list(steps))]
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
     """Bring the schema to the newest migration (run at every start; a no-op when current).
 
     Several workers may start at once: on PostgreSQL they queue on an advisory lock held for the
     migration's transaction, so one migrates and the others then find the schema current. (SQLite's
-    BEGIN IMMEDIATE serialises them already.)
+    BEGIN IMMEDIATE serialises them already.) Returns the revision found and the revision left,
+    both read under that lock (None: an empty database).
     """
     config = migration_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = _revision(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        return before, _revision(connection)
 
 
 class Database:
@@ -95,8 +129,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
 
-    def migrate(self) -> None:
-        migrate(self.engine)
+    def migrate(self) -> tuple[str | None, str | None]:
+        return migrate(self.engine)
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
