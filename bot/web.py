@@ -58,11 +58,15 @@ class WebRuntime:
     links: FileLinks | None = None
     metrics: "Metrics | None" = None  # /metrics (tiendo serve)
     concurrency: int = 32
-    _queue: asyncio.Queue[StoredUpdate] = field(default_factory=asyncio.Queue)
     _worker: asyncio.Task[None] | None = None
-    _inflight: set[int] = field(default_factory=set)  # stored ids queued or being processed here
+    _inflight: set[int] = field(default_factory=set)  # stored ids scheduled or being processed here
+    # Ids finished since the current sweep began: a sweep may have read them as pending just before.
+    _finished: set[int] = field(default_factory=set)
     _tails: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # last task of each chat
-    _slots: asyncio.Semaphore | None = None
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)  # bound to no loop until first used
 
     # --- receiving --------------------------------------------------------------------------------
 
@@ -78,15 +82,18 @@ class WebRuntime:
         stored = await asyncio.to_thread(store)
         if stored is None:
             return False
-        # The payload is in hand: no need to read the row back before processing it.
-        self._inflight.add(stored)
-        self._queue.put_nowait(StoredUpdate(stored, channel, delivery, payload))
+        # A sweep running meanwhile may have read the new row and scheduled it already: once only.
+        if stored not in self._inflight and stored not in self._finished:
+            # The payload is in hand: no need to read the row back before processing it. Scheduled
+            # at once (not queued behind a sweep) so that each chat's chain keeps arrival order.
+            self._inflight.add(stored)
+            self._schedule(StoredUpdate(stored, channel, delivery, payload))
         return True
 
     # --- processing -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._worker = asyncio.create_task(self._run(), name="inbox-worker")
+        self._worker = asyncio.create_task(self._run(), name="inbox-sweeper")
 
     async def stop(self) -> None:
         if self._worker is not None:
@@ -99,15 +106,10 @@ class WebRuntime:
         await asyncio.gather(*self._tails.values(), return_exceptions=True)
 
     async def _run(self) -> None:
-        self._slots = asyncio.Semaphore(self.concurrency)
         await self._sweep(include_recent=True)  # what a previous process stored and did not finish
         while True:
-            try:
-                row = await asyncio.wait_for(self._queue.get(), timeout=SWEEP_INTERVAL)
-            except TimeoutError:
-                await self._sweep(include_recent=False)
-                continue
-            self._schedule(row)
+            await asyncio.sleep(SWEEP_INTERVAL)
+            await self._sweep(include_recent=False)
 
     def _schedule(self, row: StoredUpdate) -> None:
         """Start processing at once, unless the same chat has an update in hand: then right after it.
@@ -130,11 +132,11 @@ class WebRuntime:
         try:
             if previous is not None:
                 await asyncio.wait([previous])
-            assert self._slots is not None
             async with self._slots:
                 await self._process(row)
         finally:
             self._inflight.discard(row.id)
+            self._finished.add(row.id)
 
     async def _sweep(self, *, include_recent: bool) -> None:
         def load() -> list[StoredUpdate]:
@@ -146,13 +148,18 @@ class WebRuntime:
                     if row.id is not None and row.received_at <= cutoff
                 ]
 
+        # Updates finished before this load began are marked in the database, so the load cannot
+        # return them: they need not be remembered after it.
+        finished_before = set(self._finished)
         try:
             rows = await asyncio.to_thread(load)
         except Exception:
             log.exception("could not look for unprocessed updates")
             return
+        finally:
+            self._finished -= finished_before
         for row in rows:  # oldest first, so each chat's chain keeps their order
-            if row.id not in self._inflight:
+            if row.id not in self._inflight and row.id not in self._finished:
                 self._inflight.add(row.id)
                 self._schedule(row)
 

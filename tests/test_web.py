@@ -268,3 +268,48 @@ async def test_updates_left_by_a_dead_process_are_taken_in_order_at_start(
     assert [text for chat, text in telegram.done if chat == 7] == ["đầu", "sau"]
     with database.session() as session:
         assert inbox.pending(session) == []
+
+
+async def test_an_update_a_sweep_reads_while_it_is_being_received_is_processed_once_and_in_order(
+    services: Services, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep (the one at start, or after a dead process) reads rows as soon as they are committed,
+    before the request that stored them has scheduled them: each is processed once, in chat order."""
+    import threading
+
+    stored_but_unscheduled = threading.Event()
+    release = threading.Event()
+    original_store = inbox.store
+
+    def slow_store(session, **fields):  # type: ignore[no-untyped-def]
+        row_id = original_store(session, **fields)
+        session.commit()
+        if fields["delivery_id"] == "2":  # committed; the request has not come back yet
+            stored_but_unscheduled.set()
+            release.wait(5)
+        return row_id
+
+    monkeypatch.setattr(inbox, "store", slow_store)
+    telegram = RecordingChannel()
+    gate = telegram.hold[1] = asyncio.Event()
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
+    runtime.start()
+    try:
+        await runtime.wait_idle()
+        assert await runtime.receive("telegram", "1", message(1, 1, "một"))
+        second = asyncio.create_task(runtime.receive("telegram", "2", message(2, 1, "hai")))
+        await asyncio.to_thread(stored_but_unscheduled.wait, 5)
+        await runtime._sweep(include_recent=True)  # reads "hai" before its request schedules it
+        release.set()
+        assert await second
+        gate.set()
+        await runtime.wait_idle()
+        # Finished, then read again by a sweep that began before it was marked: still not repeated.
+        assert await runtime.receive("telegram", "3", message(3, 1, "ba"))
+        await runtime.wait_idle()
+        await runtime._sweep(include_recent=True)
+        await runtime.wait_idle()
+    finally:
+        release.set()
+        await runtime.stop()
+    assert telegram.done == [(1, "một"), (1, "hai"), (1, "ba")]
