@@ -101,7 +101,10 @@ class WebRuntime:
         await self._sweep(include_recent=True)  # what a previous process stored and did not finish
         while True:
             try:
-                row = await asyncio.wait_for(self._queue.get(), timeout=SWEEP_INTERVAL)
+                # Not wait_for: on Python 3.11 it swallows a cancellation that comes as the queue
+                # hands over an update, and stop() then waits for ever.
+                async with asyncio.timeout(SWEEP_INTERVAL):
+                    row = await self._queue.get()
             except TimeoutError:
                 await self._sweep(include_recent=False)
                 continue
@@ -113,7 +116,13 @@ class WebRuntime:
         Each update goes as soon as it arrives (one slow /tiendo holds back only its own chat), and a
         chain of tasks per chat keeps each conversation in order.
         """
-        key = self.chat_key(row)
+        try:
+            key = self.chat_key(row)
+        except Exception:
+            # A shape its channel cannot place (kept by an older version): processed on its own,
+            # where its failure is recorded, rather than stopping the worker at it on every start.
+            log.exception("stored %s update %s: no conversation found", row.channel, row.delivery_id)
+            key = f"{row.channel}:delivery:{row.delivery_id}"
         previous = self._tails.get(key)
         task = asyncio.create_task(self._after(previous, row))
         self._tails[key] = task

@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from bot.channels.base import Channel, Outcome, Part, Verdict
 from bot.channels.telegram import build_channel
 from bot.files import FileLinks
-from bot.web import WebRuntime, create_app
+from bot.web import StoredUpdate, WebRuntime, create_app
 from handlers.types import File, Reply, Services
 from storage import inbox
 from storage.db import Database
@@ -268,3 +268,60 @@ async def test_updates_left_by_a_dead_process_are_taken_in_order_at_start(
     assert [text for chat, text in telegram.done if chat == 7] == ["đầu", "sau"]
     with database.session() as session:
         assert inbox.pending(session) == []
+
+
+async def test_an_update_of_an_unexpected_shape_does_not_stop_the_worker(
+    services: Services, database: Database
+) -> None:
+    """A stored update whose conversation cannot be found (kept by an older version, or a platform's
+    new shape) is processed on its own; the updates after it are processed too (the worker stopped
+    at it, at every start)."""
+    telegram = RecordingChannel()
+    with database.session() as session:
+        for update_id, payload in (
+            (20, {"update_id": 20, "message": {"chat": "zz"}}),
+            (21, message(21, 3, "sau")),
+        ):
+            inbox.store(
+                session, channel="telegram", delivery_id=str(update_id), payload=payload, now=services.now()
+            )
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
+    runtime.start()
+    try:
+        await eventually(lambda: telegram.done == [(3, "sau")])
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://tiendo.test") as client:
+            answer = await client.post(
+                "/telegram/webhook",
+                json=message(22, 3, "nữa"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+        assert answer.status_code == 200
+        await eventually(lambda: telegram.done == [(3, "sau"), (3, "nữa")])
+        assert runtime._worker is not None and not runtime._worker.done()
+    finally:
+        await runtime.stop()
+    with database.session() as session:
+        failed = session.exec(select(InboxUpdate).where(InboxUpdate.delivery_id == "20")).one()
+    assert failed.last_error and failed.processed_at is None  # recorded as failed, for a person to see
+
+
+async def test_stopping_as_an_update_arrives_does_not_hang(services: Services, database: Database) -> None:
+    """SIGTERM while webhooks come in: the worker is cancelled in the instant its queue hands it an
+    update (Python 3.11's wait_for then swallowed the cancellation, and the stop waited for ever)."""
+    telegram = RecordingChannel()
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
+    runtime.start()
+    await eventually(lambda: bool(runtime._queue._getters))  # type: ignore[attr-defined]  # waits on its queue
+    worker = runtime._worker
+    assert worker is not None
+    # In one step of the loop, as when an update's webhook call and SIGTERM come together.
+    runtime._queue.put_nowait(StoredUpdate(1, "telegram", "1", message(1, 1, "một")))
+    stopping = asyncio.ensure_future(runtime.stop())
+    worker.cancel()  # what stop() does first, in this same step
+    await asyncio.wait([stopping], timeout=3)  # (not wait_for: its own cancellation would end the worker)
+    finished = stopping.done()
+    if not finished:
+        worker.cancel()
+        await stopping
+    assert finished and worker.done()
