@@ -145,6 +145,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     """Webhooks of every configured channel, health and file links, plus the campaign."""
     import uvicorn
 
+    from bot.http_limits import Limits, server_options
     from bot.web import WebRuntime, create_app
 
     runtime = make_runtime(settings, mode="webhook")
@@ -175,5 +176,13 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
             except Exception:
                 log.exception("could not close %s", channel.name)
 
-    app = create_app(web, on_startup=on_startup, on_shutdown=on_shutdown)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    limits = Limits()
+    app = create_app(web, limits=limits, on_startup=on_startup, on_shutdown=on_shutdown)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        **server_options(limits),  # deadlines for slow heads and bodies (slowloris)
+    )

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from bot import webui
 from bot.files import FileLinks
+from bot.http_limits import BadJson, BodyGuard, BodyRefused, BodyRule, Limits, parse_object, read_body
 from handlers.types import Services
 from storage import inbox, outbox
 from storage.db import Database
@@ -218,25 +219,47 @@ def _refused(request: Request, channel: "Channel") -> Response | None:
     return None
 
 
-async def read_update(request: Request, channel: "Channel") -> dict[str, Any] | Response:
+async def read_update(
+    request: Request, channel: "Channel", max_bytes: int = Limits.webhook_bytes
+) -> dict[str, Any] | Response:
     """The update a webhook call carries, or the answer that refuses the call: every request body
-    is read here, and only here."""
+    is read here, and only here, never past `max_bytes`. Whatever is not a JSON object of the
+    platform's shape is answered 400 (a 5xx would be delivered again, for ever)."""
     refused = _refused(request, channel)
     if refused is not None:
         return refused
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
+        body = parse_object(await read_body(request, max_bytes))
+    except BodyRefused as refused:
+        return webhook_refusal(refused.status)
+    except BadJson as bad:
+        return JSONResponse({"ok": False, "error": f"bad update: {bad}"}, status_code=400)
     update = channel.unwrap(body)
     if update is None:
         return JSONResponse({"ok": False, "error": "bad update"}, status_code=400)
     return update
 
 
-def webhook(runtime: WebRuntime, channel: "Channel") -> Callable[[Request], Awaitable[Response]]:
+def webhook_refusal(status: int) -> Response:
+    """A webhook call refused for its body's size (413), time (408) or length header (400). A 408
+    closes the connection: the rest of that body may still come."""
+    headers = {"Connection": "close"} if status == 408 else None
+    return JSONResponse({"ok": False, "error": _BODY_ERRORS[status]}, status_code=status, headers=headers)
+
+
+_BODY_ERRORS = {400: "bad content length", 408: "body too slow", 413: "body too large"}
+_PAGE_ERRORS = {
+    400: "Yêu cầu không hợp lệ.",
+    408: "Yêu cầu gửi quá chậm; đồng chí thử lại.",
+    413: "Tệp hoặc biểu mẫu quá lớn.",
+}
+
+
+def webhook(
+    runtime: WebRuntime, channel: "Channel", max_bytes: int = Limits.webhook_bytes
+) -> Callable[[Request], Awaitable[Response]]:
     async def receive(request: Request) -> Response:
-        update = await read_update(request, channel)
+        update = await read_update(request, channel, max_bytes)
         if isinstance(update, Response):
             return update
         return await _accept(runtime, channel.name, channel.delivery_id(update), update)
@@ -244,7 +267,11 @@ def webhook(runtime: WebRuntime, channel: "Channel") -> Callable[[Request], Awai
     return receive
 
 
-def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any = None) -> Starlette:
+def create_app(
+    runtime: WebRuntime, *, limits: Limits | None = None, on_startup: Any = None, on_shutdown: Any = None
+) -> Starlette:
+    limits = limits or Limits()
+
     async def healthz(_: Request) -> Response:
         def check() -> dict[str, Any]:
             with runtime.database.session() as session:
@@ -307,12 +334,29 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             if on_shutdown is not None:
                 await on_shutdown()
 
+    webhook_paths = {channel.webhook_path for channel in runtime.channels.values() if channel.webhook_path}
     routes = [
-        Route(channel.webhook_path, webhook(runtime, channel), methods=["POST"])
+        Route(channel.webhook_path, webhook(runtime, channel, limits.webhook_bytes), methods=["POST"])
         for channel in runtime.channels.values()
         if channel.webhook_path
     ]
-    return Starlette(
+
+    def rule_for(path: str) -> BodyRule:
+        if path in webhook_paths:
+            return BodyRule(limits.webhook_bytes, limits.body_seconds)
+        if path.startswith(f"{webui.PREFIX}/admin/import/"):
+            return BodyRule(limits.upload_bytes, limits.upload_seconds)
+        if path.startswith(webui.PREFIX):
+            return BodyRule(limits.form_bytes, limits.body_seconds)
+        return BodyRule(limits.other_bytes, limits.body_seconds)
+
+    def refusal(path: str, status: int) -> Response:
+        if path in webhook_paths:
+            return webhook_refusal(status)
+        headers = {"Connection": "close"} if status == 408 else None
+        return Response(_PAGE_ERRORS[status], status_code=status, media_type="text/plain", headers=headers)
+
+    app = Starlette(
         routes=[
             *routes,
             Route("/healthz", healthz, methods=["GET"]),
@@ -321,6 +365,9 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
         ],
         lifespan=asynccontextmanager(lifespan),
     )
+    # Outermost: a body is measured and timed before any route (or Starlette's form parser) reads it.
+    app.add_middleware(BodyGuard, rule_for=rule_for, refusal=refusal)
+    return app
 
 
 async def _accept(runtime: WebRuntime, channel: str, delivery: str, payload: dict[str, Any]) -> Response:
