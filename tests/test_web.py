@@ -27,7 +27,7 @@ from handlers.conversation import handle
 from handlers.types import File, Incoming, Reply, Services
 from storage import inbox
 from storage.db import Database
-from storage.models import InboxUpdate, Role
+from storage.models import InboxUpdate, Role, Unit
 from tests.utils import web_stack as web_stack_module
 from tests.utils.builders import build_tree, invite
 from tests.utils.fake_telegram import FakeBotAPI
@@ -694,3 +694,40 @@ def test_arbitrary_requests_are_answered_2xx_or_4xx_and_nothing_is_stored_withou
         assert len(stack.api.sent()) > before
         assert stack.runtime._worker is not None and not stack.runtime._worker.done()
         portal.call(client.aclose)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/web/reports?trang=²",
+        "/web/reports?trang=①",
+        "/web/reports?trang=99999999999999999999",
+        "/web/reports?trang=-1&don_vi=%ED%A0%80",
+        "/web/admin/accounts?don_vi=²",
+        "/web/admin/accounts?don_vi=%00&da_thu_hoi=%FF%FE",
+        "/web/admin/campaign?don_vi=³",
+        "/web/admin/campaign?don_vi=1e9&da_luu=%C2%B2",
+        "/web/unit/ROOT?ky=²&sort=²",
+        "/web/unit/ROOT?ky=%ED%A0%80&sort=%00",
+        "/web/unit/ROOT?ky=nam%20%C2%B2%C2%B2%C2%B2%C2%B2&sort=99",
+    ],
+)
+async def test_query_parameters_of_the_web_page_are_validated(
+    database: Database, services: Services, path: str
+) -> None:
+    """Every query parameter of the page, given what int() refuses although str.isdigit() takes it
+    ("²", "①"), bytes of no character, or numbers out of range: the page as without it, never a 500."""
+    tree = build_tree(database)
+    code = invite(database, tree.root, Role.admin)
+    handle(Incoming("telegram", "admin", "admin", f"/dangky {code}"), services)
+    with web_stack(database, services) as stack:  # (gives the page its address)
+        link = handle(Incoming("telegram", "admin", "admin", "/web"), services)[0].text
+        login = re.search(r"/web/login/\S+", link)
+        assert login
+        transport = httpx.ASGITransport(app=stack.app())
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            assert (await client.post(login.group(0))).status_code == 303
+            with database.session() as session:
+                root = session.exec(select(Unit).where(Unit.code == tree.root)).one()
+            answer = await client.get(path.replace("ROOT", str(root.id)))
+    assert answer.status_code == 200, answer.text[:300]

@@ -558,7 +558,8 @@ def _unit_options(session: Session, viewer: Viewer) -> list[Unit]:
 
 def _int(value: Any, default: int) -> int:
     text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else default
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500 for ?trang=²).
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 def _query(**params: Any) -> str:
