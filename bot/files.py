@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,6 +17,13 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+
+
+# What `publish` writes: a token of 24 random bytes in URL-safe base64, a Unix time, 32 hex digits.
+# Anything else is no link of ours, answered "not found" without a look at the database.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[0-9a-f]{32}")
 
 
 class FileLinks:
@@ -49,7 +57,9 @@ class FileLinks:
 
     def fetch(self, token: str, expires: str, signature: str, now: datetime) -> ExportFile | None:
         """The file behind a link, if the signature is right and the link has not expired."""
-        if not expires.isdigit() or not hmac.compare_digest(self.signature(token, int(expires)), signature):
+        if not (_TOKEN.fullmatch(token) and _EXPIRES.fullmatch(expires) and _SIGNATURE.fullmatch(signature)):
+            return None
+        if not hmac.compare_digest(self.signature(token, int(expires)), signature):
             return None
         if int(expires) < now.timestamp():
             return None

@@ -146,6 +146,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn
 
     from bot import metrics
+    from bot.http_limits import Limits, server_options
     from bot.web import WebRuntime, create_app
 
     runtime = make_runtime(settings, mode="webhook")
@@ -189,7 +190,8 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
             except Exception:
                 log.exception("could not close %s", channel.name)
 
-    app = create_app(web, on_startup=on_startup, on_shutdown=on_shutdown)
+    limits = Limits()
+    app = create_app(web, limits=limits, on_startup=on_startup, on_shutdown=on_shutdown)
     uvicorn.run(
         app,
         host=host,
@@ -197,4 +199,5 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         log_config=None,  # uvicorn's lines go through our handler: redacted, and JSON with LOG_FORMAT=json
+        **server_options(limits),  # deadlines for slow heads and bodies (slowloris)
     )

@@ -306,7 +306,7 @@ def parse_count(value: Any) -> int | None:
     text = _text(value).replace(" ", "")
     if re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
         text = text.replace(".", "")
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None  # "²" is a digit to isdigit()
 
 
 def parse_share(value: Any) -> float | None:
@@ -581,7 +581,7 @@ def template_xlsx(kind: str) -> bytes:
         values: list[Any] = list(row)
         if kind == "targets":  # real dates in the cells, as staff will type them in Excel
             values[2], values[3] = parse_day(row[2]), parse_day(row[3])
-            values[4] = int(row[4]) if row[4].isdigit() else row[4]
+            values[4] = int(row[4]) if row[4].isascii() and row[4].isdigit() else row[4]
             values[5] = int(row[5]) if row[5] else None
         sheet.append(values)
     for column, width in zip("ABCDEFG", (14, 36, 16, 16, 12, 10, 36), strict=False):

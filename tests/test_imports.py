@@ -205,3 +205,11 @@ def test_templates_import_as_they_are(database: Database, kind: str) -> None:
             for data, name in ((template[0], "t.xlsx"), (template[1], "t.csv")):
                 preview = imports.import_targets(session, data, name)
                 assert preview.problems == [] and len(preview.targets) == 3
+
+
+@pytest.mark.parametrize("cell", ["²", "①", "1²", "٣", "١٢"])
+def test_a_count_in_digits_int_refuses_is_no_count(cell: str) -> None:
+    """str.isdigit() takes superscripts, circled and Arabic-Indic digits; int() refuses some of them
+    (a ValueError that stopped the whole import) and reads others as numbers nobody typed."""
+    assert imports.parse_count(cell) is None
+    assert imports.parse_count("1.200") == 1200

@@ -1,19 +1,26 @@
 """Who may do what: every command × role × scope, inside and outside the subtree; throttles; logs."""
 
+import asyncio
 import logging
+import time
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlmodel import func, select
 
+from bot import http_limits
+from bot.http_limits import Limits
 from handlers.conversation import handle
 from handlers.types import Incoming, Kind, Services
 from storage import accounts, reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
 from storage.models import AuditEvent, Invite, Metric, Report, ReportStatus, Role
+from tests.utils import web_stack
 from tests.utils.clock import FakeClock
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -566,3 +573,227 @@ def test_invisible_and_bidi_characters_never_reach_staff(
     for text in (listing, prompt, *stored):
         assert not any(ch in text for ch in INVISIBLE), repr(text)
     assert "TrầnThị" in prompt
+
+
+# --- hostile requests at the web layer: refused with 4xx, nothing stored ---------------------------
+
+
+def client_of(app: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=web_stack.BASE)  # type: ignore[arg-type]
+
+
+def _update(**changes: object) -> bytes:
+    """A Telegram update with some of its parts replaced (given as JSON text, to write NaN and
+    escapes JSON encoders do not write)."""
+    parts = {
+        "update_id": "77",
+        "message": '{"message_id": 1, "date": 1698800000, "chat": {"id": 5, "type": "private"}, '
+        '"from": {"id": 5, "is_bot": false, "first_name": "Lan"}, "text": "/start"}',
+        **changes,
+    }
+    return ("{" + ", ".join(f'"{key}": {value}' for key, value in parts.items()) + "}").encode()
+
+
+def _zalo(message_id: str = '"abc123"', **changes: str) -> bytes:
+    parts = {
+        "from": '{"id": "u1", "display_name": "Lan", "is_bot": false}',
+        "chat": '{"id": "u1", "chat_type": "PRIVATE"}',
+        "text": '"/start"',
+        "message_id": message_id,
+        **changes,
+    }
+    message = "{" + ", ".join(f'"{key}": {value}' for key, value in parts.items()) + "}"
+    return f'{{"event_name": "message.text.received", "message": {message}}}'.encode()
+
+
+# Bodies a platform never sends, each answered 400 with the right secret (a 5xx would be delivered
+# again, for ever): what the attack on `tiendo serve` found, and variants of each kind.
+HOSTILE_WEBHOOK_BODIES = {
+    # valid JSON, but no object
+    "42": ("/telegram/webhook", b"42"),
+    "true": ("/telegram/webhook", b"true"),
+    "null": ("/telegram/webhook", b"null"),
+    "string": ("/telegram/webhook", b'"update"'),
+    "list": ("/telegram/webhook", b'[{"update_id": 1}]'),
+    "zalo list": ("/zalo/webhook", b"[]"),
+    # nesting: far deeper than the parser's recursion, just under it, and just past the limit
+    "nested 100000": ("/telegram/webhook", b"[" * 100_000 + b"]" * 100_000),
+    "nested 995": ("/telegram/webhook", _update(x=("[" * 995 + "]" * 995))),
+    "nested 70 objects": ("/zalo/webhook", _zalo(text='{"a": ' * 70 + "1" + "}" * 70)),
+    # lone surrogates: in a text, a key, a name, an id
+    "surrogate text": ("/telegram/webhook", _update(message='{"chat": {"id": 5}, "text": "a\\ud800"}')),
+    "surrogate key": ("/telegram/webhook", _update(**{"\\udfff": "{}"})),
+    "surrogate zalo name": ("/zalo/webhook", _zalo(**{"from": '{"id": "u1", "display_name": "\\udbff"}'})),
+    "surrogate zalo id": ("/zalo/webhook", _zalo('"\\ud800"')),
+    # not JSON: NaN, Infinity, a number no float holds, bad UTF-8, a BOM, an integer of 5,000 digits
+    "NaN": ("/telegram/webhook", _update(update_id="NaN")),
+    "Infinity": ("/zalo/webhook", _zalo(text="-Infinity")),
+    "1e999": ("/telegram/webhook", _update(x="1e999")),
+    "bad UTF-8": ("/telegram/webhook", _update(message='{"text": "\xff"}').replace(b"\xc3\xbf", b"\xff")),
+    "BOM": ("/telegram/webhook", b"\xef\xbb\xbf" + _update()),
+    "5000 digits": ("/telegram/webhook", _update(update_id="9" * 5000)),
+    # delivery ids that are no delivery id
+    "update_id null": ("/telegram/webhook", _update(update_id="null")),
+    "update_id float": ("/telegram/webhook", _update(update_id="77.0")),
+    "update_id true": ("/telegram/webhook", _update(update_id="true")),
+    "update_id object": ("/telegram/webhook", _update(update_id='{"a": 1}')),
+    "update_id string": ("/telegram/webhook", _update(update_id='"77"')),
+    "update_id negative": ("/telegram/webhook", _update(update_id="-1")),
+    "update_id 100 digits": ("/telegram/webhook", _update(update_id="9" * 100)),
+    "no update_id": ("/telegram/webhook", b'{"message": {}}'),
+    "message a string": ("/telegram/webhook", _update(message='"hello"')),
+    "zalo message_id object": ("/zalo/webhook", _zalo('{"a": 1}')),
+    "zalo message_id true": ("/zalo/webhook", _zalo("true")),
+    "zalo message_id 65 chars": ("/zalo/webhook", _zalo('"' + "a" * 65 + '"')),
+    "zalo message a list": ("/zalo/webhook", b'{"event_name": "message.text.received", "message": []}'),
+    "zalo from a string": ("/zalo/webhook", _zalo(**{"from": '"u1"'})),
+    "zalo event_name a number": ("/zalo/webhook", b'{"event_name": 1, "message": {}}'),
+    "empty": ("/telegram/webhook", b""),
+    "not JSON": ("/zalo/webhook", b"<xml/>"),
+}
+
+
+@pytest.fixture
+async def stack(database: Database, services: Services) -> AsyncIterator[web_stack.Stack]:
+    with web_stack.web_stack(database, services) as stack:
+        async with stack.started():
+            yield stack
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_WEBHOOK_BODIES))
+async def test_hostile_webhook_bodies_are_refused_with_400_and_not_stored(
+    stack: web_stack.Stack, case: str
+) -> None:
+    path, body = HOSTILE_WEBHOOK_BODIES[case]
+    header, secret = stack.secrets()[path]
+    async with client_of(stack.app()) as client:
+        answer = await client.post(path, content=body, headers={header: secret})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["ok"] is False
+    assert stack.stored() == 0
+
+
+async def test_the_well_formed_twins_of_the_hostile_bodies_are_taken(stack: web_stack.Stack) -> None:
+    """The probes above are refused for what is wrong in them, not for their shape."""
+    bodies = [
+        ("/telegram/webhook", _update()),
+        ("/telegram/webhook", _update(update_id="78", x='{"a": ' * 60 + "1" + "}" * 60)),
+        (
+            "/telegram/webhook",
+            _update(update_id="79", message='{"chat": {"id": 5}, "text": "a\\ud83d\\ude00"}'),
+        ),
+        ("/zalo/webhook", _zalo()),
+        ("/zalo/webhook", _zalo("12345")),
+        ("/zalo/webhook", _zalo("null")),  # no message id: the update's digest is its delivery id
+        ("/zalo/webhook", _zalo('"' + "b" * 64 + '"')),
+    ]
+    async with client_of(stack.app()) as client:
+        for path, body in bodies:
+            header, secret = stack.secrets()[path]
+            answer = await client.post(path, content=body, headers={header: secret})
+            assert answer.status_code == 200, (body[:80], answer.text)
+    assert stack.stored() == len(bodies)
+
+
+async def test_a_ten_megabyte_update_is_refused_before_it_is_read(stack: web_stack.Stack) -> None:
+    big = _update(x='"' + "x" * 10_000_000 + '"')
+    async with client_of(stack.app()) as client:
+        for path in ("/telegram/webhook", "/zalo/webhook"):
+            header, secret = stack.secrets()[path]
+            answer = await client.post(path, content=big, headers={header: secret})
+            assert answer.status_code == 413 and answer.json()["ok"] is False
+            # without a length: the same, as soon as the bytes read pass the limit
+            pulled: list[int] = []
+
+            async def chunks(pulled: list[int] = pulled) -> AsyncIterator[bytes]:
+                for start in range(0, len(big), 64 * 1024):
+                    pulled.append(start)
+                    yield big[start : start + 64 * 1024]
+
+            answer = await client.post(path, content=chunks(), headers={header: secret})
+            assert answer.status_code == 413
+            assert len(pulled) <= 17  # 1 MiB and a chunk: the other 9 MB were never read
+    assert stack.stored() == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/x?e=²&s=x",
+        "/files/x?e=¹²³&s=" + "0" * 32,
+        "/files/" + "A" * 32 + "?e=²²²²²²²²²²&s=" + "0" * 32,
+        "/files/" + "A" * 32 + "?e=-1&s=" + "0" * 32,
+        "/files/" + "A" * 32 + "?e=1e9&s=" + "0" * 32,
+        "/files/" + "A" * 32 + "?e=" + "9" * 400 + "&s=" + "0" * 32,
+        "/files/" + "A" * 32 + "?e=1700000000&s=%ff%fe",
+        "/files/%00" + "A" * 31 + "?e=1700000000&s=" + "0" * 32,
+        "/files/" + "A" * 5000,
+        "/files/x",
+    ],
+)
+async def test_malformed_file_links_are_not_found(stack: web_stack.Stack, path: str) -> None:
+    async with client_of(stack.app()) as client:
+        answer = await client.get(path)
+    assert answer.status_code == 404
+
+
+async def test_slow_heads_and_bodies_do_not_hold_a_connection(stack: web_stack.Stack) -> None:
+    """Slowloris against uvicorn as `tiendo serve` runs it (with shorter deadlines): a head sent a byte
+    at a time, a body that stops coming, and a next request trickled on a kept-alive connection."""
+    import uvicorn
+
+    limits = Limits(header_seconds=0.5, request_seconds=2.0, body_seconds=0.5)
+    config = uvicorn.Config(
+        stack.app(limits=limits),
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_level="warning",
+        **http_limits.server_options(limits),
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        header, secret = stack.secrets()["/telegram/webhook"]
+        head = f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n{header}: {secret}\r\n".encode()
+
+        async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> float:
+            """Seconds until the server closed the connection, sending a byte every 50 ms."""
+            started = time.monotonic()
+            for byte in data:
+                try:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    if await asyncio.wait_for(reader.read(4096), 0.05) == b"":
+                        break
+                except TimeoutError:
+                    continue
+                except ConnectionError:
+                    break
+            writer.close()
+            return time.monotonic() - started
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await trickle(reader, writer, head + b"X-Padding: " + b"a" * 200) < 1.5
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head + b"Content-Length: 500\r\n\r\n" + _update()[:20])
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(4096), 2)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert await asyncio.wait_for(reader.read(4096), 2) == b""  # and closed
+        writer.close()
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = _update()
+        writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        assert (await asyncio.wait_for(reader.read(4096), 2)).startswith(b"HTTP/1.1 200")
+        assert await trickle(reader, writer, head + b"X-Padding: " + b"a" * 200) < 1.5
+    finally:
+        server.should_exit = True
+        await serving
+    assert stack.stored() == 1

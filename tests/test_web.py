@@ -1,22 +1,37 @@
-"""The web backend in-process: webhook secrets, store-then-answer, health, file links."""
+"""The web backend in-process: webhook secrets, store-then-answer, health, file links, limits."""
 
 import asyncio
+import json
+import re
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from anyio.from_thread import start_blocking_portal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from bot.channels.base import Channel, Outcome, Part, Verdict
 from bot.channels.telegram import build_channel
 from bot.files import FileLinks
+from bot.http_limits import Limits
 from bot.web import WebRuntime, create_app
-from handlers.types import File, Reply, Services
+from handlers.conversation import handle
+from handlers.types import File, Incoming, Reply, Services
 from storage import inbox
 from storage.db import Database
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, Role, Unit
+from tests.utils import web_stack as web_stack_module
+from tests.utils.builders import build_tree, invite
 from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.web_stack import BASE, web_stack
 
 SECRET = "telegram-webhook-secret-0123456789"
 UPDATE = {
@@ -313,3 +328,473 @@ async def test_an_update_a_sweep_reads_while_it_is_being_received_is_processed_o
         release.set()
         await runtime.stop()
     assert telegram.done == [(1, "một"), (1, "hai"), (1, "ba")]
+
+
+async def test_an_update_of_an_unexpected_shape_does_not_stop_the_worker(
+    services: Services, database: Database
+) -> None:
+    """A stored update whose conversation cannot be found (kept by an older version, or a platform's
+    new shape) is processed on its own; the updates after it are processed too (the worker stopped
+    at it, at every start)."""
+    telegram = RecordingChannel()
+    with database.session() as session:
+        for update_id, payload in (
+            (20, {"update_id": 20, "message": {"chat": "zz"}}),
+            (21, message(21, 3, "sau")),
+        ):
+            inbox.store(
+                session, channel="telegram", delivery_id=str(update_id), payload=payload, now=services.now()
+            )
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
+    runtime.start()
+    try:
+        await eventually(lambda: telegram.done == [(3, "sau")])
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://tiendo.test") as client:
+            answer = await client.post(
+                "/telegram/webhook",
+                json=message(22, 3, "nữa"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+        assert answer.status_code == 200
+        await eventually(lambda: telegram.done == [(3, "sau"), (3, "nữa")])
+        assert runtime._worker is not None and not runtime._worker.done()
+    finally:
+        await runtime.stop()
+    with database.session() as session:
+        failed = session.exec(select(InboxUpdate).where(InboxUpdate.delivery_id == "20")).one()
+    assert failed.last_error and failed.processed_at is None  # recorded as failed, for a person to see
+
+
+async def test_a_body_that_stops_coming_is_answered_408_and_not_stored(
+    services: Services, database: Database
+) -> None:
+    runtime = WebRuntime(database, services, channels={"telegram": RecordingChannel()})
+    app = create_app(runtime, limits=Limits(body_seconds=0.3))
+    body = json.dumps(message(30, 1, "một")).encode()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await asyncio.sleep(5)
+        yield body[10:]
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tiendo.test"
+    ) as client:
+        started = asyncio.get_running_loop().time()
+        answer = await client.post(
+            "/telegram/webhook", content=stalled(), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
+        assert answer.status_code == 408 and answer.headers["connection"] == "close"
+        assert asyncio.get_running_loop().time() - started < 2
+    assert stored(database) == 0
+
+
+async def test_content_length_is_honoured_before_anything_is_read(
+    services: Services, database: Database
+) -> None:
+    """A length past the route's limit is refused before the body is read; a malformed one (not
+    digits, or two different ones) is refused too (behind a proxy that let it through)."""
+    runtime = WebRuntime(database, services, channels={"telegram": RecordingChannel()})
+    app = create_app(runtime)
+    body = json.dumps(message(31, 1, "một")).encode()
+    cases = [
+        (str(2 * 1024 * 1024).encode(), 413, "/telegram/webhook"),
+        (b"17000", 413, "/healthz"),  # no body expected there
+        (str(8 * 1024 * 1024).encode(), 413, "/web/admin/import/units"),
+        (b"abc", 400, "/telegram/webhook"),
+        (b"-1", 400, "/telegram/webhook"),
+        (b"\xc2\xb2", 400, "/telegram/webhook"),  # "²"
+    ]
+    for length, status, path in cases:
+        read: list[int] = []
+
+        async def receive(read: list[int] = read) -> dict[str, object]:
+            read.append(1)
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        sent: list[dict[str, object]] = []
+
+        async def send(message: dict[str, object], sent: list[dict[str, object]] = sent) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"content-length", length),
+                (b"x-telegram-bot-api-secret-token", SECRET.encode()),
+                (b"cookie", b"tiendo_web=x"),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("tiendo.test", 80),
+        }
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        assert sent[0]["status"] == status, (length, path)
+        assert read == []  # refused from the head alone
+    assert stored(database) == 0
+
+
+async def test_stopping_as_an_update_arrives_does_not_hang(services: Services, database: Database) -> None:
+    """SIGTERM while webhooks come in: the stop ends at once, with an update in hand and another
+    arriving; neither is processed after it, and both stay in the inbox for the next start."""
+    telegram = RecordingChannel()
+    telegram.hold[1] = asyncio.Event()  # never set: chat 1's update stays in hand
+    runtime = WebRuntime(database, services, channels={"telegram": telegram})
+    runtime.start()
+    await runtime.wait_idle()
+    assert await runtime.receive("telegram", "1", message(1, 1, "một"))
+    arriving = asyncio.ensure_future(runtime.receive("telegram", "2", message(2, 1, "hai")))
+    stopping = asyncio.ensure_future(runtime.stop())
+    await asyncio.wait([stopping], timeout=3)  # (not wait_for: its own cancellation would end the worker)
+    finished = stopping.done()
+    assert await arriving
+    await asyncio.sleep(0.05)
+    assert finished and runtime._worker is not None and runtime._worker.done()
+    assert telegram.done == []
+    with database.session() as session:
+        assert [row.delivery_id for row in inbox.pending(session)] == ["1", "2"]
+
+
+# --- anything at all, at the real app: 2xx or 4xx, and nothing stored without the secret ------------
+
+_SURROGATES = st.sampled_from(["\ud800", "\udfff", "\udbff\u0041"])
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["/start", "/tiendo", "/dangky ABCDE-23456", "kết nạp 2 đảng viên", "1", "²", "\x00"]),
+    _SURROGATES,
+)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),  # NaN and infinities included
+    _TEXT,
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.one_of(st.text(max_size=6), _SURROGATES), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _or_junk(strategy: st.SearchStrategy) -> st.SearchStrategy:  # type: ignore[type-arg]
+    """The documented value most of the time, anything now and then."""
+    return st.one_of(strategy, strategy, strategy, _JSON)
+
+
+_TELEGRAM_UPDATES = st.fixed_dictionaries(
+    {"update_id": _or_junk(st.integers(min_value=0, max_value=10**6))},
+    optional={
+        "message": _or_junk(
+            st.fixed_dictionaries(
+                {
+                    "message_id": _or_junk(st.integers(min_value=1, max_value=10**6)),
+                    "date": _or_junk(st.just(1698800000)),
+                    "chat": _or_junk(
+                        st.fixed_dictionaries(
+                            {
+                                "id": _or_junk(st.integers(min_value=1, max_value=40)),
+                                "type": _or_junk(st.sampled_from(["private", "group"])),
+                            }
+                        )
+                    ),
+                    "from": _or_junk(
+                        st.fixed_dictionaries(
+                            {
+                                "id": _or_junk(st.integers(min_value=1, max_value=40)),
+                                "is_bot": _or_junk(st.booleans()),
+                                "first_name": _or_junk(_TEXT),
+                            }
+                        )
+                    ),
+                    "text": _or_junk(_TEXT),
+                }
+            )
+        ),
+        "callback_query": _JSON,
+        "edited_message": _JSON,
+    },
+)
+_ZALO_UPDATES = st.fixed_dictionaries(
+    {
+        "event_name": _or_junk(st.sampled_from(["message.text.received", "message.image.received"])),
+        "message": _or_junk(
+            st.fixed_dictionaries(
+                {
+                    "from": _or_junk(
+                        st.fixed_dictionaries(
+                            {"id": _or_junk(st.sampled_from(["u1", "u2"])), "display_name": _or_junk(_TEXT)}
+                        )
+                    ),
+                    "chat": _or_junk(
+                        st.fixed_dictionaries(
+                            {
+                                "id": _or_junk(st.sampled_from(["u1", "g1"])),
+                                "chat_type": _or_junk(st.sampled_from(["PRIVATE", "GROUP"])),
+                            }
+                        )
+                    ),
+                    "text": _or_junk(_TEXT),
+                    "message_id": _or_junk(st.text(alphabet="0123456789abcdef", min_size=1, max_size=70)),
+                }
+            )
+        ),
+    }
+)
+_UPDATES = st.one_of(
+    _TELEGRAM_UPDATES,
+    _ZALO_UPDATES,
+    st.builds(lambda update, ok: {"ok": ok, "result": update}, _ZALO_UPDATES, _or_junk(st.just(True))),
+    _JSON,
+)
+
+
+@st.composite
+def _encoded(draw: st.DrawFn) -> bytes:
+    value = draw(_UPDATES)
+    how = draw(st.sampled_from(["ascii", "utf-8", "surrogatepass"]))
+    text = json.dumps(value, ensure_ascii=how == "ascii")
+    return text.encode("utf-8", errors="surrogatepass" if how != "ascii" else "strict")
+
+
+_TOO_LARGE = b'{"update_id": 1, "x": "' + b"x" * (1024 * 1024) + b'"}'
+_BODIES = st.one_of(
+    _encoded(),
+    _encoded(),
+    _encoded(),
+    st.binary(max_size=200),
+    st.integers(min_value=1, max_value=3000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.integers(min_value=60, max_value=70).map(
+        lambda depth: b'{"update_id": 5, "m": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
+    ),
+    st.just(None).map(lambda _: _TOO_LARGE),  # (a lambda: the strategy's repr stays short)
+)
+_HEADER_VALUES = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+_HEADERS = st.dictionaries(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True).filter(
+        lambda name: (
+            name.lower()
+            not in {
+                "content-length",
+                "transfer-encoding",
+                "host",
+                "connection",
+                "expect",
+                "upgrade",
+                "cookie",
+            }
+        )
+    ),
+    _HEADER_VALUES,
+    max_size=3,
+)
+_CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b",
+        "x",
+    ]
+)
+_PARAM_VALUES = st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12).map(lambda t: quote(t, safe="")),
+    st.sampled_from(
+        ["%C2%B2", "%ED%A0%80", "%FF%FE", "%00", "", "1", "0", "-1", "99999999999999999999", "1e9"]
+    ),
+)
+_QUERIES = st.lists(
+    st.tuples(
+        st.sampled_from(["e", "s", "ky", "sort", "trang", "don_vi", "da_thu_hoi", "da_luu", "x"]),
+        _PARAM_VALUES,
+    ),
+    max_size=4,
+).map(lambda pairs: "&".join(f"{name}={value}" for name, value in pairs))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    path: str
+    body: bytes
+    secret: str  # "right", "wrong" or "none"
+    wrong: str
+    headers: dict[str, str]
+    query: str  # as sent, percent-encoded (the bytes of a lone surrogate included)
+
+
+_WEBHOOK_ATTEMPTS = st.builds(
+    Attempt,
+    method=st.just("POST"),
+    path=st.sampled_from(["/telegram/webhook", "/zalo/webhook"]),
+    body=_BODIES,
+    secret=st.sampled_from(["right", "right", "wrong", "none"]),
+    wrong=_HEADER_VALUES,
+    headers=st.builds(lambda extra, kind: {**extra, "Content-Type": kind}, _HEADERS, _CONTENT_TYPES),
+    query=st.just(""),
+)
+_PAGE_ATTEMPTS = st.builds(
+    Attempt,
+    method=st.sampled_from(["GET", "POST", "PUT"]),
+    path=st.one_of(
+        st.sampled_from(
+            [
+                "/healthz",
+                "/web/",
+                "/web/unit/1",
+                "/web/unit/2/chart.png",
+                "/web/unit/99999999999/tien-do.xlsx",
+                "/web/reports",
+                "/web/admin/accounts",
+                "/web/admin/campaign",
+                "/web/admin/import/units",
+                "/web/admin/invites",
+                "/web/login/x",
+                "/web/logout",
+            ]
+        ),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEF0123456789_-%²", max_size=40).map(
+            lambda t: "/files/" + t
+        ),
+        st.text(max_size=20).map(lambda t: "/web/" + quote(t, safe="/")),
+    ),
+    body=st.one_of(st.just(b""), st.binary(max_size=100), st.just(b"csrf=x&unit=%C2%B2&don_vi=0")),
+    secret=st.just("none"),
+    wrong=st.just(""),
+    headers=st.builds(lambda extra, kind: {**extra, "Content-Type": kind}, _HEADERS, _CONTENT_TYPES),
+    query=_QUERIES,
+)
+
+
+def test_arbitrary_requests_are_answered_2xx_or_4xx_and_nothing_is_stored_without_the_secret(
+    database: Database, services: Services
+) -> None:
+    """Arbitrary JSON, bytes, headers, paths and query parameters at the app `tiendo serve` runs, with
+    Telegram and Zalo behind it (their stand-ins) and an administrator logged in to the web page:
+    never a 5xx (the platforms deliver again what is answered 5xx, for ever if it always fails), never
+    an update stored without the right secret, and what is stored has a delivery id the inbox holds.
+    The app keeps working afterwards."""
+    tree = build_tree(database)
+    code = invite(database, tree.root, Role.admin)
+    handle(Incoming("telegram", "admin", "admin", f"/dangky {code}"), services)
+    with (
+        web_stack(database, services) as stack,
+        start_blocking_portal() as portal,  # the app's event loop, in a thread: Hypothesis calls in
+        portal.wrap_async_context_manager(stack.started()),
+    ):
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=stack.app()), base_url=BASE)
+
+        def request(method: str, path: str, **options: Any) -> httpx.Response:
+            return portal.call(partial(client.request, method, path, **options))
+
+        link = handle(Incoming("telegram", "admin", "admin", "/web"), services)[0].text
+        login = re.search(r"/web/login/\S+", link)
+        assert login and request("POST", login.group(0)).status_code == 303  # the cookie is kept
+        secrets = stack.secrets()
+
+        @settings(max_examples=300, deadline=None, database=None)
+        @given(attempt=st.one_of(_WEBHOOK_ATTEMPTS, _WEBHOOK_ATTEMPTS, _PAGE_ATTEMPTS))
+        def throw(attempt: Attempt) -> None:
+            headers = dict(attempt.headers)
+            if attempt.path in secrets and attempt.secret != "none":
+                header, secret = secrets[attempt.path]
+                headers[header] = secret if attempt.secret == "right" else attempt.wrong
+            before = stack.stored()
+            target = f"{attempt.path}?{attempt.query}" if attempt.query else attempt.path
+            answer = request(attempt.method, target, content=attempt.body, headers=headers)
+            assert answer.status_code < 500, (answer.status_code, answer.text[:300])
+            if attempt.secret != "right" or attempt.path not in secrets or answer.status_code != 200:
+                assert stack.stored() == before
+            else:
+                assert stack.stored() in (before, before + 1)  # new, or a redelivery stored before
+            with database.session() as session:
+                ids = session.exec(select(InboxUpdate.delivery_id)).all()
+            assert all(0 < len(delivery) <= 64 for delivery in ids)
+
+        throw()
+        # The worker survived whatever was stored: a real update is still answered.
+        before = len(stack.api.sent())
+        answer = request(
+            "POST",
+            "/telegram/webhook",
+            json={**UPDATE, "update_id": 10**7},
+            headers={"X-Telegram-Bot-Api-Secret-Token": web_stack_module.TELEGRAM_SECRET},
+        )
+        assert answer.status_code == 200
+        for _ in range(500):
+            if len(stack.api.sent()) > before:
+                break
+            time.sleep(0.01)
+        assert len(stack.api.sent()) > before
+        assert stack.runtime._worker is not None and not stack.runtime._worker.done()
+        portal.call(client.aclose)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/web/reports?trang=²",
+        "/web/reports?trang=①",
+        "/web/reports?trang=99999999999999999999",
+        "/web/reports?trang=-1&don_vi=%ED%A0%80",
+        "/web/admin/accounts?don_vi=²",
+        "/web/admin/accounts?don_vi=%00&da_thu_hoi=%FF%FE",
+        "/web/admin/campaign?don_vi=³",
+        "/web/admin/campaign?don_vi=1e9&da_luu=%C2%B2",
+        "/web/unit/ROOT?ky=²&sort=²",
+        "/web/unit/ROOT?ky=%ED%A0%80&sort=%00",
+        "/web/unit/ROOT?ky=nam%20%C2%B2%C2%B2%C2%B2%C2%B2&sort=99",
+    ],
+)
+async def test_query_parameters_of_the_web_page_are_validated(
+    database: Database, services: Services, path: str
+) -> None:
+    """Every query parameter of the page, given what int() refuses although str.isdigit() takes it
+    ("²", "①"), bytes of no character, or numbers out of range: the page as without it, never a 500."""
+    tree = build_tree(database)
+    code = invite(database, tree.root, Role.admin)
+    handle(Incoming("telegram", "admin", "admin", f"/dangky {code}"), services)
+    with web_stack(database, services) as stack:  # (gives the page its address)
+        link = handle(Incoming("telegram", "admin", "admin", "/web"), services)[0].text
+        login = re.search(r"/web/login/\S+", link)
+        assert login
+        transport = httpx.ASGITransport(app=stack.app())
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            assert (await client.post(login.group(0))).status_code == 303
+            with database.session() as session:
+                root = session.exec(select(Unit).where(Unit.code == tree.root)).one()
+            answer = await client.get(path.replace("ROOT", str(root.id)))
+    assert answer.status_code == 200, answer.text[:300]
+
+
+@pytest.mark.parametrize("suffix", ["", "/chart.png", "/tien-do.xlsx"])
+async def test_a_unit_number_past_the_ids_range_is_no_unit(
+    database: Database, services: Services, suffix: str
+) -> None:
+    """/web/unit/99999999999 (past a 32-bit id, which PostgreSQL refuses to compare) is answered
+    like any unit that does not exist, never a 500."""
+    tree = build_tree(database)
+    code = invite(database, tree.root, Role.admin)
+    handle(Incoming("telegram", "admin", "admin", f"/dangky {code}"), services)
+    with web_stack(database, services) as stack:
+        link = handle(Incoming("telegram", "admin", "admin", "/web"), services)[0].text
+        login = re.search(r"/web/login/\S+", link)
+        assert login
+        transport = httpx.ASGITransport(app=stack.app())
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            assert (await client.post(login.group(0))).status_code == 303
+            missing = await client.get(f"/web/unit/999999{suffix}")
+            past = await client.get(f"/web/unit/99999999999{suffix}")
+    assert missing.status_code < 500
+    assert (past.status_code, past.text) == (missing.status_code, missing.text)

@@ -213,6 +213,10 @@ def mark_before_requests(request: BaseRequest) -> None:
     setattr(request, _MARKS_ITS_START, True)
 
 
+# Update ids are integers the Bot API says fit in 52 bits; past that no update of Telegram's.
+MAX_UPDATE_ID = 2**52
+
+
 class TelegramChannel:
     """The Telegram bot as a `Channel`. Built by `build_application` (a whole bot) or `for_bot`
     (only sending, e.g. the outbox of `tiendo nudge --send`)."""
@@ -277,7 +281,17 @@ class TelegramChannel:
         await self.application.process_update(Update.de_json(update, self.application.bot))
 
     def unwrap(self, body: Any) -> dict[str, Any] | None:
-        return body if isinstance(body, dict) and "update_id" in body else None
+        """An update as the Bot API documents it: `update_id` a non-negative integer (it becomes the
+        delivery id, so null, a string or an object is no update), at most one optional object per
+        kind of update (a message that is a string is no update either)."""
+        if not isinstance(body, dict):
+            return None
+        update_id = body.get("update_id")
+        if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
+            return None
+        if any(not isinstance(value, dict) for key, value in body.items() if key != "update_id"):
+            return None
+        return body
 
     def delivery_id(self, update: dict[str, Any]) -> str:
         return str(update["update_id"])
@@ -286,8 +300,11 @@ class TelegramChannel:
         for key in ("message", "edited_message", "callback_query"):
             part = update.get(key)
             if isinstance(part, dict):
-                chat = part.get("chat") or (part.get("message") or {}).get("chat") or part.get("from") or {}
-                return str(chat.get("id"))
+                inner = part.get("message")
+                inner_chat = inner.get("chat") if isinstance(inner, dict) else None
+                for chat in (part.get("chat"), inner_chat, part.get("from")):
+                    if isinstance(chat, dict) and chat.get("id") is not None:
+                        return str(chat["id"])
         return f"update:{update.get('update_id')}"
 
     # --- sending ----------------------------------------------------------------------------------

@@ -117,6 +117,30 @@ def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+MAX_MESSAGE_ID = 64  # characters; Zalo's are 32 hex digits, and the inbox keeps 64
+
+
+def well_formed(update: dict[str, Any]) -> bool:
+    """An update of the documented shape: `event_name` a string, `message` an object whose `from` and
+    `chat` are objects, and a `message_id` (the delivery id) a string or an integer of at most 64
+    characters, or absent (the update's digest is then its delivery id)."""
+    event_name, message = update.get("event_name"), update.get("message")
+    if event_name is not None and not isinstance(event_name, str):
+        return False
+    if message is None:
+        return True
+    if not isinstance(message, dict):
+        return False
+    if any(message.get(key) is not None and not isinstance(message[key], dict) for key in ("from", "chat")):
+        return False
+    message_id = message.get("message_id")
+    if message_id is None:
+        return True
+    if type(message_id) is int:
+        return len(str(message_id)) <= MAX_MESSAGE_ID
+    return isinstance(message_id, str) and len(message_id) <= MAX_MESSAGE_ID
+
+
 class ZaloChannel:
     secret_header = SECRET_HEADER
     marks_its_start = False  # no rate limiter: the request leaves right after the mark
@@ -151,18 +175,18 @@ class ZaloChannel:
 
     def unwrap(self, body: Any) -> dict[str, Any] | None:
         """The documentation shows webhook bodies wrapped as {ok, result}; integrations report bare
-        updates. Both are taken."""
+        updates. Both are taken, when of the documented shape (see `well_formed`)."""
         if not isinstance(body, dict):
             return None
         if "event_name" in body or "message" in body:
-            return body
+            return body if well_formed(body) else None
         result = body.get("result")
         if (
             body.get("ok") is not False
             and isinstance(result, dict)
             and ("event_name" in result or "message" in result)
         ):
-            return result
+            return result if well_formed(result) else None
         return None
 
     def delivery_id(self, update: dict[str, Any]) -> str:

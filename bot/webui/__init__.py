@@ -6,6 +6,6 @@ every form carries the session's CSRF token. The figures come from handlers.web_
 as /tiendo.
 """
 
-from bot.webui.app import mount
+from bot.webui.app import PREFIX, mount
 
-__all__ = ["mount"]
+__all__ = ["PREFIX", "mount"]

@@ -173,7 +173,8 @@ class WebUI:
         if viewer is None:
             return self.login_needed()
         raw = request.path_params["unit_id"]
-        unit = await self.in_session(lambda s: s.get(Unit, raw))
+        # Ids are 32-bit: a larger number is no unit (PostgreSQL refuses to compare it at all).
+        unit = await self.in_session(lambda s: s.get(Unit, raw)) if 0 < raw < 2**31 else None
         if unit is None or not web_views.may_see(viewer.account, viewer.own, unit):
             return self.forbidden(viewer)
         return viewer, unit
@@ -558,7 +559,8 @@ def _unit_options(session: Session, viewer: Viewer) -> list[Unit]:
 
 def _int(value: Any, default: int) -> int:
     text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else default
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500 for ?trang=²).
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 def _query(**params: Any) -> str:
