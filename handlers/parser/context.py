@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+
+from handlers.periods import Period
 
 # --------------------------------------------------------------------------------------------------
 # Facts
@@ -136,9 +139,11 @@ class Ctx:
         "items",
         "kinds",
         "period_kinds",
+        "periods",
         "questions",
         "sid",
         "skinds",
+        "today",
         "uncounted",
     )
 
@@ -150,6 +155,8 @@ class Ctx:
         self.bounds: list[tuple[int, int]] = []
         self.skinds: list[set[str]] = []
         self.period_kinds: list[str] = []  # kind of each PERIOD item's hit ("day", "month"...), by index
+        self.periods: list[Period | None] = []  # the period of each PERIOD item's hit, by index
+        self.today: date | None = None
         self.kinds: set[str] = set()  # every kind in the message: the checks of rare kinds start here
         # "kết nạp" seen without a count: asked once the whole message is read, if nothing else counts
         self.uncounted: list[int] = []
@@ -188,6 +195,8 @@ class Ctx:
         sub.kinds = {it.kind for it in items}
         sub.uncounted = self.uncounted
         sub.period_kinds = self.period_kinds
+        sub.periods = self.periods
+        sub.today = self.today
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions
         return sub

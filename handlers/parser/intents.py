@@ -81,9 +81,11 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         if fixed != norm:
             return _parse(fixed, today, repaired=True)
     ctx = Ctx(items)
+    ctx.today = today
     kinds = ctx.kinds = {it.kind for it in items}
     if hits:
         ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
+        ctx.periods = [h.period for h in hits if h.kind not in MASKED_KINDS]
 
     readings = read_facts(ctx, hits, today) if not kinds.isdisjoint(FACT_KINDS) else []
     if (

@@ -21,14 +21,14 @@ LEXICON_TEXT: dict[str, str] = {
         "ket nap, kn, ket nap dang, ket nap vao dang, knd, ket nap moi, le ket nap, ket nap dang vien, ket "
         "nap dang vien moi, ket nap duoc, vao dang, dung vao hang ngu cua dang, vao hang ngu cua dang, dung "
         "vao hang ngu dang, gia nhap dang, ketnap, ket nap dc, ket nap duoc dc, kndv, ket nap them, ket nap "
-        "them duoc, dung trong hang ngu cua dang, ket nap xong, da ket nap xong"
+        "them duoc, dung trong hang ngu cua dang, ket nap xong, da ket nap xong, k/n, k.n, ket lap, ket lap duoc, vo dang, do dang, dzo dang, zo dang"
     ),
-    "HEAD": "dang vien, dang vien du bi, dvdb, dvm, dang vien dang, d vien, dang v",
+    "HEAD": "dang vien, dang vien du bi, dvdb, dvm, dang vien dang, d vien, dang v, d . vien",
     "DV": "dv, d/v, d.v",
     "YOUTH": (
         "doan vien, doan vien thanh nien, dvtn, doan vien tn, dv tn, dv doan, doan vien cong san, la doan "
         "vien, doan vien doan tncs, doan vien doan thanh nien, sinh hoat doan, dang sinh hoat doan, deu sinh "
-        "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan, tham gia doan, da tham gia doan"
+        "hoat doan, la dvtn, doan vien uu tu, vao doan, da vao doan, tham gia doan, da tham gia doan, bi thu chi doan, pho bi thu chi doan, bi thu doan, can bo doan, uy vien ban chap hanh doan"
     ),
     "CAND": "quan chung, quan chung uu tu, qcut, qc, doi tuong, doi tuong dang, hoc vien, ho so, truong hop",
     "CLS": (
@@ -78,11 +78,11 @@ LEXICON_TEXT: dict[str, str] = {
         "nghiep 12, thpt tro len, tu thpt tro len, trinh do thpt, bac si, dh, cd, tc, tot nghiep dai hoc, "
         "trinh do dai hoc, trinh do cao dang, trinh do trung cap, 12/12 tro len, bo tuc thpt, btvh thpt, "
         "gdtx, sinh vien, hoc sinh thpt, hs thpt, trinh do 12/12, hoc van 12/12, het lop 12, hoc het lop 12, "
-        "hoc xong dai hoc, da hoc xong dai hoc, hoc xong cao dang, da tot nghiep dai hoc"
+        "hoc xong dai hoc, da hoc xong dai hoc, hoc xong cao dang, da tot nghiep dai hoc, tot nghiep hoc vien, tot nghiep cap 3, tot nghiep cap ba, tot nghiep trung hoc pho thong, tot nghiep dh, tot nghiep cd, tot nghiep cao dang, tot nghiep trung cap, tot nghiep lop 12, tot nghiep 12/12, tot nghiep pho thong"
     ),
     "LOWEDU": (
         "thcs, 9/12, cap 2, cap hai, trung hoc co so, tieu hoc, cap 1, 8/12, 7/12, trinh do 9/12, hoc van "
-        "9/12, lop 9, het lop 9, hoc het lop 9, lop 8, het lop 8, lop 7, het lop 7, lop 6"
+        "9/12, lop 9, het lop 9, hoc het lop 9, lop 8, het lop 8, lop 7, het lop 7, lop 6, tot nghiep thcs, tot nghiep cap 2, tot nghiep cap hai, tot nghiep lop 9"
     ),
     "ALL": "ca, tat ca, toan bo, deu, deu la, ca hai deu, het, ca thay, tat ca deu, 100%, ca ca, toan the",
     "NONE": (
@@ -90,23 +90,23 @@ LEXICON_TEXT: dict[str, str] = {
         "chi nao, khong co nguoi nao, khong co, chua co, chua co dong chi nao, khong co truong hop nao, khong"
         " dong chi nao, khong phai, khong phai la, khong la, chua phai, chua la, chua ai, ko ai, k ai, kh ai,"
         " hong ai, hong co ai, ko co ai, k co ai, chang ai, chua co nguoi nao, khong co ai het, chua dong chi"
-        " nao, khong ai het"
+        " nao, khong ai het, mo co ai, mo ai, khong co ai ca, chua co ai ca"
     ),
     "NEG": "khong, chua, chang, ko, k, kg, khg, hok, hong, kh, chua the",
     "SENT": "cu, da cu, gioi thieu, cu di, de cu di, gt, lua chon cu",
     "STUDY": (
         "di hoc, hoc, tham gia, theo hoc, du lop, tham du, tham gia hoc, tham gia lop, du hoc, dang hoc, duoc"
-        " hoc, da hoc, hoc lop, di hoc lop, du, hoc lop nt, hoc lop bdnt"
+        " hoc, da hoc, hoc lop, di hoc lop, du, hoc lop nt, hoc lop bdnt, hoc lop doi tuong, di hoc lop doi tuong, hoc doi tuong, hoc lop ntvd, di hoc lop ntvd"
     ),
     "CLASS": (
         "lop, lop hoc, lop nhan thuc, lop boi duong, lop bdnt, nhan thuc ve dang, cam tinh dang, lop cam "
         "tinh, lop cam tinh dang, boi duong nhan thuc, bdnt, lop bd, nhan thuc, lop boi duong nhan thuc ve "
         "dang, lop nhan thuc ve dang, lop bdnt ve dang, lop nhan thuc dang, bd nhan thuc, lop boi duong ket "
-        "nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang, lop nt"
+        "nap dang, lop ly luan chinh tri, llct, trung tam chinh tri, ttct, lop tim hieu ve dang, lop nt, ntvd, lop ntvd, lop doi tuong, lop doi tuong dang, lop nhan thuc ve dang ntvd"
     ),
     "DONE": (
         "hoan thanh, hoc xong, dat yeu cau, tot nghiep lop, da hoan thanh, hoan thanh chuong trinh, ket thuc "
-        "lop, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop, dat"
+        "lop, hoan thanh khoa hoc, da hoc xong, xong lop, da xong lop, dat, xong"
     ),
     "CERT": (
         "giay chung nhan, gcn, chung nhan, cap giay chung nhan, cap gcn, duoc cap giay chung nhan, duoc cap "
@@ -128,7 +128,7 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "PROG": (
         "tien do, tiendo, tinh hinh, ket qua, so lieu, thong ke, tong hop, dat bao nhieu, xem tien do, bao "
-        "cao tien do, tien do ket nap, ti le, ty le"
+        "cao tien do, tien do ket nap, ti le, ty le, duoc may roi, duoc bao nhieu roi, dat may phan tram, duoc may nguoi roi"
     ),
     "HELP": (
         "help, huong dan, giup, tro giup, cach dung, cach bao cao, menu, start, huong dan su dung, giup do, "
@@ -136,7 +136,7 @@ LEXICON_TEXT: dict[str, str] = {
         "the nao, kieu gi, go sao, go the nao, go nhu the nao, nhap sao, nhap the nao, gui kieu gi, bao cao "
         "kieu gi, gui sao, phai lam gi, lam gi, thi gui sao, thi go sao, lam the nao, thi lam the nao, lam "
         "nhu the nao, phai lam the nao, cach gui, cach gui bao cao, cach nhap, cach go, gui bao cao the nao, "
-        "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao, hdsd"
+        "gui nhu the nao, gui bao cao nhu nao, bao cao nhu nao, gui nhu nao, go nhu nao, nhap nhu nao, hdsd, chi tui voi, chi giup, chi giup voi, chi dum, chi gium, bao cao sao, khong biet bao cao, hong biet bao cao, ko biet bao cao, k biet bao cao"
     ),
     "GREET": "chao, xin chao, hello, hi, alo, cam on, thanks, thank, ok, oke, okay, vang, da vang, vang a",
     "AND": "va, &, +, voi, cung, con, nhung, nhung ma",
@@ -152,7 +152,7 @@ LEXICON_TEXT: dict[str, str] = {
         "hien co, tong so, co tong, tong so dang vien, toan chi bo co, hien nay co, hien tai co, quan ly, "
         "sinh hoat, chuyen den, chuyen ve, chuyen chinh thuc, cong nhan chinh thuc, chuyen dang chinh thuc, "
         "chuyen sinh hoat, dang vien chinh thuc, xoa ten, khai tru, tu tran, tu tuat, qua doi, ra khoi dang, "
-        "chuyen di, nua la, nang tong so, nang tong so len, tong cong, luy ke, cong don"
+        "chuyen di, nua la, nang tong so, nang tong so len, tong cong, luy ke, cong don, chuyen cong tac, tang huy hieu, trao huy hieu, huy hieu"
     ),
     "DUOC": "duoc",
     "BLOCK": (
@@ -199,7 +199,7 @@ LEXICON_TEXT: dict[str, str] = {
     # "mấy bữa trước": some days ago, not a question and not a period
     "VAGUE": (
         "may bua truoc, may hom truoc, may hom nay, may bua nay, may ngay truoc, may ngay qua, may tuan "
-        "truoc, may thang truoc, may hom qua, may bua qua, hom truoc, bua truoc, hom no, bua no"
+        "truoc, may thang truoc, may hom qua, may bua qua, hom truoc, bua truoc, hom no, bua no, gi do, gi day"
     ),
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
     "FIELDNAME": "ho ten, ho va ten, thai do, tay nghe",
@@ -207,6 +207,12 @@ LEXICON_TEXT: dict[str, str] = {
     "HEARD": "nghe",
     "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",
     "CARRY": "thuc hien, can cu, trien khai, ket qua thuc hien, thuc hien theo, theo chi dao",
+    # words that contain a domain word but mean something else: a country or a place ("Việt Nam",
+    # "Quảng Nam": not "male"), a school of Buddhism, a document's title ("Hướng dẫn số 06": no help)
+    "W": (
+        "viet nam, cong san viet nam, nam tong, mien nam, ha nam, quang nam, nam dinh, huong dan so, "
+        "huong dan cua, theo huong dan"
+    ),
 }
 LEXICON: dict[str, tuple[str, ...]] = {
     kind: tuple(p.strip() for p in text.split(",") if p.strip()) for kind, text in LEXICON_TEXT.items()
@@ -276,6 +282,13 @@ BARE_SKIP = frozenset(
         ("ETH", "dao"),
     }
 )
+# Phrases whose folded form is also a common phrase: with diacritics only the listed spellings count
+# ("dô Đảng" joins the party, "dở dang" is unfinished; "vô Đảng", not "vợ đang"); without them the
+# phrase is not read at all.
+ACCENTED_PHRASES: dict[str, frozenset[str]] = {
+    "do dang": frozenset({"dô đảng"}),
+    "vo dang": frozenset({"vô đảng"}),
+}
 for _lst in PHRASES.values():
     _lst.sort(key=lambda e: -len(e[0]))
 # The same table split for speed: multiword phrases keyed by their first two words (longest first),

@@ -9,6 +9,7 @@ from handlers.numbers import parse_number_words
 from handlers.parser.context import Item
 from handlers.parser.lexicon import (
     ACCENTED_ONLY,
+    ACCENTED_PHRASES,
     BARE_SKIP,
     LEX1,
     LEX_PHRASE,
@@ -169,6 +170,11 @@ def make_items(
                         continue
                 else:
                     entry = LEX_PHRASE[(f, fs[i + 1])]
+                spellings = ACCENTED_PHRASES.get(entry[1])
+                if spellings is not None and (
+                    not marks or " ".join(accs[i : i + length]).lower() not in spellings
+                ):
+                    continue
                 append(item(entry[0], entry[1]))
                 i += length
                 break
