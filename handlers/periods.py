@@ -266,7 +266,9 @@ _UNTIL_NOW = re.compile(
     r"\s*(?:tinh\s+)?(?:den|toi)\s+(?:nay|hien\s+nay|hien\s+tai|bay\s+gio|gio|thoi\s+diem\s+nay)\b"
 )
 # "trình độ 12/12" is schooling, not 12 December.
-_SCHOOL_BEFORE = re.compile(r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv)\s*:?\s*$")
+_SCHOOL_BEFORE = re.compile(
+    r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv|hoc)\s*:?\s*$"
+)
 
 
 # Cached: pure, and the same few months and years recur in report after report.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from handlers.parser.classes import class_count
 from handlers.parser.context import (
@@ -16,7 +16,7 @@ from handlers.parser.context import (
     sentence_bounds,
     sentence_kinds,
 )
-from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
+from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS, PERSON_SEX_FOLDED
 from handlers.parser.questions import field_label, question
 from handlers.parser.result import BREAKDOWN_FIELDS, MAX_COUNT
 
@@ -148,6 +148,7 @@ class AdmissionHead:
     trigger: int
     names: list[str]
     attrs_head: list[str]
+    preset: dict[str, int] = field(default_factory=dict)  # breakdowns the groups counted gave
 
 
 TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
@@ -441,41 +442,98 @@ def admission_from_trigger(
         if kind == "ALL":
             h += 1
             continue
+        if items[h].f == "(":  # "1 đồng chí (đoàn viên)": what is said of them, in brackets
+            said, after = _group_attrs(items, h, region_end)
+            if said:
+                attrs += said
+                h = after
+                continue
         break
     if back is not None:
         h = max(h, k + 1)
     if idx > 0 and items[idx - 1].kind == "ALL":
         attrs += _said_before(items, s, k, count)  # "giới thiệu 2 đoàn viên ưu tú, ... kết nạp cả 2"
-    if attrs and (more := _groups_after(items, h, region_end, head_noun, attrs)):
-        # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
-        return AdmissionHead(count + more, idx, region_end, head_noun, k, [], [])
+    if attrs:
+        more, groups, after = _groups_after(items, h, region_end, head_noun, attrs)
+        if more:
+            # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
+            preset = _group_values([(count, attrs), *groups], count + more)
+            return AdmissionHead(count + more, after, region_end, head_noun, k, [], [], preset)
     names: list[str] = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
 
 
-def _groups_after(items: list[Item], h: int, end: int, noun: str | None, attrs: list[str]) -> int:
-    """The people counted after the first group in groups of the same shape, told apart by the same
-    field: "1 đv nam, 1 đv nữ", "2 đồng chí nữ, 1 đồng chí nam" (three people), but "2 đv nữ, 1 đv
-    theo đạo" (one of the two)."""
-    if not (h + 2 < end and items[h].kind in ("SEP", "AND") and items[h + 1].kind == "NUM"):
-        return 0
+def _groups_after(
+    items: list[Item], h: int, end: int, noun: str | None, attrs: list[str]
+) -> tuple[int, list[tuple[int, list[str]]], int]:
+    """The groups counted after the first one, told apart by the same field: "1 đv nam, 1 đv nữ",
+    "2 đồng chí nữ, 1 đồng chí nam", "1 đồng chí (đoàn viên), 1 đồng chí (không phải đoàn viên)",
+    and person words without a comma ("ba ông một bà"); but "2 đv nữ, 1 đv theo đạo" is one of the
+    two. Returns the people they add, the groups (count, attributes) and the item after them."""
+    # person words counted one after the other need no comma: "ba ông một bà", "2 anh 1 chị"
+    bare = noun is None and h > 0 and items[h - 1].f in PERSON_SEX_FOLDED
     fields = {FIELD_OF[a] for a in attrs if a in FIELD_OF}
-    more = 0
+    groups: list[tuple[int, list[str]]] = []
     x = h
-    while x + 2 < end and items[x].kind in ("SEP", "AND") and items[x + 1].kind == "NUM":
-        y = x + 2
-        if noun is not None and items[y].kind == noun:
-            y += 1
-        kind = "MALE" if y < end and items[y].kind == "NAMQ" else items[y].kind if y < end else ""
-        if not (kind in ATTRS and FIELD_OF.get(kind) in fields and kind not in attrs):
-            return 0 if kind in attrs else more
-        more += int(items[x + 1].value or 0)
-        x = y + 1
-        while x < end and (items[x].kind in ATTRS or items[x].kind == "NAMQ"):
-            x += 1
-    return more
+    while True:
+        if x < end and items[x].kind in ("SEP", "AND") and items[x].f not in ("(", ")"):
+            y = x + 1
+        elif bare and x == h:
+            y = x
+        else:
+            break
+        if not (y < end and items[y].kind == "NUM"):
+            break
+        z = y + 1
+        if noun is not None and z < end and items[z].kind == noun:
+            z += 1
+        said, after = _group_attrs(items, z, end)
+        if not said or FIELD_OF.get(said[0]) not in fields or said[0] in attrs:
+            if said and said[0] in attrs:
+                return 0, [], h
+            break
+        groups.append((int(items[y].value or 0), said))
+        x = after
+    return sum(c for c, _ in groups), groups, x
+
+
+def _group_attrs(items: list[Item], y: int, end: int) -> tuple[list[str], int]:
+    """What is said of one counted group from y: "nữ", "nam đoàn viên", or in brackets "(đoàn viên)",
+    "(không phải đoàn viên)"; and the item after it."""
+    said: list[str] = []
+    bracket = y < end and items[y].f == "("
+    x = y + 1 if bracket else y
+    negate = False
+    while x < end:
+        it = items[x]
+        if it.kind in ATTRS or it.kind == "NAMQ":
+            kind = "MALE" if it.kind == "NAMQ" else it.kind
+            said.append(NEG_OF.get(kind, kind) if negate else kind)
+            negate = False
+        elif bracket and it.kind in ("NONE", "NEG"):
+            negate = True
+        elif not (bracket and it.kind == "SEP" and it.f == ","):
+            break
+        x += 1
+    if bracket:
+        return (said, x + 1) if x < end and items[x].f == ")" else ([], y)
+    return said, x
+
+
+def _group_values(groups: list[tuple[int, list[str]]], count: int) -> dict[str, int]:
+    """The breakdowns the groups give: "1 nam, 1 nữ" -> female 1; "1 (đoàn viên), 1 (không)" -> 1."""
+    found: dict[str, int] = {}
+    others: dict[str, int] = {}
+    for people, said in groups:
+        for kind in said:
+            field = FIELD_OF[kind]
+            into = others if kind in COMPLEMENT else found
+            into[field] = into.get(field, 0) + people
+    values = {field: count - n for field, n in others.items() if n <= count}
+    values.update(found)
+    return values
 
 
 def _said_before(items: list[Item], s: int, k: int, count: int) -> list[str]:
@@ -576,6 +634,9 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         people.append(describe(ctx, person, 1, count))
         parts = parts[:first]
     values = describe(ctx, parts, count, count, adm.attrs_head)
+    for name, value in adm.preset.items():
+        if values[name] is None:
+            values[name] = value
     if not people:
         return values
     for field in BREAKDOWN_FIELDS:
@@ -614,15 +675,19 @@ def describe(
         # separate people add up; a sum beyond the count means the same people were described twice
         values[field] = total if total <= count else max(vals)
     for field, vals in complements.items():
-        if values[field] is None:
-            total = sum(vals)  # "3 nam" of 4 -> 1 female
-            if total <= count:
-                values[field] = count - total
-            else:
-                ctx.ask(
-                    f"{field}_exceeds",
-                    question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
-                )
+        total = sum(vals)  # "3 nam" of 4 -> 1 female
+        if total > count and all(v == count for v in vals):
+            total = count  # everyone said twice: "1 đ/c nam, ảnh không theo đạo"
+        if values[field] is not None:
+            if values[field] + total != count:
+                values[field] = None  # "3 đv, 2 nữ 2 nam": the two do not add up, the bot asks
+        elif total <= count:
+            values[field] = count - total
+        else:
+            ctx.ask(
+                f"{field}_exceeds",
+                question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
+            )
     return values
 
 

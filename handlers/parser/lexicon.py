@@ -39,10 +39,12 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "FEMALE": (
         "nu, phu nu, nu gioi, gioi tinh nu, dong chi nu, la nu, chi em, con gai, chau gai, nu dong chi, chi, "
-        "o, o ay, co ay, chi ay, chi ta, ba ay, gai"
+        "o, o ay, co ay, chi ay, chi ta, ba ay, gai, ba"
     ),
     "MALE": (
-        "nam gioi, gioi tinh nam, dong chi nam, la nam, con trai, chau trai, anh ay, anh ta, ong ay, trai"
+        "nam gioi, gioi tinh nam, dong chi nam, la nam, con trai, chau trai, anh ay, anh ta, ong ay, trai, "
+        # "ảnh", "ổng": the Southern "he" (with their accents only, see ACCENTED_ONLY)
+        "anh, ong"
     ),
     "REL": (
         "ton giao, theo ton giao, co ton giao, theo dao, co dao, cong giao, theo cong giao, thien chua, "
@@ -273,6 +275,9 @@ ACCENTED_ONLY: dict[tuple[str, str], frozenset[str]] = {
     ("ETH", "tay"): frozenset({"tày"}),
     ("ETH", "thai"): frozenset({"thái"}),
     ("ETH", "dao"): frozenset({"dao"}),
+    ("MALE", "anh"): frozenset({"ảnh"}),
+    ("MALE", "ong"): frozenset({"ổng"}),
+    ("FEMALE", "ba"): frozenset({"bả"}),
 }
 BARE_SKIP = frozenset(
     {
@@ -293,6 +298,9 @@ BARE_SKIP = frozenset(
         ("ETH", "tay"),
         ("ETH", "thai"),
         ("ETH", "dao"),
+        ("MALE", "anh"),
+        ("MALE", "ong"),
+        ("FEMALE", "ba"),
     }
 )
 # Phrases whose folded form is also a common phrase: with diacritics only the listed spellings count
@@ -344,6 +352,21 @@ FIELD_OF = {
 COMPLEMENT = frozenset({"MALE", "NOREL", "KINH", "LOWEDU", "NOYOUTH"})
 CLASS_KINDS = frozenset({"SENT", "STUDY", "CLASS", "DONE", "CERT"})
 
+# Person words that give the sex of the people they count ("2 anh 1 chị", "ba ông một bà", "1 cô
+# giáo", Central "1 o"): read so only right after a count, and by their accented spelling (without
+# diacritics only the unambiguous ones).
+PERSON_SEX: dict[str, str] = {
+    "anh": "MALE",
+    "chị": "FEMALE",
+    "ông": "MALE",
+    "bà": "FEMALE",
+    "cô": "FEMALE",
+    "chú": "MALE",
+    "o": "FEMALE",
+}
+PERSON_SEX_BARE: dict[str, str] = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE"}
+PERSON_SEX_FOLDED = frozenset(PERSON_SEX_BARE) | frozenset({"ba", "co", "chu", "o"})
+
 # Words that can be numbers but also common words; without diacritics they need a noun after them.
 WEAK_NUMBER_WORDS = frozenset({"nam", "sau", "bay", "tam", "ba", "chin", "bon", "muoi"})
 # Words that can open a number ("không", "trăm", "linh", "tư", "lăm" only continue one).
@@ -369,7 +392,7 @@ SURNAMES_ACCENTED = word_set(
     "đặng đỗ"
 )
 # Given names that are also domain words or number words: allowed as the last syllable of a name.
-NAME_COLLIDERS = phrase_set("an, ba, bay, binh, chin, hai, hung, lan, mot, muoi, nam, nu, sau, tam, tu")
+NAME_COLLIDERS = phrase_set("an, anh, ba, bay, binh, chin, hai, hung, lan, mot, muoi, nam, nu, sau, tam, tu")
 MIDDLE_NAMES = word_set(
     "anh bao bich chi cong dang dinh duc gia hai hong huu khanh kim manh minh my ngoc nhu phuong "
     "quang quoc thai thanh thi thu tien trung tuan van xuan"

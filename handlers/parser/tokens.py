@@ -16,6 +16,9 @@ from handlers.parser.lexicon import (
     LEXN,
     LEXN_LENGTHS,
     NUMBER_START,
+    PERSON_SEX,
+    PERSON_SEX_BARE,
+    PERSON_SEX_FOLDED,
     phrase_set,
 )
 from handlers.parser.numbers import number_word
@@ -103,6 +106,18 @@ def make_items(
             continue
         f = fs[i]
         c0 = f[0]
+        if (
+            f in PERSON_SEX_FOLDED
+            and items
+            and items[-1].kind == "NUM"
+            and not (i + 1 < n and (f, fs[i + 1]) in LEXN_LENGTHS)
+        ):
+            # "2 anh 1 chị", "ba ông một bà", "1 cô giáo": the person word counted says the sex
+            sex = PERSON_SEX.get(accs[i]) if marks else PERSON_SEX_BARE.get(f)
+            if sex is not None:
+                append(item(sex, f))
+                i += 1
+                continue
         if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit() and f != "am":
             # not a lexicon word, number or marker: what the checks below would end with
             plain_item = _PLAIN.get(f)
@@ -220,13 +235,15 @@ def make_items(
         else:
             append(item(PLAIN_KIND.get(f, "W"), f))
         i += 1
-    if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked:
+    if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked or "nghiep" in masked:
         _ages_and_schooling(items)
     return items, mistyped
 
 
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
-_SCHOOL_UNFINISHED = frozenset({"lop 12", "12/12", "thpt", "cap 3", "cap ba", "cap iii", "lop 12/12"})
+# what "đang học ..." leaves unfinished ("12/12" is twelve grades of twelve: finished, however said)
+_SCHOOL_UNFINISHED = frozenset({"lop 12", "thpt", "cap 3", "cap ba", "cap iii"})
+_HIGHER_EDU = frozenset({"dai hoc", "cao dang", "dh", "cd", "sinh vien", "hoc xong dai hoc"})
 
 
 def _ages_and_schooling(items: list[Item]) -> None:
@@ -240,7 +257,20 @@ def _ages_and_schooling(items: list[Item]) -> None:
 
     for k in range(n):
         it = items[k]
-        if (
+        if it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 2].kind == "NUM":
+            nxt = items[k + 1]
+            if nxt.f == "nam" and nxt.kind in ("W", "NAMQ", "MALE"):
+                relabel(k + 1, "W")  # "sinh viên năm 2", "đại học năm 3": a year of study
+                relabel(k + 2, "MASK")
+        elif (
+            it.kind == "W"
+            and it.f == "tot"
+            and k + 2 < n
+            and items[k + 1].f == "nghiep"
+            and (items[k + 2].kind == "NUM" or items[k + 2].kind == "ALL")
+        ):
+            relabel(k, "DONE")  # "cử đi học 2, tốt nghiệp 2": completed the class (read so with one)
+        elif (
             it.kind == "W"
             and it.f == "thu"
             and k + 1 < n
