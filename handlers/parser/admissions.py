@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from handlers.parser.classes import class_count
 from handlers.parser.context import (
@@ -148,7 +149,7 @@ class AdmissionHead:
     trigger: int
     names: list[str]
     attrs_head: list[str]
-    preset: dict[str, int] = field(default_factory=dict)  # breakdowns the groups counted gave
+    preset: dict[str, int] = dataclasses.field(default_factory=dict)  # breakdowns the groups counted gave
 
 
 TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
