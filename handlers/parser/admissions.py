@@ -228,8 +228,14 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
                     "ALL",
                 ):
                     b -= 1
-                if b > k and items[b].kind == "NUM" and items[b - 1].kind in ("SEP", "STOP", "AND"):
-                    region_end = b
+                # ... and so do a negation and "có" opening that clause: "chưa kết nạp, chưa cử ai
+                # đi học", "chưa kết nạp, có 2 qc đang học lớp NT"
+                if b > k and items[b].kind in ("NUM", "NEG", "NONE"):
+                    q = b - 1
+                    while q > k and items[q].kind in ("CO", "NEG", "NONE"):
+                        q -= 1
+                    if items[q].kind in ("SEP", "STOP", "AND"):
+                        region_end = q + 1
                 break
             if kj == "ADMIT" and j > k + 1 and not blocked(items, j):
                 sj, _ = sentence_bounds(ctx, j)
@@ -620,6 +626,10 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
             chunk = region[a + 1 : b]
             each = count if any(it.kind == "ALL" for it in chunk) else 1
             people.append(describe(ctx, clauses(chunk), each, count))
+        if len(people) > 1 and each == 1 and not any(v is not None for p in people[:-1] for v in p.values()):
+            # "Tráng A Páo, Giàng Thị Mỷ (dân tộc Mông)": said after the last name only, it may be of
+            # her or of everyone listed: the bot asks
+            people = []
         region = region[: name_positions[0]]
     parts = clauses(region)
     if count > 1 and "ORD" in ctx.kinds and any(it.kind == "ORD" for part in parts for it in part):

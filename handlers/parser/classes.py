@@ -55,8 +55,12 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
             continue  # "kết nạp 2 đv; cả 2 đều đã học lớp nhận thức": what the new members did before
         if kind == "DONE" and k + 1 < n and items[k + 1].kind == "PLAN":
             continue  # "hoàn thành chỉ tiêu"
+        # the admission's words are not the class's: "kết nạp hai đảng viên cử năm quần chúng đi học"
+        floor = admission_region[1] if admission_region is not None and admission_region[0] < k else s
         if kind in ("SENT", "STUDY") and sent is None:
-            v = class_count(items, k, s, e)
+            v = class_count(items, k, max(s, floor), e)
+            if v is None:
+                v = _named_after(items, k, e)  # "Danh sách cử đi học lớp NTVĐ: Lê Văn An, Lê Thị Bình"
             if v is not None and v < 0:
                 ctx.ask("class_count", question("class_count_invalid", value=items[-v - 1].f))
                 continue
@@ -68,7 +72,7 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
                 seen = True
                 first = min(first, k)
         elif kind in ("DONE", "CERT") and completed is None:
-            v = class_count(items, k, s, e, sent if sent is not None else earlier)
+            v = class_count(items, k, max(s, floor), e, sent if sent is not None else earlier)
             if v is not None and v < 0:
                 ctx.ask("class_count", question("class_count_invalid", value=items[-v - 1].f))
                 continue
@@ -88,6 +92,18 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
     if sent is None and completed is None:
         return None, first
     return ClassAttendanceFacts(sent=sent, completed=completed), first
+
+
+def _named_after(items: list[Item], k: int, e: int) -> int | None:
+    """How many people are named after a class verb ("cử đi học: Lê Văn An, Lê Thị Bình"), or None."""
+    j = k + 1
+    while j < e and items[j].kind in ("STUDY", "CLASS", "COLON", "CAND", "CLS", "NAMELIST"):
+        j += 1
+    named = 0
+    while j < e and items[j].kind in ("NAME", "SEP", "AND", "CLS"):
+        named += items[j].kind == "NAME"
+        j += 1
+    return named or None
 
 
 def reports_own_class(ctx: Ctx, k: int, s: int, e: int) -> bool:

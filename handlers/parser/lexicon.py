@@ -309,7 +309,19 @@ BARE_SKIP = frozenset(
 ACCENTED_PHRASES: dict[str, frozenset[str]] = {
     "do dang": frozenset({"dô đảng"}),
     "vo dang": frozenset({"vô đảng"}),
+    # ethnic groups whose names fold like everyday words: "là chị", "người lao động", "người mà"
+    "la chi": frozenset({"la chí"}),
+    "la hu": frozenset({"la hủ"}),
+    "co lao": frozenset({"cờ lao"}),
+    "nguoi lao": frozenset({"người lào"}),
+    "dan toc lao": frozenset({"dân tộc lào"}),
+    "nguoi ma": frozenset({"người mạ"}),
+    "dan toc ma": frozenset({"dân tộc mạ"}),
+    "nguoi dao": frozenset({"người dao"}),
+    "nguoi tho": frozenset({"người thổ"}),
 }
+# ... of which these are read without diacritics too (the everyday word is rare there)
+BARE_PHRASES = frozenset({"nguoi dao", "dan toc lao", "dan toc ma"})
 for _lst in PHRASES.values():
     _lst.sort(key=lambda e: -len(e[0]))
 # The same table split for speed: multiword phrases keyed by their first two words (longest first),
@@ -393,6 +405,18 @@ SURNAMES_ACCENTED = word_set(
 )
 # Given names that are also domain words or number words: allowed as the last syllable of a name.
 NAME_COLLIDERS = phrase_set("an, anh, ba, bay, binh, chin, hai, hung, lan, mot, muoi, nam, nu, sau, tam, tu")
+# Given names (the last word of a name, with its accents) that are a man's or a woman's in nearly
+# every case; a name that has neither "Thị"/"Văn" nor one of these leaves the count of women open.
+MALE_GIVEN_NAMES = word_set(
+    "tuấn hùng dũng cường thắng long quân huy sơn tùng đức trung hiếu kiên mạnh nghĩa phong quang tài "
+    "thịnh toàn trí vinh hưng đạt hào khải khang lộc luân nhân phát tiến trọng tường vượng duy hiển chiến "
+    "công cương định đông huân khôi lập phú quốc tấn thạch thông triều việt vỹ vĩ bảo hoàng"
+)
+FEMALE_GIVEN_NAMES = word_set(
+    "hằng lan hoa hương mai nga nhung thảo trang hạnh huyền loan yến oanh thúy thủy nhàn lụa liên lệ "
+    "my nguyệt phượng quyên quỳnh thơm thư trâm uyên vân hồng dung duyên hiền hường lài mận mơ mỹ ngân "
+    "nhi sen tuyết vy xoan cúc đào huệ lành liễu mến nụ nương thắm thoa thùy trinh diễm kiều lý nhàn"
+)
 MIDDLE_NAMES = word_set(
     "anh bao bich chi cong dang dinh duc gia hai hong huu khanh kim manh minh my ngoc nhu phuong "
     "quang quoc thai thanh thi thu tien trung tuan van xuan"

@@ -10,6 +10,7 @@ from handlers.parser.context import Item
 from handlers.parser.lexicon import (
     ACCENTED_ONLY,
     ACCENTED_PHRASES,
+    BARE_PHRASES,
     BARE_SKIP,
     LEX1,
     LEX_PHRASE,
@@ -187,7 +188,7 @@ def make_items(
                     entry = LEX_PHRASE[(f, fs[i + 1])]
                 spellings = ACCENTED_PHRASES.get(entry[1])
                 if spellings is not None and (
-                    not marks or " ".join(accs[i : i + length]).lower() not in spellings
+                    " ".join(accs[i : i + length]) not in spellings if marks else entry[1] not in BARE_PHRASES
                 ):
                     continue
                 append(item(entry[0], entry[1]))
