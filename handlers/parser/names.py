@@ -5,10 +5,10 @@ from __future__ import annotations
 from handlers.parser.lexicon import (
     ATTRS,
     FEMALE_GIVEN_NAMES,
-    MALE_GIVEN_NAMES,
     LEX_PHRASE,
     LEXN,
     LEXN_LENGTHS,
+    MALE_GIVEN_NAMES,
     MIDDLE_NAMES,
     NAME_COLLIDERS,
     NUMBER_START,
