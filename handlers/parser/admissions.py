@@ -102,6 +102,8 @@ def find_count_forward(items: list[Item], k: int, e: int) -> int | None:
             return None
         if kind in ATTRS:
             continue
+        if kind == "TOTAL" and it.f in ("tong cong", "tong so") and j == k + 1:
+            continue  # "kết nạp tổng cộng 5 đảng viên"
         if kind not in COUNT_SKIP and kind not in ATTRS:
             return None
     return None
@@ -206,6 +208,10 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue
         if synthetic and any(items[j].kind == "TOTAL" for j in range(max(s, k - 3), k)):
             continue
+        if "TOTAL" in ctx.kinds and _said_of_members(items, s, k):
+            continue  # "công nhận chính thức cho 2 đồng chí kết nạp năm ngoái": not an admission now
+        if "CO" in ctx.kinds and _status_of_candidates(items, s, k):
+            continue  # "có 1 đồng chí học lớp từ năm 2022 tới giờ chưa kết nạp được": a status
         # scope: until the next class trigger or the next admission trigger
         region_end = n
         for j in range(k + 1, n):
@@ -268,6 +274,51 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue  # "kết nạp 15 đoàn viên", "kết nạp 3 hội viên": another organisation's members
         return adm
     return None
+
+
+# What happens to members, not admissions: a trigger in the same clause after one of these says
+# when those members were admitted ("công nhận chính thức cho 2 đ/c kết nạp năm ngoái").
+MEMBER_EVENTS = frozenset(
+    {
+        "cong nhan",
+        "cong nhan chinh thuc",
+        "dang vien chinh thuc",
+        "chuyen chinh thuc",
+        "chuyen dang chinh thuc",
+        "chuyen sinh hoat",
+        "chuyen den",
+        "chuyen di",
+        "chuyen cong tac",
+        "khai tru",
+        "xoa ten",
+        "tu tran",
+        "qua doi",
+        "tang huy hieu",
+        "trao huy hieu",
+        "huy hieu",
+    }
+)
+
+
+def _said_of_members(items: list[Item], s: int, k: int) -> bool:
+    for j in range(k - 1, s - 1, -1):
+        it = items[j]
+        if it.kind in ("SEP", "STOP", "AND", "COLON"):
+            return False
+        if it.kind == "TOTAL" and it.f in MEMBER_EVENTS:
+            return True
+    return False
+
+
+def _status_of_candidates(items: list[Item], s: int, k: int) -> bool:
+    """ "có 1 đồng chí học lớp ... chưa kết nạp được": the trigger, denied, says what the candidates
+    had counted before it are waiting for, not that the cell admitted none."""
+    if not negated_before(items, k, s):
+        return False
+    return any(
+        items[j].kind == "CO" and items[j + 1].kind == "NUM" and items[j + 2].kind in ("CAND", "CLS")
+        for j in range(s, k - 2)
+    )
 
 
 def _class_counted(ctx: Ctx, j: int) -> bool:
@@ -372,6 +423,22 @@ def admission_from_trigger(
     n = len(items)
     negated = negated_before(items, k, s)
     j = find_count_forward(items, k, min(e, region_end))
+    if (
+        j is not None
+        and items[j].kind == "NUM"
+        and (
+            any(items[x].kind == "COLON" for x in range(k + 1, j))
+            or (j + 1 < n and items[j + 1].kind in ATTRS)
+        )
+    ):
+        # "2 đ/c mới kết nạp: 1 nữ giáo viên, 1 nam công an": the count came first, these describe them
+        back = find_count_backward(items, k, s)
+        if back is not None:
+            j = None
+    if j is not None and items[j].kind == "NUM" and j + 2 < n and items[j + 1].f in ("hay", "hoac", "hay la"):
+        if items[j + 2].kind == "NUM":
+            ctx.ask("admission_count", question("count"))  # "3 hay 4 đv gì đó": which?
+            return None
     if j is not None and items[j].kind == "BADNUM":
         ctx.ask("admission_count", question("count_invalid", value=items[j].f))
         return None
@@ -381,6 +448,8 @@ def admission_from_trigger(
     if j is not None and items[j].kind == "NAME":
         names = name_list(items, j, region_end)
         return AdmissionHead(len(names), j, region_end, "NAME", k, names, [])
+    if negated and j is not None and any(items[x].kind in ("SEP", "STOP") for x in range(k + 1, j)):
+        j = None  # "chưa kết nạp, ...": the denial closes its clause; a figure after it is another's
     if negated and (j is None or items[j].value == 0):
         return AdmissionHead(0, k + 1, region_end, None, k, [], [])
     back = None
@@ -408,7 +477,7 @@ def admission_from_trigger(
             not negated
             and not (after < n and items[after].kind == "LA")
             and not (k > 0 and items[k - 1].kind == "REPORTW")  # "báo cáo kết nạp đảng viên": a topic
-            and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME"))
+            and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME", "TOTAL"))
         ):
             # ("Kết nạp đảng viên là nhiệm vụ...": a statement about admissions, nothing to ask)
             pending.append("admission_count")
@@ -648,6 +717,11 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
     for name, value in adm.preset.items():
         if values[name] is None:
             values[name] = value
+    if "UNSURE" in ctx.kinds and any(it.kind == "UNSURE" for it in region):
+        # "1 là đoàn viên, còn 1 thì không nhớ": a part is known, the rest is not: the bot asks
+        for name, value in values.items():
+            if value is not None and 0 < value < count:
+                values[name] = None
     if not people:
         return values
     for field in BREAKDOWN_FIELDS:
@@ -669,7 +743,12 @@ def describe(
     found: dict[str, list[int]] = {}
     complements: dict[str, list[int]] = {}
 
+    classified = {"PERSONF": 0, "PERSONM": 0}
+
     def add(kind: str, value: int) -> None:
+        if kind in classified:
+            classified[kind] += value
+            return
         field = FIELD_OF[kind]
         if kind in COMPLEMENT:
             complements.setdefault(field, []).append(value)
@@ -679,8 +758,14 @@ def describe(
     for kind in head:
         add(kind, count)
     last_num: list[int | None] = [None]
+    # breakdowns written as labels ("Nữ: 01; ĐV: 02"): a label "ĐV" among them is đoàn viên
+    labels = any(
+        clause[0].kind in ATTRS and len(clause) > 1 and clause[1].kind == "COLON"
+        for clause in parts
+        if clause
+    )
     for clause in parts:
-        read_clause(ctx, clause, count, add, last_num)
+        read_clause(ctx, clause, count, add, last_num, labels)
     for field, vals in found.items():
         total = sum(vals)
         # separate people add up; a sum beyond the count means the same people were described twice
@@ -699,6 +784,9 @@ def describe(
                 f"{field}_exceeds",
                 question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
             )
+    classified_people = classified["PERSONF"] + classified["PERSONM"]
+    if classified_people == count and values["female"] is None:
+        values["female"] = classified["PERSONF"]  # "1 chị người Hoa, 1 anh người Kinh"
     return values
 
 
@@ -768,7 +856,9 @@ def clauses(region: list[Item]) -> list[list[Item]]:
     return out
 
 
-def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: list[int | None]) -> None:
+def read_clause(
+    ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: list[int | None], labels: bool = False
+) -> None:
     """One comma-separated piece of the breakdown: numbers paired with attributes.
 
     `last_num` carries the number of the previous clause: in "trong đó 1 nữ, theo đạo Công giáo" the
@@ -791,9 +881,28 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
                 if not (x > 0 and clause[x - 1].kind == "NUM"):
                     continue
                 kind = _PERSON_WORDS[it.f]  # "2 chị 1 anh"
+            if (
+                kind in ("FEMALE", "MALE")
+                and it.f in PERSON_SEX_FOLDED
+                and any(o.kind in ATTRS and FIELD_OF[o.kind] != "female" for o in clause[x + 1 :])
+            ):
+                # "1 chị người Hoa, 2 người Kinh": "chị" counts the person the clause describes by
+                # another field; it says her sex, not that the others are men
+                kind = "PERSONF" if kind == "FEMALE" else "PERSONM"
             elif kind == "DV":
-                # "1 dv" alone is đoàn viên; "1 dv nữ", "cả 2 dv đều...", "3 dv này" repeat the head noun
-                if not (n == 2 and x == 1 and clause[0].kind == "NUM" and int(clause[0].value or 0) < count):
+                # "1 dv" alone is đoàn viên; "1 dv nữ", "cả 2 dv đều...", "3 dv này" repeat the head noun;
+                # a label "ĐV: 02" among the breakdown's labels ("(Nữ: 01; ĐV: 02)") is đoàn viên
+                if not (
+                    (n == 2 and x == 1 and clause[0].kind == "NUM" and int(clause[0].value or 0) < count)
+                    or (
+                        labels
+                        and n == 3
+                        and x == 0
+                        and clause[1].kind == "COLON"
+                        and clause[2].kind == "NUM"
+                        and int(clause[2].value or 0) <= count
+                    )
+                ):
                     continue
                 kind = "YOUTH"
             if (it.value == "negated" or kind == "NOREL") and not (atoms and atoms[-1][0] == "NUM"):
@@ -822,7 +931,8 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             # "còn lại là nam" restates the complement; a plan inside a breakdown is not a fact
             last_num[0] = None
             return
-    inherited = last_num[0]
+    # a line "Văn hóa: 12/12" says its own value: it does not take the figure of the line before
+    inherited = None if any(it.kind == "COLON" for it in clause) else last_num[0]
     last_num[0] = nums[0] if len(nums) == 1 and attrs else None
     if not attrs:
         return

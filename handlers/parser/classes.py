@@ -115,7 +115,7 @@ def reports_own_class(ctx: Ctx, k: int, s: int, e: int) -> bool:
     items = ctx.items
     if "BLOCK" in kinds and any(items[j].f == "nguon ket nap" for j in range(s, e)):
         return False  # "Nguồn kết nạp của chi bộ: ..., 2 đồng chí đã có giấy chứng nhận"
-    if items[k].f in ("da hoc", "hoc", "da hoc xong"):
+    if items[k].f in ("da hoc", "hoc", "da hoc xong", "hoc lop", "da hoc lop"):
         # "có 2 quần chúng đã học lớp": what the pool has, not what was done this period
         for j in range(k - 1, max(s - 1, k - 5), -1):
             kind = items[j].kind

@@ -57,7 +57,30 @@ def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
     readings = _read_facts(ctx, hits, today)
     if ctx.uncounted and not any(r.admission is not None for r in readings):
         ctx.ask("admission_count", question("count"))
+    if readings and "PERIOD" in ctx.kinds and _doubted_period(ctx.items):
+        # "tháng 10 hoặc 11 gì đó", "tháng 10 ..., hay là tháng 9 nhỉ": which one? the bot asks
+        ctx.ask("period", question("period"))
+        for reading in readings:
+            reading.periods = [None]
+        readings = _merge_same_period(readings)
     return readings
+
+
+_OR = frozenset({"hoac", "hay", "hay la", "hoac la"})
+
+
+def _doubted_period(items: list[Item]) -> bool:
+    """A period offered with another as an alternative: "tháng 10 hoặc 11", "..., hay là tháng 9"."""
+    n = len(items)
+    for k, it in enumerate(items):
+        if it.kind != "PERIOD":
+            continue
+        if k + 2 < n and items[k + 1].f in _OR and items[k + 2].kind in ("PERIOD", "NUM"):
+            return True
+        before = k - 2 if k >= 2 and items[k - 1].kind == "LA" else k - 1  # "hay là tháng 9"
+        if before >= 0 and items[before].f in _OR and any(x.kind == "PERIOD" for x in items[:before]):
+            return True
+    return False
 
 
 def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:

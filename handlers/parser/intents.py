@@ -98,6 +98,8 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     if readings or ctx.ambiguous:
         return _report(readings, ctx, names)
     period = best_period(hits)
+    if "HEARSAY" in kinds:
+        return ParseResult("unknown", names=tuple(names))  # "nghe nói chi bộ trường ... rồi hả anh?"
     if "PROG" in kinds and not ("HELP" in kinds and "tien do" not in folded and not _please(items)):
         return ParseResult("progress", period=period, names=tuple(names))
     # a question about how many / how far: "đã kết nạp được bao nhiêu?", "đã đạt chỉ tiêu chưa?"

@@ -166,7 +166,7 @@ LEXICON_TEXT: dict[str, str] = {
         "sinh hoat, chuyen den, chuyen ve, chuyen chinh thuc, cong nhan chinh thuc, chuyen dang chinh thuc, "
         "chuyen sinh hoat, dang vien chinh thuc, xoa ten, khai tru, tu tran, tu tuat, qua doi, ra khoi dang, "
         "chuyen di, nua la, nang tong so, nang tong so len, tong cong, luy ke, cong don, chuyen cong tac, "
-        "tang huy hieu, trao huy hieu, huy hieu"
+        "tang huy hieu, trao huy hieu, huy hieu, cong nhan"
     ),
     "DUOC": "duoc",
     "BLOCK": (
@@ -222,6 +222,11 @@ LEXICON_TEXT: dict[str, str] = {
     "HEARD": "nghe",
     "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",
     "CARRY": "thuc hien, can cu, trien khai, ket qua thuc hien, thuc hien theo, theo chi dao",
+    # the writer does not know: "còn 1 thì không nhớ", "chưa rõ"
+    "UNSURE": (
+        "khong nho, chua nho, ko nho, k nho, hong nho, khong ro, chua ro, ko ro, chua nam duoc, chua chac, "
+        "khong chac, chua chac chan, quen roi, quen mat, khong biet, chua biet, ko biet"
+    ),
     # words that contain a domain word but mean something else: a country or a place ("Việt Nam",
     # "Quảng Nam": not "male"), a school of Buddhism, a document's title ("Hướng dẫn số 06": no help)
     "W": (
@@ -319,6 +324,8 @@ ACCENTED_PHRASES: dict[str, frozenset[str]] = {
     "dan toc ma": frozenset({"dân tộc mạ"}),
     "nguoi dao": frozenset({"người dao"}),
     "nguoi tho": frozenset({"người thổ"}),
+    # "công nhận" (recognise as a full member), not "công nhân" (a worker, as many new members are)
+    "cong nhan": frozenset({"công nhận"}),
 }
 # ... of which these are read without diacritics too (the everyday word is rare there)
 BARE_PHRASES = frozenset({"nguoi dao", "dan toc lao", "dan toc ma"})
