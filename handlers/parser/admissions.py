@@ -435,10 +435,15 @@ def admission_from_trigger(
         back = find_count_backward(items, k, s)
         if back is not None:
             j = None
-    if j is not None and items[j].kind == "NUM" and j + 2 < n and items[j + 1].f in ("hay", "hoac", "hay la"):
-        if items[j + 2].kind == "NUM":
-            ctx.ask("admission_count", question("count"))  # "3 hay 4 đv gì đó": which?
-            return None
+    if (
+        j is not None
+        and items[j].kind == "NUM"
+        and j + 2 < n
+        and items[j + 1].f in ("hay", "hoac", "hay la")
+        and items[j + 2].kind == "NUM"
+    ):
+        ctx.ask("admission_count", question("count"))  # "3 hay 4 đv gì đó": which?
+        return None
     if j is not None and items[j].kind == "BADNUM":
         ctx.ask("admission_count", question("count_invalid", value=items[j].f))
         return None
