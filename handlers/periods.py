@@ -109,7 +109,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     # birth dates/years are masked so they never become a period or a count
     (
         "sn",
-        rf"(?P<birth>\b(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
+        rf"(?P<birth>\b(?:(?:nam|ngay)\s+)?(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
         rf"(?:\d{{1,2}}\s*[/.-]\s*){{0,2}}(?:{_Y4}|\d{{2}})\b)",
     ),
     # a school year, a course's years, the year someone graduated or served: never the report's period

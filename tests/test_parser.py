@@ -40,7 +40,7 @@ def adm(text: str, today: date = TODAY) -> AdmissionFacts | None:
 def test_corpus_accuracy(path: Path) -> None:
     """Each corpus file read at least 97 % fully right (every compared field, and each fact listed)."""
     cases = _load_corpus(path)
-    assert len(cases) >= 350
+    assert len(cases) >= 150  # a held-out batch (holdout-*.jsonl) is smaller than the main files
     failures: list[str] = []
     for case in cases:
         got = parse_message(case["text"], date.fromisoformat(case["today"])).to_json()

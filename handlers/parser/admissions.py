@@ -669,12 +669,15 @@ def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
 
 
 # What may stand between the names of a list: separators, titles, what is said of each person.
-_IN_NAME_LIST = ATTRS | {"AND", "SEP", "CLS", "COLON", "MASK", "LA", "NAMQ", "W", "NAMELIST", "TUOI"}
+_IN_NAME_LIST = ATTRS | {
+    *("AND", "SEP", "CLS", "COLON", "MASK", "LA", "NAMQ", "W", "NAMELIST", "TUOI"),
+    *("LABEL", "FIELDNAME", "NEG", "NONE"),  # a row of a table: "Giới tính: Nam, Tôn giáo: Không"
+}
 
 
 def _name_line(items: list[Item], j: int, n: int) -> bool:
-    """A line that opens with a name (after its numbering, a dash or a title)."""
-    while j < n and (items[j].kind in ("SEP", "CLS") or items[j].f == "."):
+    """A line that opens with a name (after its numbering, a dash, a title or "Họ và tên:")."""
+    while j < n and (items[j].kind in ("SEP", "CLS", "FIELDNAME", "COLON") or items[j].f == "."):
         j += 1
     if j < n and items[j].kind == "NUM":
         j += 1

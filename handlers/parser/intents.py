@@ -37,8 +37,8 @@ def parse_message(text: str, today: date) -> ParseResult:
 
 def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
-    if "\t" in raw or "|" in raw:
-        raw = rewrite_tables(raw)
+    if "\t" in raw or "|" in raw or ("\n" in raw and ("," in raw or ";" in raw)):
+        raw = rewrite_tables(raw)  # pasted from Excel, typed with "|", or saved as CSV
     norm = normalize(raw)[:MAX_INPUT]
     if not norm:
         return ParseResult("unknown")

@@ -217,7 +217,10 @@ LEXICON_TEXT: dict[str, str] = {
         "day"
     ),
     "NAMELIST": "danh sach, gom cac dong chi, cac dong chi",
-    "FIELDNAME": "ho ten, ho va ten, thai do, tay nghe",
+    "FIELDNAME": (
+        "ho ten, ho va ten, thai do, tay nghe, nam sinh, ngay sinh, que quan, nghe nghiep, chuc vu, dia chi, "
+        "ngay ket nap, noi sinh, ngay vao dang"
+    ),
     "CONGRATS": "chuc mung, xin chuc mung, nhiet liet chuc mung",
     "HEARD": "nghe",
     "NOYOUTH": "ngoai doan, het tuoi doan, qua tuoi doan, khong sinh hoat doan",

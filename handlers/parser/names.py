@@ -48,8 +48,8 @@ def name_tokens(
             return 0
         if f in ROLE_WORDS and after_title:
             return 0
-        if _attribute_phrase(fs, i):
-            return 0  # "đồng chí Ê Đê": an ethnic group, not a name
+        if _attribute_phrase(fs, i) or _domain_phrase(fs, i):
+            return 0  # "đồng chí Ê Đê": an ethnic group, not a name; "Năm sinh", "Cao Đài" neither
         j = i + 1
         while j < n and j - i < 4 and is_title(origs[j]) and fs[j].replace("'", "").isalpha():
             j += 1
