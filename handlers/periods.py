@@ -558,6 +558,8 @@ def _join_ranges(folded: str, hits: list[PeriodHit], today: date) -> list[Period
                     PeriodHit(h.start, until.end(), RANK_RANGE, "range", period=Period(h.period.start, today))
                 )
                 i += 1
+                while i < n and hits[i].start < until.end():
+                    i += 1  # "quý 4 tới nay": "tới nay" is not "tối nay" (tonight)
                 continue
         out.append(h)
         i += 1

@@ -236,7 +236,15 @@ def make_items(
         else:
             append(item(PLAIN_KIND.get(f, "W"), f))
         i += 1
-    if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked or "nghiep" in masked:
+    if (
+        not masked
+        or "tuoi" in masked
+        or "hoc" in masked
+        or "thu" in masked
+        or "nghiep" in masked
+        or "sinh vien" in masked
+        or "cao dang" in masked
+    ):
         _ages_and_schooling(items)
     return items, mistyped
 
@@ -258,11 +266,11 @@ def _ages_and_schooling(items: list[Item]) -> None:
 
     for k in range(n):
         it = items[k]
-        if it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 2].kind == "NUM":
-            nxt = items[k + 1]
-            if nxt.f == "nam" and nxt.kind in ("W", "NAMQ", "MALE"):
-                relabel(k + 1, "W")  # "sinh viên năm 2", "đại học năm 3": a year of study
-                relabel(k + 2, "MASK")
+        if it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 1].f == "nam":
+            if items[k + 2].kind == "NUM" or items[k + 2].f == "thu":
+                relabel(k + 1, "W")  # "sinh viên năm 2", "đại học năm thứ 3": a year of study
+                if items[k + 2].kind == "NUM":
+                    relabel(k + 2, "MASK")
         elif (
             it.kind == "W"
             and it.f == "tot"
