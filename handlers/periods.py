@@ -169,7 +169,9 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     # "ngày 28 vừa qua", "hôm 5 rồi": a day without its month is the latest such day
     (
         "nhmd",
-        rf"(?P<dbare>\b(?:ngay|hom|mung|mong|dip)\s*(?P<db_d>{_DN})\s+(?:vua\s+qua|vua\s+roi|roi)\b)",
+        rf"(?P<dbare>\b(?:ngay|hom|mung|mong|dip)\s*(?P<db_d>{_DN})(?:\s+(?:vua\s+qua|vua\s+roi|roi)\b"
+        r"|(?![\d/.%-]|,\d)(?!\s*(?:thang|nam|ngay|hom|tuan|lan|buoi|dot|dong\s+chi|d/c|dc\b|dv\b|dang\s+vien"
+        r"|qcut|qc\b|quan\s+chung|nguoi|nu\b|hoc\s+vien|gio|h\b|g\b|phut))))",
     ),
     ("t", rf"(?P<mword>\bthang\s+(?P<mw>{_MW})\b" + _year_tail("mw_y") + ")"),
     ("t", r"(?P<mrel>\bthang\s*(?P<mr>nay|ni|truoc\s+nua|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)"),
@@ -179,7 +181,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
         + _year_tail("q_y")
         + ")",
     ),
-    ("q", r"(?P<qrel>\bquy\s*(?P<qr>nay|ni|truoc|vua\s+qua|roi|hien\s+tai)\b)"),
+    ("q", r"(?P<qrel>\bquy\s*(?P<qr>nay|ni|truoc|vua\s+qua|vua\s+roi|roi|qua|hien\s+tai)\b)"),
     ("t", r"(?P<wrel>\btuan\s*(?P<wr>nay|ni|truoc\s+nua|truoc|roi|qua|vua\s+qua|vua\s+roi|hien\s+tai)\b)"),
     # "đầu tuần", "giữa tuần (này)": this week; "cuối tuần trước": last week ("cuối tuần" alone is
     # the weekend ahead as often as the one behind: not read)
@@ -197,6 +199,17 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("h", rf"(?P<wday>\bhom\s+thu\s*(?P<wd>{_WEEKDAY})(?:\s+(?P<wd_rel>{_WEEK_REL}))?\b)"),
     ("h", r"(?P<wday_cn>\bhom\s+chu\s+nhat(?:\s+(?P<wc_rel>" + _WEEK_REL + r"))?\b)"),
     ("t", rf"(?P<wday_t>\bthu\s*(?P<wt>{_WEEKDAY})\s+(?P<wt_rel>{_WEEK_REL})\b)"),
+    # "cách đây 2 tuần", "cách đây 3 hôm", "2 tuần trước": counted back from today
+    (
+        "c",
+        r"(?P<ago>\bcach\s+day\s+(?P<ago_n>\d{1,2}|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
+        r"\s+(?P<ago_u>ngay|hom|tuan|thang|nam)\b)",
+    ),
+    (
+        "0123456789hbnsmc",
+        r"(?P<ago2>(?<![\d/.,])(?P<ago2_n>\d{1,2}|mot|hai|ba|bon|nam|sau|bay|chin|muoi)"
+        r"\s+(?P<ago2_u>ngay|hom|tuan|thang)\s+(?:truoc|qua)\b(?!\s+(?:khi|do|nay)\b))",
+    ),
     ("n", rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)"),
     ("n", r"(?P<yrel>\bnam\s*(?P<yr>nay|ni|ngoai|truoc|kia|roi|hien\s+tai|vua\s+qua|qua)\b)"),
     # a year said in words, as voice typing writes it: "năm hai nghìn không trăm hai mươi tư"
@@ -238,7 +251,8 @@ _PATTERN = re.compile(f"(?<![a-z])(?:(?=[{_TQ}])(?:{_group(_TQ)})|(?=[{_OTHER}])
 # first word belongs here (tests/test_numbers_periods.py compares the two on the corpus and at random).
 _STARTS = re.compile(
     r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|trong|thg|th|q|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
-    r"|mong|dip|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua|dau|cuoi|giua)(?![a-z]))"
+    r"|mong|dip|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua|dau|cuoi|giua|cach|mot|hai|ba"
+    r"|bon|bay|chin|muoi)(?![a-z]))"
 )
 
 
@@ -469,6 +483,27 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
             spoken = words_to_int(" ".join(g("yw").split()))
             if spoken is not None and 1945 <= spoken <= 2099:
                 hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=spoken))
+        elif kind == "ago" or kind == "ago2":
+            back = words_to_int(g("ago_n") or g("ago2_n")) or 0
+            unit = g("ago_u") or g("ago2_u")
+            if not 0 < back <= 31:
+                continue
+            if unit in ("ngay", "hom"):
+                d = today - timedelta(days=back)
+                period = Period(d, d)
+            elif unit == "tuan":
+                monday = today - timedelta(days=today.weekday() + 7 * back)
+                period = Period(monday, monday + timedelta(days=6))
+            elif unit == "thang":
+                y, mo = today.year, today.month
+                for _ in range(back):
+                    y, mo = _prev_month(date(y, mo, 1))
+                period = _month_period(y, mo)
+            else:
+                period = _year_period(today.year - back)
+            hits.append(
+                PeriodHit(s, e, RANK_DAY, "day" if unit in ("ngay", "hom") else "range", period=period)
+            )
         elif kind == "dbare":
             day_v = int(g("db_d"))
             year, month = today.year, today.month

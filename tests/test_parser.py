@@ -936,3 +936,38 @@ def test_dô_đảng_needs_its_accents() -> None:
     # "dở dang" (unfinished) folds like "dô Đảng": not an admission
     assert _on("hồ sơ của 2 quần chúng còn dở dang")["intent"] != "report"
     assert _on("ho so 2 quan chung con do dang")["intent"] != "report"
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # counted back from today: days, weeks, months, in figures or words
+        ("cách đây 2 tuần kết nạp 1 đv", "2024-10-07", "2024-10-13"),
+        ("cach day ba hom ket nap 2 dv", "2024-10-18", "2024-10-18"),
+        ("2 tuần trước kết nạp 1 đảng viên", "2024-10-07", "2024-10-13"),
+        ("hai tháng trước chi bộ kết nạp 2 đv", "2024-08-01", "2024-08-31"),
+        ("kết nạp 1 đv cách đây 1 tháng", "2024-09-01", "2024-09-30"),
+        ("quý vừa rồi kết nạp 3 đv", "2024-07-01", "2024-09-30"),
+        ("quy qua ket nap 2 dv", "2024-07-01", "2024-09-30"),
+        # a day of the month alone is the latest such day, before a comma too
+        ("ngày 15 kết nạp 1 đv", "2024-10-15", "2024-10-15"),
+        ("ngay 28 ket nap 2 dang vien", "2024-09-28", "2024-09-28"),
+        ("kết nạp 2 đv ngày 5, 1 nữ", "2024-10-05", "2024-10-05"),
+    ],
+)
+def test_periods_counted_back_and_bare_days(text: str, start: str, end: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["period"] == {"start": start, "end": end}
+
+
+def test_a_day_number_that_counts_is_no_day() -> None:
+    # "ngày 5 đồng chí": five comrades, not the 5th
+    assert _on("ngày 5 đồng chí kết nạp 2 đv")["period"] is None
+    assert _on("hôm 3 người được kết nạp, chi bộ họp")["period"] is None
+
+
+def test_a_particle_before_a_comma_stresses_and_does_not_ask() -> None:
+    got = _on("kết nạp có 1 người à, nữ")
+    assert got["intent"] == "report"
+    assert got["admission"]["count"] == 1 and got["admission"]["female"] == 1

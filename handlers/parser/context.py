@@ -85,7 +85,10 @@ def _asks(items: list[Item], j: int, e: int) -> bool:
     """A question word that asks: not "không có gì mới" (nothing), not a filler "à" opening a sentence."""
     if j > 0 and items[j - 1].kind in ("NEG", "NONE"):
         return False
-    return items[j].f not in FINAL_PARTICLES or j >= e - 2
+    # a final particle asks at the end of what is said; before a comma it stresses ("có 1 người à, ...")
+    return items[j].f not in FINAL_PARTICLES or (
+        j >= e - 2 and not any(items[x].kind == "SEP" for x in range(j + 1, e))
+    )
 
 
 FINAL_PARTICLES = frozenset({"a", "nhi", "the"})
