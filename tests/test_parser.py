@@ -971,3 +971,42 @@ def test_a_particle_before_a_comma_stresses_and_does_not_ask() -> None:
     got = _on("kết nạp có 1 người à, nữ")
     assert got["intent"] == "report"
     assert got["admission"]["count"] == 1 and got["admission"]["female"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # other organisations admit their own members: cooperatives, clubs
+        "HTX nông nghiệp kết nạp thêm 8 thành viên",
+        "Câu lạc bộ dưỡng sinh kết nạp 10 người",
+        "clb huu tri ket nap 5 thanh vien moi",
+        "Hợp tác xã dịch vụ kết nạp 3 xã viên",
+        # someone else's cell, as told: "chi bộ ảnh/bả", "X nói chi bộ ..."
+        "anh Hai bên ấp Tân Hòa nói chi bộ ảnh kết nạp 3 người rồi",
+        "chị Ba nói chi bộ bả kết nạp 2 đảng viên",
+        "ông Tư nói là chi bộ kết nạp 2 người",
+    ],
+)
+def test_not_our_admission_third_round(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "unknown"
+    assert got["admission"] is None
+
+
+def test_chi_bộ_anh_said_to_a_superior_is_a_report() -> None:
+    assert _on("chi bộ anh kết nạp 2 đv tháng này")["admission"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kết nạp 2 đv, chưa rõ có ai là nữ không",
+        "ket nap 3 dv, khong biet co ai la nu khong",
+        "kết nạp 2 đv, chưa rõ có ai là đoàn viên không",
+        "kết nạp 2 đv, không nhớ có ai theo đạo không",
+    ],
+)
+def test_what_the_writer_does_not_know_is_not_read(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert all(v is None for k, v in got["admission"].items() if k != "count")

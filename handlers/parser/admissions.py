@@ -773,6 +773,8 @@ def describe(
         if clause
     )
     for clause in parts:
+        if "UNSURE" in ctx.kinds and any(it.kind == "UNSURE" for it in clause):
+            continue  # "chưa rõ có ai là nữ không": what the writer does not know is asked, never read
         read_clause(ctx, clause, count, add, last_num, labels)
     for field, vals in found.items():
         total = sum(vals)

@@ -185,18 +185,19 @@ LEXICON_TEXT: dict[str, str] = {
         "ban chap hanh doan, hoi phu nu, hpn, hoi lhpn, hoi lien hiep phu nu, chi hoi phu nu, hoi nong dan, "
         "hnd, chi hoi nong dan, hoi cuu chien binh, hoi ccb, chi hoi ccb, chi hoi cuu chien binh, ccb, cong "
         "doan, cong doan co so, cong doan truong, to cong doan, lien doi, chi doi, doi thieu nien, chi hoi, "
-        "hoi nguoi cao tuoi, hoi chu thap do, hoi khuyen hoc, mat tran"
+        "hoi nguoi cao tuoi, hoi chu thap do, hoi khuyen hoc, mat tran, hop tac xa, htx, cau lac bo, clb, "
+        "to hop tac, doi nhom"
     ),
     "MEMBERO": (
         "hoi vien, hoi vien moi, doi vien, cong doan vien, doan vien cong doan, hvpn, hoi vien phu nu, hoi "
-        "vien nong dan"
+        "vien nong dan, thanh vien, thanh vien moi, xa vien"
     ),
     # somebody else's news, an invitation, a report's own words, a letter's or a forward's dates
     "HEARSAY": (
         "nghe noi, nghe dau, nghe bao, thay bao, thay noi, nghe tin, nghe phong phanh, xa ben, thon ben, chi "
         "bo ben, ben thon, ben xa, ben chi bo, chi bo ban, don vi ban, xa ban, ho, ben kia, chi bo khac, don "
         "vi khac, xom tren, xom duoi, thon tren, thon duoi, xom ben, khu ben, ap ben, ben do, ben ay, chi bo "
-        "xom tren"
+        "xom tren, chi bo anh, chi bo ong, chi bo ba, noi chi bo, noi la chi bo"
     ),
     "INVITE": (
         "moi, kinh moi, tran trong kinh moi, xin moi, moi cac, moi anh, moi toan the, moi dong chi, moi dc, "
@@ -316,6 +317,10 @@ BARE_SKIP = frozenset(
 # phrase is not read at all.
 ACCENTED_PHRASES: dict[str, frozenset[str]] = {
     "do dang": frozenset({"dô đảng"}),
+    # "chi bộ ảnh/ổng/bả": his or her cell (Southern), not "chi bộ anh" said to a superior
+    "chi bo anh": frozenset({"chi bộ ảnh"}),
+    "chi bo ong": frozenset({"chi bộ ổng"}),
+    "chi bo ba": frozenset({"chi bộ bả"}),
     "vo dang": frozenset({"vô đảng"}),
     # ethnic groups whose names fold like everyday words: "là chị", "người lao động", "người mà"
     "la chi": frozenset({"la chí"}),
