@@ -1010,3 +1010,39 @@ def test_what_the_writer_does_not_know_is_not_read(text: str) -> None:
     got = _on(text)
     assert got["intent"] == "report"
     assert all(v is None for k, v in got["admission"].items() if k != "count")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[09:15, 3/11/2025] Chi bộ Đông Hòa: kết nạp 1 đv nữ tháng 10",
+        "[3/11/2025 09:15] Chi bộ Đông Hòa: kết nạp 1 đv nữ tháng 10",
+        "[9:15 SA, 03/11] Lan: tháng 10 ket nap 1 dv nu",
+    ],
+)
+def test_a_copied_messages_time_stamp_is_no_period(text: str) -> None:
+    got = _on(text, date(2025, 11, 28))
+    assert got["admission"]["count"] == 1
+    assert got["period"] == {"start": "2025-10-01", "end": "2025-10-31"}
+
+
+@pytest.mark.parametrize(
+    ("text", "admission", "attendance"),
+    [
+        (
+            "Danh sách quần chúng đi học lớp NTVĐ tháng 11: 1. Trần Văn Hải 2. Lê Thị Thu 3. Phan Văn Đức",
+            None,
+            {"sent": 3, "completed": None},
+        ),
+        ("cử đi học lớp nhận thức: 1/ Trần Văn Hải 2/ Lê Thị Thu", None, {"sent": 2, "completed": None}),
+        ("Kết nạp đảng viên tháng 11: 1) Trần Văn Hải, 2) Lê Thị Thu, 3) Hồ Văn Nam", 3, None),
+        ("Tháng 11: 1. Kết nạp 2 đv 2. Cử 3 qc đi học", 2, {"sent": 3, "completed": None}),
+    ],
+)
+def test_a_numbered_lists_places_are_not_counts(
+    text: str, admission: int | None, attendance: dict | None
+) -> None:
+    got = _on(text, date(2025, 11, 28))
+    assert got["intent"] == "report"
+    assert (got["admission"] and got["admission"]["count"]) == admission
+    assert got["class_attendance"] == attendance

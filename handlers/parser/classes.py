@@ -97,7 +97,7 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
 def _named_after(items: list[Item], k: int, e: int) -> int | None:
     """How many people are named after a class verb ("cử đi học: Lê Văn An, Lê Thị Bình"), or None."""
     j = k + 1
-    while j < e and items[j].kind in ("STUDY", "CLASS", "COLON", "CAND", "CLS", "NAMELIST"):
+    while j < e and items[j].kind in ("STUDY", "CLASS", "COLON", "CAND", "CLS", "NAMELIST", "MASK", "PERIOD"):
         j += 1
     named = 0
     while j < e and items[j].kind in ("NAME", "SEP", "AND", "CLS"):

@@ -37,6 +37,10 @@ def parse_message(text: str, today: date) -> ParseResult:
 
 def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
+    if "[" in raw:
+        raw = STAMP.sub(" ", raw)  # "[09:15, 3/11/2025] Name:": when a copied message was sent, no period
+    if "1" in raw and LIST_MARK.search(raw):
+        raw = _unnumber(raw)
     if "\t" in raw or "|" in raw or ("\n" in raw and ("," in raw or ";" in raw)):
         raw = rewrite_tables(raw)  # pasted from Excel, typed with "|", or saved as CSV
     norm = normalize(raw)[:MAX_INPUT]
@@ -165,6 +169,28 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
 
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 _MARKERS = {ord("§"): "^", ord("@"): "^"}
+# The time stamp a messenger puts before a copied message: "[09:15, 3/11/2025]", "[21/10/2024 08:15]",
+# "[3/11 9:15 SA]" (a time and a date in either order, in brackets).
+_TIME = r"\d{1,2}\s*[:h]\s*\d{2}(?:\s*:\s*\d{2})?(?:\s*(?:am|pm|sa|ch))?"
+_DATE = r"\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?"
+STAMP = re.compile(rf"\[\s*(?:{_TIME}\s*,?\s*{_DATE}|{_DATE}\s*,?\s*{_TIME})\s*\]", re.I)
+# A numbered list of people: "1. Trần Văn Hải 2. Lê Thị Thu", "1) ...", "1/ ...": the numbers are
+# places in the list, never counts.
+LIST_MARK = re.compile(r"(?<![\w/.,:])(\d{1,2})\s*[.)/]\s+(?=\w)")
+
+
+def _unnumber(raw: str) -> str:
+    """The list's markers made commas, when they run 1, 2, 3... and each opens a capitalised name."""
+    marks = [m for m in LIST_MARK.finditer(raw) if raw[m.end()].isupper()]
+    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
+        return raw
+    out, last = [], 0
+    for m in marks:
+        out += [raw[last : m.start()], ", "]
+        last = m.end()
+    return "".join([*out, raw[last:]])
+
+
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau", "khong a"})
