@@ -1046,3 +1046,20 @@ def test_a_numbered_lists_places_are_not_counts(
     assert got["intent"] == "report"
     assert (got["admission"] and got["admission"]["count"]) == admission
     assert got["class_attendance"] == attendance
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        # counted groups of the same people joined by "và" add up, whatever is said of each
+        ("Chi bộ kết nạp 1 đồng chí Chơ Ro và 1 đồng chí Kinh, cả 2 đều nam", 2),
+        ("Chi bộ kết nạp 1 đồng chí Tày và 1 đồng chí Kinh", 2),
+        ("kết nạp 1 đảng viên là giáo viên và 1 đảng viên là công an", 2),
+        ("kết nạp 2 đv ở thôn Đông và 1 đv ở thôn Tây", 3),
+        ("kết nạp 1 đồng chí người Kinh và 2 đồng chí người Mường", 3),
+    ],
+)
+def test_groups_joined_by_và_add_up(text: str, count: int) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"]["count"] == count

@@ -540,10 +540,41 @@ def admission_from_trigger(
             # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
             preset = _group_values([(count, attrs), *groups], count + more)
             return AdmissionHead(count + more, after, region_end, head_noun, k, [], [], preset)
+    if head_noun in ("CLS", "HEAD", "DV"):
+        more, after = _and_more(items, h, region_end, head_noun)
+        if more:
+            # "1 đồng chí Chơ Ro và 1 đồng chí Kinh": two counted groups of the same people add up
+            return AdmissionHead(count + more, h, region_end, head_noun, k, [], attrs)
     names: list[str] = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
+
+
+def _and_more(items: list[Item], h: int, end: int, noun: str) -> tuple[int, int]:
+    """People added by "và <number> <the same noun>" after a counted group and what is said of it
+    (a name, an ethnic group, attributes): the people added and the item after the last count."""
+    more, x, after = 0, h, h
+    while x < end:
+        kind = items[x].kind
+        if kind in ("NAME", "ETH", "KINH", "NAMQ") or kind in ATTRS or items[x].f == "nguoi":
+            x += 1
+            continue
+        if kind in ("LA", "W") and x - after < 4:  # "1 đảng viên là giáo viên và 1 ..."
+            x += 1
+            continue
+        if (
+            kind == "AND"
+            and items[x].f == "va"
+            and x + 2 < end
+            and items[x + 1].kind == "NUM"
+            and items[x + 2].kind == noun
+        ):
+            more += int(items[x + 1].value or 0)
+            x = after = x + 3
+            continue
+        break
+    return more, after
 
 
 def _groups_after(
