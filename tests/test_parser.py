@@ -1063,3 +1063,28 @@ def test_groups_joined_by_và_add_up(text: str, count: int) -> None:
     got = _on(text)
     assert got["intent"] == "report"
     assert got["admission"]["count"] == count
+
+
+@pytest.mark.parametrize(
+    ("text", "upper"),
+    [
+        # a school's level after a teacher or a school is where they work, not their schooling
+        ("Hôm rồi chi bộ làm lễ kết nạp cho 1 cô giáo cấp 2", None),
+        ("kết nạp 1 đv là giáo viên trường cấp 2", None),
+        ("kết nạp 1 đv, giáo viên THCS", None),
+        ("kết nạp 1 đv học hết cấp 2", 0),
+        ("kết nạp 1 đv tốt nghiệp cấp 3", 1),
+        # after figures of several fields, a bare attribute is said of the whole group
+        ("kết nạp 3 đv: 3 nữ, 2 đoàn viên, trình độ cao đẳng trở lên", 3),
+        ("Chi bộ kết nạp 03 đảng viên là giáo viên (03 nữ, 02 đoàn viên, trình độ đại học).", 3),
+    ],
+)
+def test_schooling_third_round(text: str, upper: int | None) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"].get("upper_secondary_or_above") == upper
+
+
+def test_a_bare_attribute_after_one_figure_still_describes_those_people() -> None:
+    got = _on("kết nạp 3 đv, trong đó 1 nữ, theo đạo Công giáo")
+    assert got["admission"]["female"] == 1 and got["admission"]["religious"] == 1

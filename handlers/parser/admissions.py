@@ -796,7 +796,7 @@ def describe(
 
     for kind in head:
         add(kind, count)
-    last_num: list[int | None] = [None]
+    last_num: list[int | None] = [None, 0]  # the previous clause's number; clauses with a number so far
     # breakdowns written as labels ("Nữ: 01; ĐV: 02"): a label "ĐV" among them is đoàn viên
     labels = any(
         clause[0].kind in ATTRS and len(clause) > 1 and clause[1].kind == "COLON"
@@ -974,7 +974,13 @@ def read_clause(
             return
     # a line "Văn hóa: 12/12" says its own value: it does not take the figure of the line before
     inherited = None if any(it.kind == "COLON" for it in clause) else last_num[0]
+    if len(last_num) > 1 and (last_num[1] or 0) >= 2:
+        # "3 nữ, 2 đoàn viên, trình độ cao đẳng trở lên": after figures of several fields, a bare
+        # attribute is said of the whole group, not of the last figure's people
+        inherited = None
     last_num[0] = nums[0] if len(nums) == 1 and attrs else None
+    if len(last_num) > 1 and nums and attrs:
+        last_num[1] = (last_num[1] or 0) + 1
     if not attrs:
         return
     if not nums:

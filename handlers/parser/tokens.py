@@ -244,6 +244,8 @@ def make_items(
         or "nghiep" in masked
         or "sinh vien" in masked
         or "cao dang" in masked
+        or "giao" in masked
+        or "truong" in masked
     ):
         _ages_and_schooling(items)
     return items, mistyped
@@ -252,6 +254,12 @@ def make_items(
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
 # what "đang học ..." leaves unfinished ("12/12" is twelve grades of twelve: finished, however said)
 _SCHOOL_UNFINISHED = frozenset({"lop 12", "thpt", "cap 3", "cap ba", "cap iii"})
+# a school's level after a teacher or a school names the workplace
+_SCHOOL_LEVELS = frozenset(
+    {"cap 1", "cap 2", "cap hai", "cap 3", "cap ba", "cap iii", "thcs", "thpt", "tieu hoc", "trung hoc co so"}
+    | {"trung hoc pho thong", "ptth"}
+)
+_WORKPLACE = frozenset({"giao", "truong", "vien"})
 _HIGHER_EDU = frozenset({"dai hoc", "cao dang", "dh", "cd", "sinh vien", "hoc xong dai hoc"})
 
 
@@ -266,7 +274,9 @@ def _ages_and_schooling(items: list[Item]) -> None:
 
     for k in range(n):
         it = items[k]
-        if it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 1].f == "nam":
+        if it.kind in ("EDU", "LOWEDU") and it.f in _SCHOOL_LEVELS and k > 0 and items[k - 1].f in _WORKPLACE:
+            relabel(k, "W")  # "cô giáo cấp 2", "giáo viên trường THCS": where they teach, not their schooling
+        elif it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 1].f == "nam":
             if items[k + 2].kind == "NUM" or items[k + 2].f == "thu":
                 relabel(k + 1, "W")  # "sinh viên năm 2", "đại học năm thứ 3": a year of study
                 if items[k + 2].kind == "NUM":
