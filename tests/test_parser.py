@@ -1088,3 +1088,45 @@ def test_schooling_third_round(text: str, upper: int | None) -> None:
 def test_a_bare_attribute_after_one_figure_still_describes_those_people() -> None:
     got = _on("kết nạp 3 đv, trong đó 1 nữ, theo đạo Công giáo")
     assert got["admission"]["female"] == 1 and got["admission"]["religious"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count the bot asks about keeps the period said with it
+        "tháng này chi bộ kết nạp vài đồng chí",
+        "ket nap 1 hay 2 dv thang nay chua chac",
+        # "vài ba", "dăm ba": a few, never three
+        "tháng này kết nạp vài ba đồng chí",
+        "kết nạp dăm ba đồng chí trong tháng này",
+    ],
+)
+def test_an_asked_count_keeps_its_period(text: str) -> None:
+    got = parse_message(text, MONDAY)
+    assert got.intent == "report" and got.admission is None and got.questions
+    assert got.period == Period(date(2024, 10, 1), date(2024, 10, 31))
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        ("kết nạo 2 đảng viên", {"count": 2}),
+        (
+            "tháng rồi kết nạp 1 thằng cháu, đang học cao đẳng",
+            {"count": 1, "female": 0, "upper_secondary_or_above": 1},
+        ),
+        ("kết nạp 1 thằng em họ", {"count": 1, "female": 0}),
+    ],
+)
+def test_slips_and_person_words_third_round(text: str, admission: dict[str, int]) -> None:
+    assert _on(text)["admission"] == admission
+
+
+def test_a_pool_being_trained_is_a_status() -> None:
+    for text in (
+        "Chi bộ hiện đang bồi dưỡng 5 quần chúng ưu tú, 2 đồng chí đã có giấy chứng nhận lớp nhận thức",
+        "chi bo dang boi duong 4 qcut, 1 dc da co giay chung nhan",
+    ):
+        assert _on(text)["intent"] == "unknown"
+    # "kết nào" (which knot) is no admission without its accents
+    assert _on("ket nao 2 dang vien")["intent"] != "report"

@@ -100,7 +100,9 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         ctx.ambiguous.clear()  # "cho hỏi cách báo cáo kết nạp đảng viên": a how-to, not a report
         ctx.questions.clear()
     if readings or ctx.ambiguous:
-        return _report(readings, ctx, names)
+        # a count the bot asks about keeps the period said with it ("tháng này kết nạp vài đồng chí")
+        said = best_period(hits) if not readings and "period" not in ctx.ambiguous else None
+        return _report(readings, ctx, names, said)
     period = best_period(hits)
     if "HEARSAY" in kinds:
         return ParseResult("unknown", names=tuple(names))  # "nghe nói chi bộ trường ... rồi hả anh?"
@@ -140,7 +142,7 @@ def _how_to_the_work(items: list[Item], kinds: set[str]) -> bool:
     )
 
 
-def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
+def _report(readings: list[Reading], ctx: Ctx, names: list[str], said: Period | None = None) -> ParseResult:
     """A report: one fact, or several with their totals in the single fields."""
     facts: tuple[Fact, ...] = ()
     if len(readings) == 1 and len(readings[0].periods) == 1:
@@ -158,7 +160,8 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
             else None
         )
     else:
-        admission = attendance = period = None
+        admission = attendance = None
+        period = said
     ambiguous = tuple(ctx.ambiguous)
     questions = tuple(ctx.questions)
     if admission is not None and admission.count > 0:

@@ -22,7 +22,7 @@ LEXICON_TEXT: dict[str, str] = {
         "nap dang vien moi, ket nap duoc, vao dang, dung vao hang ngu cua dang, vao hang ngu cua dang, dung "
         "vao hang ngu dang, gia nhap dang, ketnap, ket nap dc, ket nap duoc dc, kndv, ket nap them, ket nap "
         "them duoc, dung trong hang ngu cua dang, ket nap xong, da ket nap xong, k/n, k.n, ket lap, ket lap "
-        "duoc, vo dang, do dang, dzo dang, zo dang"
+        "duoc, vo dang, do dang, dzo dang, zo dang, ket nao"
     ),
     "HEAD": "dang vien, dang vien du bi, dvdb, dvm, dang vien dang, d vien, dang v, d . vien",
     "DV": "dv, d/v, d.v",
@@ -209,7 +209,10 @@ LEXICON_TEXT: dict[str, str] = {
         "chuyen tiep, forwarded, fwd, forward, nguoi bao cao, nguoi lap, noi nhan, luc, gui"
     ),
     "PASTREF": "dot truoc, khoa truoc, lop truoc, truoc day, tu truoc, dot 1, nam truoc, nam ngoai",
-    "STATUS": "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay",
+    "STATUS": (
+        "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay, hien dang, dang boi duong, "
+        "hien dang boi duong"
+    ),
     "EACH": "moi thang, moi quy, moi dot, moi nam, moi tuan",
     # "mấy bữa trước": some days ago, not a question and not a period
     "VAGUE": (
@@ -317,6 +320,8 @@ BARE_SKIP = frozenset(
 # phrase is not read at all.
 ACCENTED_PHRASES: dict[str, frozenset[str]] = {
     "do dang": frozenset({"dô đảng"}),
+    # a slip of the finger: "kết nạo" (not "kết nào", which knot)
+    "ket nao": frozenset({"kết nạo"}),
     # "chi bộ ảnh/ổng/bả": his or her cell (Southern), not "chi bộ anh" said to a superior
     "chi bo anh": frozenset({"chi bộ ảnh"}),
     "chi bo ong": frozenset({"chi bộ ổng"}),
@@ -390,9 +395,10 @@ PERSON_SEX: dict[str, str] = {
     "cô": "FEMALE",
     "chú": "MALE",
     "o": "FEMALE",
+    "thằng": "MALE",
 }
 PERSON_SEX_BARE: dict[str, str] = {"anh": "MALE", "chi": "FEMALE", "ong": "MALE"}
-PERSON_SEX_FOLDED = frozenset(PERSON_SEX_BARE) | frozenset({"ba", "co", "chu", "o"})
+PERSON_SEX_FOLDED = frozenset(PERSON_SEX_BARE) | frozenset({"ba", "co", "chu", "o", "thang"})
 
 # Words that can be numbers but also common words; without diacritics they need a noun after them.
 WEAK_NUMBER_WORDS = frozenset({"nam", "sau", "bay", "tam", "ba", "chin", "bon", "muoi"})

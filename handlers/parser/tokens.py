@@ -248,7 +248,14 @@ def make_items(
         or "truong" in masked
     ):
         _ages_and_schooling(items)
+    if "vai" in masked or "dam" in masked or not masked:
+        for k in range(1, len(items)):
+            if items[k].kind == "NUM" and items[k - 1].f in _VAGUE and not items[k].f[:1].isdigit():
+                items[k] = Item("W", items[k].f, items[k].value)  # "vài ba đồng chí": a few, no figure
     return items, mistyped
+
+
+_VAGUE = frozenset({"vai", "dam", "mot vai"})
 
 
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
