@@ -1130,3 +1130,43 @@ def test_a_pool_being_trained_is_a_status() -> None:
         assert _on(text)["intent"] == "unknown"
     # "kết nào" (which knot) is no admission without its accents
     assert _on("ket nao 2 dang vien")["intent"] != "report"
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        # a closing "(cả N) đều ..." after several periods is said of everyone admitted
+        (
+            "tháng 8 kết nạp 1 đ/c nữ, tháng 9 kết nạp 2 đ/c nam, đều là đoàn viên",
+            [{"count": 1, "female": 1, "youth_union": 1}, {"count": 2, "female": 0, "youth_union": 2}],
+        ),
+        (
+            "tháng 8 kết nạp 1, tháng 9 kết nạp 2, cả 3 đều nữ",
+            [{"count": 1, "female": 1}, {"count": 2, "female": 2}],
+        ),
+        # "cả 2" of three: only the last period's
+        ("tháng 8 kết nạp 1, tháng 9 kết nạp 2, cả 2 đều nữ", [{"count": 1}, {"count": 2, "female": 2}]),
+    ],
+)
+def test_said_of_everyone_after_several_periods(text: str, facts: list[dict[str, int]]) -> None:
+    got = _on(text)
+    assert [{k: v for k, v in f["admission"].items() if v is not None} for f in got["facts"]] == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        # a grade below 6 is no adult's schooling: the class's count
+        ("Tháng 6: KN 1, học lớp 2\nTháng 7: KN 0, học lớp 0", 2),
+        ("tháng 9 kết nạp 1, học lớp 3", 3),
+        ("kết nạp 1 đv học lớp 9", None),
+    ],
+)
+def test_a_class_count_after_học_lớp(text: str, sent: int | None) -> None:
+    got = _on(text)
+    assert (got["class_attendance"] or {}).get("sent") == sent
+
+
+def test_học_hết_12_is_upper_secondary() -> None:
+    got = _on("kết nạp 1 đứa cháu gái, học hết 12 rồi")
+    assert got["admission"] == {"count": 1, "female": 1, "upper_secondary_or_above": 1}

@@ -11,13 +11,14 @@ A fact dated after today is a plan, not a report.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
 from handlers.parser.admissions import TRIGGER_KINDS, find_admission, read_breakdown
 from handlers.parser.classes import find_class
 from handlers.parser.context import Ctx, Item, sentence_bounds
-from handlers.parser.lexicon import ATTRS, CLASS_KINDS, NOUNS
+from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
 from handlers.parser.names import female_from_names
 from handlers.parser.questions import field_label, question
 from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts, ClassAttendanceFacts
@@ -123,11 +124,39 @@ def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
             orphans.append((start, end))
             continue
         readings.append(reading)
+    _said_of_all(ctx, readings)
     for reading in readings:
         reading.periods = _periods_of(ctx, periods, reading, orphans)
     _within_report_period(ctx, marks, readings)
     readings = _without_totals(ctx, readings)
     return _drop_plans(_merge_same_period(readings), today)
+
+
+def _said_of_all(ctx: Ctx, readings: list[Reading]) -> None:
+    """A closing clause "(cả 2) đều là đoàn viên" after facts of several periods is said of everyone
+    they admitted, not only of the last period's people."""
+    admitted = [r for r in readings if r.admission is not None]
+    if len(admitted) < 2:
+        return
+    items = ctx.items
+    total = sum(r.admission.count for r in admitted if r.admission is not None)
+    cut = max((j for j in range(len(items)) if items[j].kind in ("SEP", "STOP")), default=-1)
+    tail = items[cut + 1 :]
+    if cut < admitted[-1].start or not any(it.kind == "ALL" for it in tail):
+        return
+    if any(it.kind in ("NEG", "NONE", "PERIOD") for it in tail):
+        return
+    if any(it.kind == "NUM" and int(it.value or 0) != total for it in tail):
+        return
+    said = [it.kind for it in tail if it.kind in ATTRS]
+    if not said or any(it.kind not in (*ATTRS, "ALL", "NUM", "LA", "W", "CLS", "DV", "HEAD") for it in tail):
+        return
+    for r in admitted:
+        assert r.admission is not None
+        values = {}
+        for kind in said:
+            values[FIELD_OF[kind]] = 0 if kind in COMPLEMENT else r.admission.count
+        r.admission = dataclasses.replace(r.admission, **values)
 
 
 # --------------------------------------------------------------------------------------------------

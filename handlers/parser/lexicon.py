@@ -85,7 +85,8 @@ LEXICON_TEXT: dict[str, str] = {
         "hoc xong dai hoc, da hoc xong dai hoc, hoc xong cao dang, da tot nghiep dai hoc, tot nghiep hoc "
         "vien, tot nghiep cap 3, tot nghiep cap ba, tot nghiep trung hoc pho thong, tot nghiep dh, tot "
         "nghiep cd, tot nghiep cao dang, tot nghiep trung cap, tot nghiep lop 12, tot nghiep 12/12, tot "
-        "nghiep pho thong"
+        "nghiep pho thong, hoc het 12, het 12, hoc xong 12, hoc xong lop 12, xong lop 12, hoc het cap 3, "
+        "hoc het cap ba"
     ),
     "LOWEDU": (
         "thcs, 9/12, cap 2, cap hai, trung hoc co so, tieu hoc, cap 1, 8/12, 7/12, trinh do 9/12, hoc van "

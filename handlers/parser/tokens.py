@@ -328,8 +328,9 @@ def _ages_and_schooling(items: list[Item]) -> None:
                     relabel(k + 1, "W")
                     if k + 2 < n and items[k + 2].kind == "NUM":
                         relabel(k + 2, "MASK")
-            elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and int(nxt.value or 0) <= 12:
-                # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
+            elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and 6 <= int(nxt.value or 0) <= 12:
+                # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class (a
+                # grade below 6 is no adult's schooling: "KN 1, học lớp 2" counts the class)
                 relabel(k, "W")
                 relabel(k + 1, "MASK")
 
