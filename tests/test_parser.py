@@ -1170,3 +1170,22 @@ def test_a_class_count_after_học_lớp(text: str, sent: int | None) -> None:
 def test_học_hết_12_is_upper_secondary() -> None:
     got = _on("kết nạp 1 đứa cháu gái, học hết 12 rồi")
     assert got["admission"] == {"count": 1, "female": 1, "upper_secondary_or_above": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        # those named before a passive "được kết nạp" give the women count by their middle names
+        (
+            "3 đ/c: Hoàng Văn Tài, Nông Thị Mai, Hoàng Thị Ly được kết nạp ngày 3/2",
+            {"count": 3, "female": 2},
+        ),
+        ("đ/c Hoàng Văn Tài, đ/c Nông Thị Mai được kết nạp", {"count": 2, "female": 1}),
+        ("đồng chí Lê Văn Nam được kết nạp tháng 9", {"count": 1, "female": 0}),
+        # given names that fold like a particle, after a title
+        ("kết nạp đ/c Hà (nữ), đ/c Tuấn, đ/c Bình (nữ)", {"count": 3, "female": 2}),
+        ("kết nạp đồng chí Hà và đồng chí Nhi", {"count": 2}),
+    ],
+)
+def test_named_people_third_round(text: str, admission: dict[str, int]) -> None:
+    assert _on(text)["admission"] == admission

@@ -317,6 +317,15 @@ def read_stretch(ctx: Ctx, kinds: set[str]) -> tuple[AdmissionFacts | None, Clas
                 if "NAME" in kinds
                 else []
             )
+            if (
+                not all_names
+                and "NAME" in kinds
+                and adm.trigger > 0
+                and items[adm.trigger - 1].kind == "DUOC"
+            ):
+                # "Hoàng Văn Tài, Nông Thị Mai được kết nạp": those named before a passive verb
+                s = sentence_bounds(ctx, adm.trigger)[0]
+                all_names = [str(it.value) for it in items[s : adm.trigger] if it.kind == "NAME"]
             if values["female"] is None and all_names and len(all_names) == count:
                 values["female"] = female_from_names(all_names)
             for field in BREAKDOWN_FIELDS:

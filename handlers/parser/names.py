@@ -56,7 +56,12 @@ def name_tokens(
         length = j - i
         if length >= 2 and (surname or after_title):
             return length
-        if length == 1 and after_title and f not in ROLE_WORDS and f not in NOT_NAMES:
+        if (
+            length == 1
+            and after_title
+            and f not in ROLE_WORDS
+            and (f not in NOT_NAMES or accs[i] in GIVEN_NAMES)
+        ):
             return 1
         return 0
     # no case information: lean on the surname list and the usual middle names; a domain phrase
@@ -113,6 +118,8 @@ NOT_NAMES = phrase_set(
     "ai, ay, dang, do, doan, dv, gi, kia, nao, nay, nu, qcut, oi, nhe, nha, nhen, ha, nhi, luon, roi, "
     "thoi, nghe, nhe, ne, hen, day, do, vay, ak, ah"
 )
+# given names that fold like a particle ("hả", "nhỉ"): with their accents after a title, names
+GIVEN_NAMES = frozenset({"hà", "nhi"})
 PLACE_WORDS_FLAT = frozenset(w for p in PLACE_WORDS for w in p.split())
 STOP_IN_NAME = phrase_set(
     "con, cung, da, dang, di, duoc, dv, em, hoc, ket, la, nap, ngay, nu, o, sinh, tai, thang, theo, "
