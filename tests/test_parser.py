@@ -1189,3 +1189,17 @@ def test_học_hết_12_is_upper_secondary() -> None:
 )
 def test_named_people_third_round(text: str, admission: dict[str, int]) -> None:
     assert _on(text)["admission"] == admission
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # how to send or type a report is a call for help; how the work goes is progress
+        ("Gửi báo cáo kết nạp cho bot như thế nào ạ?", "help"),
+        ("gui bao cao ket nap the nao vay", "help"),
+        ("nhập số kết nạp vào bot ra sao?", "help"),
+        ("tiến độ kết nạp như thế nào rồi?", "progress"),
+    ],
+)
+def test_how_to_send_is_help(text: str, intent: str) -> None:
+    assert _on(text)["intent"] == intent

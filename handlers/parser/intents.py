@@ -110,6 +110,8 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         return ParseResult("progress", period=period, names=tuple(names))
     # a question about how many / how far: "đã kết nạp được bao nhiêu?", "đã đạt chỉ tiêu chưa?"
     q_words = {it.f for it in items if it.kind == "Q"}
+    if q_words & HOW and any(it.f in SEND_WORDS for it in items):
+        return ParseResult("help")  # "gửi báo cáo kết nạp cho bot như thế nào ạ?": how to use the bot
     how_much = (
         bool(q_words - NOT_PROGRESS_Q)
         or ("?" in folded and not q_words and not yes_no(items))
@@ -196,6 +198,8 @@ def _unnumber(raw: str) -> str:
 
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
+HOW = frozenset({"nhu the nao", "the nao", "lam sao", "sao", "ra sao", "nhu nao"})
+SEND_WORDS = frozenset({"bot", "gui", "go", "nhap", "soan"})
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau", "khong a"})
 
 
