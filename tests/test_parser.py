@@ -1203,3 +1203,12 @@ def test_named_people_third_round(text: str, admission: dict[str, int]) -> None:
 )
 def test_how_to_send_is_help(text: str, intent: str) -> None:
     assert _on(text)["intent"] == intent
+
+
+@pytest.mark.parametrize(
+    "text", ["kết nạp đ/c Nhé, đ/c Tuấn", "kết nạp đ/c Tuấn, đ/c Nhé", "kết nạp đ/c Tuấn và đ/c Nhé (nữ)"]
+)
+def test_a_title_before_a_word_not_read_as_a_name_asks_the_count(text: str) -> None:
+    got = parse_message(text, MONDAY)
+    assert got.intent == "report" and got.admission is None
+    assert "admission_count" in got.ambiguous and got.questions

@@ -451,6 +451,10 @@ def admission_from_trigger(
         # "kết nạp: chưa có", "kết nạp được 0"
         return AdmissionHead(0, j + 1, region_end, None, k, [], [])
     if j is not None and items[j].kind == "NAME":
+        if any(_unread_name(items, x) for x in range(k + 1, region_end)):
+            # "kết nạp đ/c Nhé, đ/c Tuấn": a title before a word not read as a name; how many people?
+            ctx.ask("admission_count", question("count"))
+            return None
         names = name_list(items, j, region_end)
         return AdmissionHead(len(names), j, region_end, "NAME", k, names, [])
     if negated and j is not None and any(items[x].kind in ("SEP", "STOP") for x in range(k + 1, j)):
@@ -670,6 +674,20 @@ def _label_values(items: list[Item], h: int, end: int) -> bool:
         pairs += 1
         x += 2
     return pairs > 0 and (x >= end or (items[x].kind not in ATTRS and items[x].kind not in NOUNS))
+
+
+def _unread_name(items: list[Item], j: int) -> bool:
+    """ "đ/c Nhé," : a title, one word the name reader did not take, then the list goes on."""
+    n = len(items)
+    return (
+        j >= 0
+        and j + 1 < n
+        and items[j].kind == "CLS"
+        and items[j].f in ("d/c", "dc", "dong chi", "đ/c")
+        and items[j + 1].kind == "W"
+        and items[j + 1].f.isalpha()
+        and (j + 2 >= n or items[j + 2].kind in ("SEP", "AND", "STOP"))
+    )
 
 
 def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
