@@ -39,7 +39,7 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
     if "[" in raw:
         raw = STAMP.sub(" ", raw)  # "[09:15, 3/11/2025] Name:": when a copied message was sent, no period
-    if "1" in raw and LIST_MARK.search(raw):
+    if ("1." in raw or "1)" in raw or "1/ " in raw) and LIST_MARK.search(raw):
         raw = _unnumber(raw)
     if "\t" in raw or "|" in raw or ("\n" in raw and ("," in raw or ";" in raw)):
         raw = rewrite_tables(raw)  # pasted from Excel, typed with "|", or saved as CSV
