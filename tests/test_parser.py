@@ -1212,3 +1212,18 @@ def test_a_title_before_a_word_not_read_as_a_name_asks_the_count(text: str) -> N
     got = parse_message(text, MONDAY)
     assert got.intent == "report" and got.admission is None
     assert "admission_count" in got.ambiguous and got.questions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an organisation named as someone's job before "được kết nạp (vào) Đảng": the party admits
+        "chủ nhiệm HTX Nguyễn Văn Nam được kết nạp đảng",
+        "Bí thư chi đoàn Lê Văn Nam được kết nạp vào Đảng",
+        "Chủ nhiệm CLB bóng chuyền Trần Văn Hùng được kết nạp vào Đảng",
+    ],
+)
+def test_an_organisation_as_a_job_before_joining_the_party(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"] == {"count": 1, "female": 0}

@@ -200,6 +200,8 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue
         s, e = sentence_bounds(ctx, k)
         frame = whose(ctx, k, s)
+        if frame == "org" and "dang" in items[k].f:
+            frame = "ours"  # "chủ nhiệm HTX ... được kết nạp vào Đảng": a job, and the party admits
         if frame == "other":
             continue
         if is_question(ctx, s, e, k):
