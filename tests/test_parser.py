@@ -1133,6 +1133,18 @@ def test_a_pool_being_trained_is_a_status() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # a status said after the report does not throw the report away
+        "tháng này cử 3 qc đi học lớp nhận thức, đang bồi dưỡng thêm 2 quần chúng",
+        "tháng này cử 3 qc đi học lớp nhận thức, hiện đang học",
+    ],
+)
+def test_a_status_after_the_report_keeps_it(text: str) -> None:
+    assert _on(text)["class_attendance"] == {"sent": 3, "completed": None}
+
+
+@pytest.mark.parametrize(
     ("text", "facts"),
     [
         # a closing "(cả N) đều ..." after several periods is said of everyone admitted

@@ -110,9 +110,11 @@ def reports_own_class(ctx: Ctx, k: int, s: int, e: int) -> bool:
     """Not a status ("chi bộ hiện có 7 QCUT trong nguồn, trong đó 3 đã học lớp", "có 2 quần chúng đã
     học lớp nhận thức năm ngoái"), nor someone else's news or an invitation."""
     kinds = sentence_kinds(ctx, k)
-    if "STATUS" in kinds or "TOTAL" in kinds or "INVITE" in kinds or "HEARSAY" in kinds:
-        return False
     items = ctx.items
+    if "STATUS" in kinds and any(items[j].kind == "STATUS" for j in range(s, k)):
+        return False  # a status said before ("hiện có 7 QCUT ..., 3 đã học lớp"); not one said after
+    if "TOTAL" in kinds or "INVITE" in kinds or "HEARSAY" in kinds:
+        return False
     if "BLOCK" in kinds and any(items[j].f == "nguon ket nap" for j in range(s, e)):
         return False  # "Nguồn kết nạp của chi bộ: ..., 2 đồng chí đã có giấy chứng nhận"
     if items[k].f in ("da hoc", "hoc", "da hoc xong", "hoc lop", "da hoc lop"):

@@ -211,8 +211,8 @@ LEXICON_TEXT: dict[str, str] = {
     ),
     "PASTREF": "dot truoc, khoa truoc, lop truoc, truoc day, tu truoc, dot 1, nam truoc, nam ngoai",
     "STATUS": (
-        "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay, hien dang, dang boi duong, "
-        "hien dang boi duong"
+        "hien co, trong nguon, nguon, hien nay co, danh sach nguon, hien nay, dang boi duong, hien dang boi "
+        "duong"
     ),
     "EACH": "moi thang, moi quy, moi dot, moi nam, moi tuan",
     # "mấy bữa trước": some days ago, not a question and not a period
