@@ -109,7 +109,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     # birth dates/years are masked so they never become a period or a count
     (
         "sn",
-        rf"(?P<birth>\b(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
+        rf"(?P<birth>\b(?:(?:nam|ngay)\s+)?(?:sinh(?:\s+ra)?|sn|ns)\s*(?:ngay|nam|thang)?\s*:?\s*"
         rf"(?:\d{{1,2}}\s*[/.-]\s*){{0,2}}(?:{_Y4}|\d{{2}})\b)",
     ),
     # a school year, a course's years, the year someone graduated or served: never the report's period
@@ -135,13 +135,13 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
         + ")",
     ),
     (
-        "nhm",
-        rf"(?P<dwords>\b(?:ngay|hom|mung|mong)\s+(?P<dw_d>{_DAY_WORD})"
+        "nhmd",
+        rf"(?P<dwords>\b(?:ngay|hom|mung|mong|dip)\s+(?P<dw_d>{_DAY_WORD})"
         rf"\s+thang\s+(?P<dw_m>{_MW}|{_MN})\b" + _year_tail("dw_y") + ")",
     ),
     (
-        "nhm",
-        rf"(?P<dlong>\b(?:ngay|hom|mung|mong)\s*(?P<dl_d>{_DN})\s*thang\s*(?P<dl_m>{_MN})"
+        "nhmd",
+        rf"(?P<dlong>\b(?:ngay|hom|mung|mong|dip)\s*(?P<dl_d>{_DN})\s*thang\s*(?P<dl_m>{_MN})"
         rf"(?:\s*(?:nam|[/.-])\s*(?P<dl_y>{_Y4}))?\b)",
     ),
     (
@@ -160,22 +160,36 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("0123456789", rf"(?P<mbare>(?<![\d/.,-])(?P<mb_m>{_MN})\s*[/-]\s*(?P<mb_y>{_Y4})(?![\d/.,]))"),
     # "ngày 5-11", "hôm 3.11": a keyword lets "-" and "." separate day and month; alone only "/"
     (
-        "0123456789nhm",
-        rf"(?P<dshort>(?<![\d/.,-])(?:(?:(?P<ds_kw>ngay|hom|mung|mong)\s*)(?P<ds_d>{_DN})\s*[/.-]\s*(?P<ds_m>{_MN})"
+        "0123456789nhmd",
+        rf"(?P<dshort>(?<![\d/.,-])(?:(?:(?P<ds_kw>ngay|hom|mung|mong|dip)\s*)(?P<ds_d>{_DN})\s*[/.-]\s*(?P<ds_m>{_MN})"
         rf"|(?P<ds_d2>{_DN})\s*/\s*(?P<ds_m2>{_MN}))"
         r"(?![\d/.%]|,\d)(?!\s*(?:dong\s+chi|d/c|dc\b|dv\b|dang\s+vien|qcut|qc\b|quan\s+chung|nguoi|hoan\s+thanh"
         r"|dat\b|duoc|nu\b|so\b|hoc\s+vien)))",
     ),
+    # "ngày 28 vừa qua", "hôm 5 rồi": a day without its month is the latest such day
+    (
+        "nhmd",
+        rf"(?P<dbare>\b(?:ngay|hom|mung|mong|dip)\s*(?P<db_d>{_DN})(?:\s+(?:vua\s+qua|vua\s+roi|roi)\b"
+        r"|(?![\d/.%-]|,\d)(?!\s*(?:thang|nam|ngay|hom|tuan|lan|buoi|dot|dong\s+chi|d/c|dc\b|dv\b|dang\s+vien"
+        r"|qcut|qc\b|quan\s+chung|nguoi|nu\b|hoc\s+vien|gio|h\b|g\b|phut))))",
+    ),
     ("t", rf"(?P<mword>\bthang\s+(?P<mw>{_MW})\b" + _year_tail("mw_y") + ")"),
-    ("t", r"(?P<mrel>\bthang\s*(?P<mr>nay|ni|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)"),
+    ("t", r"(?P<mrel>\bthang\s*(?P<mr>nay|ni|truoc\s+nua|truoc|vua\s+qua|vua\s+roi|qua|roi|hien\s+tai)\b)"),
     (
         "q",
         r"(?P<quarter>\b(?:quy\s*(?P<q>iv|iii|ii|i|[1-4]|mot|hai|ba|bon|tu)|q\.?(?P<q2>[1-4]))\b"
         + _year_tail("q_y")
         + ")",
     ),
-    ("q", r"(?P<qrel>\bquy\s*(?P<qr>nay|ni|truoc|vua\s+qua|roi|hien\s+tai)\b)"),
-    ("t", r"(?P<wrel>\btuan\s*(?P<wr>nay|ni|truoc|roi|qua|vua\s+qua|vua\s+roi|hien\s+tai)\b)"),
+    ("q", r"(?P<qrel>\bquy\s*(?P<qr>nay|ni|truoc|vua\s+qua|vua\s+roi|roi|qua|hien\s+tai)\b)"),
+    ("t", r"(?P<wrel>\btuan\s*(?P<wr>nay|ni|truoc\s+nua|truoc|roi|qua|vua\s+qua|vua\s+roi|hien\s+tai)\b)"),
+    # "đầu tuần", "giữa tuần (này)": this week; "cuối tuần trước": last week ("cuối tuần" alone is
+    # the weekend ahead as often as the one behind: not read)
+    (
+        "dcg",
+        r"(?P<wedge>\b(?P<we>dau|cuoi|giua)\s+tuan(?:\s+(?P<we_r>nay|ni|truoc|roi|qua|vua\s+qua|vua\s+roi))?"
+        r"\b(?!\s+(?:sau|toi)\b))",
+    ),
     # "trong tháng, chi bộ đã kết nạp...": the month already named, or else this one
     (
         "t",
@@ -185,8 +199,25 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("h", rf"(?P<wday>\bhom\s+thu\s*(?P<wd>{_WEEKDAY})(?:\s+(?P<wd_rel>{_WEEK_REL}))?\b)"),
     ("h", r"(?P<wday_cn>\bhom\s+chu\s+nhat(?:\s+(?P<wc_rel>" + _WEEK_REL + r"))?\b)"),
     ("t", rf"(?P<wday_t>\bthu\s*(?P<wt>{_WEEKDAY})\s+(?P<wt_rel>{_WEEK_REL})\b)"),
+    # "cách đây 2 tuần", "cách đây 3 hôm", "2 tuần trước": counted back from today
+    (
+        "c",
+        r"(?P<ago>\bcach\s+day\s+(?P<ago_n>\d{1,2}|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
+        r"\s+(?P<ago_u>ngay|hom|tuan|thang|nam)\b)",
+    ),
+    (
+        "0123456789hbnsmc",
+        r"(?P<ago2>(?<![\d/.,])(?P<ago2_n>\d{1,2}|mot|hai|ba|bon|nam|sau|bay|chin|muoi)"
+        r"\s+(?P<ago2_u>ngay|hom|tuan|thang)\s+(?:truoc|qua)\b(?!\s+(?:khi|do|nay)\b))",
+    ),
     ("n", rf"(?P<year>\bnam\s*(?P<y>{_Y4})\b)"),
-    ("n", r"(?P<yrel>\bnam\s*(?P<yr>nay|ni|ngoai|truoc|roi|hien\s+tai|vua\s+qua|qua)\b)"),
+    ("n", r"(?P<yrel>\bnam\s*(?P<yr>nay|ni|ngoai|truoc|kia|roi|hien\s+tai|vua\s+qua|qua)\b)"),
+    # a year said in words, as voice typing writes it: "năm hai nghìn không trăm hai mươi tư"
+    (
+        "n",
+        r"(?P<yword>\bnam\s+(?P<yw>hai\s+(?:nghin|ngan)(?:\s+(?:khong\s+tram|linh|le))?"
+        r"(?:\s+(?:mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi)){0,3})\b)",
+    ),
     ("hbscd", r"(?P<dayrel>\b(?:hom|bua|sang|chieu|dem)\s*(?P<hr>nay|ni|qua|kia)\b|\bh(?P<hr2>qua|nay)\b)"),
     ("t", r"(?P<dayrel_t>\b(?:toi|trua)\s+(?P<hr3>nay|qua)\b)"),
     ("0123456789", rf"(?P<bare>(?<![\d/.,-])(?P<by>{_Y4})(?![\d/.,%]))"),
@@ -220,7 +251,8 @@ _PATTERN = re.compile(f"(?<![a-z])(?:(?=[{_TQ}])(?:{_group(_TQ)})|(?=[{_OTHER}])
 # first word belongs here (tests/test_numbers_periods.py compares the two on the corpus and at random).
 _STARTS = re.compile(
     r"(?<![a-z])(?:\d+|[tq]\d|(?:sinh|sn|ns|nam|trong|thg|th|q|nien|khoa|tot|nhap|xuat|ra|vao|tu|sau|nua|ngay|hom|mung"
-    r"|mong|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua)(?![a-z]))"
+    r"|mong|dip|thang|quy|tuan|thu|bua|sang|chieu|dem|hqua|hnay|toi|trua|dau|cuoi|giua|cach|mot|hai|ba"
+    r"|bon|bay|chin|muoi)(?![a-z]))"
 )
 
 
@@ -244,9 +276,13 @@ _ANY_DIGIT = re.compile(r"\d")
 # "từ A đến B", "A - B": joins two hits into one range.
 _RANGE_JOIN = re.compile(r"\s*(?:den|toi|-|–|->|~)\s*(?:het\s+)?$")
 _RANGE_FROM = re.compile(r"(?:\btu|\bbat\s+dau\s+tu)\s*$")
-_UNTIL_NOW = re.compile(r"\s*(?:den|toi)\s+(?:nay|hien\s+nay|bay\s+gio)\b")
+_UNTIL_NOW = re.compile(
+    r"\s*(?:tinh\s+)?(?:den|toi)\s+(?:nay|hien\s+nay|hien\s+tai|bay\s+gio|gio|thoi\s+diem\s+nay)\b"
+)
 # "trình độ 12/12" is schooling, not 12 December.
-_SCHOOL_BEFORE = re.compile(r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv)\s*:?\s*$")
+_SCHOOL_BEFORE = re.compile(
+    r"(?:trinh\s+do|hoc\s+van|van\s+hoa|hoc\s+het|tot\s+nghiep|lop|td|hv|hoc)\s*:?\s*$"
+)
 
 
 # Cached: pure, and the same few months and years recur in report after report.
@@ -286,12 +322,14 @@ def _rel_year(word: str | None, today: date) -> int | None:
         return today.year
     if word in ("ngoai", "truoc", "roi"):
         return today.year - 1
+    if word == "kia":  # "năm kia": the year before last
+        return today.year - 2
     # Any other word the pattern let through is not a year we know: no period rather than a crash.
     return int(word) if word.isdecimal() else None
 
 
 _MASK_GROUPS = {"birth": "birth", "time": "time", "school": "school", "past_t": "school", "past": "school"}
-_WORDS_WITHOUT_DIGITS = ("nam", "thang", "quy", "hom", "dau", "tuan", "qua", "nay", "ni")
+_WORDS_WITHOUT_DIGITS = ("nam", "thang", "quy", "hom", "dau", "tuan", "qua", "nay", "ni", "dip")
 _DAYS_BACK = {"nay": 0, "ni": 0, "qua": 1, "kia": 2}
 _WEEKDAYS = {"hai": 0, "2": 0, "ba": 1, "3": 1, "tu": 2, "4": 2, "nam": 3, "5": 3, "sau": 4, "6": 4}
 _WEEKDAYS |= {"bay": 5, "7": 5, "chu nhat": 6}
@@ -427,6 +465,8 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
         elif kind == "mrel":
             word = g("mr")
             y, mo = (today.year, today.month) if word in ("nay", "ni", "hien tai") else _prev_month(today)
+            if word.startswith("truoc") and word != "truoc":  # "tháng trước nữa"
+                y, mo = _prev_month(date(y, mo, 1))
             hits.append(PeriodHit(s, e, RANK_MONTH, "month", mo, year=y))
         elif kind == "quarter":
             q = _QUARTERS[g("q") or g("q2")]
@@ -439,6 +479,40 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
             hits.append(PeriodHit(s, e, RANK_QUARTER, "quarter", q, year=y))
         elif kind == "year":
             hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=int(g("y"))))
+        elif kind == "yword":
+            spoken = words_to_int(" ".join(g("yw").split()))
+            if spoken is not None and 1945 <= spoken <= 2099:
+                hits.append(PeriodHit(s, e, RANK_YEAR, "year", year=spoken))
+        elif kind == "ago" or kind == "ago2":
+            back = words_to_int(g("ago_n") or g("ago2_n")) or 0
+            unit = g("ago_u") or g("ago2_u")
+            if not 0 < back <= 31:
+                continue
+            if unit in ("ngay", "hom"):
+                d = today - timedelta(days=back)
+                period = Period(d, d)
+            elif unit == "tuan":
+                monday = today - timedelta(days=today.weekday() + 7 * back)
+                period = Period(monday, monday + timedelta(days=6))
+            elif unit == "thang":
+                y, mo = today.year, today.month
+                for _ in range(back):
+                    y, mo = _prev_month(date(y, mo, 1))
+                period = _month_period(y, mo)
+            else:
+                period = _year_period(today.year - back)
+            hits.append(
+                PeriodHit(s, e, RANK_DAY, "day" if unit in ("ngay", "hom") else "range", period=period)
+            )
+        elif kind == "dbare":
+            day_v = int(g("db_d"))
+            year, month = today.year, today.month
+            if day_v > today.day:
+                year, month = _prev_month(today)
+            while day_v > monthrange(year, month)[1]:  # "ngày 31" in a short month: the one before
+                year, month = _prev_month(date(year, month, 1))
+            d = date(year, month, day_v)
+            hits.append(PeriodHit(s, e, RANK_DAY, "day", period=Period(d, d)))
         elif kind == "yrel":
             word = g("yr")
             if word in ("qua", "vua qua"):  # "năm qua": the year just ended in January, else this one
@@ -460,10 +534,13 @@ def scan_periods(folded: str, today: date, *, bare_years: bool = False) -> list[
                 monday = today - timedelta(days=today.weekday())
                 period = Period(monday, monday + timedelta(days=6))
             hits.append(PeriodHit(s, e, RANK_MONTH, "frame", period=period))
-        elif kind == "wrel":
+        elif kind == "wrel" or kind == "wedge":
+            word = g("wr") if kind == "wrel" else g("we_r")
+            if kind == "wedge" and word is None and g("we") == "cuoi":
+                continue
             monday = today - timedelta(days=today.weekday())
-            if g("wr") not in ("nay", "ni", "hien tai"):
-                monday -= timedelta(days=7)
+            if word is not None and word not in ("nay", "ni", "hien tai"):
+                monday -= timedelta(days=14 if word.startswith("truoc") and word != "truoc" else 7)
             hits.append(PeriodHit(s, e, RANK_WEEK, "week", period=Period(monday, monday + timedelta(days=6))))
         elif kind in ("wday", "wday_cn", "wday_t"):
             word = " ".join((g("wd") or g("wt") or "chu nhat").split())
@@ -510,11 +587,14 @@ def _join_ranges(folded: str, hits: list[PeriodHit], today: date) -> list[Period
                 continue
         if h.period is not None and h.kind != "range":
             until = _UNTIL_NOW.match(folded, h.end)
-            if until and _RANGE_FROM.search(folded, 0, h.start) and h.period.start <= today:
+            # "từ tháng 7 đến nay", "năm nay tính tới giờ", "năm 2024 đến nay": from its start to today
+            if until and h.period.start <= today:
                 out.append(
                     PeriodHit(h.start, until.end(), RANK_RANGE, "range", period=Period(h.period.start, today))
                 )
                 i += 1
+                while i < n and hits[i].start < until.end():
+                    i += 1  # "quý 4 tới nay": "tới nay" is not "tối nay" (tonight)
                 continue
         out.append(h)
         i += 1

@@ -40,7 +40,7 @@ def adm(text: str, today: date = TODAY) -> AdmissionFacts | None:
 def test_corpus_accuracy(path: Path) -> None:
     """Each corpus file read at least 97 % fully right (every compared field, and each fact listed)."""
     cases = _load_corpus(path)
-    assert len(cases) >= 350
+    assert len(cases) >= 150  # a held-out batch (holdout-*.jsonl) is smaller than the main files
     failures: list[str] = []
     for case in cases:
         got = parse_message(case["text"], date.fromisoformat(case["today"])).to_json()
@@ -697,9 +697,545 @@ def test_every_parser_question_has_its_wording_in_the_catalog() -> None:
         "completed_exceeds",
         "total_mismatch",
         "sent",
+        "period",
     ):
         assert question(key, **values).strip()
     for field in BREAKDOWN_FIELDS:
         assert field_label(field) and field_label(field, complement=True)
     # the breakdown questions are the dialogue's own texts
     assert parse("kết nạp 2 đảng viên, 2 nữ").questions[0] == t("ask.youth_union", n="2")
+
+
+# ---------------------------------------------------------------------------------------------- second round
+# The kinds of failure a held-out batch (tests/corpus/holdout-2.jsonl) showed, each tested on variants of
+# our own. Read on Monday 21/10/2024 unless said.
+
+MONDAY = date(2024, 10, 21)
+
+
+def _on(text: str, today: date = MONDAY) -> dict[str, object]:
+    got = parse_message(text, today).to_json()
+    admission = got["admission"]
+    if isinstance(admission, dict):
+        got["admission"] = {k: v for k, v in admission.items() if v is not None}
+    return got
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        # a person word after a count says the sex of those it counts
+        ("kết nạp 2 anh 1 chị", {"count": 3, "female": 1}),
+        ("chi bộ kết nạp hai bà một ông", {"count": 3, "female": 2}),
+        ("kết nạp 3 đảng viên: 1 anh, 2 chị", {"count": 3, "female": 2}),
+        ("vừa kết nạp cho 1 cô giáo mầm non", {"count": 1, "female": 1}),
+        ("tháng ni kết nạp 2 đồng chí, 1 o với 1 anh", {"count": 2, "female": 1}),
+        # the Southern "he": "ảnh", "ổng"; said again of everyone, it is no second person
+        ("kết nạp 1 đồng chí nam, ảnh là đoàn viên", {"count": 1, "female": 0, "youth_union": 1}),
+        ("kết nạp 2 ông, ổng nào cũng theo đạo Cao Đài", {"count": 2, "female": 0, "religious": 2}),
+        # a person word used as a classifier says that person's sex only
+        ("kết nạp 4 người: 1 chị người Tày, 3 người Kinh", {"count": 4, "ethnic_minority": 1}),
+        (
+            "kết nạp 2 người: 1 anh người Mường, 1 chị người Kinh",
+            {"count": 2, "female": 1, "ethnic_minority": 1},
+        ),
+        # groups with their attributes in brackets
+        (
+            "kết nạp 1 đồng chí (nữ), 2 đồng chí (nam)",
+            {"count": 3, "female": 1},
+        ),
+        # breakdowns that do not add up are asked
+        ("kết nạp 4 đv, 1 nữ 1 nam", {"count": 4}),
+        ("kết nạp 3 đv, 2 nữ, 2 nam", {"count": 3}),
+        # a part known and the rest not
+        ("kết nạp 3 đv, 2 là đoàn viên, còn 1 em chưa rõ", {"count": 3}),
+        # a count said first, described after "kết nạp:"
+        ("3 đồng chí mới được kết nạp: 2 nữ, 1 nam", {"count": 3, "female": 2}),
+        # a denial closes its clause; the figure after it is the class's
+        ("tháng này không kết nạp, có 3 quần chúng đang học lớp cảm tình", {"count": 0}),
+        ("kết nạp tổng cộng 4 đảng viên, 2 nữ", {"count": 4, "female": 2}),
+        # a year of study, "12/12" after "học": schooling
+        ("kết nạp 1 đv nữ, sinh viên năm 3", {"count": 1, "female": 1, "upper_secondary_or_above": 1}),
+        (
+            "ket nap 1 dong chi, hoc 12/12, doan vien",
+            {"count": 1, "youth_union": 1, "upper_secondary_or_above": 1},
+        ),
+        # labels: "ĐV" among them is đoàn viên; a labelled line takes no figure from the line before
+        ("KN 3 ĐV (Nữ: 2, ĐV: 3)", {"count": 3, "female": 2, "youth_union": 3}),
+        (
+            "Kết nạp 2 đv\nDTTS: 0\nTrình độ: đại học",
+            {"count": 2, "ethnic_minority": 0, "upper_secondary_or_above": 2},
+        ),
+        # names: a domain phrase ends them; ethnic groups are not names; given names say the sex
+        ("kết nạp một người là chị trần thị lan đoàn viên", {"count": 1, "female": 1, "youth_union": 1}),
+        ("kết nạp 1 đồng chí Ba Na, nam", {"count": 1, "female": 0, "ethnic_minority": 1}),
+        ("kết nạp đ/c Đỗ Quang Dũng và đ/c Phạm Ngọc Hằng", {"count": 2, "female": 1}),
+        (
+            "Chi bộ kết nạp: Y Bhin Niê (nam, Ê Đê), H'Luyến Mlô (nữ, Ê Đê)",
+            {"count": 2, "female": 1, "ethnic_minority": 2},
+        ),
+        # "là chị" is not the La Chí people, "người lao động" not the Lào
+        ("kết nạp 1 đv là chị công nhân", {"count": 1, "female": 1}),
+        ("kết nạp 2 người lao động trẻ", {"count": 2}),
+    ],
+)
+def test_counts_and_breakdowns_second_round(text: str, admission: dict[str, int]) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"] == admission
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "start", "end"),
+    [
+        ("năm nay tính đến giờ kết nạp 3 đv", MONDAY, "2024-01-01", "2024-10-21"),
+        ("quý 4 tới nay kết nạp 1 đv", date(2024, 11, 20), "2024-10-01", "2024-11-20"),
+        ("tuần trước nữa kết nạp 1 đv", MONDAY, "2024-10-07", "2024-10-13"),
+        ("tháng trước nữa cử 2 qc đi học lớp NT", MONDAY, "2024-08-01", "2024-08-31"),
+        ("ngày 25 vừa rồi kết nạp 1 đv", MONDAY, "2024-09-25", "2024-09-25"),
+        ("hôm 3 vừa qua kết nạp 1 đv", MONDAY, "2024-10-03", "2024-10-03"),
+        ("đầu tuần này kết nạp 1 đv", MONDAY, "2024-10-21", "2024-10-27"),
+        ("cuối tuần rồi kết nạp 1 đv", MONDAY, "2024-10-14", "2024-10-20"),
+        ("dịp 3/2 kết nạp 2 đv", date(2025, 2, 10), "2025-02-03", "2025-02-03"),
+        ("kết nạp hai đảng viên năm hai nghìn hai mươi ba", MONDAY, "2023-01-01", "2023-12-31"),
+        ("năm kia chi bộ kết nạp 2 đv", MONDAY, "2022-01-01", "2022-12-31"),
+        # a letter's date is only a day; a report's period is never one; a date to come is an event's
+        ("Tin chuyển tiếp: tháng 9 kết nạp 2 đv", MONDAY, "2024-09-01", "2024-09-30"),
+        ("đ/c Lan gửi báo cáo quý 3: kết nạp 2 đv", MONDAY, "2024-07-01", "2024-09-30"),
+        # days inside the period a report names are its details
+        ("Báo cáo tháng 9: lễ kết nạp ngày 12/9, 2 đồng chí", MONDAY, "2024-09-01", "2024-09-30"),
+        # a level of schooling before a day does not make the day background
+        ("kết nạp 1 đv trình độ cao đẳng hôm 15/10", MONDAY, "2024-10-15", "2024-10-15"),
+    ],
+)
+def test_periods_second_round(text: str, today: date, start: str, end: str) -> None:
+    got = _on(text, today)
+    assert got["intent"] == "report"
+    assert got["period"] == {"start": start, "end": end}
+
+
+def test_a_period_given_with_an_alternative_is_asked() -> None:
+    for text in ("kết nạp 1 đv tháng 8 hoặc 9 gì đó", "tháng 9 kết nạp 2 đv, hay là tháng 8 nhỉ"):
+        got = parse_message(text, MONDAY)
+        assert got.intent == "report" and got.period is None
+        assert "period" in got.ambiguous and got.questions
+        assert got.admission is not None  # the count is kept: only the period is asked
+
+
+def test_a_count_given_with_an_alternative_is_asked() -> None:
+    got = parse_message("ket nap 2 hoac 3 dv, em khong nho ro", MONDAY)
+    assert got.intent == "report" and got.admission is None
+    assert "admission_count" in got.ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        # a line naming the fact under its figures
+        (
+            "T8: 2\nT9: 1\n(cử đi học lớp NT)",
+            [
+                (None, {"sent": 2, "completed": None}, "2024-08-01"),
+                (None, {"sent": 1, "completed": None}, "2024-09-01"),
+            ],
+        ),
+        # "T10 chưa có": none that month
+        (
+            "tháng 9 kết nạp 2 đv, tháng 10 chưa có",
+            [({"count": 2}, None, "2024-09-01"), ({"count": 0}, None, "2024-10-01")],
+        ),
+        # completing without naming the class continues it
+        (
+            "quý 2 cử 3 qc đi học lớp bồi dưỡng, quý 3 cả 3 được cấp giấy chứng nhận",
+            [
+                (None, {"sent": 3, "completed": None}, "2024-04-01"),
+                (None, {"sent": None, "completed": 3}, "2024-07-01"),
+            ],
+        ),
+        # a period in brackets before the verb dates what follows
+        (
+            "Lần 1 (tháng 5) kết nạp 1 đ/c, lần 2 (tháng 8) kết nạp 2 đ/c",
+            [({"count": 1}, None, "2024-05-01"), ({"count": 2}, None, "2024-08-01")],
+        ),
+    ],
+)
+def test_facts_second_round(text: str, facts: list[tuple[dict | None, dict | None, str]]) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    read = [
+        (
+            None if f["admission"] is None else {k: v for k, v in f["admission"].items() if v is not None},
+            f["class_attendance"],
+            f["period"]["start"],
+        )
+        for f in got["facts"]
+    ]
+    assert read == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "sent", "completed"),
+    [
+        # the admission's words are not the class's, without punctuation too
+        ("tháng này kết nạp ba đảng viên cử hai quần chúng đi học", 2, None),
+        ("kết nạp không có cử đi học lớp nhận thức bốn người", 4, None),
+        # people named after a class verb are counted
+        ("Cử đi học lớp NTVĐ: Hà Văn Nam, Lò Thị Hoa", 2, None),
+        ("cử 4 qc học lớp đối tượng, xong 4", 4, 4),
+        ("cử đi học 3, tốt nghiệp 3", 3, 3),
+    ],
+)
+def test_class_second_round(text: str, sent: int | None, completed: int | None) -> None:
+    assert _on(text)["class_attendance"] == {"sent": sent, "completed": completed}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Công nhận chính thức cho 3 đồng chí kết nạp năm ngoái",
+        "Trao huy hiệu 30 năm tuổi Đảng cho 2 đồng chí kết nạp năm 1994",
+        "đồng chí Lan kết nạp năm 2020 nay đã chuyển công tác",
+        "chi bộ có 2 đồng chí học lớp nhận thức năm ngoái mà vẫn chưa kết nạp được",
+        "Nghe đâu chi bộ trường tiểu học kết nạp 3 cô rồi phải không anh?",
+        "Nhận được Hướng dẫn số 12-HD/BTCTW về công tác phát triển đảng viên",
+        "Thông báo: Đảng ủy tổ chức lễ kết nạp cho 5 quần chúng lúc 8h00 ngày 30/10/2024 tại hội trường",
+    ],
+)
+def test_not_a_report_second_round(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "unknown"
+    assert got["admission"] is None and got["class_attendance"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        ("k/n 2 đ.viên, 1 nữ", {"count": 2, "female": 1}),
+        ("chi bộ kết lạp 1 đảng viên", {"count": 1}),
+        ("có 2 em dô Đảng tháng này", {"count": 2}),
+        ("Kết nạp,Nữ,Đoàn viên\n3,1,3", {"count": 3, "female": 1, "youth_union": 3}),
+        (
+            "Đảng viên mới:\nHọ và tên\tGiới tính\tTôn giáo\nLò Văn Páo\tNam\tKhông\nVi Thị Lan\tNữ\tKhông",
+            {"count": 2, "female": 1, "religious": 0},
+        ),
+    ],
+)
+def test_typing_and_tables_second_round(text: str, admission: dict[str, int]) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"] == admission
+
+
+def test_a_tables_period_column_heads_its_lines() -> None:
+    got = _on("Nội dung | Tháng 9\nKết nạp | 1\nCử đi học | 2")
+    assert got["period"] == {"start": "2024-09-01", "end": "2024-09-30"}
+    assert got["class_attendance"] == {"sent": 2, "completed": None}
+
+
+def test_dô_đảng_needs_its_accents() -> None:
+    # "dở dang" (unfinished) folds like "dô Đảng": not an admission
+    assert _on("hồ sơ của 2 quần chúng còn dở dang")["intent"] != "report"
+    assert _on("ho so 2 quan chung con do dang")["intent"] != "report"
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # counted back from today: days, weeks, months, in figures or words
+        ("cách đây 2 tuần kết nạp 1 đv", "2024-10-07", "2024-10-13"),
+        ("cach day ba hom ket nap 2 dv", "2024-10-18", "2024-10-18"),
+        ("2 tuần trước kết nạp 1 đảng viên", "2024-10-07", "2024-10-13"),
+        ("hai tháng trước chi bộ kết nạp 2 đv", "2024-08-01", "2024-08-31"),
+        ("kết nạp 1 đv cách đây 1 tháng", "2024-09-01", "2024-09-30"),
+        ("quý vừa rồi kết nạp 3 đv", "2024-07-01", "2024-09-30"),
+        ("quy qua ket nap 2 dv", "2024-07-01", "2024-09-30"),
+        # a day of the month alone is the latest such day, before a comma too
+        ("ngày 15 kết nạp 1 đv", "2024-10-15", "2024-10-15"),
+        ("ngay 28 ket nap 2 dang vien", "2024-09-28", "2024-09-28"),
+        ("kết nạp 2 đv ngày 5, 1 nữ", "2024-10-05", "2024-10-05"),
+    ],
+)
+def test_periods_counted_back_and_bare_days(text: str, start: str, end: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["period"] == {"start": start, "end": end}
+
+
+def test_a_day_number_that_counts_is_no_day() -> None:
+    # "ngày 5 đồng chí": five comrades, not the 5th
+    assert _on("ngày 5 đồng chí kết nạp 2 đv")["period"] is None
+    assert _on("hôm 3 người được kết nạp, chi bộ họp")["period"] is None
+
+
+def test_a_particle_before_a_comma_stresses_and_does_not_ask() -> None:
+    got = _on("kết nạp có 1 người à, nữ")
+    assert got["intent"] == "report"
+    assert got["admission"]["count"] == 1 and got["admission"]["female"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # other organisations admit their own members: cooperatives, clubs
+        "HTX nông nghiệp kết nạp thêm 8 thành viên",
+        "Câu lạc bộ dưỡng sinh kết nạp 10 người",
+        "clb huu tri ket nap 5 thanh vien moi",
+        "Hợp tác xã dịch vụ kết nạp 3 xã viên",
+        # someone else's cell, as told: "chi bộ ảnh/bả", "X nói chi bộ ..."
+        "anh Hai bên ấp Tân Hòa nói chi bộ ảnh kết nạp 3 người rồi",
+        "chị Ba nói chi bộ bả kết nạp 2 đảng viên",
+        "ông Tư nói là chi bộ kết nạp 2 người",
+    ],
+)
+def test_not_our_admission_third_round(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "unknown"
+    assert got["admission"] is None
+
+
+def test_chi_bộ_anh_said_to_a_superior_is_a_report() -> None:
+    assert _on("chi bộ anh kết nạp 2 đv tháng này")["admission"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kết nạp 2 đv, chưa rõ có ai là nữ không",
+        "ket nap 3 dv, khong biet co ai la nu khong",
+        "kết nạp 2 đv, chưa rõ có ai là đoàn viên không",
+        "kết nạp 2 đv, không nhớ có ai theo đạo không",
+    ],
+)
+def test_what_the_writer_does_not_know_is_not_read(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert all(v is None for k, v in got["admission"].items() if k != "count")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[09:15, 3/11/2025] Chi bộ Đông Hòa: kết nạp 1 đv nữ tháng 10",
+        "[3/11/2025 09:15] Chi bộ Đông Hòa: kết nạp 1 đv nữ tháng 10",
+        "[9:15 SA, 03/11] Lan: tháng 10 ket nap 1 dv nu",
+    ],
+)
+def test_a_copied_messages_time_stamp_is_no_period(text: str) -> None:
+    got = _on(text, date(2025, 11, 28))
+    assert got["admission"]["count"] == 1
+    assert got["period"] == {"start": "2025-10-01", "end": "2025-10-31"}
+
+
+@pytest.mark.parametrize(
+    ("text", "admission", "attendance"),
+    [
+        (
+            "Danh sách quần chúng đi học lớp NTVĐ tháng 11: 1. Trần Văn Hải 2. Lê Thị Thu 3. Phan Văn Đức",
+            None,
+            {"sent": 3, "completed": None},
+        ),
+        ("cử đi học lớp nhận thức: 1/ Trần Văn Hải 2/ Lê Thị Thu", None, {"sent": 2, "completed": None}),
+        ("Kết nạp đảng viên tháng 11: 1) Trần Văn Hải, 2) Lê Thị Thu, 3) Hồ Văn Nam", 3, None),
+        ("Tháng 11: 1. Kết nạp 2 đv 2. Cử 3 qc đi học", 2, {"sent": 3, "completed": None}),
+    ],
+)
+def test_a_numbered_lists_places_are_not_counts(
+    text: str, admission: int | None, attendance: dict | None
+) -> None:
+    got = _on(text, date(2025, 11, 28))
+    assert got["intent"] == "report"
+    assert (got["admission"] and got["admission"]["count"]) == admission
+    assert got["class_attendance"] == attendance
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        # counted groups of the same people joined by "và" add up, whatever is said of each
+        ("Chi bộ kết nạp 1 đồng chí Chơ Ro và 1 đồng chí Kinh, cả 2 đều nam", 2),
+        ("Chi bộ kết nạp 1 đồng chí Tày và 1 đồng chí Kinh", 2),
+        ("kết nạp 1 đảng viên là giáo viên và 1 đảng viên là công an", 2),
+        ("kết nạp 2 đv ở thôn Đông và 1 đv ở thôn Tây", 3),
+        ("kết nạp 1 đồng chí người Kinh và 2 đồng chí người Mường", 3),
+    ],
+)
+def test_groups_joined_by_và_add_up(text: str, count: int) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"]["count"] == count
+
+
+@pytest.mark.parametrize(
+    ("text", "upper"),
+    [
+        # a school's level after a teacher or a school is where they work, not their schooling
+        ("Hôm rồi chi bộ làm lễ kết nạp cho 1 cô giáo cấp 2", None),
+        ("kết nạp 1 đv là giáo viên trường cấp 2", None),
+        ("kết nạp 1 đv, giáo viên THCS", None),
+        ("kết nạp 1 đv học hết cấp 2", 0),
+        ("kết nạp 1 đv tốt nghiệp cấp 3", 1),
+        # after figures of several fields, a bare attribute is said of the whole group
+        ("kết nạp 3 đv: 3 nữ, 2 đoàn viên, trình độ cao đẳng trở lên", 3),
+        ("Chi bộ kết nạp 03 đảng viên là giáo viên (03 nữ, 02 đoàn viên, trình độ đại học).", 3),
+    ],
+)
+def test_schooling_third_round(text: str, upper: int | None) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"].get("upper_secondary_or_above") == upper
+
+
+def test_a_bare_attribute_after_one_figure_still_describes_those_people() -> None:
+    got = _on("kết nạp 3 đv, trong đó 1 nữ, theo đạo Công giáo")
+    assert got["admission"]["female"] == 1 and got["admission"]["religious"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count the bot asks about keeps the period said with it
+        "tháng này chi bộ kết nạp vài đồng chí",
+        "ket nap 1 hay 2 dv thang nay chua chac",
+        # "vài ba", "dăm ba": a few, never three
+        "tháng này kết nạp vài ba đồng chí",
+        "kết nạp dăm ba đồng chí trong tháng này",
+    ],
+)
+def test_an_asked_count_keeps_its_period(text: str) -> None:
+    got = parse_message(text, MONDAY)
+    assert got.intent == "report" and got.admission is None and got.questions
+    assert got.period == Period(date(2024, 10, 1), date(2024, 10, 31))
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        ("kết nạo 2 đảng viên", {"count": 2}),
+        (
+            "tháng rồi kết nạp 1 thằng cháu, đang học cao đẳng",
+            {"count": 1, "female": 0, "upper_secondary_or_above": 1},
+        ),
+        ("kết nạp 1 thằng em họ", {"count": 1, "female": 0}),
+    ],
+)
+def test_slips_and_person_words_third_round(text: str, admission: dict[str, int]) -> None:
+    assert _on(text)["admission"] == admission
+
+
+def test_a_pool_being_trained_is_a_status() -> None:
+    for text in (
+        "Chi bộ hiện đang bồi dưỡng 5 quần chúng ưu tú, 2 đồng chí đã có giấy chứng nhận lớp nhận thức",
+        "chi bo dang boi duong 4 qcut, 1 dc da co giay chung nhan",
+    ):
+        assert _on(text)["intent"] == "unknown"
+    # "kết nào" (which knot) is no admission without its accents
+    assert _on("ket nao 2 dang vien")["intent"] != "report"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a status said after the report does not throw the report away
+        "tháng này cử 3 qc đi học lớp nhận thức, đang bồi dưỡng thêm 2 quần chúng",
+        "tháng này cử 3 qc đi học lớp nhận thức, hiện đang học",
+    ],
+)
+def test_a_status_after_the_report_keeps_it(text: str) -> None:
+    assert _on(text)["class_attendance"] == {"sent": 3, "completed": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        # a closing "(cả N) đều ..." after several periods is said of everyone admitted
+        (
+            "tháng 8 kết nạp 1 đ/c nữ, tháng 9 kết nạp 2 đ/c nam, đều là đoàn viên",
+            [{"count": 1, "female": 1, "youth_union": 1}, {"count": 2, "female": 0, "youth_union": 2}],
+        ),
+        (
+            "tháng 8 kết nạp 1, tháng 9 kết nạp 2, cả 3 đều nữ",
+            [{"count": 1, "female": 1}, {"count": 2, "female": 2}],
+        ),
+        # "cả 2" of three: only the last period's
+        ("tháng 8 kết nạp 1, tháng 9 kết nạp 2, cả 2 đều nữ", [{"count": 1}, {"count": 2, "female": 2}]),
+    ],
+)
+def test_said_of_everyone_after_several_periods(text: str, facts: list[dict[str, int]]) -> None:
+    got = _on(text)
+    assert [{k: v for k, v in f["admission"].items() if v is not None} for f in got["facts"]] == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        # a grade below 6 is no adult's schooling: the class's count
+        ("Tháng 6: KN 1, học lớp 2\nTháng 7: KN 0, học lớp 0", 2),
+        ("tháng 9 kết nạp 1, học lớp 3", 3),
+        ("kết nạp 1 đv học lớp 9", None),
+    ],
+)
+def test_a_class_count_after_học_lớp(text: str, sent: int | None) -> None:
+    got = _on(text)
+    assert (got["class_attendance"] or {}).get("sent") == sent
+
+
+def test_học_hết_12_is_upper_secondary() -> None:
+    got = _on("kết nạp 1 đứa cháu gái, học hết 12 rồi")
+    assert got["admission"] == {"count": 1, "female": 1, "upper_secondary_or_above": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "admission"),
+    [
+        # those named before a passive "được kết nạp" give the women count by their middle names
+        (
+            "3 đ/c: Hoàng Văn Tài, Nông Thị Mai, Hoàng Thị Ly được kết nạp ngày 3/2",
+            {"count": 3, "female": 2},
+        ),
+        ("đ/c Hoàng Văn Tài, đ/c Nông Thị Mai được kết nạp", {"count": 2, "female": 1}),
+        ("đồng chí Lê Văn Nam được kết nạp tháng 9", {"count": 1, "female": 0}),
+        # given names that fold like a particle, after a title
+        ("kết nạp đ/c Hà (nữ), đ/c Tuấn, đ/c Bình (nữ)", {"count": 3, "female": 2}),
+        ("kết nạp đồng chí Hà và đồng chí Nhi", {"count": 2}),
+    ],
+)
+def test_named_people_third_round(text: str, admission: dict[str, int]) -> None:
+    assert _on(text)["admission"] == admission
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # how to send or type a report is a call for help; how the work goes is progress
+        ("Gửi báo cáo kết nạp cho bot như thế nào ạ?", "help"),
+        ("gui bao cao ket nap the nao vay", "help"),
+        ("nhập số kết nạp vào bot ra sao?", "help"),
+        ("tiến độ kết nạp như thế nào rồi?", "progress"),
+    ],
+)
+def test_how_to_send_is_help(text: str, intent: str) -> None:
+    assert _on(text)["intent"] == intent
+
+
+@pytest.mark.parametrize(
+    "text", ["kết nạp đ/c Nhé, đ/c Tuấn", "kết nạp đ/c Tuấn, đ/c Nhé", "kết nạp đ/c Tuấn và đ/c Nhé (nữ)"]
+)
+def test_a_title_before_a_word_not_read_as_a_name_asks_the_count(text: str) -> None:
+    got = parse_message(text, MONDAY)
+    assert got.intent == "report" and got.admission is None
+    assert "admission_count" in got.ambiguous and got.questions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an organisation named as someone's job before "được kết nạp (vào) Đảng": the party admits
+        "chủ nhiệm HTX Nguyễn Văn Nam được kết nạp đảng",
+        "Bí thư chi đoàn Lê Văn Nam được kết nạp vào Đảng",
+        "Chủ nhiệm CLB bóng chuyền Trần Văn Hùng được kết nạp vào Đảng",
+    ],
+)
+def test_an_organisation_as_a_job_before_joining_the_party(text: str) -> None:
+    got = _on(text)
+    assert got["intent"] == "report"
+    assert got["admission"] == {"count": 1, "female": 0}

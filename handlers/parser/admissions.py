@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from handlers.parser.classes import class_count
@@ -16,7 +17,7 @@ from handlers.parser.context import (
     sentence_bounds,
     sentence_kinds,
 )
-from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
+from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS, PERSON_SEX_FOLDED
 from handlers.parser.questions import field_label, question
 from handlers.parser.result import BREAKDOWN_FIELDS, MAX_COUNT
 
@@ -101,6 +102,8 @@ def find_count_forward(items: list[Item], k: int, e: int) -> int | None:
             return None
         if kind in ATTRS:
             continue
+        if kind == "TOTAL" and it.f in ("tong cong", "tong so") and j == k + 1:
+            continue  # "kết nạp tổng cộng 5 đảng viên"
         if kind not in COUNT_SKIP and kind not in ATTRS:
             return None
     return None
@@ -148,6 +151,7 @@ class AdmissionHead:
     trigger: int
     names: list[str]
     attrs_head: list[str]
+    preset: dict[str, int] = dataclasses.field(default_factory=dict)  # breakdowns the groups counted gave
 
 
 TRIGGER_KINDS = frozenset({"ADMIT", "HEAD", "DV", "MORE", "DEVELOP"})
@@ -196,6 +200,8 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue
         s, e = sentence_bounds(ctx, k)
         frame = whose(ctx, k, s)
+        if frame == "org" and "dang" in items[k].f:
+            frame = "ours"  # "chủ nhiệm HTX ... được kết nạp vào Đảng": a job, and the party admits
         if frame == "other":
             continue
         if is_question(ctx, s, e, k):
@@ -204,6 +210,10 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue
         if synthetic and any(items[j].kind == "TOTAL" for j in range(max(s, k - 3), k)):
             continue
+        if "TOTAL" in ctx.kinds and _said_of_members(items, s, k):
+            continue  # "công nhận chính thức cho 2 đồng chí kết nạp năm ngoái": not an admission now
+        if "CO" in ctx.kinds and _status_of_candidates(items, s, k):
+            continue  # "có 1 đồng chí học lớp từ năm 2022 tới giờ chưa kết nạp được": a status
         # scope: until the next class trigger or the next admission trigger
         region_end = n
         for j in range(k + 1, n):
@@ -226,8 +236,14 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
                     "ALL",
                 ):
                     b -= 1
-                if b > k and items[b].kind == "NUM" and items[b - 1].kind in ("SEP", "STOP", "AND"):
-                    region_end = b
+                # ... and so do a negation and "có" opening that clause: "chưa kết nạp, chưa cử ai
+                # đi học", "chưa kết nạp, có 2 qc đang học lớp NT"
+                if b > k and items[b].kind in ("NUM", "NEG", "NONE"):
+                    q = b - 1
+                    while q > k and items[q].kind in ("CO", "NEG", "NONE"):
+                        q -= 1
+                    if items[q].kind in ("SEP", "STOP", "AND"):
+                        region_end = q + 1
                 break
             if kj == "ADMIT" and j > k + 1 and not blocked(items, j):
                 sj, _ = sentence_bounds(ctx, j)
@@ -260,6 +276,51 @@ def _find_admission(ctx: Ctx, pending: list[str]) -> AdmissionHead | None:
             continue  # "kết nạp 15 đoàn viên", "kết nạp 3 hội viên": another organisation's members
         return adm
     return None
+
+
+# What happens to members, not admissions: a trigger in the same clause after one of these says
+# when those members were admitted ("công nhận chính thức cho 2 đ/c kết nạp năm ngoái").
+MEMBER_EVENTS = frozenset(
+    {
+        "cong nhan",
+        "cong nhan chinh thuc",
+        "dang vien chinh thuc",
+        "chuyen chinh thuc",
+        "chuyen dang chinh thuc",
+        "chuyen sinh hoat",
+        "chuyen den",
+        "chuyen di",
+        "chuyen cong tac",
+        "khai tru",
+        "xoa ten",
+        "tu tran",
+        "qua doi",
+        "tang huy hieu",
+        "trao huy hieu",
+        "huy hieu",
+    }
+)
+
+
+def _said_of_members(items: list[Item], s: int, k: int) -> bool:
+    for j in range(k - 1, s - 1, -1):
+        it = items[j]
+        if it.kind in ("SEP", "STOP", "AND", "COLON"):
+            return False
+        if it.kind == "TOTAL" and it.f in MEMBER_EVENTS:
+            return True
+    return False
+
+
+def _status_of_candidates(items: list[Item], s: int, k: int) -> bool:
+    """ "có 1 đồng chí học lớp ... chưa kết nạp được": the trigger, denied, says what the candidates
+    had counted before it are waiting for, not that the cell admitted none."""
+    if not negated_before(items, k, s):
+        return False
+    return any(
+        items[j].kind == "CO" and items[j + 1].kind == "NUM" and items[j + 2].kind in ("CAND", "CLS")
+        for j in range(s, k - 2)
+    )
 
 
 def _class_counted(ctx: Ctx, j: int) -> bool:
@@ -364,6 +425,27 @@ def admission_from_trigger(
     n = len(items)
     negated = negated_before(items, k, s)
     j = find_count_forward(items, k, min(e, region_end))
+    if (
+        j is not None
+        and items[j].kind == "NUM"
+        and (
+            any(items[x].kind == "COLON" for x in range(k + 1, j))
+            or (j + 1 < n and items[j + 1].kind in ATTRS)
+        )
+    ):
+        # "2 đ/c mới kết nạp: 1 nữ giáo viên, 1 nam công an": the count came first, these describe them
+        back = find_count_backward(items, k, s)
+        if back is not None:
+            j = None
+    if (
+        j is not None
+        and items[j].kind == "NUM"
+        and j + 2 < n
+        and items[j + 1].f in ("hay", "hoac", "hay la")
+        and items[j + 2].kind == "NUM"
+    ):
+        ctx.ask("admission_count", question("count"))  # "3 hay 4 đv gì đó": which?
+        return None
     if j is not None and items[j].kind == "BADNUM":
         ctx.ask("admission_count", question("count_invalid", value=items[j].f))
         return None
@@ -371,8 +453,14 @@ def admission_from_trigger(
         # "kết nạp: chưa có", "kết nạp được 0"
         return AdmissionHead(0, j + 1, region_end, None, k, [], [])
     if j is not None and items[j].kind == "NAME":
+        if any(_unread_name(items, x) for x in range(k + 1, region_end)):
+            # "kết nạp đ/c Nhé, đ/c Tuấn": a title before a word not read as a name; how many people?
+            ctx.ask("admission_count", question("count"))
+            return None
         names = name_list(items, j, region_end)
         return AdmissionHead(len(names), j, region_end, "NAME", k, names, [])
+    if negated and j is not None and any(items[x].kind in ("SEP", "STOP") for x in range(k + 1, j)):
+        j = None  # "chưa kết nạp, ...": the denial closes its clause; a figure after it is another's
     if negated and (j is None or items[j].value == 0):
         return AdmissionHead(0, k + 1, region_end, None, k, [], [])
     back = None
@@ -400,7 +488,7 @@ def admission_from_trigger(
             not negated
             and not (after < n and items[after].kind == "LA")
             and not (k > 0 and items[k - 1].kind == "REPORTW")  # "báo cáo kết nạp đảng viên": a topic
-            and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME"))
+            and sentence_kinds(ctx, k).isdisjoint(("PLAN", "INVITE", "TIME", "TOTAL"))
         ):
             # ("Kết nạp đảng viên là nhiệm vụ...": a statement about admissions, nothing to ask)
             pending.append("admission_count")
@@ -441,41 +529,129 @@ def admission_from_trigger(
         if kind == "ALL":
             h += 1
             continue
+        if items[h].f == "(":  # "1 đồng chí (đoàn viên)": what is said of them, in brackets
+            said, after = _group_attrs(items, h, region_end)
+            if said:
+                attrs += said
+                h = after
+                continue
         break
     if back is not None:
         h = max(h, k + 1)
     if idx > 0 and items[idx - 1].kind == "ALL":
         attrs += _said_before(items, s, k, count)  # "giới thiệu 2 đoàn viên ưu tú, ... kết nạp cả 2"
-    if attrs and (more := _groups_after(items, h, region_end, head_noun, attrs)):
-        # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
-        return AdmissionHead(count + more, idx, region_end, head_noun, k, [], [])
+    if attrs:
+        more, groups, after = _groups_after(items, h, region_end, head_noun, attrs)
+        if more:
+            # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
+            preset = _group_values([(count, attrs), *groups], count + more)
+            return AdmissionHead(count + more, after, region_end, head_noun, k, [], [], preset)
+    if head_noun in ("CLS", "HEAD", "DV"):
+        more, after = _and_more(items, h, region_end, head_noun)
+        if more:
+            # "1 đồng chí Chơ Ro và 1 đồng chí Kinh": two counted groups of the same people add up
+            return AdmissionHead(count + more, h, region_end, head_noun, k, [], attrs)
     names: list[str] = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
 
 
-def _groups_after(items: list[Item], h: int, end: int, noun: str | None, attrs: list[str]) -> int:
-    """The people counted after the first group in groups of the same shape, told apart by the same
-    field: "1 đv nam, 1 đv nữ", "2 đồng chí nữ, 1 đồng chí nam" (three people), but "2 đv nữ, 1 đv
-    theo đạo" (one of the two)."""
-    if not (h + 2 < end and items[h].kind in ("SEP", "AND") and items[h + 1].kind == "NUM"):
-        return 0
-    fields = {FIELD_OF[a] for a in attrs if a in FIELD_OF}
-    more = 0
-    x = h
-    while x + 2 < end and items[x].kind in ("SEP", "AND") and items[x + 1].kind == "NUM":
-        y = x + 2
-        if noun is not None and items[y].kind == noun:
-            y += 1
-        kind = "MALE" if y < end and items[y].kind == "NAMQ" else items[y].kind if y < end else ""
-        if not (kind in ATTRS and FIELD_OF.get(kind) in fields and kind not in attrs):
-            return 0 if kind in attrs else more
-        more += int(items[x + 1].value or 0)
-        x = y + 1
-        while x < end and (items[x].kind in ATTRS or items[x].kind == "NAMQ"):
+def _and_more(items: list[Item], h: int, end: int, noun: str) -> tuple[int, int]:
+    """People added by "và <number> <the same noun>" after a counted group and what is said of it
+    (a name, an ethnic group, attributes): the people added and the item after the last count."""
+    more, x, after = 0, h, h
+    while x < end:
+        kind = items[x].kind
+        if kind in ("NAME", "ETH", "KINH", "NAMQ") or kind in ATTRS or items[x].f == "nguoi":
             x += 1
-    return more
+            continue
+        if kind in ("LA", "W") and x - after < 4:  # "1 đảng viên là giáo viên và 1 ..."
+            x += 1
+            continue
+        if (
+            kind == "AND"
+            and items[x].f == "va"
+            and x + 2 < end
+            and items[x + 1].kind == "NUM"
+            and items[x + 2].kind == noun
+        ):
+            more += int(items[x + 1].value or 0)
+            x = after = x + 3
+            continue
+        break
+    return more, after
+
+
+def _groups_after(
+    items: list[Item], h: int, end: int, noun: str | None, attrs: list[str]
+) -> tuple[int, list[tuple[int, list[str]]], int]:
+    """The groups counted after the first one, told apart by the same field: "1 đv nam, 1 đv nữ",
+    "2 đồng chí nữ, 1 đồng chí nam", "1 đồng chí (đoàn viên), 1 đồng chí (không phải đoàn viên)",
+    and person words without a comma ("ba ông một bà"); but "2 đv nữ, 1 đv theo đạo" is one of the
+    two. Returns the people they add, the groups (count, attributes) and the item after them."""
+    # person words counted one after the other need no comma: "ba ông một bà", "2 anh 1 chị"
+    bare = noun is None and h > 0 and items[h - 1].f in PERSON_SEX_FOLDED
+    fields = {FIELD_OF[a] for a in attrs if a in FIELD_OF}
+    groups: list[tuple[int, list[str]]] = []
+    x = h
+    while True:
+        if x < end and items[x].kind in ("SEP", "AND") and items[x].f not in ("(", ")"):
+            y = x + 1
+        elif bare and x == h:
+            y = x
+        else:
+            break
+        if not (y < end and items[y].kind == "NUM"):
+            break
+        z = y + 1
+        if noun is not None and z < end and items[z].kind == noun:
+            z += 1
+        said, after = _group_attrs(items, z, end)
+        if not said or FIELD_OF.get(said[0]) not in fields or said[0] in attrs:
+            if said and said[0] in attrs:
+                return 0, [], h
+            break
+        groups.append((int(items[y].value or 0), said))
+        x = after
+    return sum(c for c, _ in groups), groups, x
+
+
+def _group_attrs(items: list[Item], y: int, end: int) -> tuple[list[str], int]:
+    """What is said of one counted group from y: "nữ", "nam đoàn viên", or in brackets "(đoàn viên)",
+    "(không phải đoàn viên)"; and the item after it."""
+    said: list[str] = []
+    bracket = y < end and items[y].f == "("
+    x = y + 1 if bracket else y
+    negate = False
+    while x < end:
+        it = items[x]
+        if it.kind in ATTRS or it.kind == "NAMQ":
+            kind = "MALE" if it.kind == "NAMQ" else it.kind
+            said.append(NEG_OF.get(kind, kind) if negate else kind)
+            negate = False
+        elif bracket and it.kind in ("NONE", "NEG"):
+            negate = True
+        elif not (bracket and it.kind == "SEP" and it.f == ","):
+            break
+        x += 1
+    if bracket:
+        return (said, x + 1) if x < end and items[x].f == ")" else ([], y)
+    return said, x
+
+
+def _group_values(groups: list[tuple[int, list[str]]], count: int) -> dict[str, int]:
+    """The breakdowns the groups give: "1 nam, 1 nữ" -> female 1; "1 (đoàn viên), 1 (không)" -> 1."""
+    found: dict[str, int] = {}
+    others: dict[str, int] = {}
+    for people, said in groups:
+        for kind in said:
+            field = FIELD_OF[kind]
+            into = others if kind in COMPLEMENT else found
+            into[field] = into.get(field, 0) + people
+    values = {field: count - n for field, n in others.items() if n <= count}
+    values.update(found)
+    return values
 
 
 def _said_before(items: list[Item], s: int, k: int, count: int) -> list[str]:
@@ -500,6 +676,20 @@ def _label_values(items: list[Item], h: int, end: int) -> bool:
         pairs += 1
         x += 2
     return pairs > 0 and (x >= end or (items[x].kind not in ATTRS and items[x].kind not in NOUNS))
+
+
+def _unread_name(items: list[Item], j: int) -> bool:
+    """ "đ/c Nhé," : a title, one word the name reader did not take, then the list goes on."""
+    n = len(items)
+    return (
+        j >= 0
+        and j + 1 < n
+        and items[j].kind == "CLS"
+        and items[j].f in ("d/c", "dc", "dong chi", "đ/c")
+        and items[j + 1].kind == "W"
+        and items[j + 1].f.isalpha()
+        and (j + 2 >= n or items[j + 2].kind in ("SEP", "AND", "STOP"))
+    )
 
 
 def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
@@ -530,12 +720,15 @@ def name_list(items: list[Item], j: int, end: int | None = None) -> list[str]:
 
 
 # What may stand between the names of a list: separators, titles, what is said of each person.
-_IN_NAME_LIST = ATTRS | {"AND", "SEP", "CLS", "COLON", "MASK", "LA", "NAMQ", "W", "NAMELIST", "TUOI"}
+_IN_NAME_LIST = ATTRS | {
+    *("AND", "SEP", "CLS", "COLON", "MASK", "LA", "NAMQ", "W", "NAMELIST", "TUOI"),
+    *("LABEL", "FIELDNAME", "NEG", "NONE"),  # a row of a table: "Giới tính: Nam, Tôn giáo: Không"
+}
 
 
 def _name_line(items: list[Item], j: int, n: int) -> bool:
-    """A line that opens with a name (after its numbering, a dash or a title)."""
-    while j < n and (items[j].kind in ("SEP", "CLS") or items[j].f == "."):
+    """A line that opens with a name (after its numbering, a dash, a title or "Họ và tên:")."""
+    while j < n and (items[j].kind in ("SEP", "CLS", "FIELDNAME", "COLON") or items[j].f == "."):
         j += 1
     if j < n and items[j].kind == "NUM":
         j += 1
@@ -561,6 +754,10 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
             chunk = region[a + 1 : b]
             each = count if any(it.kind == "ALL" for it in chunk) else 1
             people.append(describe(ctx, clauses(chunk), each, count))
+        if len(people) > 1 and each == 1 and not any(v is not None for p in people[:-1] for v in p.values()):
+            # "Tráng A Páo, Giàng Thị Mỷ (dân tộc Mông)": said after the last name only, it may be of
+            # her or of everyone listed: the bot asks
+            people = []
         region = region[: name_positions[0]]
     parts = clauses(region)
     if count > 1 and "ORD" in ctx.kinds and any(it.kind == "ORD" for part in parts for it in part):
@@ -576,6 +773,14 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         people.append(describe(ctx, person, 1, count))
         parts = parts[:first]
     values = describe(ctx, parts, count, count, adm.attrs_head)
+    for name, value in adm.preset.items():
+        if values[name] is None:
+            values[name] = value
+    if "UNSURE" in ctx.kinds and any(it.kind == "UNSURE" for it in region):
+        # "1 là đoàn viên, còn 1 thì không nhớ": a part is known, the rest is not: the bot asks
+        for name, value in values.items():
+            if value is not None and 0 < value < count:
+                values[name] = None
     if not people:
         return values
     for field in BREAKDOWN_FIELDS:
@@ -597,7 +802,12 @@ def describe(
     found: dict[str, list[int]] = {}
     complements: dict[str, list[int]] = {}
 
+    classified = {"PERSONF": 0, "PERSONM": 0}
+
     def add(kind: str, value: int) -> None:
+        if kind in classified:
+            classified[kind] += value
+            return
         field = FIELD_OF[kind]
         if kind in COMPLEMENT:
             complements.setdefault(field, []).append(value)
@@ -606,23 +816,38 @@ def describe(
 
     for kind in head:
         add(kind, count)
-    last_num: list[int | None] = [None]
+    last_num: list[int | None] = [None, 0]  # the previous clause's number; clauses with a number so far
+    # breakdowns written as labels ("Nữ: 01; ĐV: 02"): a label "ĐV" among them is đoàn viên
+    labels = any(
+        clause[0].kind in ATTRS and len(clause) > 1 and clause[1].kind == "COLON"
+        for clause in parts
+        if clause
+    )
     for clause in parts:
-        read_clause(ctx, clause, count, add, last_num)
+        if "UNSURE" in ctx.kinds and any(it.kind == "UNSURE" for it in clause):
+            continue  # "chưa rõ có ai là nữ không": what the writer does not know is asked, never read
+        read_clause(ctx, clause, count, add, last_num, labels)
     for field, vals in found.items():
         total = sum(vals)
         # separate people add up; a sum beyond the count means the same people were described twice
         values[field] = total if total <= count else max(vals)
     for field, vals in complements.items():
-        if values[field] is None:
-            total = sum(vals)  # "3 nam" of 4 -> 1 female
-            if total <= count:
-                values[field] = count - total
-            else:
-                ctx.ask(
-                    f"{field}_exceeds",
-                    question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
-                )
+        total = sum(vals)  # "3 nam" of 4 -> 1 female
+        if total > count and all(v == count for v in vals):
+            total = count  # everyone said twice: "1 đ/c nam, ảnh không theo đạo"
+        if values[field] is not None:
+            if values[field] + total != count:
+                values[field] = None  # "3 đv, 2 nữ 2 nam": the two do not add up, the bot asks
+        elif total <= count:
+            values[field] = count - total
+        else:
+            ctx.ask(
+                f"{field}_exceeds",
+                question("exceeds", label=field_label(field, complement=True), value=total, count=whole),
+            )
+    classified_people = classified["PERSONF"] + classified["PERSONM"]
+    if classified_people == count and values["female"] is None:
+        values["female"] = classified["PERSONF"]  # "1 chị người Hoa, 1 anh người Kinh"
     return values
 
 
@@ -692,7 +917,9 @@ def clauses(region: list[Item]) -> list[list[Item]]:
     return out
 
 
-def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: list[int | None]) -> None:
+def read_clause(
+    ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: list[int | None], labels: bool = False
+) -> None:
     """One comma-separated piece of the breakdown: numbers paired with attributes.
 
     `last_num` carries the number of the previous clause: in "trong đó 1 nữ, theo đạo Công giáo" the
@@ -715,9 +942,28 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
                 if not (x > 0 and clause[x - 1].kind == "NUM"):
                     continue
                 kind = _PERSON_WORDS[it.f]  # "2 chị 1 anh"
+            if (
+                kind in ("FEMALE", "MALE")
+                and it.f in PERSON_SEX_FOLDED
+                and any(o.kind in ATTRS and FIELD_OF[o.kind] != "female" for o in clause[x + 1 :])
+            ):
+                # "1 chị người Hoa, 2 người Kinh": "chị" counts the person the clause describes by
+                # another field; it says her sex, not that the others are men
+                kind = "PERSONF" if kind == "FEMALE" else "PERSONM"
             elif kind == "DV":
-                # "1 dv" alone is đoàn viên; "1 dv nữ", "cả 2 dv đều...", "3 dv này" repeat the head noun
-                if not (n == 2 and x == 1 and clause[0].kind == "NUM" and int(clause[0].value or 0) < count):
+                # "1 dv" alone is đoàn viên; "1 dv nữ", "cả 2 dv đều...", "3 dv này" repeat the head noun;
+                # a label "ĐV: 02" among the breakdown's labels ("(Nữ: 01; ĐV: 02)") is đoàn viên
+                if not (
+                    (n == 2 and x == 1 and clause[0].kind == "NUM" and int(clause[0].value or 0) < count)
+                    or (
+                        labels
+                        and n == 3
+                        and x == 0
+                        and clause[1].kind == "COLON"
+                        and clause[2].kind == "NUM"
+                        and int(clause[2].value or 0) <= count
+                    )
+                ):
                     continue
                 kind = "YOUTH"
             if (it.value == "negated" or kind == "NOREL") and not (atoms and atoms[-1][0] == "NUM"):
@@ -746,8 +992,15 @@ def read_clause(ctx: Ctx, clause: list[Item], count: int, add: Adder, last_num: 
             # "còn lại là nam" restates the complement; a plan inside a breakdown is not a fact
             last_num[0] = None
             return
-    inherited = last_num[0]
+    # a line "Văn hóa: 12/12" says its own value: it does not take the figure of the line before
+    inherited = None if any(it.kind == "COLON" for it in clause) else last_num[0]
+    if len(last_num) > 1 and (last_num[1] or 0) >= 2:
+        # "3 nữ, 2 đoàn viên, trình độ cao đẳng trở lên": after figures of several fields, a bare
+        # attribute is said of the whole group, not of the last figure's people
+        inherited = None
     last_num[0] = nums[0] if len(nums) == 1 and attrs else None
+    if len(last_num) > 1 and nums and attrs:
+        last_num[1] = (last_num[1] or 0) + 1
     if not attrs:
         return
     if not nums:

@@ -55,8 +55,12 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
             continue  # "kết nạp 2 đv; cả 2 đều đã học lớp nhận thức": what the new members did before
         if kind == "DONE" and k + 1 < n and items[k + 1].kind == "PLAN":
             continue  # "hoàn thành chỉ tiêu"
+        # the admission's words are not the class's: "kết nạp hai đảng viên cử năm quần chúng đi học"
+        floor = admission_region[1] if admission_region is not None and admission_region[0] < k else s
         if kind in ("SENT", "STUDY") and sent is None:
-            v = class_count(items, k, s, e)
+            v = class_count(items, k, max(s, floor), e)
+            if v is None:
+                v = _named_after(items, k, e)  # "Danh sách cử đi học lớp NTVĐ: Lê Văn An, Lê Thị Bình"
             if v is not None and v < 0:
                 ctx.ask("class_count", question("class_count_invalid", value=items[-v - 1].f))
                 continue
@@ -68,7 +72,7 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
                 seen = True
                 first = min(first, k)
         elif kind in ("DONE", "CERT") and completed is None:
-            v = class_count(items, k, s, e, sent if sent is not None else earlier)
+            v = class_count(items, k, max(s, floor), e, sent if sent is not None else earlier)
             if v is not None and v < 0:
                 ctx.ask("class_count", question("class_count_invalid", value=items[-v - 1].f))
                 continue
@@ -90,16 +94,30 @@ def find_class(ctx: Ctx, admission_region: tuple[int, int] | None) -> tuple[Clas
     return ClassAttendanceFacts(sent=sent, completed=completed), first
 
 
+def _named_after(items: list[Item], k: int, e: int) -> int | None:
+    """How many people are named after a class verb ("cử đi học: Lê Văn An, Lê Thị Bình"), or None."""
+    j = k + 1
+    while j < e and items[j].kind in ("STUDY", "CLASS", "COLON", "CAND", "CLS", "NAMELIST", "MASK", "PERIOD"):
+        j += 1
+    named = 0
+    while j < e and items[j].kind in ("NAME", "SEP", "AND", "CLS"):
+        named += items[j].kind == "NAME"
+        j += 1
+    return named or None
+
+
 def reports_own_class(ctx: Ctx, k: int, s: int, e: int) -> bool:
     """Not a status ("chi bộ hiện có 7 QCUT trong nguồn, trong đó 3 đã học lớp", "có 2 quần chúng đã
     học lớp nhận thức năm ngoái"), nor someone else's news or an invitation."""
     kinds = sentence_kinds(ctx, k)
-    if "STATUS" in kinds or "TOTAL" in kinds or "INVITE" in kinds or "HEARSAY" in kinds:
-        return False
     items = ctx.items
+    if "STATUS" in kinds and any(items[j].kind == "STATUS" for j in range(s, k)):
+        return False  # a status said before ("hiện có 7 QCUT ..., 3 đã học lớp"); not one said after
+    if "TOTAL" in kinds or "INVITE" in kinds or "HEARSAY" in kinds:
+        return False
     if "BLOCK" in kinds and any(items[j].f == "nguon ket nap" for j in range(s, e)):
         return False  # "Nguồn kết nạp của chi bộ: ..., 2 đồng chí đã có giấy chứng nhận"
-    if items[k].f in ("da hoc", "hoc", "da hoc xong"):
+    if items[k].f in ("da hoc", "hoc", "da hoc xong", "hoc lop", "da hoc lop"):
         # "có 2 quần chúng đã học lớp": what the pool has, not what was done this period
         for j in range(k - 1, max(s - 1, k - 5), -1):
             kind = items[j].kind

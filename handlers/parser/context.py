@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+
+from handlers.periods import Period
 
 # --------------------------------------------------------------------------------------------------
 # Facts
@@ -82,7 +85,10 @@ def _asks(items: list[Item], j: int, e: int) -> bool:
     """A question word that asks: not "không có gì mới" (nothing), not a filler "à" opening a sentence."""
     if j > 0 and items[j - 1].kind in ("NEG", "NONE"):
         return False
-    return items[j].f not in FINAL_PARTICLES or j >= e - 2
+    # a final particle asks at the end of what is said; before a comma it stresses ("có 1 người à, ...")
+    return items[j].f not in FINAL_PARTICLES or (
+        j >= e - 2 and not any(items[x].kind == "SEP" for x in range(j + 1, e))
+    )
 
 
 FINAL_PARTICLES = frozenset({"a", "nhi", "the"})
@@ -136,9 +142,11 @@ class Ctx:
         "items",
         "kinds",
         "period_kinds",
+        "periods",
         "questions",
         "sid",
         "skinds",
+        "today",
         "uncounted",
     )
 
@@ -150,6 +158,8 @@ class Ctx:
         self.bounds: list[tuple[int, int]] = []
         self.skinds: list[set[str]] = []
         self.period_kinds: list[str] = []  # kind of each PERIOD item's hit ("day", "month"...), by index
+        self.periods: list[Period | None] = []  # the period of each PERIOD item's hit, by index
+        self.today: date | None = None
         self.kinds: set[str] = set()  # every kind in the message: the checks of rare kinds start here
         # "kết nạp" seen without a count: asked once the whole message is read, if nothing else counts
         self.uncounted: list[int] = []
@@ -188,6 +198,8 @@ class Ctx:
         sub.kinds = {it.kind for it in items}
         sub.uncounted = self.uncounted
         sub.period_kinds = self.period_kinds
+        sub.periods = self.periods
+        sub.today = self.today
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions
         return sub

@@ -11,13 +11,14 @@ A fact dated after today is a plan, not a report.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
 from handlers.parser.admissions import TRIGGER_KINDS, find_admission, read_breakdown
 from handlers.parser.classes import find_class
 from handlers.parser.context import Ctx, Item, sentence_bounds
-from handlers.parser.lexicon import ATTRS, CLASS_KINDS, NOUNS
+from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
 from handlers.parser.names import female_from_names
 from handlers.parser.questions import field_label, question
 from handlers.parser.result import BREAKDOWN_FIELDS, AdmissionFacts, ClassAttendanceFacts
@@ -44,6 +45,11 @@ _FILLERS = frozenset({"trong", "vao", "rieng", "sang", "den", "toi", "tu", "cuoi
 _CLAUSE_START = frozenset({"STOP", "SEP", "AND", "COLON"})
 _BACKGROUND = frozenset({"CLASS", "STUDY", "DONE", "CERT", "EDU", "LOWEDU", "SENT"})
 _LETTER_KINDS = frozenset({"TIME", "LETTER"})
+_SCHOOLING = frozenset({"EDU", "LOWEDU"})
+_COMPLETION = frozenset({"DONE", "CERT"})
+_COUNTS = frozenset({"NUM", "NAME", "NEG", "NONE"})
+_CLASS_NAMED = frozenset({"CLASS", "SENT", "STUDY", "ADMIT"})
+_NOTHING = frozenset({"NEG", "NONE"})
 
 
 def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
@@ -52,7 +58,30 @@ def read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
     readings = _read_facts(ctx, hits, today)
     if ctx.uncounted and not any(r.admission is not None for r in readings):
         ctx.ask("admission_count", question("count"))
+    if readings and "PERIOD" in ctx.kinds and _doubted_period(ctx.items):
+        # "tháng 10 hoặc 11 gì đó", "tháng 10 ..., hay là tháng 9 nhỉ": which one? the bot asks
+        ctx.ask("period", question("period"))
+        for reading in readings:
+            reading.periods = [None]
+        readings = _merge_same_period(readings)
     return readings
+
+
+_OR = frozenset({"hoac", "hay", "hay la", "hoac la"})
+
+
+def _doubted_period(items: list[Item]) -> bool:
+    """A period offered with another as an alternative: "tháng 10 hoặc 11", "..., hay là tháng 9"."""
+    n = len(items)
+    for k, it in enumerate(items):
+        if it.kind != "PERIOD":
+            continue
+        if k + 2 < n and items[k + 1].f in _OR and items[k + 2].kind in ("PERIOD", "NUM"):
+            return True
+        before = k - 2 if k >= 2 and items[k - 1].kind == "LA" else k - 1  # "hay là tháng 9"
+        if before >= 0 and items[before].f in _OR and any(x.kind == "PERIOD" for x in items[:before]):
+            return True
+    return False
 
 
 def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
@@ -79,9 +108,11 @@ def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
         return [reading]
     cuts = _cuts(ctx, marks)
     readings: list[Reading] = []
-    stretches = list(zip([0, *cuts], [*cuts, len(items)], strict=True))
+    stretches = _label_lines(ctx, list(zip([0, *cuts], [*cuts, len(items)], strict=True)))
     orphans: list[tuple[int, int]] = []  # stretches that report nothing: their periods may date a neighbour
-    verb: str | None = None  # the kind of fact the last stretch with a verb was about
+    # the kind of fact the last stretch with a verb was about; before any, the verb of a later line
+    # that counts nothing itself: "Tháng 7: 1\nTháng 8: 0\n(kết nạp đảng viên)"
+    verb: str | None = _label_verb(ctx, stretches)
     for start, end in stretches:
         reading = _read(ctx, start, end, verb)
         stretch_verbs = {it.kind for it in items[start:end]}
@@ -93,10 +124,39 @@ def _read_facts(ctx: Ctx, hits: list[PeriodHit], today: date) -> list[Reading]:
             orphans.append((start, end))
             continue
         readings.append(reading)
+    _said_of_all(ctx, readings)
     for reading in readings:
         reading.periods = _periods_of(ctx, periods, reading, orphans)
+    _within_report_period(ctx, marks, readings)
     readings = _without_totals(ctx, readings)
     return _drop_plans(_merge_same_period(readings), today)
+
+
+def _said_of_all(ctx: Ctx, readings: list[Reading]) -> None:
+    """A closing clause "(cả 2) đều là đoàn viên" after facts of several periods is said of everyone
+    they admitted, not only of the last period's people."""
+    admitted = [r for r in readings if r.admission is not None]
+    if len(admitted) < 2:
+        return
+    items = ctx.items
+    total = sum(r.admission.count for r in admitted if r.admission is not None)
+    cut = max((j for j in range(len(items)) if items[j].kind in ("SEP", "STOP")), default=-1)
+    tail = items[cut + 1 :]
+    if cut < admitted[-1].start or not any(it.kind == "ALL" for it in tail):
+        return
+    if any(it.kind in ("NEG", "NONE", "PERIOD") for it in tail):
+        return
+    if any(it.kind == "NUM" and int(it.value or 0) != total for it in tail):
+        return
+    said = [it.kind for it in tail if it.kind in ATTRS]
+    if not said or any(it.kind not in (*ATTRS, "ALL", "NUM", "LA", "W", "CLS", "DV", "HEAD") for it in tail):
+        return
+    for r in admitted:
+        assert r.admission is not None
+        values = {}
+        for kind in said:
+            values[FIELD_OF[kind]] = 0 if kind in COMPLEMENT else r.admission.count
+        r.admission = dataclasses.replace(r.admission, **values)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -116,6 +176,13 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
         while prev >= 0 and items[prev].kind in ("W", "PAST") and items[prev].f in _FILLERS:
             prev -= 1
         if prev >= 0 and items[prev].f == "(" and k + 1 < n and items[k + 1].f == ")":
+            if k + 2 < n and items[k + 2].kind in _TRIGGERS:
+                # "Đợt 1 (tháng 3) kết nạp 2 đ/c, đợt 2 (tháng 9) kết nạp 3": it dates what follows
+                start = prev - 1
+                while start >= 0 and items[start].kind not in _CLAUSE_START:
+                    start -= 1
+                cuts.add(start + 1)
+                continue
             # "kết nạp 2 đv (T10) và cử 3 qc (T11)": a period in brackets dates what comes before it
             if (
                 k + 2 < n
@@ -161,16 +228,59 @@ def _cuts(ctx: Ctx, marks: list[int]) -> list[int]:
     return sorted(c for c in cuts if 0 < c < n)
 
 
+def _label_lines(ctx: Ctx, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A last line with a verb and no figure ("Tháng 9: 2\n(kết nạp đảng viên)") is a stretch of its own."""
+    items = ctx.items
+    out = []
+    for start, end in stretches:
+        line = end
+        while line > start and items[line - 1].kind != "STOP":
+            line -= 1
+        if line > start and items[line - 1].f == "\n" and line < end:
+            tail = {it.kind for it in items[line:end]}
+            head = {it.kind for it in items[start:line]}
+            if not tail.isdisjoint(_VERBS) and tail.isdisjoint(_COUNTS) and head.isdisjoint(_VERBS):
+                out += [(start, line), (line, end)]
+                continue
+        out.append((start, end))
+    return out
+
+
+def _label_verb(ctx: Ctx, stretches: list[tuple[int, int]]) -> str | None:
+    """The verb of a stretch that names the fact but counts nothing ("(kết nạp đảng viên)" under
+    the figures), when no stretch before it has a verb: the stretches before it are about that."""
+    items = ctx.items
+    for start, end in stretches:
+        kinds = {it.kind for it in items[start:end]}
+        if kinds.isdisjoint(_VERBS):
+            continue
+        if not kinds.isdisjoint(_COUNTS):
+            return None
+        if "ADMIT" in kinds:
+            return "ADMIT"
+        return "SENT" if not kinds.isdisjoint(("SENT", "STUDY")) else None
+    return None
+
+
 def _read(ctx: Ctx, start: int, end: int, verb: str | None) -> Reading | None:
     """Read items[start:end]. A stretch without a verb of its own that counts again ("tháng 10: 2",
-    "và 1 đv hôm 10/11", "T8: 1" under a line "Kết nạp ĐV") continues the kind of fact of the last
-    stretch with a verb (`verb`)."""
+    "và 1 đv hôm 10/11", "T8: 1" under a line "Kết nạp ĐV") or says none ("T10 chưa có") continues
+    the kind of fact of the last stretch with a verb (`verb`); one that completes without naming the
+    class continues the class ("tháng 9 cử 4 đi học, tháng 10 cả 4 hoàn thành")."""
     items = ctx.items
     whole = start == 0 and end == len(items)
     part = items if whole else items[start:end]
     kinds = ctx.kinds if whole else {it.kind for it in part}
     shift = start
-    if kinds.isdisjoint(_VERBS) and verb is not None and "NUM" in kinds:
+    if not whole and verb == "SENT" and not kinds.isdisjoint(_COMPLETION) and kinds.isdisjoint(_CLASS_NAMED):
+        part = [Item("CLASS", "lop"), *part]
+        shift -= 1
+        kinds = kinds | {"CLASS"}
+    if (
+        kinds.isdisjoint(_VERBS)
+        and verb is not None
+        and ("NUM" in kinds or (verb == "ADMIT" and not whole and not kinds.isdisjoint(_NOTHING)))
+    ):
         while part and part[0].kind in ("SEP", "AND", "STOP"):
             part = part[1:]
             shift += 1
@@ -207,6 +317,15 @@ def read_stretch(ctx: Ctx, kinds: set[str]) -> tuple[AdmissionFacts | None, Clas
                 if "NAME" in kinds
                 else []
             )
+            if (
+                not all_names
+                and "NAME" in kinds
+                and adm.trigger > 0
+                and items[adm.trigger - 1].kind == "DUOC"
+            ):
+                # "Hoàng Văn Tài, Nông Thị Mai được kết nạp": those named before a passive verb
+                s = sentence_bounds(ctx, adm.trigger)[0]
+                all_names = [str(it.value) for it in items[s : adm.trigger] if it.kind == "NAME"]
             if values["female"] is None and all_names and len(all_names) == count:
                 values["female"] = female_from_names(all_names)
             for field in BREAKDOWN_FIELDS:
@@ -279,6 +398,29 @@ def _periods_of(
     return _pair(ctx, periods, k)
 
 
+def _within_report_period(ctx: Ctx, marks: list[int], readings: list[Reading]) -> None:
+    """ "Báo cáo tháng 10: ... khai giảng 14/10, bế giảng 18/10", "báo cáo tháng 9: ngày 5/9 kết nạp
+    1 đ/c; ngày 20/9 cử 2 quần chúng": days inside the period a report names are details of that
+    report, which the facts are filed under (months inside a quarter stay facts of their own)."""
+    reported = {
+        ctx.periods[int(ctx.items[k].value or 0)]
+        for k in marks
+        if _is_report_period(ctx, k) and not _is_letter(ctx, k)
+    }
+    if len(reported) != 1:
+        return
+    whole = reported.pop()
+    if whole is None or (whole.end - whole.start).days < 27:
+        return
+    for reading in readings:
+        reading.periods = [
+            whole
+            if p is not None and whole.start <= p.start and p.end <= whole.end and (p.end - p.start).days < 7
+            else p
+            for p in reading.periods
+        ]
+
+
 def _pair(ctx: Ctx, periods: list[Period | None], k: int) -> list[Period | None]:
     """ "tháng 9 và tháng 10": both months; "mỗi tháng" after them makes one fact for each."""
     items = ctx.items
@@ -300,11 +442,19 @@ def _pair(ctx: Ctx, periods: list[Period | None], k: int) -> list[Period | None]
 
 
 def _is_letter(ctx: Ctx, k: int) -> bool:
-    """The date of a letter, a message or a forward: not what the report is about."""
+    """The date of a letter, a message or a forward: not what the report is about. Only a day can be
+    one ("gửi báo cáo tháng 6" names the report's month), never a day still to come (that is when
+    something will happen) nor the period a report names ("báo cáo tháng 10")."""
     items = ctx.items
     n = len(items)
     if ctx.kinds.isdisjoint(_LETTER_KINDS) and not (k > 0 and items[k - 1].f == ","):
         return False  # no clock time, no word of a letter, no "Place, ngày ...": nothing to look at
+    index = int(items[k].value or 0)
+    if ctx.period_kinds[index] != "day":
+        return False
+    period = ctx.periods[index]
+    if ctx.today is not None and period is not None and period.start > ctx.today:
+        return False
     s, e = sentence_bounds(ctx, k)
     if ((k > 0 and items[k - 1].kind == "TIME") or (k + 1 < n and items[k + 1].kind == "TIME")) and not any(
         items[j].kind in _TRIGGERS for j in range(s, e)
@@ -316,13 +466,14 @@ def _is_letter(ctx: Ctx, k: int) -> bool:
             return False
         if kind == "LETTER":
             return True
+        if kind == "REPORTW":
+            return False
     # "Hà Nam, ngày 2 tháng 11 năm 2023", "Số 15-BC/CB, ngày 31/10/2023": a letter's place and date
     return (
         k - s <= 6
         and k > s
         and items[k - 1].kind == "SEP"
         and items[k - 1].f == ","
-        and ctx.period_kinds[int(items[k].value or 0)] == "day"
         and all(items[j].kind in ("W", "NAME", "COLON", "SEP", "MASK") for j in range(s, k - 1))
     )
 
@@ -336,6 +487,10 @@ def _is_background(ctx: Ctx, k: int) -> bool:
         kind = items[j].kind
         if kind in ("SEP", "STOP", "ADMIT", "COLON"):
             return False
+        if kind in _SCHOOLING:
+            # "tốt nghiệp đại học năm 2015" dates the schooling; "trình độ đại học, ngày 20/10" is
+            # the level, then the day of the admission
+            return ctx.period_kinds[int(items[k].value or 0)] == "year"
         if kind in _BACKGROUND or kind == "TOTAL":
             return True  # "... là 3 đv trong năm nay": a running total's period
     return False
@@ -347,7 +502,7 @@ def _is_report_period(ctx: Ctx, k: int) -> bool:
     s, _ = sentence_bounds(ctx, k)
     for j in range(k - 1, s - 1, -1):
         kind = items[j].kind
-        if kind == "NUM":
+        if kind == "NUM" or kind == "PERIOD":  # "báo cáo tháng 9: ngày 5/9 ...": the month is
             return False
         if kind == "REPORTW":
             return True

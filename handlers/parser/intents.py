@@ -37,8 +37,12 @@ def parse_message(text: str, today: date) -> ParseResult:
 
 def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
-    if "\t" in raw or "|" in raw:
-        raw = rewrite_tables(raw)
+    if "[" in raw:
+        raw = STAMP.sub(" ", raw)  # "[09:15, 3/11/2025] Name:": when a copied message was sent, no period
+    if ("1." in raw or "1)" in raw or "1/ " in raw) and LIST_MARK.search(raw):
+        raw = _unnumber(raw)
+    if "\t" in raw or "|" in raw or ("\n" in raw and ("," in raw or ";" in raw)):
+        raw = rewrite_tables(raw)  # pasted from Excel, typed with "|", or saved as CSV
     norm = normalize(raw)[:MAX_INPUT]
     if not norm:
         return ParseResult("unknown")
@@ -81,9 +85,11 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         if fixed != norm:
             return _parse(fixed, today, repaired=True)
     ctx = Ctx(items)
+    ctx.today = today
     kinds = ctx.kinds = {it.kind for it in items}
     if hits:
         ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
+        ctx.periods = [h.period for h in hits if h.kind not in MASKED_KINDS]
 
     readings = read_facts(ctx, hits, today) if not kinds.isdisjoint(FACT_KINDS) else []
     if (
@@ -94,12 +100,18 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
         ctx.ambiguous.clear()  # "cho hỏi cách báo cáo kết nạp đảng viên": a how-to, not a report
         ctx.questions.clear()
     if readings or ctx.ambiguous:
-        return _report(readings, ctx, names)
+        # a count the bot asks about keeps the period said with it ("tháng này kết nạp vài đồng chí")
+        said = best_period(hits) if not readings and "period" not in ctx.ambiguous else None
+        return _report(readings, ctx, names, said)
     period = best_period(hits)
+    if "HEARSAY" in kinds:
+        return ParseResult("unknown", names=tuple(names))  # "nghe nói chi bộ trường ... rồi hả anh?"
     if "PROG" in kinds and not ("HELP" in kinds and "tien do" not in folded and not _please(items)):
         return ParseResult("progress", period=period, names=tuple(names))
     # a question about how many / how far: "đã kết nạp được bao nhiêu?", "đã đạt chỉ tiêu chưa?"
     q_words = {it.f for it in items if it.kind == "Q"}
+    if q_words & HOW and any(it.f in SEND_WORDS for it in items):
+        return ParseResult("help")  # "gửi báo cáo kết nạp cho bot như thế nào ạ?": how to use the bot
     how_much = (
         bool(q_words - NOT_PROGRESS_Q)
         or ("?" in folded and not q_words and not yes_no(items))
@@ -132,7 +144,7 @@ def _how_to_the_work(items: list[Item], kinds: set[str]) -> bool:
     )
 
 
-def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
+def _report(readings: list[Reading], ctx: Ctx, names: list[str], said: Period | None = None) -> ParseResult:
     """A report: one fact, or several with their totals in the single fields."""
     facts: tuple[Fact, ...] = ()
     if len(readings) == 1 and len(readings[0].periods) == 1:
@@ -150,7 +162,8 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
             else None
         )
     else:
-        admission = attendance = period = None
+        admission = attendance = None
+        period = said
     ambiguous = tuple(ctx.ambiguous)
     questions = tuple(ctx.questions)
     if admission is not None and admission.count > 0:
@@ -161,8 +174,32 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str]) -> ParseResult:
 
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS
 _MARKERS = {ord("§"): "^", ord("@"): "^"}
+# The time stamp a messenger puts before a copied message: "[09:15, 3/11/2025]", "[21/10/2024 08:15]",
+# "[3/11 9:15 SA]" (a time and a date in either order, in brackets).
+_TIME = r"\d{1,2}\s*[:h]\s*\d{2}(?:\s*:\s*\d{2})?(?:\s*(?:am|pm|sa|ch))?"
+_DATE = r"\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?"
+STAMP = re.compile(rf"\[\s*(?:{_TIME}\s*,?\s*{_DATE}|{_DATE}\s*,?\s*{_TIME})\s*\]", re.I)
+# A numbered list of people: "1. Trần Văn Hải 2. Lê Thị Thu", "1) ...", "1/ ...": the numbers are
+# places in the list, never counts.
+LIST_MARK = re.compile(r"(?<![\w/.,:])(\d{1,2})\s*[.)/]\s+(?=\w)")
+
+
+def _unnumber(raw: str) -> str:
+    """The list's markers made commas, when they run 1, 2, 3... and each opens a capitalised name."""
+    marks = [m for m in LIST_MARK.finditer(raw) if raw[m.end()].isupper()]
+    if len(marks) < 2 or [int(m.group(1)) for m in marks] != list(range(1, len(marks) + 1)):
+        return raw
+    out, last = [], 0
+    for m in marks:
+        out += [raw[last : m.start()], ", "]
+        last = m.end()
+    return "".join([*out, raw[last:]])
+
+
 # A photo or a file shared in a chat, as a messenger shows it in text: "[Hình ảnh] ...", "[Photo]".
 CAPTION = re.compile(r"\[\s*(?:hinh\s*anh|anh|photo|image|video|sticker|file|tep|tap tin)\s*\]")
+HOW = frozenset({"nhu the nao", "the nao", "lam sao", "sao", "ra sao", "nhu nao"})
+SEND_WORDS = frozenset({"bot", "gui", "go", "nhap", "soan"})
 NOT_PROGRESS_Q = frozenset({"bao gio", "gi", "lam sao", "sao", "a", "nhi", "the", "bao lau", "khong a"})
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from handlers.parser.lexicon import (
+    ATTRS,
+    FEMALE_GIVEN_NAMES,
     LEX_PHRASE,
     LEXN,
     LEXN_LENGTHS,
+    MALE_GIVEN_NAMES,
     MIDDLE_NAMES,
     NAME_COLLIDERS,
     NUMBER_START,
@@ -25,6 +28,9 @@ from handlers.parser.lexicon import (
 
 
 def is_title(word: str) -> bool:
+    if "'" in word or "’" in word:  # "H'Nhi", "Y’Moan": each part capitalised
+        parts = [part for part in word.replace("’", "'").split("'") if part]
+        return bool(parts) and all(is_title(part) for part in parts)
     return word[:1].isupper() and (len(word) == 1 or word[1:].islower()) and word.isalpha()
 
 
@@ -34,7 +40,7 @@ def name_tokens(
     """How many tokens from i form a person name (0 if none)."""
     n = len(fs)
     f = fs[i]
-    if not f.isalpha():
+    if not f.replace("'", "").replace("’", "").isalpha():
         return 0
     surname = (accs[i] in SURNAMES_ACCENTED) if marks else (f in SURNAMES_FOLDED)
     if cased:
@@ -42,13 +48,20 @@ def name_tokens(
             return 0
         if f in ROLE_WORDS and after_title:
             return 0
+        if _attribute_phrase(fs, i) or _domain_phrase(fs, i):
+            return 0  # "đồng chí Ê Đê": an ethnic group, not a name; "Năm sinh", "Cao Đài" neither
         j = i + 1
-        while j < n and j - i < 4 and is_title(origs[j]) and fs[j].isalpha():
+        while j < n and j - i < 4 and is_title(origs[j]) and fs[j].replace("'", "").isalpha():
             j += 1
         length = j - i
         if length >= 2 and (surname or after_title):
             return length
-        if length == 1 and after_title and f not in ROLE_WORDS and f not in NOT_NAMES:
+        if (
+            length == 1
+            and after_title
+            and f not in ROLE_WORDS
+            and (f not in NOT_NAMES or accs[i] in GIVEN_NAMES)
+        ):
             return 1
         return 0
     # no case information: lean on the surname list and the usual middle names; a domain phrase
@@ -72,18 +85,41 @@ def name_tokens(
         return 0
     if i + 1 < n and fs[i + 1] in MIDDLE_NAMES:
         j = i + 2
-        while j < n and j - i < 4 and name_syllable(fs[j]):
+        while j < n and j - i < 4 and name_syllable(fs[j]) and not _domain_phrase(fs, j):
             j += 1
         return j - i if j - i >= 2 else 0
     if after_title:
         j = i + 1
-        while j < n and j - i < 4 and name_syllable(fs[j]):
+        while j < n and j - i < 4 and name_syllable(fs[j]) and not _domain_phrase(fs, j):
             j += 1
         return j - i if j - i >= 2 else 0
     return 0
 
 
-NOT_NAMES = phrase_set("ai, ay, dang, do, doan, dv, gi, kia, nao, nay, nu, qcut")
+def _domain_phrase(fs: list[str], i: int) -> bool:
+    """A lexicon phrase of two or more words starts at i ("... Thị Hoa đoàn viên": the name ends)."""
+    lengths = LEXN_LENGTHS.get((fs[i], fs[i + 1])) if i + 1 < len(fs) else None
+    return lengths is not None and any(tuple(fs[i : i + length]) in LEX_PHRASE for length in lengths)
+
+
+def _attribute_phrase(fs: list[str], i: int) -> bool:
+    """A phrase that says an attribute of a person starts at i ("Ê Đê", "Gia Rai", "Ba Na")."""
+    lengths = LEXN_LENGTHS.get((fs[i], fs[i + 1])) if i + 1 < len(fs) else None
+    if lengths is None:
+        return False
+    for length in lengths:
+        entry = LEX_PHRASE.get(tuple(fs[i : i + length]))
+        if entry is not None and entry[0] in ATTRS:
+            return True
+    return False
+
+
+NOT_NAMES = phrase_set(
+    "ai, ay, dang, do, doan, dv, gi, kia, nao, nay, nu, qcut, oi, nhe, nha, nhen, ha, nhi, luon, roi, "
+    "thoi, nghe, nhe, ne, hen, day, do, vay, ak, ah"
+)
+# given names that fold like a particle ("hả", "nhỉ"): with their accents after a title, names
+GIVEN_NAMES = frozenset({"hà", "nhi"})
 PLACE_WORDS_FLAT = frozenset(w for p in PLACE_WORDS for w in p.split())
 STOP_IN_NAME = phrase_set(
     "con, cung, da, dang, di, duoc, dv, em, hoc, ket, la, nap, ngay, nu, o, sinh, tai, thang, theo, "
@@ -158,6 +194,7 @@ def names_and_places(
     if not cand:
         return names
     n = len(fs)
+    listing = _listings(fs) if cased and ":" in fs else []
     free = 0  # first token not consumed yet
     for i in cand:
         if i < free:
@@ -214,12 +251,29 @@ def names_and_places(
             else:
                 free = i + title_len
             continue
-        # a name without a title starts with a capital or a known surname
+        # a name without a title starts with a capital or a known surname; after "kết nạp:" a
+        # capitalised name needs no known surname ("kết nạp: Ksor H'Nhi, Rơ Mah Thuận")
+        listed = cased and any(a < i < b for a, b in listing)
         if (
             is_title(origs[i]) if cased else (accs[i] in SURNAMES_ACCENTED if marks else f in SURNAMES_FOLDED)
-        ) and (k := name_tokens(fs, accs, origs, i, cased, marks, False)):
+        ) and (k := name_tokens(fs, accs, origs, i, cased, marks, listed)) > int(listed):
             free = _names_from(fs, accs, origs, kinds, vals, names, i, k, cased, marks)
     return names
+
+
+_LISTING_VERBS = frozenset({"nap", "kn", "k/n", "kndv"})
+_LINE_ENDS = frozenset({"\n", ".", ";"})
+
+
+def _listings(fs: list[str]) -> list[tuple[int, int]]:
+    """Token spans that list the people admitted: from "kết nạp:" ("kết nạp các đ/c:") to the line's end."""
+    spans = []
+    n = len(fs)
+    for p, f in enumerate(fs):
+        if f == ":" and any(fs[q] in _LISTING_VERBS for q in range(max(0, p - 5), p)):
+            end = next((q for q in range(p + 1, n) if fs[q] in _LINE_ENDS), n)
+            spans.append((p, end))
+    return spans
 
 
 def _names_from(
@@ -260,7 +314,8 @@ def mark_name(
 
 
 def female_from_names(names: list[str]) -> int | None:
-    """Vietnamese middle names: "Thị" is a woman, "Văn" a man; any other name leaves it open."""
+    """Vietnamese middle names: "Thị" is a woman, "Văn" a man; else a given name that is a man's or a
+    woman's in nearly every case ("Lê Minh Tuấn", "Trần Ngọc Hằng"); any other name leaves it open."""
     female = 0
     for name in names:
         parts = name.lower().split()
@@ -270,6 +325,10 @@ def female_from_names(names: list[str]) -> int | None:
         if "thị" in middle or "thi" in middle:
             female += 1
         elif "văn" in middle or "van" in middle:
+            continue
+        elif parts[-1] in FEMALE_GIVEN_NAMES:
+            female += 1
+        elif parts[-1] in MALE_GIVEN_NAMES:
             continue
         else:
             return None

@@ -23,12 +23,15 @@ _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _PERIOD_HEADERS = {"thang": "tháng", "quy": "quý", "nam": "năm", "ky": "tháng", "thoi gian": ""}
 _NUMBERING = {"stt", "tt", "so tt", "#"}
 _CONTENT = {"noi dung", "chi tieu", "chi so", "hang muc", "danh muc", "muc"}
+_PERIOD_HEADER = re.compile(r"(?:thang|quy|nam|t|q)\s*\.?\s*\d")
 
 
 def rewrite_tables(text: str) -> str:
     """The text with each table turned into label-value lines (see the module's doc)."""
     if "\t" not in text and "|" not in text:
-        return text
+        text = _from_csv(text)
+        if "\t" not in text:
+            return text
     lines = text.split("\n")
     rows = [_cells(line) for line in lines]
     out: list[str] = []
@@ -44,6 +47,38 @@ def rewrite_tables(text: str) -> str:
         else:
             out.append(lines[i])
             i += 1
+    return "\n".join(out)
+
+
+_CSV_SEPARATORS = (",", ";")
+_PERIOD_CELL = re.compile(r"(?:t|th|thang|q|quy)?\s*\d{1,2}(?:\s*/\s*\d{2,4})?", re.I)
+
+
+def _from_csv(text: str) -> str:
+    """A table saved as CSV ("Kết nạp,Nữ,ĐVTN\n2,1,2"): a header of three or more labels without
+    figures over rows of figures (a period may open a row) becomes tab-separated. Sentences with
+    commas never have rows of bare figures, so they come back as they were."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = list(lines)
+    for sep in _CSV_SEPARATORS:
+        for i, line in enumerate(lines[:-1]):
+            header = [c.strip() for c in line.split(sep)]
+            if len(header) < 3 or any(ch.isdigit() for ch in line) or not all(header):
+                continue
+            j = i + 1
+            while j < len(lines):
+                cells = [c.strip() for c in lines[j].split(sep)]
+                if len(cells) != len(header) or not all(
+                    _FIGURE.fullmatch(c) or (x == 0 and _PERIOD_CELL.fullmatch(c))
+                    for x, c in enumerate(cells)
+                ):
+                    break
+                j += 1
+            if j > i + 1:
+                for x in range(i, j):
+                    out[x] = "\t".join(c.strip() for c in lines[x].split(sep))
     return "\n".join(out)
 
 
@@ -68,7 +103,9 @@ def _table(rows: list[list[str]]) -> list[str]:
     if not any(_FIGURE.fullmatch(c.replace(" ", "")) for c in rows[0]):
         # a header of labels: "Nội dung | Số lượng" (a vertical table) or one label per column
         if any(h in _CONTENT for h in header) or (header[0] in _NUMBERING and len(header) == 3):
-            return [_label_line(row, header) for row in body]
+            # "Nội dung | Tháng 10": the column's period heads the lines
+            periods = [c for c, h in zip(rows[0], header, strict=True) if _PERIOD_HEADER.match(h)]
+            return [f"{p}:" for p in periods[:1]] + [_label_line(row, header) for row in body]
         return [_row_line(row, rows[0], header) for row in body]
     # no header: each row "label | figure", maybe after a numbering cell
     return [_label_line(row, None) for row in rows]

@@ -9,12 +9,17 @@ from handlers.numbers import parse_number_words
 from handlers.parser.context import Item
 from handlers.parser.lexicon import (
     ACCENTED_ONLY,
+    ACCENTED_PHRASES,
+    BARE_PHRASES,
     BARE_SKIP,
     LEX1,
     LEX_PHRASE,
     LEXN,
     LEXN_LENGTHS,
     NUMBER_START,
+    PERSON_SEX,
+    PERSON_SEX_BARE,
+    PERSON_SEX_FOLDED,
     phrase_set,
 )
 from handlers.parser.numbers import number_word
@@ -102,6 +107,18 @@ def make_items(
             continue
         f = fs[i]
         c0 = f[0]
+        if (
+            f in PERSON_SEX_FOLDED
+            and items
+            and items[-1].kind == "NUM"
+            and not (i + 1 < n and (f, fs[i + 1]) in LEXN_LENGTHS)
+        ):
+            # "2 anh 1 chị", "ba ông một bà", "1 cô giáo": the person word counted says the sex
+            sex = PERSON_SEX.get(accs[i]) if marks else PERSON_SEX_BARE.get(f)
+            if sex is not None:
+                append(item(sex, f))
+                i += 1
+                continue
         if f not in LEXICAL and c0 not in "§#@%-" and not c0.isdigit() and f != "am":
             # not a lexicon word, number or marker: what the checks below would end with
             plain_item = _PLAIN.get(f)
@@ -169,6 +186,11 @@ def make_items(
                         continue
                 else:
                     entry = LEX_PHRASE[(f, fs[i + 1])]
+                spellings = ACCENTED_PHRASES.get(entry[1])
+                if spellings is not None and (
+                    " ".join(accs[i : i + length]) not in spellings if marks else entry[1] not in BARE_PHRASES
+                ):
+                    continue
                 append(item(entry[0], entry[1]))
                 i += length
                 break
@@ -214,13 +236,38 @@ def make_items(
         else:
             append(item(PLAIN_KIND.get(f, "W"), f))
         i += 1
-    if not masked or "tuoi" in masked or "hoc" in masked or "thu" in masked:
+    if (
+        not masked
+        or "tuoi" in masked
+        or "hoc" in masked
+        or "thu" in masked
+        or "nghiep" in masked
+        or "sinh vien" in masked
+        or "cao dang" in masked
+        or "giao" in masked
+        or "truong" in masked
+    ):
         _ages_and_schooling(items)
+    if "vai" in masked or "dam" in masked or not masked:
+        for k in range(1, len(items)):
+            if items[k].kind == "NUM" and items[k - 1].f in _VAGUE and not items[k].f[:1].isdigit():
+                items[k] = Item("W", items[k].f, items[k].value)  # "vài ba đồng chí": a few, no figure
     return items, mistyped
 
 
+_VAGUE = frozenset({"vai", "dam", "mot vai"})
+
+
 _AGE_SPAN = frozenset({"W", "NUM", "AND", "LA"})
-_SCHOOL_UNFINISHED = frozenset({"lop 12", "12/12", "thpt", "cap 3", "cap ba", "cap iii", "lop 12/12"})
+# what "đang học ..." leaves unfinished ("12/12" is twelve grades of twelve: finished, however said)
+_SCHOOL_UNFINISHED = frozenset({"lop 12", "thpt", "cap 3", "cap ba", "cap iii"})
+# a school's level after a teacher or a school names the workplace
+_SCHOOL_LEVELS = frozenset(
+    {"cap 1", "cap 2", "cap hai", "cap 3", "cap ba", "cap iii", "thcs", "thpt", "tieu hoc", "trung hoc co so"}
+    | {"trung hoc pho thong", "ptth"}
+)
+_WORKPLACE = frozenset({"giao", "truong", "vien"})
+_HIGHER_EDU = frozenset({"dai hoc", "cao dang", "dh", "cd", "sinh vien", "hoc xong dai hoc"})
 
 
 def _ages_and_schooling(items: list[Item]) -> None:
@@ -234,7 +281,22 @@ def _ages_and_schooling(items: list[Item]) -> None:
 
     for k in range(n):
         it = items[k]
-        if (
+        if it.kind in ("EDU", "LOWEDU") and it.f in _SCHOOL_LEVELS and k > 0 and items[k - 1].f in _WORKPLACE:
+            relabel(k, "W")  # "cô giáo cấp 2", "giáo viên trường THCS": where they teach, not their schooling
+        elif it.kind == "EDU" and it.f in _HIGHER_EDU and k + 2 < n and items[k + 1].f == "nam":
+            if items[k + 2].kind == "NUM" or items[k + 2].f == "thu":
+                relabel(k + 1, "W")  # "sinh viên năm 2", "đại học năm thứ 3": a year of study
+                if items[k + 2].kind == "NUM":
+                    relabel(k + 2, "MASK")
+        elif (
+            it.kind == "W"
+            and it.f == "tot"
+            and k + 2 < n
+            and items[k + 1].f == "nghiep"
+            and (items[k + 2].kind == "NUM" or items[k + 2].kind == "ALL")
+        ):
+            relabel(k, "DONE")  # "cử đi học 2, tốt nghiệp 2": completed the class (read so with one)
+        elif (
             it.kind == "W"
             and it.f == "thu"
             and k + 1 < n
@@ -266,8 +328,9 @@ def _ages_and_schooling(items: list[Item]) -> None:
                     relabel(k + 1, "W")
                     if k + 2 < n and items[k + 2].kind == "NUM":
                         relabel(k + 2, "MASK")
-            elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and int(nxt.value or 0) <= 12:
-                # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class
+            elif nxt.kind == "NUM" and it.f.endswith("hoc lop") and 6 <= int(nxt.value or 0) <= 12:
+                # "học lớp 12", "đang học lớp 9": a school grade, not candidates sent to the class (a
+                # grade below 6 is no adult's schooling: "KN 1, học lớp 2" counts the class)
                 relabel(k, "W")
                 relabel(k + 1, "MASK")
 
