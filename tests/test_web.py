@@ -16,7 +16,7 @@ from handlers.types import File, Reply, Services
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate
-from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.fake_bot_api import FakeBotAPI
 
 SECRET = "telegram-webhook-secret-0123456789"
 UPDATE = {
@@ -37,7 +37,12 @@ async def web(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime, FakeBotAPI]]:
     api = FakeBotAPI()
     channel = build_channel(
-        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False, webhook_secret=SECRET
+        "123:TEST",
+        services,
+        base_url="http://fake/bot",
+        transport=api.transport(),
+        rate_limit=False,
+        webhook_secret=SECRET,
     )
     app = channel.application
     assert app is not None
