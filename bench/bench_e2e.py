@@ -1,6 +1,6 @@
 """End-to-end benchmark: the real `tiendo serve` taking Telegram webhooks from simulated secretaries.
 
-    cd /work/main && .venv/bin/python bench/bench_e2e.py [--quick] [--backend echo,sqlite,postgresql]
+    .venv/bin/python -m bench.bench_e2e [--quick] [--backend echo,sqlite,postgresql]
                                                           [--env KEY=VALUE[,KEY=VALUE…]]… [--time-limit S]
 
 Each secretary (200; 20 with --quick) is a private chat that registers with /dangky CODE and then,
@@ -10,7 +10,7 @@ typing "1", short reports whose breakdowns are asked in one question and answere
 or the Không rõ button), /tiendo and /baocao; each report is for its own past month, as real reports
 are (the same report twice is asked about as a likely duplicate). Updates go by
 POST to /telegram/webhook on 127.0.0.1 (httpx, keep-alive); replies go to a fake Bot API on 127.0.0.1
-(bench/_e2e_api.py, asyncio) in this process, which matches them to the chat that waits for them.
+(tests/utils/fake_bot_api.py, asyncio) in this process, which matches them to the chat that waits for them.
 
 Measured per backend: updates/s (POSTs answered 200 between the 10th and 90th percentile of the run),
 latency from POST to the reply's arrival at the fake API (p50/p95/p99), CPU time of the server process
@@ -51,19 +51,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import httpx
+
+from bench import _goals
+from bench._e2e_db import Stored, prepare, stored
+from bench._e2e_load import SCENARIOS, Load, LoadResult
+from bench._goals import Goal
+from bench._progress_pg import postgres_database
+from tests.utils.fake_bot_api import FakeBotAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _goals  # noqa: E402
-import httpx  # noqa: E402
-from _e2e_api import FakeBotAPI  # noqa: E402
-from _e2e_db import Stored, prepare, stored  # noqa: E402
-from _e2e_load import SCENARIOS, Load, LoadResult  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _progress_pg import postgres_database  # noqa: E402
 
 RESULTS = BENCH / "results" / "e2e.md"
 DEFAULT_VARIANTS = ("", "TELEGRAM_MAX_RATE=0", "TELEGRAM_MAX_RATE=0,WORKERS=2")
@@ -263,7 +261,7 @@ async def run_one(
         env.update(settings)
         command = serve_command(port)
     else:
-        command = [sys.executable, str(BENCH / "_e2e_echo.py"), "--port", str(port), "--api", api.base_url]
+        command = [sys.executable, "-m", "bench._e2e_echo", "--port", str(port), "--api", api.base_url]
         command += ["--secret", SECRET]
     servers = [await start_server(command, env, port, work, api)]
     for _ in range(workers - 1):  # the same settings behind one public URL, each on its own port
@@ -449,7 +447,7 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
     )
     command = (
         "Command: `"
-        + " ".join(shlex.quote(a) for a in ["python", "bench/bench_e2e.py", *sys.argv[1:]])
+        + " ".join(shlex.quote(a) for a in ["python", "-m", "bench.bench_e2e", *sys.argv[1:]])
         + "`."
     )
     mix = ", ".join(f"{name} {weight:.0%}" for name, weight in SCENARIOS)
@@ -472,7 +470,7 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
 
 def goals(rows: list[Row]) -> list[Goal]:
     """The summary's lines: capacity from the rows without the overall pacing, the rest from all rows."""
-    command = " ".join(["python", "bench/bench_e2e.py", *sys.argv[1:]])
+    command = " ".join(["python", "-m", "bench.bench_e2e", *sys.argv[1:]])
     echo = next((r for r in rows if r.backend == "echo"), None)
     served = [r for r in rows if r.backend != "echo"]
     capacity = [r for r in served if not r.label.endswith("(as shipped)")] or served

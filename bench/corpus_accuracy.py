@@ -1,6 +1,6 @@
 """The parser corpus through `tiendo parse --jsonl`, as an integration would use it: prints accuracy.
 
-Run: .venv/bin/python bench/corpus_accuracy.py [--corpus tests/corpus/everyday.jsonl ...]
+Run: .venv/bin/python -m bench.corpus_accuracy [--corpus tests/corpus/everyday.jsonl ...]
 Every file of tests/corpus/ by default, each reported on its own and all together. A case is fully
 right when intent, admission, class_attendance and period match (and each fact, when the case lists
 them). Exit status 1 when any file or the whole is below --min (default 0.97).

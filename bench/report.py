@@ -1,6 +1,6 @@
 """Gather the figures every benchmark wrote to bench/results/ into docs/performance.md.
 
-.venv/bin/python bench/report.py      (make bench runs the benchmarks, then this)
+.venv/bin/python -m bench.report      (make bench runs the benchmarks, then this)
 """
 
 import os
@@ -11,13 +11,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bench._goals import summary
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "performance.md"
 ORDER = ("parser.md", "progress.md", "web.md", "metrics.md", "campaign.md", "e2e.md", "fuzz.md", "chaos.md")
-
-sys.path.insert(0, str(ROOT / "bench"))
-from _goals import summary  # noqa: E402
 
 
 def machine() -> str:
