@@ -90,7 +90,7 @@ def main() -> None:
         "# Performance",
         "",
         "Written by `make bench` (each benchmark in `bench/` writes its block to `bench/results/`, then",
-        "`bench/report.py` gathers them here). Benchmarks are run by hand, never in the test suite.",
+        "`python -m bench.report` gathers them here). Benchmarks are run by hand, never in the test suite.",
         "",
         f"Machine: {machine()}.",
         f"Gathered: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
