@@ -67,13 +67,13 @@ format: $(STAMP)
 # A benchmark that fails (a goal of correctness missed, or an error) does not stop the others: the
 # report is written, then make fails naming it.
 bench: $(STAMP)
-	@failed=""; for script in bench/bench_*.py; do echo "== $$script"; \
-		$(BIN)/python $$script || failed="$$failed $$script"; done; \
-	$(BIN)/python bench/report.py; \
+	@failed=""; for script in bench/bench_*.py; do module=bench.$$(basename $$script .py); \
+		echo "== $$module"; $(BIN)/python -m $$module || failed="$$failed $$module"; done; \
+	$(BIN)/python -m bench.report; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 accuracy: $(STAMP)
-	$(BIN)/python bench/corpus_accuracy.py
+	$(BIN)/python -m bench.corpus_accuracy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

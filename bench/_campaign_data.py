@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from _progress_data import (
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+
+from bench._progress_data import (
     CHANNEL,
     ENTRY_COPY_COLUMNS,
     LAST_MONTH,
@@ -37,9 +40,6 @@ from _progress_data import (
     report_dicts,
     settle,
 )
-from sqlalchemy import Connection
-from sqlmodel import SQLModel
-
 from storage import units as units_mod
 from storage.db import Database
 from storage.models import Account, AdmissionEntry, Metric, Report, Role, Target

@@ -17,15 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _campaign_data import CAMPAIGN_MONTH, Shape, build
-from _chaos_api import ChaosAPI
-from _chaos_procs import Bot
 from sqlalchemy import func
 from sqlmodel import select
 
+from bench._campaign_data import CAMPAIGN_MONTH, Shape, build
+from bench._chaos_procs import Bot
 from bot.scheduler import compose
 from storage.db import Database
 from storage.models import OutboxMessage
+from tests.utils.fake_bot_api import FakeBotAPI
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 # Rows a sender may still take or finish ("sending": the outbox's at-most-once change marks a message so
@@ -112,7 +112,7 @@ async def run(
     database.dispose()
     say(f"  composed {added:,} messages; sending with `tiendo serve`, killed -9 {kills} times")
     figures = CampaignFigures(messages=added)
-    api = ChaosAPI()
+    api = FakeBotAPI()
     await api.start()
     port = int(env["PUBLIC_BASE_URL"].rsplit(":", 1)[1])
     env = {**env, "DATABASE_URL": url, "TELEGRAM_API_BASE_URL": api.base_url}

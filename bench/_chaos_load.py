@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from _e2e_load import SCENARIOS, USER_BASE, Load, Reply, expected
 from sqlmodel import select
 
+from bench._e2e_load import SCENARIOS, USER_BASE, Load, Reply, expected
 from storage.db import Database
 from storage.models import InboxUpdate, Report, ReportStatus
 

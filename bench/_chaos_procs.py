@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _progress_pg import _free_port, server_bin
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bench._progress_pg import _free_port, server_bin
 from storage.db import normalise_url
 
 READY_TIMEOUT = 60.0
-TRACED = Path(__file__).resolve().parent / "_chaos_traced.py"
 
 
 @dataclass
@@ -62,7 +61,11 @@ class Bot:
         with log_path.open("wb") as out:
             # The shipped bot, with each Bot API request tagged with the update it answers.
             process = subprocess.Popen(
-                [sys.executable, str(TRACED), *self.args], cwd=self.work, env=self.env, stdout=out, stderr=out
+                [sys.executable, "-m", "bench._chaos_traced", *self.args],
+                cwd=self.work,
+                env=self.env,
+                stdout=out,
+                stderr=out,
             )
         self.lives.append(Life(process, log_path))
 

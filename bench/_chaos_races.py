@@ -24,14 +24,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from _chaos_api import ChaosAPI
-from _chaos_procs import Bot
 from sqlmodel import col, func, select
 
+from bench._chaos_procs import Bot
 from storage import accounts, reports, units
 from storage.clock import month_end
 from storage.db import Database
 from storage.models import AuditEvent, Report, ReportStatus, Role
+from tests.utils.fake_bot_api import FakeBotAPI
 from tests.utils.rollup_check import differences
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -180,7 +180,7 @@ async def run(
     work.mkdir(parents=True, exist_ok=True)
     codes = prepare(url, count, seed=seed)
     holder: list[Staff] = []
-    api = ChaosAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
+    api = FakeBotAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
     await api.start()
     ports = (free_port(), free_port())
     workers = [

@@ -1,6 +1,6 @@
 """The floor for bench_e2e: a bare python-telegram-bot echo bot behind a webhook.
 
-    python bench/_e2e_echo.py --port PORT --api BASE_URL --secret SECRET
+    python -m bench._e2e_echo --port PORT --api BASE_URL --secret SECRET
 
 The same web stack as `tiendo serve` (Starlette on uvicorn, its defaults), PTB's own update queue
 (the custom-webhook pattern from PTB's examples, updates processed concurrently), no database and no

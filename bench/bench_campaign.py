@@ -1,7 +1,7 @@
 """Benchmark for the monthly campaign: sending it through the outbox under Telegram's flood limit, and
 composing a national one.
 
-    cd /work/main && .venv/bin/python bench/bench_campaign.py [--part send|compose|both] [--quick]
+    .venv/bin/python -m bench.bench_campaign [--part send|compose|both] [--quick]
 
 send: a campaign of 10,000 recipients (1,000 with --quick) composed over a generated province tree in a
 SQLite file, then sent by the product's OutboxSender + Telegram channel through an ExtBot with
@@ -44,31 +44,28 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+from telegram.ext import AIORateLimiter, ExtBot
+
+import handlers.campaign as campaign_mod
+from bench import _goals
+from bench._campaign_data import CAMPAIGN_MONTH, Built, Shape, build
+from bench._campaign_limiter import SlidingWindowLimiter
+from bench._goals import Goal
+from bench._machine import describe
+from bench._progress_pg import postgres_database
+from bot.channels.telegram import TelegramChannel, TelegramRequest
+from bot.outbox_sender import DrainResult, OutboxSender
+from bot.scheduler import compose
+from handlers.campaign import plan_campaign
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
+from tests.utils.fake_bot_api import digest
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _goals  # noqa: E402
-from _campaign_api import digest  # noqa: E402
-from _campaign_data import CAMPAIGN_MONTH, Built, Shape, build  # noqa: E402
-from _campaign_limiter import SlidingWindowLimiter  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _machine import describe  # noqa: E402
-from _progress_pg import postgres_database  # noqa: E402
-from sqlalchemy import func, text  # noqa: E402
-from sqlmodel import Session, col, select  # noqa: E402
-from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
-
-import handlers.campaign as campaign_mod  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.outbox_sender import DrainResult, OutboxSender  # noqa: E402
-from bot.scheduler import compose  # noqa: E402
-from handlers.campaign import plan_campaign  # noqa: E402
-from storage import outbox  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import OutboxMessage, OutboxStatus  # noqa: E402
 
 RESULTS = BENCH / "results" / "campaign.md"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the product's default zone: the sender's clock and compose's `now`
@@ -156,16 +153,18 @@ VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
 
 @contextmanager
 def fake_api(*, window: str) -> Iterator[str]:
-    """Start bench/_campaign_api.py; yields its base URL (stats at <port>/stats)."""
+    """Start the tests' fake Bot API as a process of its own, with Telegram's flood limit; yields its
+    base URL (stats at <port>/stats)."""
     command = [
         sys.executable,
-        str(BENCH / "_campaign_api.py"),
-        f"--rate={CAP}",
+        "-m",
+        "tests.utils.fake_bot_api",
+        f"--flood-limit={CAP}",
         f"--window={window}",
         f"--inject={INJECT}",
         f"--retry-after={INJECT_RETRY_AFTER}",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -213,7 +212,7 @@ async def send_all(database: Database, base_url: str, limiter: AIORateLimiter, *
     rounds = 0
     stopped = False
     cpu0, t0 = time.process_time(), time.perf_counter()
-    bot = ExtBot(TOKEN, base_url=f"{base_url}/bot", rate_limiter=limiter)
+    bot = ExtBot(TOKEN, base_url=f"{base_url}/bot", request=TelegramRequest(), rate_limiter=limiter)
     async with bot:
         sender = OutboxSender(
             database, {"telegram": TelegramChannel.for_bot(bot)}, clock=lambda: datetime.now(ZONE)
@@ -691,7 +690,7 @@ def main() -> None:
     # The sender logs every retry and the limiter every exhausted one: thousands of lines, counted instead.
     for name in ("telegram", "httpx", "bot.outbox_sender"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    command = "python bench/bench_campaign.py " + " ".join(sys.argv[1:])
+    command = "python -m bench.bench_campaign " + " ".join(sys.argv[1:])
     pg_url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL")
     outputs: list[tuple[str, str]] = []
     pg_version = None

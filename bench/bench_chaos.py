@@ -1,12 +1,13 @@
 """Chaos benchmark, the slow part: real processes killed -9, the database taken away, Bot API storms.
 
-    cd /work/main && .venv/bin/python bench/bench_chaos.py [--quick] [--only NAME[,NAME…]] [--wait-hold]
+    .venv/bin/python -m bench.bench_chaos [--quick] [--only NAME[,NAME…]] [--wait-hold]
 
 Every scenario runs the real bot as an OS process (`python -m bot serve`, or `run` for polling) against a
-fake Bot API in this process (bench/_chaos_api.py) and simulated secretaries (bench/_chaos_load.py, built on
-bench_e2e's): each registers with /dangky, then sends reports confirmed by the Xác nhận button or a typed
-"1", guided reports, /tiendo and /baocao, waiting for each answer. A POST that fails or is answered
-non-2xx is sent again with the same update_id until it is answered 2xx, as Telegram does.
+fake Bot API in this process (tests/utils/fake_bot_api.py, the tests' own) and simulated secretaries
+(bench/_chaos_load.py, built on bench_e2e's): each registers with /dangky, then sends reports confirmed
+by the Xác nhận button or a typed "1", guided reports, /tiendo and /baocao, waiting for each answer. A
+POST that fails or is answered non-2xx is sent again with the same update_id until it is answered 2xx,
+as Telegram does.
 
 - kill: 40 secretaries (SQLite, and PostgreSQL), the server SIGKILLed every 1-4 s and restarted at once.
 - campaign: a campaign of about 3,000 messages sent by `tiendo serve`, killed -9 mid-send a few times.
@@ -45,28 +46,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlmodel import col, func, select
+
+from bench import _chaos_campaign
+from bench._chaos_load import Figures, Secretaries
+from bench._chaos_procs import Bot, Postgres, postgres
+from bench._e2e_db import prepare
+from bench._e2e_load import USER_BASE
+from bench._goals import Goal, write
+from bench._machine import describe
+from bench._progress_pg import postgres_database
+from bench.bench_e2e import SECRET, TOKEN, campaign_day, free_port
+from bot.web import ORPHAN_AGE, SWEEP_INTERVAL
+from storage.db import Database
+from storage.models import InboxUpdate
+from tests.utils.fake_bot_api import FakeBotAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _chaos_campaign  # noqa: E402
-import httpx  # noqa: E402
-from _chaos_api import ChaosAPI  # noqa: E402
-from _chaos_load import Figures, Secretaries  # noqa: E402
-from _chaos_procs import Bot, Postgres, postgres  # noqa: E402
-from _e2e_db import prepare  # noqa: E402
-from _e2e_load import USER_BASE  # noqa: E402
-from _goals import Goal, write  # noqa: E402
-from _machine import describe  # noqa: E402
-from _progress_pg import postgres_database  # noqa: E402
-from bench_e2e import SECRET, TOKEN, campaign_day, free_port  # noqa: E402
-from sqlmodel import col, func, select  # noqa: E402
-
-from bot.web import ORPHAN_AGE, SWEEP_INTERVAL  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import InboxUpdate  # noqa: E402
 
 RESULTS = BENCH / "results" / "chaos.md"
 SCENARIOS = ("kill", "campaign", "outage", "storm", "repeat", "races")
@@ -98,7 +96,7 @@ class Row:
         return not (self.lost or self.doubled or self.sent_twice or self.crashes or self.mismatched)
 
 
-def env_for(api: ChaosAPI, port: int, database_url: str, **extra: str) -> dict[str, str]:
+def env_for(api: FakeBotAPI, port: int, database_url: str, **extra: str) -> dict[str, str]:
     import os
 
     env = {
@@ -195,7 +193,7 @@ def figures_notes(f: Figures, load: Secretaries) -> list[str]:
 
 # --- webhook runs: kill, outage, storm ----------------------------------------------------------------------
 
-Chaos = Callable[[Bot, int, Secretaries, ChaosAPI, float], Awaitable[list[str]]]
+Chaos = Callable[[Bot, int, Secretaries, FakeBotAPI, float], Awaitable[list[str]]]
 
 
 async def webhook_run(
@@ -211,7 +209,7 @@ async def webhook_run(
 ) -> tuple[Figures, Secretaries, Bot, list[str]]:
     codes = prepare(url, secretaries, year=date.today().year).codes
     holder: list[Secretaries] = []
-    api = ChaosAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
+    api = FakeBotAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
     await api.start()
     port = free_port()
     args = ["run"] if polling else ["serve", "--port", str(port)]
@@ -250,7 +248,7 @@ async def until(check: Callable[[], bool], timeout: float) -> bool:
 
 
 def killer(between: tuple[float, float], seed: int) -> Chaos:
-    async def chaos(bot: Bot, port: int, load: Secretaries, api: ChaosAPI, end: float) -> list[str]:
+    async def chaos(bot: Bot, port: int, load: Secretaries, api: FakeBotAPI, end: float) -> list[str]:
         rng = random.Random(seed)
         kills = mid_dialogue = mid_confirm = confirms = 0
         down: list[float] = []
@@ -277,7 +275,7 @@ def killer(between: tuple[float, float], seed: int) -> Chaos:
 
 
 def storm(after: float, seconds: float, rate: float) -> Chaos:
-    async def chaos(bot: Bot, port: int, load: Secretaries, api: ChaosAPI, end: float) -> list[str]:
+    async def chaos(bot: Bot, port: int, load: Secretaries, api: FakeBotAPI, end: float) -> list[str]:
         await asyncio.sleep(after)
         api.storm(rate)
         await asyncio.sleep(seconds)
@@ -289,7 +287,7 @@ def storm(after: float, seconds: float, rate: float) -> Chaos:
 
 
 def pg_outage(server: Postgres, after: float, seconds: float) -> Chaos:
-    async def chaos(bot: Bot, port: int, load: Secretaries, api: ChaosAPI, end: float) -> list[str]:
+    async def chaos(bot: Bot, port: int, load: Secretaries, api: FakeBotAPI, end: float) -> list[str]:
         await asyncio.sleep(after)
         t0 = time.monotonic()
         await asyncio.to_thread(server.stop, "immediate")
@@ -303,7 +301,7 @@ def pg_outage(server: Postgres, after: float, seconds: float) -> Chaos:
 
 
 def sqlite_lock(path: Path, after: float, seconds: float) -> Chaos:
-    async def chaos(bot: Bot, port: int, load: Secretaries, api: ChaosAPI, end: float) -> list[str]:
+    async def chaos(bot: Bot, port: int, load: Secretaries, api: FakeBotAPI, end: float) -> list[str]:
         await asyncio.sleep(after)
         holder = (
             "import sqlite3, sys, time\n"
@@ -451,7 +449,7 @@ async def scenario_repeat(args: argparse.Namespace, work: Path, pg: Postgres | N
     url = f"sqlite:///{work / 'repeat.db'}"
     codes = prepare(url, 1, year=date.today().year).codes
     holder: list[Secretaries] = []
-    api = ChaosAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
+    api = FakeBotAPI(on_call=lambda m, p, t: holder[0].on_call(m, p, t) if holder else None)
     await api.start()
     port = free_port()
     bot = Bot(["serve", "--port", str(port)], env_for(api, port, url), work, "repeat")
@@ -467,7 +465,7 @@ async def scenario_repeat(args: argparse.Namespace, work: Path, pg: Postgres | N
         await bot.ready(port)
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=50), timeout=30) as client:
             await load._step(client, user, "register", load._message(user, f"/dangky {codes[0]}"))
-            from _e2e_load import FULL_REPORT
+            from bench._e2e_load import FULL_REPORT
 
             summary = await load._step(client, user, "report", load._message(user, FULL_REPORT))
             assert summary is not None, "no summary"
@@ -506,7 +504,7 @@ async def scenario_repeat(args: argparse.Namespace, work: Path, pg: Postgres | N
 
 
 def _acked_draft(load: Secretaries, user: int) -> Any:
-    from _chaos_load import Draft
+    from bench._chaos_load import Draft
 
     return Draft(user, acked=1, outcome="receipt")
 
@@ -515,7 +513,7 @@ async def scenario_campaign(args: argparse.Namespace, work: Path, pg: Postgres |
     cells, kills = (400, 2) if args.quick else (2_900, 4)
     log(f"== kill -9 mid-campaign: about {cells:,} recipients, {kills} kills")
     api_port = free_port()
-    dummy = ChaosAPI()  # for env_for's base URL only; the campaign run makes its own
+    dummy = FakeBotAPI()  # for env_for's base URL only; the campaign run makes its own
     await dummy.start()
     env = env_for(dummy, api_port, "", TELEGRAM_MAX_RATE="100")
     await dummy.stop()
@@ -553,7 +551,7 @@ async def scenario_campaign(args: argparse.Namespace, work: Path, pg: Postgres |
 
 
 async def scenario_races(args: argparse.Namespace, work: Path, pg: Postgres | None) -> list[Row]:
-    import _chaos_races
+    from bench import _chaos_races
 
     count = 12 if args.quick else 40
     targets: list[tuple[str, Any]] = [("sqlite", contextlib.nullcontext(f"sqlite:///{work / 'races.db'}"))]
@@ -672,14 +670,14 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
         "again, but one already on the wire when the process was killed, or refused by the Bot API three "
         "times, is not sent again, so that none arrives twice; campaign messages left «uncertain» likewise).",
         "Command: `"
-        + " ".join(shlex.quote(a) for a in ["python", "bench/bench_chaos.py", *sys.argv[1:]])
+        + " ".join(shlex.quote(a) for a in ["python", "-m", "bench.bench_chaos", *sys.argv[1:]])
         + "`"
         f" ({seconds / 60:.1f} min).",
         f"Machine: {describe(pg_version or None)}.",
         "Setup: each row starts the real bot as its own OS process (`python -m bot serve` on 127.0.0.1, or "
         "`python -m bot run` for long polling, through bench/_chaos_traced.py, which tags each Bot API "
         "request with the update it answers so that a late reply is counted under its own update) against "
-        "a fake Bot API in the harness (bench/_chaos_api.py); "
+        "a fake Bot API in the harness (tests/utils/fake_bot_api.py); "
         "simulated secretaries (bench/_chaos_load.py on bench_e2e's) register, then send reports confirmed "
         "by button or typed «1», guided reports, /tiendo and /baocao, each waiting for the answer (8 s, 12 s "
         "in outages); POSTs that fail are sent again with the same update_id until answered 2xx; after the "
@@ -699,7 +697,7 @@ def markdown(rows: list[Row], pg_version: str, seconds: float) -> str:
 
 def goals(rows: list[Row]) -> list[Goal]:
     """The four figures the issue asks for, summed over every scenario."""
-    command = "python bench/bench_chaos.py"
+    command = "python -m bench.bench_chaos"
     sums = (
         (
             "reports lost under kill -9 / outages / storms (all chaos scenarios)",

@@ -1,6 +1,6 @@
 """End-to-end benchmark: the real `tiendo serve` taking Telegram webhooks from simulated secretaries.
 
-    cd /work/main && .venv/bin/python bench/bench_e2e.py [--quick] [--backend echo,sqlite,postgresql]
+    .venv/bin/python -m bench.bench_e2e [--quick] [--backend echo,sqlite,postgresql]
                                                           [--env KEY=VALUE[,KEY=VALUE…]]… [--time-limit S]
 
 Each secretary (200; 20 with --quick) is a private chat that registers with /dangky CODE and then,
@@ -10,7 +10,7 @@ typing "1", short reports whose breakdowns are asked in one question and answere
 or the Không rõ button), /tiendo and /baocao; each report is for its own past month, as real reports
 are (the same report twice is asked about as a likely duplicate). Updates go by
 POST to /telegram/webhook on 127.0.0.1 (httpx, keep-alive); replies go to a fake Bot API on 127.0.0.1
-(bench/_e2e_api.py, asyncio) in this process, which matches them to the chat that waits for them.
+(tests/utils/fake_bot_api.py, asyncio) in this process, which matches them to the chat that waits for them.
 
 Measured per backend: updates/s (POSTs answered 200 between the 10th and 90th percentile of the run),
 latency from POST to the reply's arrival at the fake API (p50/p95/p99), CPU time of the server process
@@ -18,8 +18,9 @@ per update (/proc/PID/stat utime+stime), its resident size idle (after start-up)
 The floor ("echo") is a bare python-telegram-bot echo bot on the same web stack (bench/_e2e_echo.py).
 Afterwards the database must hold every confirmed report exactly once (compared with the confirms sent).
 
-Goals: >= 300 updates/s on 2 cores with SQLite and with PostgreSQL; CPU per update <= 2x the echo
-bot's; idle RSS <= 150 MB. PostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL (a database is created
+Goals, as ratios to the echo bot measured in the same run (the cores are shared, so absolute figures
+move with the machine's load): >= 60 % of its updates/s and CPU per update <= 1.5x its, with SQLite and
+with PostgreSQL; idle RSS <= 150 MB. PostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL (a database is created
 and dropped), else a throw-away server (bench/_progress_pg.py).
 
 Each database backend runs three times by default: as shipped, with TELEGRAM_MAX_RATE=0, and so with
@@ -51,26 +52,26 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import httpx
+
+from bench import _goals
+from bench._e2e_db import Stored, prepare, stored
+from bench._e2e_load import SCENARIOS, Load, LoadResult
+from bench._goals import Goal
+from bench._progress_pg import postgres_database
+from tests.utils.fake_bot_api import FakeBotAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _goals  # noqa: E402
-import httpx  # noqa: E402
-from _e2e_api import FakeBotAPI  # noqa: E402
-from _e2e_db import Stored, prepare, stored  # noqa: E402
-from _e2e_load import SCENARIOS, Load, LoadResult  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _progress_pg import postgres_database  # noqa: E402
 
 RESULTS = BENCH / "results" / "e2e.md"
 DEFAULT_VARIANTS = ("", "TELEGRAM_MAX_RATE=0", "TELEGRAM_MAX_RATE=0,WORKERS=2")
 SECRET = "bench-webhook-secret-0123456789"
 TOKEN = "123456:BENCH-TOKEN"
-GOAL_RATE = 300.0
-GOAL_CPU_RATIO = 2.0
+# Against the bare python-telegram-bot echo bot measured in the same run (same machine, same load at the
+# same moment): absolute figures move with whatever else the shared cores do, the ratios much less.
+GOAL_RATE_RATIO = 0.60
+GOAL_CPU_RATIO = 1.5
 GOAL_IDLE_MB = 150.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 90.0
@@ -197,6 +198,7 @@ class Row:
     stored: Stored | None = None
     log_errors: int = 0
     drained_s: float = 0.0
+    load_avg: float = 0.0  # the machine's 1-minute load average at the end of the load (2 cores shared)
 
     @property
     def rate(self) -> float:
@@ -263,7 +265,7 @@ async def run_one(
         env.update(settings)
         command = serve_command(port)
     else:
-        command = [sys.executable, str(BENCH / "_e2e_echo.py"), "--port", str(port), "--api", api.base_url]
+        command = [sys.executable, "-m", "bench._e2e_echo", "--port", str(port), "--api", api.base_url]
         command += ["--secret", SECRET]
     servers = [await start_server(command, env, port, work, api)]
     for _ in range(workers - 1):  # the same settings behind one public URL, each on its own port
@@ -315,6 +317,7 @@ async def run_one(
             busy_s=(busy1[0] - busy0[0]) / CLK_TCK,
             harness_cpu_s=harness1 - harness0,
             leftover=0,
+            load_avg=os.getloadavg()[0],
         )
         if database_url is not None:
             # Everything accepted must be processed before the database is read (and the server stopped).
@@ -367,8 +370,12 @@ def check_row(row: Row, echo: Row | None) -> tuple[str, list[str]]:
             problems.append(f"{s.accounts} accounts for {row.secretaries} secretaries")
     if row.backend == "echo":
         return "—", problems
-    ratio_ok = echo is not None and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
-    met = row.rate >= GOAL_RATE and ratio_ok and row.idle_mb <= GOAL_IDLE_MB and not problems
+    if row.label.endswith("(as shipped)"):  # paced by TELEGRAM_MAX_RATE: the rate is the pacing's
+        ratio_ok = echo is not None and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
+    else:
+        ratio_ok = echo is not None and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
+        ratio_ok = ratio_ok and row.rate >= GOAL_RATE_RATIO * echo.rate
+    met = ratio_ok and row.idle_mb <= GOAL_IDLE_MB and not problems
     return ("yes" if met else "**no**"), problems
 
 
@@ -376,20 +383,22 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
     echo = next((r for r in rows if r.backend == "echo"), None)
     lines = [
         "<!-- written by bench/bench_e2e.py -->",
-        "| backend | secretaries | updates | duration | updates/s | latency p50 / p95 / p99 (ms) "
+        "| backend | secretaries | updates | duration | updates/s | ÷ echo | latency p50 / p95 / p99 (ms) "
         "| CPU ms/update | ÷ echo | RSS idle / peak (MB) | goal met |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     notes: list[str] = []
     for row in rows:
         lat = row.load.all_latencies()
         p50, p95, p99 = (1000 * percentile(lat, q) for q in (50, 95, 99))
-        ratio = f"{row.cpu_ms / echo.cpu_ms:.1f}×" if echo is not None and row.backend != "echo" else "—"
+        ratio = f"{row.cpu_ms / echo.cpu_ms:.2f}×" if echo is not None and row.backend != "echo" else "—"
+        share = f"{row.rate / echo.rate:.0%}" if echo is not None and row.backend != "echo" else "—"
         met, problems = check_row(row, echo)
         stop = " ⏱" if row.load.stopped_by_time else ""
         lines.append(
             f"| {row.label} | {row.secretaries} | {row.load.updates:,}{stop} | {row.duration:.0f} s "
-            f"| {row.rate:,.0f} | {p50:,.0f} / {p95:,.0f} / {p99:,.0f} | {row.cpu_ms:.1f} | {ratio} "
+            f"| {row.rate:,.0f} | {share} | {p50:,.0f} / {p95:,.0f} / {p99:,.0f} "
+            f"| {row.cpu_ms:.1f} | {ratio} "
             f"| {row.idle_mb:.0f} / {row.peak_mb:.0f} | {met} |"
         )
         per_update = 1000 * row.harness_cpu_s / max(row.load.updates, 1)
@@ -397,7 +406,8 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
         # CPU of everything else on the machine (PostgreSQL, other jobs) during the load, in cores
         others = max(0.0, row.busy_s - row.cpu_s - row.harness_cpu_s) / max(row.duration, 1e-9)
         detail = (
-            f"machine CPU busy {row.busy_pct:.0f} % (other processes, PostgreSQL included: {others:.2f} "
+            f"machine CPU busy {row.busy_pct:.0f} %, load average {row.load_avg:.1f} (other processes, "
+            f"PostgreSQL included: {others:.2f} "
             f"cores), harness CPU {per_update:.1f} ms/update, "
             f"POST answered p50 {accept50:.0f} ms / p99 {accept99:.0f} ms"
         )
@@ -423,7 +433,8 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
                 f"  Unexpected replies (first {len(row.load.samples)}): {'; '.join(row.load.samples)}"
             )
     goals = (
-        f"Goals: ≥ {GOAL_RATE:.0f} updates/s, CPU per update ≤ {GOAL_CPU_RATIO:.0f}× the echo bot's, "
+        f"Goals, against the echo bot of the same run: ≥ {GOAL_RATE_RATIO:.0%} of its updates/s (rows "
+        f"without the overall pacing), CPU per update ≤ {GOAL_CPU_RATIO:.1f}× its; "
         f"idle RSS ≤ {GOAL_IDLE_MB:.0f} MB, no lost or duplicated report, no error."
     )
     if echo is not None:
@@ -449,7 +460,7 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
     )
     command = (
         "Command: `"
-        + " ".join(shlex.quote(a) for a in ["python", "bench/bench_e2e.py", *sys.argv[1:]])
+        + " ".join(shlex.quote(a) for a in ["python", "-m", "bench.bench_e2e", *sys.argv[1:]])
         + "`."
     )
     mix = ", ".join(f"{name} {weight:.0%}" for name, weight in SCENARIOS)
@@ -472,22 +483,26 @@ def markdown(rows: list[Row], args: argparse.Namespace, where_pg: str) -> str:
 
 def goals(rows: list[Row]) -> list[Goal]:
     """The summary's lines: capacity from the rows without the overall pacing, the rest from all rows."""
-    command = " ".join(["python", "bench/bench_e2e.py", *sys.argv[1:]])
+    command = " ".join(["python", "-m", "bench.bench_e2e", *sys.argv[1:]])
     echo = next((r for r in rows if r.backend == "echo"), None)
     served = [r for r in rows if r.backend != "echo"]
     capacity = [r for r in served if not r.label.endswith("(as shipped)")] or served
     found: list[Goal] = []
     for row in capacity:
+        if echo is None:
+            continue
+        share = row.rate / echo.rate
         found.append(
-            Goal(f"End to end, {row.label}: updates/s, {row.secretaries} secretaries", f"{row.rate:,.0f}",
-                 f"≥ {GOAL_RATE:.0f}", row.rate >= GOAL_RATE, command)
+            Goal(f"End to end, {row.label}: updates/s ÷ the echo bot's ({row.rate:,.0f} ÷ {echo.rate:,.0f}), "
+                 f"{row.secretaries} secretaries", f"{share:.0%}", f"≥ {GOAL_RATE_RATIO:.0%}",
+                 share >= GOAL_RATE_RATIO, command)
         )  # fmt: skip
-        if echo is not None:
-            ratio = row.cpu_ms / echo.cpu_ms
-            found.append(
-                Goal(f"End to end, {row.label}: CPU per update ÷ the echo bot's", f"{ratio:.1f}×",
-                     f"≤ {GOAL_CPU_RATIO:.0f}×", ratio <= GOAL_CPU_RATIO, command)
-            )  # fmt: skip
+        ratio = row.cpu_ms / echo.cpu_ms
+        found.append(
+            Goal(f"End to end, {row.label}: CPU per update ÷ the echo bot's "
+                 f"({row.cpu_ms:.1f} ÷ {echo.cpu_ms:.1f} ms)", f"{ratio:.2f}×", f"≤ {GOAL_CPU_RATIO:.1f}×",
+                 ratio <= GOAL_CPU_RATIO, command)
+        )  # fmt: skip
     if served:
         idle = max(r.idle_mb for r in served)
         found.append(

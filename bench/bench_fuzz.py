@@ -1,6 +1,6 @@
 """Chaos benchmark: 100,000 fuzzed messages through the conversation handler, never a confirmation.
 
-    cd /work/main && .venv/bin/python bench/bench_fuzz.py [--quick] [--messages N] [--time-limit S]
+    .venv/bin/python -m bench.bench_fuzz [--quick] [--messages N] [--time-limit S]
 
 handlers.conversation.handle, in process, on a SQLite file (WAL, as the app runs it), with five
 registered secretaries, one staff member and one stranger writing in turn (messages_per_minute=0).
@@ -32,22 +32,19 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlmodel import func, select
+
+from bench import _goals
+from bench._goals import Goal
+from handlers.conversation import handle
+from handlers.text import fold
+from handlers.types import Incoming, Kind, Services
+from storage import accounts, targets, units
+from storage.db import Database
+from storage.models import AdmissionEntry, ClassAttendance, Metric, Report, Role
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _goals  # noqa: E402
-from _goals import Goal  # noqa: E402
-from sqlmodel import func, select  # noqa: E402
-
-from handlers.conversation import handle  # noqa: E402
-from handlers.text import fold  # noqa: E402
-from handlers.types import Incoming, Kind, Services  # noqa: E402
-from storage import accounts, targets, units  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import AdmissionEntry, ClassAttendance, Metric, Report, Role  # noqa: E402
 
 RESULTS = BENCH / "results" / "fuzz.md"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -301,7 +298,7 @@ def goal(result: dict[str, object]) -> Goal:
         f"{crashes} / {stored} / {result['unanswered']}",
         "0 / 0 / 0",
         crashes == 0 and stored == 0 and result["unanswered"] == 0,
-        f"python bench/bench_fuzz.py {' '.join(sys.argv[1:])}".strip(),
+        f"python -m bench.bench_fuzz {' '.join(sys.argv[1:])}".strip(),
     )
 
 
@@ -328,7 +325,7 @@ def markdown(result: dict[str, object], args: argparse.Namespace) -> str:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}. "
-        f"Command: `python bench/bench_fuzz.py {' '.join(sys.argv[1:])}`.".rstrip(),
+        f"Command: `python -m bench.bench_fuzz {' '.join(sys.argv[1:])}`.".rstrip(),
         "Messages by kind: " + ", ".join(f"{k} {v:,}" for k, v in categories.most_common()) + ".",
         f'Skipped (would confirm: a typed "1"/"xác nhận", or button data confirm:…): {result["skipped"]:,}.',
         "Slowest: " + "; ".join(f"{1000 * s:.0f} ms {what}" for s, what in result["slowest"]) + ".",  # type: ignore[attr-defined]

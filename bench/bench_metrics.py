@@ -1,6 +1,6 @@
 """Benchmark for /metrics: what one scrape costs the database, at a province's and a nation's size.
 
-    .venv/bin/python bench/bench_metrics.py [--quick]
+    .venv/bin/python -m bench.bench_metrics [--quick]
 
 The tables a scrape reads are filled to the size a deployment reaches within its retention periods
 (the defaults of .env.example). National: 100,000 accounts on 50 Zalo bots (a few hundred of them
@@ -31,21 +31,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from sqlalchemy import insert, text
 
-import _goals  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _machine import describe  # noqa: E402
-from _progress_pg import postgres_database  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-
-from bot import metrics  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import (  # noqa: E402
+from bench import _goals
+from bench._goals import Goal
+from bench._machine import describe
+from bench._progress_pg import postgres_database
+from bot import metrics
+from storage.db import Database
+from storage.models import (
     Account,
     Campaign,
     ChannelBot,
@@ -56,6 +50,9 @@ from storage.models import (  # noqa: E402
     Report,
     Unit,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
 
 RESULTS = BENCH / "results" / "metrics.md"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -258,7 +255,7 @@ def main() -> None:
             with postgres_database() as (url, where):
                 counts, times, samples = run(url, size, args.reps)
         rows.append((backend, where, size, counts, times, samples, goal))
-    command = "python bench/bench_metrics.py" + (" --quick" if args.quick else "")
+    command = "python -m bench.bench_metrics" + (" --quick" if args.quick else "")
     lines = [
         "## /metrics",
         "",

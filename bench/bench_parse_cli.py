@@ -1,6 +1,6 @@
 """`tiendo parse --jsonl` end to end, start-up included, as the parser issue measures it.
 
-    .venv/bin/python bench/bench_parse_cli.py [--messages 100000] [--runs 3]
+    .venv/bin/python -m bench.bench_parse_cli [--messages 100000] [--runs 3]
 
 Feeds the first corpus (tests/corpus/messages.jsonl, the workload the goal was set on), repeated to N
 lines, to the real command on one core and reports messages per second (best and median of the runs,
@@ -22,15 +22,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench import _goals
+from bench._goals import Goal
+from handlers.parser import parse_message
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-sys.path.insert(0, str(ROOT / "bench"))
-
-import _goals  # noqa: E402
-from _goals import Goal  # noqa: E402
-
-from handlers.parser import parse_message  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "messages.jsonl"
 CORPORA = sorted((ROOT / "tests" / "corpus").glob("*.jsonl"))
@@ -136,7 +132,7 @@ def main() -> None:
         ("whole corpus: messages/s, CPU time of the process", f"{whole['cpu']:,.0f}", "", ""),
         ("whole corpus: latency p99 per message (in process)", f"{whole['p99']:.0f} µs", "", ""),
     ]
-    command = f".venv/bin/python bench/bench_parse_cli.py --messages {args.messages} --runs {args.runs}"
+    command = f".venv/bin/python -m bench.bench_parse_cli --messages {args.messages} --runs {args.runs}"
     block = "\n".join(
         [
             "### Parser: `tiendo parse --jsonl`, start-up included",

@@ -1,6 +1,6 @@
 """Benchmark for handlers.parser (run by hand, not collected by pytest).
 
-    cd /work/main && .venv/bin/python bench/bench_parser.py [--messages 100000]
+    .venv/bin/python -m bench.bench_parser [--messages 100000]
 
 Parses the test corpus repeated to about N messages on one core and prints throughput and the
 p50/p99 latency per message. Goal: >= 20,000 msg/s and p99 < 1 ms.
@@ -17,11 +17,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a plain script from anywhere
-    sys.path.insert(0, str(ROOT))
+from handlers.parser import parse_message
 
-from handlers.parser import parse_message  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CORPUS = ROOT / "tests" / "corpus" / "messages.jsonl"
 

@@ -1,6 +1,6 @@
 """Benchmark for /tiendo: progress from the monthly rollups vs a plain GROUP BY over the raw entries.
 
-    cd /work/main && .venv/bin/python bench/bench_progress.py [--scale province|national|both] [--quick]
+    .venv/bin/python -m bench.bench_progress [--scale province|national|both] [--quick]
 
 province: a root, 100 communes, 3,000 cells, 5 years of monthly reports, on SQLite (WAL, as the
 app runs it). national: a root, 34 provinces, 3,334 communes, 100,000 cells, 6,000,000 admission
@@ -31,16 +31,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):  # run as a plain script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from sqlalchemy import Date, bindparam, text
 
-import _goals  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _machine import describe  # noqa: E402
-from _progress_data import (  # noqa: E402
+from bench import _goals
+from bench._goals import Goal
+from bench._machine import describe
+from bench._progress_data import (
     AS_OF,
     Loaded,
     Scale,
@@ -51,15 +47,16 @@ from _progress_data import (  # noqa: E402
     settle,
     verify,
 )
-from _progress_pg import postgres_database, server_bin  # noqa: E402
-from sqlalchemy import Date, bindparam, text  # noqa: E402
+from bench._progress_pg import postgres_database, server_bin
+from handlers import progress_text
+from storage import progress as progress_mod
+from storage.clock import month_start
+from storage.db import Database
+from storage.models import Metric, ReportStatus, Unit
+from storage.rollups import TOTAL_FIELDS
 
-from handlers import progress_text  # noqa: E402
-from storage import progress as progress_mod  # noqa: E402
-from storage.clock import month_start  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import Metric, ReportStatus, Unit  # noqa: E402
-from storage.rollups import TOTAL_FIELDS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
 
 RESULTS = BENCH / "results" / "progress.md"
 THRESHOLD = 1.0  # the default LAGGING_THRESHOLD
@@ -499,7 +496,7 @@ def main() -> None:
                 finally:
                     database.dispose()
 
-    command = "python bench/bench_progress.py " + " ".join(sys.argv[1:])
+    command = "python -m bench.bench_progress " + " ".join(sys.argv[1:])
     block = table(rows, pg_version, pg_where, command.strip(), loads)
     print()
     print(block)

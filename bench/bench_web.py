@@ -1,6 +1,6 @@
 """Benchmark for the web page: a province root (100 communes, 3,000 cells, 5 years of reports) on SQLite.
 
-    .venv/bin/python bench/bench_web.py [--quick]
+    .venv/bin/python -m bench.bench_web [--quick]
 
 The data is bench/_progress_data.py's province tree (the same as bench_progress.py). The app of
 bot/web.py (page included) runs under uvicorn on 127.0.0.1 in this process, as `tiendo serve` and
@@ -23,23 +23,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from bench import _goals
+from bench._goals import Goal
+from bench._machine import describe
+from bench._progress_data import AS_OF, Scale, load
+from bot.webui.local import serve_in_background
+from handlers.types import Services
+from storage import web_sessions
+from storage.db import Database
+from storage.models import Account, Role, Unit
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import _goals  # noqa: E402
-import httpx  # noqa: E402
-from _goals import Goal  # noqa: E402
-from _machine import describe  # noqa: E402
-from _progress_data import AS_OF, Scale, load  # noqa: E402
-
-from bot.webui.local import serve_in_background  # noqa: E402
-from handlers.types import Services  # noqa: E402
-from storage import web_sessions  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import Account, Role, Unit  # noqa: E402
 
 RESULTS = BENCH / "results" / "web.md"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -130,7 +127,7 @@ def main() -> None:
             database.dispose()
     root_p95 = rows[0][3]
     load_after = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    command = "python bench/bench_web.py" + (" --quick" if args.quick else "")
+    command = "python -m bench.bench_web" + (" --quick" if args.quick else "")
     lines = [
         "## Web page",
         "",

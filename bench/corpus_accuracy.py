@@ -1,6 +1,6 @@
 """The parser corpus through `tiendo parse --jsonl`, as an integration would use it: prints accuracy.
 
-Run: .venv/bin/python bench/corpus_accuracy.py [--corpus tests/corpus/everyday.jsonl ...]
+Run: .venv/bin/python -m bench.corpus_accuracy [--corpus tests/corpus/everyday.jsonl ...]
 Every file of tests/corpus/ by default, each reported on its own and all together. A case is fully
 right when intent, admission, class_attendance and period match (and each fact, when the case lists
 them). Of the rest, a reading is WRONG when it states a figure or a period the message does not say (a

@@ -1,6 +1,6 @@
 """Gather the figures every benchmark wrote to bench/results/ into docs/performance.md.
 
-.venv/bin/python bench/report.py      (make bench runs the benchmarks, then this)
+.venv/bin/python -m bench.report      (make bench runs the benchmarks, then this)
 """
 
 import os
@@ -11,13 +11,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bench._goals import summary
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "performance.md"
 ORDER = ("parser.md", "progress.md", "web.md", "metrics.md", "campaign.md", "e2e.md", "fuzz.md", "chaos.md")
-
-sys.path.insert(0, str(ROOT / "bench"))
-from _goals import summary  # noqa: E402
 
 
 def machine() -> str:
@@ -91,7 +90,7 @@ def main() -> None:
         "# Performance",
         "",
         "Written by `make bench` (each benchmark in `bench/` writes its block to `bench/results/`, then",
-        "`bench/report.py` gathers them here). Benchmarks are run by hand, never in the test suite.",
+        "`python -m bench.report` gathers them here). Benchmarks are run by hand, never in the test suite.",
         "",
         f"Machine: {machine()}.",
         f"Gathered: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",

@@ -10,17 +10,48 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import cli_words
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.settings import Settings
-    from storage.models import Account
+    from storage.models import Account, ChannelBot
 
 # Modules are imported inside the commands that use them: `tiendo parse` and `--help` stay quick
 # (no database layer, no Telegram library loaded for them).
 METRICS = ("admissions", "class_completions")
 ROLES = ("secretary", "staff", "admin")
 FIGURE_KINDS = ("members_total", "candidate_pool")
+# What the identifiers above (and the statuses of invites and accounts) are called in the CLI's
+# sentences and tables; JSON output keeps the identifiers, which scripts match on.
+SAID = {
+    "admissions": "kết nạp đảng viên",
+    "class_completions": "quần chúng hoàn thành lớp nhận thức về Đảng",
+    "members_total": "tổng số đảng viên",
+    "candidate_pool": "nguồn quần chúng ưu tú",
+    "secretary": "bí thư chi bộ",
+    "staff": "cán bộ theo dõi",
+    "admin": "quản trị",
+    "open": "còn dùng được",
+    "used": "đã dùng",
+    "cancelled": "đã hủy",
+    "expired": "hết hạn",
+    "active": "đang dùng",
+    "revoked": "đã thu hồi",
+    "unreachable": "không liên lạc được",
+    "nudge": "nhắc việc",
+    "praise": "biểu dương",
+    "reminder": "nhắc hạn báo cáo",
+    "summary": "tổng hợp",
+}
+
+
+def said(identifier: object) -> str:
+    """An identifier as the CLI's Vietnamese says it (unknown ones as they are)."""
+    return SAID.get(str(identifier), str(identifier))
+
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +138,14 @@ def cmd_units_list(args: argparse.Namespace, settings: "Settings") -> None:
     database = open_database(settings)
     with database.session() as session:
         rows = units.all_units(session)
+        if args.json:
+            codes = {unit.id: unit.code for unit in rows}
+            listed = [
+                {"code": u.code, "name": u.name, "parent_code": codes.get(u.parent_id), "level": u.level}
+                for u in sorted(rows, key=lambda u: u.code)
+            ]
+            _print_json(listed)
+            return
         if not rows:
             print("Chưa có đơn vị nào. Nhập bằng: tiendo units import FILE.csv")
             return
@@ -181,7 +220,7 @@ def cmd_figures_set(args: argparse.Namespace, settings: "Settings") -> None:
             value=args.value,
             source=args.source,
         )
-        print(f"Đã ghi số liệu {args.kind} của {unit.name} ngày {args.as_of:%d/%m/%Y}: {args.value}.")
+        print(f"Đã ghi số liệu {said(args.kind)} của {unit.name} ngày {args.as_of:%d/%m/%Y}: {args.value}.")
 
 
 def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
@@ -203,7 +242,10 @@ def cmd_targets_set(args: argparse.Namespace, settings: "Settings") -> None:
             source=args.source,
         )
         value = f"{target.value}–{target.max_value}" if target.max_value else str(target.value)
-        print(f"Đã đặt chỉ tiêu {args.metric} cho {unit.name}: {value} ({args.date_from} → {args.date_to}).")
+        print(
+            f"Đã đặt chỉ tiêu {said(args.metric)} cho {unit.name}: {value} "
+            f"({args.date_from:%d/%m/%Y} → {args.date_to:%d/%m/%Y})."
+        )
 
 
 def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
@@ -223,7 +265,7 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
         code = accounts.create_invite(session, unit=unit, role=Role(args.role), days=args.days)
-        print(f"Mã đăng ký cho {unit.name}, vai trò {args.role}, hiệu lực {args.days} ngày.")
+        print(f"Mã đăng ký cho {unit.name}, vai trò {said(args.role)}, hiệu lực {args.days} ngày.")
         # Several bots each serve a part of the tree (a bot's plan limits its users): say which one.
         bot = bots.serving(session, unit, metered) or (metered[0] if len(metered) == 1 else None)
         if bot is not None:
@@ -268,6 +310,9 @@ def cmd_bots_list(args: argparse.Namespace, settings: "Settings") -> None:
     with database.session() as session:
         rows = {row.channel: row for row in bots.all_bots(session)}
         names = [*configured, *(name for name in rows if name not in configured)]
+        if args.json:
+            _print_json([_bot_json(session, settings, n, rows.get(n), configured, now) for n in names])
+            return
         if not names:
             print("Chưa cấu hình bot nào. Xem .env.example (ZALO_BOT_TOKEN, ZALO_BOTS, TELEGRAM_BOT_TOKEN).")
             return
@@ -290,6 +335,46 @@ def cmd_bots_list(args: argparse.Namespace, settings: "Settings") -> None:
             if name not in configured:
                 line.append("(chưa cấu hình token ở máy này)")
             print("\t".join(line))
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _bot_json(
+    session: "Session",
+    settings: "Settings",
+    name: str,
+    row: "ChannelBot | None",
+    configured: dict[str, bool],
+    now: datetime,
+) -> dict[str, object]:
+    """One bot as `tiendo bots list --json` gives it: what the text line says, as fields."""
+    from bot.usage import quota_month
+    from storage import bots
+    from storage.models import Unit
+
+    unit = session.get(Unit, row.unit_id) if row is not None and row.unit_id is not None else None
+    entry: dict[str, object] = {
+        "name": name,
+        "title": bots.title(session, name),
+        "unit_code": unit.code if unit is not None else None,
+        "configured": name in configured,
+    }
+    if configured.get(name, True):
+        month = quota_month(now, settings.zone)
+        until = bots.exhausted_until(session, name, now)
+        entry |= {
+            "users": bots.users(session, name),
+            "user_limit": _user_limit(session, settings, name),
+            "month": f"{month:%Y-%m}",
+            "sent": bots.sent(session, name, month),
+            "monthly_quota": (
+                row.monthly_quota if row is not None and row.monthly_quota else settings.zalo_monthly_quota
+            ),
+            "exhausted_until": until.astimezone(settings.zone).isoformat() if until is not None else None,
+        }
+    return entry
 
 
 def cmd_bots_set(args: argparse.Namespace, settings: "Settings") -> None:
@@ -338,7 +423,13 @@ def _local(moment: datetime | None, settings: "Settings") -> str:
 def _print_table(rows: list[dict[str, object]], columns: list[tuple[str, str]]) -> None:
     print("\t".join(title for _, title in columns))
     for row in rows:
-        print("\t".join("" if row[key] is None else str(row[key]) for key, _ in columns))
+        print("\t".join(_cell(key, row[key]) for key, _ in columns))
+
+
+def _cell(key: str, value: object) -> str:
+    if value is None:
+        return ""
+    return said(value) if key in ("role", "status", "kind", "metric") else str(value)
 
 
 def cmd_invite_list(args: argparse.Namespace, settings: "Settings") -> None:
@@ -366,7 +457,7 @@ def cmd_invite_list(args: argparse.Namespace, settings: "Settings") -> None:
             if args.all or accounts.invite_status(invite, now) == "open"
         ]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_json(rows)
     elif not rows:
         print("Không có mã đăng ký nào còn dùng được." if not args.all else "Chưa có mã đăng ký nào.")
     else:
@@ -385,7 +476,9 @@ def cmd_invite_cancel(args: argparse.Namespace, settings: "Settings") -> None:
     with database.session() as session:
         for invite_id in args.ids:
             invite = accounts.cancel_invite(session, invite_id, now=datetime.now(settings.zone))
-            print(f"Đã hủy mã đăng ký số {invite.id} (vai trò {invite.role}); mã này không dùng được nữa.")
+            print(
+                f"Đã hủy mã đăng ký số {invite.id} (vai trò {said(invite.role)}); mã này không dùng được nữa."
+            )
 
 
 def _account_status(account: "Account") -> str:
@@ -417,7 +510,7 @@ def cmd_accounts_list(args: argparse.Namespace, settings: "Settings") -> None:
             for account, unit in accounts.list_accounts(session, within=within, active_only=not args.all)
         ]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_json(rows)
     elif not rows:
         print("Chưa có tài khoản nào. Cấp mã đăng ký: tiendo invite --unit MÃ --role secretary")
     else:
@@ -442,7 +535,7 @@ def cmd_accounts_revoke(args: argparse.Namespace, settings: "Settings") -> None:
                 raise NotFound(f"Không có tài khoản số {account_id}. Xem danh sách: tiendo accounts list")
             unit = session.get(Unit, account.unit_id)
             name = account.display_name or account.channel_user_id
-            who = f"{name} ({account.role}, {unit.name if unit else '?'})"
+            who = f"{name} ({said(account.role)}, {unit.name if unit else '?'})"
             if accounts.revoke_account(
                 session, account, by_account_id=None, via="cli", now=datetime.now(settings.zone)
             ):
@@ -529,9 +622,13 @@ def cmd_demo(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
 
     database = open_database(settings)
+    print(
+        f"Nạp dữ liệu mẫu Thanh Liêm (2023) vào cơ sở dữ liệu {_database_label(settings.database_url)}…",
+        flush=True,
+    )
     with database.session() as session:
         try:
-            codes = demo.load(session)
+            codes = demo.load(session, say=lambda step: print(step, flush=True))
         except demo.DemoAlreadyLoaded as error:
             raise CliError(str(error)) from None
     print("Đã nạp dữ liệu mẫu Thanh Liêm (2023). Xem: tiendo progress --today 2023-11-01")
@@ -685,7 +782,7 @@ def cmd_nudge_switch(args: argparse.Namespace, settings: "Settings") -> None:
             session, unit, args.kind, enabled=args.nudge_command == "on", now=datetime.now(settings.zone)
         )
     state = "bật" if args.nudge_command == "on" else "tắt"
-    print(f"Đã {state} loại tin nhắn '{args.kind}' cho {unit.name} và các đơn vị cấp dưới.")
+    print(f"Đã {state} loại tin nhắn «{said(args.kind)}» cho {unit.name} và các đơn vị cấp dưới.")
 
 
 def cmd_groups_list(args: argparse.Namespace, settings: "Settings") -> None:
@@ -696,6 +793,20 @@ def cmd_groups_list(args: argparse.Namespace, settings: "Settings") -> None:
     database = open_database(settings)
     with database.session() as session:
         rows = groups.all_groups(session)
+        if args.json:
+            listed = []
+            for row in rows:
+                unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
+                listed.append(
+                    {
+                        "channel": row.channel,
+                        "chat_id": row.chat_id,
+                        "unit_code": unit.code if unit is not None else None,
+                        "last_seen": row.last_seen.astimezone(settings.zone).isoformat(),
+                    }
+                )
+            _print_json(listed)
+            return
         if not rows:
             print("Bot chưa được nhắc tên trong nhóm nào.")
             return
@@ -870,6 +981,22 @@ def cmd_approval_list(args: argparse.Namespace, settings: "Settings") -> None:
     with database.session() as session:
         scope = units.get_by_code(session, args.unit) if args.unit else None
         items = workflow.waiting(session, scope, limit=1000, returned=args.returned)
+        if args.json:
+            listed = [
+                {
+                    "unit_code": item.unit.code,
+                    "unit_name": item.unit.name,
+                    "month": f"{item.period.month:%Y-%m}",
+                    "admissions": item.period.admissions,
+                    "class_completions": item.period.completed,
+                    "reports": item.period.reports,
+                    "late": item.period.late,
+                    "note": item.period.note,
+                }
+                for item in items
+            ]
+            _print_json(listed)
+            return
         if not items:
             print("Không có báo cáo nào " + ("bị trả lại." if args.returned else "chờ duyệt."))
             return
@@ -878,7 +1005,7 @@ def cmd_approval_list(args: argparse.Namespace, settings: "Settings") -> None:
             late = ", nộp muộn" if period.late else ""
             note = f" — {period.note}" if period.note else ""
             print(
-                f"{item.unit.code}\t{period.month:%Y-%m}\t{item.unit.name}: kết nạp {period.admissions}, "
+                f"{item.unit.code}\t{period.month:%m/%Y}\t{item.unit.name}: kết nạp {period.admissions}, "
                 f"hoàn thành lớp {period.completed} ({period.reports} báo cáo{late}){note}"
             )
 
@@ -1315,6 +1442,7 @@ def _help(vi: str, en: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    cli_words.install()
     parser = argparse.ArgumentParser(
         prog="tiendo",
         description=_help(
@@ -1349,6 +1477,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("liệt kê đơn vị", "list units"),
         description=_help("Liệt kê cây đơn vị", "List the unit tree"),
     )
+    p.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
     p.set_defaults(func=cmd_units_list)
     p = units_sub.add_parser(
         "move",
@@ -1520,6 +1649,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("liệt kê bot và mức dùng", "list bots and their usage"),
         description=_help("Liệt kê bot và mức dùng tháng này", "List bots and this month's usage"),
     )
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
     q.set_defaults(func=cmd_bots_list)
     q = bots_sub.add_parser(
         "set",
@@ -1737,6 +1867,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("liệt kê nhóm và mã nhóm", "list groups and their ids"),
         description=_help("Liệt kê nhóm, mã nhóm và đơn vị được gắn", "List groups, their ids and units"),
     )
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
     q.set_defaults(func=cmd_groups_list)
     for name, vi, en in (
         (
@@ -1990,6 +2121,7 @@ def _workflow_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     )
     q.add_argument("--unit", metavar="CODE", help=_help("trong đơn vị này", "within this unit"))
     q.add_argument("--returned", action="store_true", help=_help("báo cáo bị trả lại", "returned ones"))
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print as JSON"))
     q.set_defaults(func=cmd_approval_list)
     for name, vi, en in (
         ("approve", "duyệt", "approve"),

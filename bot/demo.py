@@ -25,6 +25,7 @@ commune of Thanh Liêm (as the 2025 reorganisation did; the names are illustrati
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -117,10 +118,15 @@ class DemoAlreadyLoaded(Exception):
     pass
 
 
-def load(session: Session, now: datetime | None = None) -> dict[str, str]:
-    """Load the demo into an empty database; returns demo invite codes by purpose."""
+def load(
+    session: Session, now: datetime | None = None, say: Callable[[str], None] | None = None
+) -> dict[str, str]:
+    """Load the demo into an empty database; returns demo invite codes by purpose. `say` hears each step
+    (`tiendo demo` prints them: loading takes a while on a small server)."""
+    tell = say or (lambda _: None)
     if session.exec(select(Unit).where(Unit.code == ROOT)).first() is not None:
         raise DemoAlreadyLoaded("Cơ sở dữ liệu đã có dữ liệu mẫu (đơn vị TL).")
+    tell("Tạo cây đơn vị: Đảng bộ huyện Thanh Liêm, các đảng bộ xã, thị trấn và chi bộ…")
     rng = random.Random(2023)
     # A second generator for the workflow's illustrative dates: the figures' split stays as it was.
     timing = random.Random(2025)
@@ -146,20 +152,30 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
             for i in range(1, n_cells + 1)
         ] or [committee]
 
+    n_cells = sum(len(group) for group in cells.values())
+    tell(f"  {len(committees)} đảng bộ xã, thị trấn; {n_cells} chi bộ (mã TL, TL-KK, TL-KK-01…)")
+    tell(f"Đặt chỉ tiêu nhiệm kỳ {TERM_START:%m/%Y}–{TERM_END:%m/%Y} của huyện và các xã, thị trấn…")
     _targets(session, root, committees)
+    tell(
+        f"Ghi báo cáo kết nạp {ADMITTED} đảng viên mới, {TERM_START:%m/%Y}–{LAST_MONTH:%m/%Y}, "
+        "như bí thư chi bộ gửi…"
+    )
     entries = _admission_entries(rng, cells)
     _assign_people(rng, entries)
     authors = _authors(session, [u for group in cells.values() for u in group] + [root])
     for entry in entries:
         if entry.month < LAST_MONTH:
             _store_admission(session, entry, authors[entry.unit.id or 0], timing)
+    tell(f"Ghi {CLASSES} lớp bồi dưỡng nhận thức về Đảng ({TRAINED} quần chúng)…")
     _classes(session, rng, root, cells, authors, timing)
+    tell("Ghi công nhận đảng viên chính thức sau 12 tháng dự bị…")
     _recognitions(session, [u for group in cells.values() for u in group], authors, timing)
     # From October 2023 the district requires its communes to approve the cells' reports.
     workflow.set_setting(session, root, approval=True)
     for entry in entries:
         if entry.month >= LAST_MONTH:
             _store_admission(session, entry, authors[entry.unit.id or 0], timing)
+    tell(f"Duyệt, trả lại báo cáo tháng {LAST_MONTH:%m/%Y} của các chi bộ…")
     _reviews(session, root, committees, timing)
     figures.set_figure(
         session,
@@ -177,6 +193,7 @@ def load(session: Session, now: datetime | None = None) -> dict[str, str]:
         value=MEMBERS_TOTAL,
         source="Báo Hà Nam, 2023",
     )
+    tell(f"Tổng số đảng viên của huyện; sáp nhập thành {NEW_COMMUNE_NAME} ngày {REORGANISED_ON:%d/%m/%Y}…")
     _reorganise(session, root, committees)
     session.flush()
     return {

@@ -182,8 +182,9 @@ class CampaignScheduler:
             return None
         return await self.sender.drain()
 
-    async def job(self, _context: object) -> None:
-        """The JobQueue callback: a failure is logged and the next round tries again."""
+    async def round(self) -> None:
+        """One round of the campaign loop (bot/serve.py): a failure is logged and the next round tries
+        again."""
         try:
             await self.tick()
         except Exception:

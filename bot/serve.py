@@ -75,7 +75,7 @@ def make_runtime(settings: Settings, *, mode: Literal["poll", "webhook", "send"]
 async def campaign_loop(scheduler: CampaignScheduler, stop: asyncio.Event) -> None:
     """The campaign rounds: compose when due, send what is due."""
     while not stop.is_set():
-        await scheduler.job(None)
+        await scheduler.round()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=CAMPAIGN_INTERVAL)
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from storage.clock import utcnow
@@ -18,15 +19,17 @@ def claim_delivery(session: Session, channel: str, delivery_id: str, *, now: dat
     The claim belongs to the caller's transaction: if processing fails, it is rolled back with
     everything else and the platform's redelivery is processed afresh.
     """
-    if session.get(ProcessedDelivery, (channel, delivery_id)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(ProcessedDelivery(channel=channel, delivery_id=delivery_id, at=now or utcnow()))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    table = ProcessedDelivery.__table__  # type: ignore[attr-defined]
+    # One statement where a look-up, a savepoint, an insert and its release were four: this runs for
+    # every update. A concurrent claim of the same id waits for the first to end (both databases).
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(table)
+        .values(channel=channel, delivery_id=delivery_id, at=now or utcnow())
+        .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
+        .returning(table.c.delivery_id)  # the row inserted, none for a redelivery (rowcount is -1 on psycopg)
+    )
+    return session.execute(stmt).first() is not None
 
 
 def keep_replies(session: Session, channel: str, delivery_id: str, replies: str) -> None:

@@ -17,8 +17,6 @@ from functools import cache
 
 import holidays
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.clock import month_end, month_start
@@ -32,6 +30,7 @@ from storage.models import (
     ReportStatus,
     Unit,
 )
+from storage.rollups import adding_upsert
 from storage.units import ancestor_ids
 
 PROBATION_MONTHS = 12
@@ -160,13 +159,7 @@ def _apply(session: Session, unit_ids: list[int], deltas: dict[date, tuple[int, 
     if not rows:
         return
     table = ProbationRollup.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit_id", "end_date"],
-        set_={k: table.c[k] + stmt.excluded[k] for k in ("ending", "recognized")},
-    )
-    session.execute(stmt)
+    session.execute(adding_upsert(session, table, ("unit_id", "end_date"), ("ending", "recognized")), rows)
 
 
 def move(session: Session, unit: Unit, old_ancestors: list[int], new_ancestors: list[int]) -> None:

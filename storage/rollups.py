@@ -2,10 +2,12 @@
 
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import Table, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from storage.models import SubtreeMonthRollup, Unit
@@ -52,14 +54,22 @@ def apply(session: Session, *, unit_ids: list[int], month: date, delta: Totals) 
     values = asdict(delta)
     rows = [{"unit_id": uid, "month": month, **values} for uid in unit_ids]
     table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit_id", "month"],
-        set_={name: table.c[name] + stmt.excluded[name] for name in TOTAL_FIELDS},
+    session.execute(adding_upsert(session, table, ("unit_id", "month"), TOTAL_FIELDS), rows)
+
+
+def adding_upsert(session: Session, table: Table, keys: tuple[str, ...], added: tuple[str, ...]) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + excluded.column, for the rows passed
+    as parameters. Built once per table and dialect: building it for each report (its `excluded`
+    columns, its cache key) was a tenth of a confirmed report's CPU."""
+    return _adding_upsert(session.get_bind().dialect.name, table, keys, added)
+
+
+@cache
+def _adding_upsert(dialect: str, table: Table, keys: tuple[str, ...], added: tuple[str, ...]) -> Insert:
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in added}
     )
-    session.execute(stmt)
 
 
 def sum_totals(session: Session, unit_id: int, first_month: date | None, last_month: date | None) -> Totals:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 from telegram import Bot
 
-from bot.channels.telegram import TelegramChannel, build_application
+from bot.channels.telegram import TelegramChannel, TelegramRequest, build_application
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import CampaignScheduler, compose
 from handlers.campaign import plan_campaign
@@ -20,7 +20,7 @@ from storage.db import Database
 from storage.models import Account, Metric, OutboxMessage, OutboxStatus, Role
 from tests.utils.builders import Tree, build_tree
 from tests.utils.clock import FakeClock
-from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.fake_bot_api import FakeBotAPI
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOVEMBER = date(2023, 11, 1)
@@ -81,7 +81,7 @@ def setup(database: Database) -> Tree:
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[FakeBotAPI, Bot]]:
     fake = FakeBotAPI()
-    bot = Bot("123:TEST", base_url="http://fake/bot", request=fake)
+    bot = Bot("123:TEST", base_url="http://fake/bot", request=TelegramRequest(transport=fake.transport()))
     await bot.initialize()
     yield fake, bot
     await bot.shutdown()
@@ -342,14 +342,16 @@ async def test_the_scheduler_made_from_the_settings_sends_through_the_channels_i
     from bot.settings import Settings
 
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     clock.now = datetime(2023, 11, 1, 8, 30, tzinfo=ZONE)
     scheduler = make_scheduler(
         Settings(database_url="sqlite://", _env_file=None), database, services, telegram(app.bot)
     )
     await app.initialize()
     try:
-        await scheduler.job(None)  # what the campaign loop of `tiendo run` and `tiendo serve` does
+        await scheduler.round()  # what the campaign loop of `tiendo run` and `tiendo serve` does
     finally:
         await app.shutdown()
     assert sorted(int(c.params["chat_id"]) for c in api.accepted) == [SECRETARY_A, SECRETARY_B, STAFF]
@@ -364,20 +366,20 @@ def test_tiendo_nudge_send_delivers_once_and_a_second_run_sends_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.cli import main
-    from tests.utils.fake_bot_server import FakeBotServer
+    from tests.utils.fake_bot_api import FakeBotAPI
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         monkeypatch.setenv("TELEGRAM_API_BASE_URL", server.base_url)
         assert main(["nudge", "--dry-run", "--today", "2023-11-01"]) == 0
         dry = capsys.readouterr().out
         assert "3 tin nhắn; 1 đôn đốc, 1 biểu dương, 1 nhắc báo cáo, 1 tổng hợp" in dry
-        assert server.sent_texts() == []  # a dry run sends nothing
+        assert server.texts() == []  # a dry run sends nothing
         assert main(["nudge", "--send", "--today", "2023-11-01", "--ignore-quiet-hours"]) == 0
         assert "Đã gửi 3" in capsys.readouterr().out
-        texts = server.sent_texts()
+        texts = server.texts()
         assert len(texts) == 3
         assert (
             sum(
@@ -394,14 +396,16 @@ def test_tiendo_nudge_send_delivers_once_and_a_second_run_sends_nothing(
         assert "Đợt nhắc việc tháng 11/2023 đã được soạn lúc" in again
         assert "(3 tin nhắn): đã gửi 3, còn chờ gửi 0." in again
         assert "tiến trình khác" not in again
-        assert len(server.sent_texts()) == 3
+        assert len(server.texts()) == 3
 
 
 async def test_nhacnho_previews_for_staff_only(services: Services, database: Database, setup: Tree) -> None:
     from tests.utils.fake_telegram import Harness, TelegramUser
 
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     harness = Harness(app=app, api=api)
     try:
@@ -420,7 +424,7 @@ async def test_nhacnho_previews_for_staff_only(services: Services, database: Dat
 async def test_campaign_loop_of_serve_and_zalo_only_run(
     database: Database, setup: Tree, api: tuple[FakeBotAPI, Bot]
 ) -> None:
-    """Without a Telegram JobQueue (tiendo serve, or Zalo alone) the loop runs the same rounds."""
+    """The campaign loop of `tiendo run` and `tiendo serve`, whichever channels are configured."""
     from bot.serve import campaign_loop
 
     fake, bot = api

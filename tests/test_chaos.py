@@ -17,7 +17,8 @@ from storage import reports
 from storage.db import Database
 from storage.models import InboxUpdate, Report, Role
 from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 SECRET = "telegram-webhook-secret-0123456789"
@@ -26,7 +27,9 @@ SECRET = "telegram-webhook-secret-0123456789"
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     yield Harness(app=app, api=api)
     await app.shutdown()
@@ -93,7 +96,12 @@ async def test_one_webhook_update_delivered_1000_times_is_processed_once(
     code = invite(database, tree.cell_a, Role.secretary)
     api = FakeBotAPI()
     channel = build_channel(
-        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False, webhook_secret=SECRET
+        "123:TEST",
+        services,
+        base_url="http://fake/bot",
+        transport=api.transport(),
+        rate_limit=False,
+        webhook_secret=SECRET,
     )
     app = channel.application
     assert app is not None

@@ -205,6 +205,10 @@ def test_invite_prints_the_code_alone_on_the_last_line(cli, tmp_path: Path, data
 def test_demo_progress_reproduces_the_article(cli) -> None:
     code, out, _ = cli("demo")
     assert code == 0
+    # It says what it is doing, step by step, before the invite codes.
+    assert out.startswith("Nạp dữ liệu mẫu Thanh Liêm (2023) vào cơ sở dữ liệu ")
+    assert "Ghi báo cáo kết nạp 539 đảng viên mới, 07/2020–10/2023" in out and "45 chi bộ" in out
+    assert out.index("Ghi 18 lớp") < out.index("Mã đăng ký thử")
     code, out, _ = cli("progress", "--today", "2023-11-01")
     assert code == 0
     assert "Tính đến ngày 01/11/2023, Đảng bộ huyện Thanh Liêm đã kết nạp 539 đảng viên" in out
@@ -464,3 +468,30 @@ def test_implausible_targets_figures_and_sources_are_refused(cli, tmp_path: Path
     assert code == 1 and "Số liệu phải từ 0 đến 10.000.000" in err
     code, _, err = cli(*figure, "--value", "7025", "--source", "S" * 256)
     assert code == 1 and "tối đa 255 ký tự" in err
+
+
+def test_argparse_speaks_vietnamese_with_english_beside() -> None:
+    """argparse's own words (usage, sections, errors) too, not only the commands' help texts."""
+    for argv, said in (
+        (
+            ["targets", "set", "--metric", "admission"],
+            "giá trị không có trong danh sách / invalid choice: 'admission'",
+        ),
+        (
+            ["targets", "set", "--unit", "TL"],
+            "thiếu tham số bắt buộc / the following arguments are required:",
+        ),
+        (["units", "list", "--bogus"], "tham số không hiểu được / unrecognized arguments: --bogus"),
+        (["units", "move", "TL", "--to"], "argument --to: cần một giá trị / expected one argument"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *argv], capture_output=True, text=True, cwd=ROOT
+        )
+        assert result.returncode == 2 and "cách dùng / usage: tiendo" in result.stderr, result.stderr
+        assert ": lỗi / error: " in result.stderr and said in result.stderr, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "units", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
+    for words in ("cách dùng / usage:", "tham số / positional arguments:", "tùy chọn / options:",
+                  "xem hướng dẫn này rồi thoát / show this help message and exit"):  # fmt: skip
+        assert words in result.stdout

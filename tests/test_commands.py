@@ -13,7 +13,8 @@ from handlers.types import Services
 from storage.db import Database
 from storage.models import Role
 from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 TODAY = date(2023, 11, 20)
@@ -22,7 +23,9 @@ TODAY = date(2023, 11, 20)
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     yield Harness(app=app, api=api)
     await app.shutdown()

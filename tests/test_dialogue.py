@@ -19,7 +19,8 @@ from storage.rollups import sum_totals
 from tests.conftest import ZONE
 from tests.utils.builders import Tree, build_tree, invite
 from tests.utils.clock import FakeClock
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 OTHER = TelegramUser(id=222, first_name="Hùng")
@@ -28,7 +29,9 @@ STAFF = TelegramUser(id=333, first_name="Minh")
 
 async def start_bot(services: Services) -> Harness:
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     return Harness(app=app, api=api)
 

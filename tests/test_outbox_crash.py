@@ -29,7 +29,7 @@ from telegram.ext import ExtBot
 from bot.channels import telegram as telegram_channel
 from bot.channels import zalo as zalo_channel
 from bot.channels.base import Outcome
-from bot.channels.telegram import TelegramChannel, smooth_rate_limiter
+from bot.channels.telegram import TelegramChannel, TelegramRequest, smooth_rate_limiter
 from bot.channels.zalo_client import ZaloError
 from bot.outbox_sender import DrainResult, OutboxSender
 from bot.scheduler import compose
@@ -40,8 +40,7 @@ from storage.outbox import NewMessage
 from tests.test_campaign import NOVEMBER, SECRETARY_A, SECRETARY_B, STAFF, register
 from tests.utils.builders import build_tree
 from tests.utils.clock import FakeClock
-from tests.utils.fake_bot_server import FakeBotServer
-from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.fake_bot_api import FakeBotAPI
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,18 +61,13 @@ class StallingBotAPI(FakeBotAPI):
         self.statuses_seen: list[str] = []  # the row's status when its request reached the API
         self.database: Database | None = None
 
-    async def do_request(
-        self, url: str, method: str, request_data: Any = None, **kwargs: Any
-    ) -> tuple[int, bytes]:
-        answer = await super().do_request(url, method, request_data, **kwargs)
-        if url.endswith("/sendMessage") and self.database is not None:
-            text = dict(request_data.parameters)["text"]
+    async def answered(self, method: str, params: dict[str, Any]) -> None:
+        if method == "sendMessage" and self.database is not None:
             with self.database.session() as session:
-                row = session.exec(select(OutboxMessage).where(OutboxMessage.text == text)).one()
+                row = session.exec(select(OutboxMessage).where(OutboxMessage.text == params["text"])).one()
                 self.statuses_seen.append(row.status)
-        if url.endswith("/sendMessage") and self.stall:
+        if method == "sendMessage" and self.stall:
             await asyncio.Event().wait()
-        return answer
 
 
 async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: Database) -> None:
@@ -89,7 +83,7 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
     bot = ExtBot(
         "123:TEST",
         base_url="http://fake/bot",
-        request=api,
+        request=TelegramRequest(transport=api.transport()),
         rate_limiter=smooth_rate_limiter(max_retries=0, per_second=2),
     )
     await bot.initialize()
@@ -137,7 +131,7 @@ async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Datab
     clock = FakeClock(datetime(2023, 11, 1, 8, 0, tzinfo=ZONE))
     compose(database, NOVEMBER, now=clock())
     api = FakeBotAPI()
-    bot = ExtBot("123:TEST", base_url="http://fake/bot", request=api)
+    bot = ExtBot("123:TEST", base_url="http://fake/bot", request=TelegramRequest(transport=api.transport()))
     await bot.initialize()
     try:
         slow = OutboxSender(database, {"telegram": TelegramChannel.for_bot(bot)}, clock=clock, owner="slow")
@@ -234,10 +228,10 @@ def test_tiendo_nudge_send_tells_of_uncertain_messages_and_does_not_resend_them(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         monkeypatch.setenv("TELEGRAM_API_BASE_URL", server.base_url)
         assert main(["nudge", "--send", "--today", "2023-11-01", "--ignore-quiet-hours"]) == 0
-        assert len(server.sent_texts()) == 1
+        assert len(server.texts()) == 1
     output = capsys.readouterr().out
     assert "Đã gửi 1" in output
     assert "1 tin nhắn của đợt này không rõ đã đến người nhận hay chưa" in output
@@ -250,27 +244,17 @@ CONCURRENCY = 8
 HOLD = 1.0  # seconds: how long a dead sender's messages stay held
 
 
-class SlowBotServer(FakeBotServer):
+class SlowBotAPI(FakeBotAPI):
     """Records a message, then answers after a few milliseconds, like a real network: a kill lands
-    between Telegram taking a message and the sender hearing so."""
+    between Telegram taking a message and the sender hearing so. A request cut short by the kill is
+    not read whole, so not acted on, as Telegram would not act on it either."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        # Killed senders leave broken connections behind: not worth a traceback each.
-        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
-
-    def answer(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "sendMessage" and params.get("text") != text_for(params.get("chat_id")):
-            # A request cut short by the kill: Telegram would not act on it either.
-            return False
-        result = super().answer(method, params)
+    async def answered(self, method: str, params: dict[str, Any]) -> None:
         if method == "sendMessage":
-            time.sleep(random.uniform(0.005, 0.03))
-        return result
+            await asyncio.sleep(random.uniform(0.005, 0.03))
 
-    def delivered(self) -> list[tuple[int, str]]:
-        with self.lock:
-            return [(int(p["chat_id"]), p["text"]) for m, p in self.calls if m == "sendMessage"]
+    def delivered_messages(self) -> list[tuple[int, str]]:
+        return [(chat, text) for chat, text, _, _ in list(self.delivered)]
 
 
 def text_for(chat_id: object) -> str:
@@ -321,14 +305,14 @@ def test_kill_9_mid_campaign_never_sends_a_message_twice(database_url: str, data
     queue_campaign(database)
     rng = random.Random()
     kills = 0
-    with SlowBotServer() as server:
+    with SlowBotAPI() as server:
         for _ in range(4):
-            before = len(server.delivered())
+            before = len(server.delivered_messages())
             process = start_sender(database_url, server.base_url)
             try:
                 # Wait until it is sending, then kill it at a random moment of the campaign.
                 deadline = time.monotonic() + 15
-                while len(server.delivered()) < before + 5 and process.poll() is None:
+                while len(server.delivered_messages()) < before + 5 and process.poll() is None:
                     assert time.monotonic() < deadline, "the sender did not start sending"
                     time.sleep(0.01)
                 time.sleep(rng.uniform(0.0, 0.4))
@@ -342,7 +326,7 @@ def test_kill_9_mid_campaign_never_sends_a_message_twice(database_url: str, data
         final = start_sender(database_url, server.base_url, until_done=True)
         output, _ = final.communicate(timeout=60)
         assert final.returncode == 0, output
-        delivered = server.delivered()
+        delivered = server.delivered_messages()
 
     assert kills >= 2, "the campaign ended before the sender could be killed"
     twice = [m for m, n in Counter(delivered).items() if n > 1]
@@ -363,7 +347,10 @@ async def run_sender(database_url: str, base_url: str, *, until_done: bool) -> N
     """The sender process of the kill -9 test: the production pieces, with a short hold."""
     database = Database(database_url)
     bot = ExtBot(
-        "123:TEST", base_url=base_url, rate_limiter=smooth_rate_limiter(max_retries=0, per_second=300)
+        "123:TEST",
+        base_url=base_url,
+        request=TelegramRequest(),
+        rate_limiter=smooth_rate_limiter(max_retries=0, per_second=300),
     )
     async with bot:
         sender = OutboxSender(

@@ -64,7 +64,7 @@ def test_parse_without_text_is_a_clear_error() -> None:
 
 def test_corpus_accuracy_through_tiendo_parse() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/corpus_accuracy.py"], capture_output=True, text=True, cwd=ROOT, timeout=300
+        [sys.executable, "-m", "bench.corpus_accuracy"], capture_output=True, text=True, cwd=ROOT, timeout=300
     )
     print(result.stdout.splitlines()[-1])
     assert result.returncode == 0, result.stdout[-3000:]

@@ -16,7 +16,8 @@ from storage.models import Account, Metric, Role
 from storage.progress import unit_progress
 from storage.rollups import sum_totals
 from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 STAFF = TelegramUser(id=333, first_name="Minh")
@@ -26,7 +27,9 @@ PROVINCE = TelegramUser(id=444, first_name="Tỉnh")
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     yield Harness(app=app, api=api)
     await app.shutdown()

@@ -18,7 +18,8 @@ from storage.reports import AdmissionInput, AttendanceInput, ReportInput, confir
 from tests.conftest import ZONE
 from tests.utils.builders import Tree, build_tree, invite
 from tests.utils.clock import FakeClock
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 STRANGER = TelegramUser(id=999, first_name="Khách")
@@ -28,7 +29,9 @@ STRANGER = TelegramUser(id=999, first_name="Khách")
 async def bot(services: Services, clock: FakeClock) -> AsyncIterator[Harness]:
     clock.now = datetime(2023, 11, 15, 9, 0, tzinfo=ZONE)
     api = FakeBotAPI()
-    app = build_application("123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False)
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
     await app.initialize()
     yield Harness(app=app, api=api)
     await app.shutdown()

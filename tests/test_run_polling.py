@@ -12,13 +12,13 @@ from sqlmodel import select
 from storage import accounts, units
 from storage.db import Database
 from storage.models import Report, Role
-from tests.utils.fake_bot_server import FakeBotServer
+from tests.utils.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = 42
 
 
-def start(server: FakeBotServer, database_url: str, cwd: Path) -> subprocess.Popen[str]:
+def start(server: FakeBotAPI, database_url: str, cwd: Path) -> subprocess.Popen[str]:
     env = {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(ROOT),
@@ -37,18 +37,18 @@ def start(server: FakeBotServer, database_url: str, cwd: Path) -> subprocess.Pop
     )
 
 
-def wait_for_reply(server: FakeBotServer, count: int) -> str:
+def wait_for_reply(server: FakeBotAPI, count: int) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        texts = server.sent_texts()
+        texts = server.texts()
         if len(texts) >= count:
             return texts[count - 1]
         time.sleep(0.05)
-    raise AssertionError(f"no reply number {count}; got {server.sent_texts()}")
+    raise AssertionError(f"no reply number {count}; got {server.texts()}")
 
 
 def test_tiendo_run_polls_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         server.add_message(USER, "/start")
         process = start(server, f"sqlite:///{tmp_path}/bot.db", tmp_path)
         try:
@@ -68,7 +68,7 @@ def test_kill_9_mid_dialogue_then_the_next_message_continues_it(tmp_path: Path) 
     with database.session() as session:
         cell = units.create_unit(session, code="C1", name="Chi bộ thôn Đông", level="Chi bộ", parent=None)
         code = accounts.create_invite(session, unit=cell, role=Role.secretary)
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         first = start(server, database_url, tmp_path)
         try:
             server.add_message(USER, f"/dangky {code}")
@@ -116,7 +116,7 @@ def test_tiendo_serve_registers_the_telegram_webhook_and_answers_through_it(tmp_
         f"http://127.0.0.1:{port}",
         "telegram-webhook-secret-0123",
     )
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         env = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": str(ROOT),
@@ -188,7 +188,7 @@ def test_debug_logs_of_tiendo_serve_hold_no_token_secret_or_invite_code(tmp_path
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with FakeBotServer() as server:
+    with FakeBotAPI() as server:
         env = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": str(ROOT),

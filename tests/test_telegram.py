@@ -1,12 +1,15 @@
 """The Telegram layer end to end: real Application and handlers, a fake Bot API, a real database."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
 
 from bot.channels.telegram import build_channel
+from handlers.i18n import t
 from handlers.types import Services
 from storage import units
 from storage.db import Database
@@ -14,7 +17,8 @@ from storage.models import AdmissionEntry, Report, Role
 from storage.progress import unit_progress
 from tests.utils.builders import Tree, build_tree, invite
 from tests.utils.clock import FakeClock
-from tests.utils.fake_telegram import FakeBotAPI, Harness, TelegramUser
+from tests.utils.fake_bot_api import FakeBotAPI
+from tests.utils.fake_telegram import Harness, TelegramUser
 
 WEBHOOK_SECRET = "s3cret-for-tests-0123456789"
 SECRETARY = TelegramUser(id=111, first_name="Lan")
@@ -33,7 +37,7 @@ async def bot(
         "123:TEST",
         services,
         base_url="http://fake/bot",
-        request=api,
+        transport=api.transport(),
         rate_limit=False,
         webhook_secret=WEBHOOK_SECRET,
     )
@@ -288,14 +292,26 @@ async def test_database_failure_is_reported_to_the_user(
 async def test_start_up_menu_failure_only_warns(services: Services, caplog: pytest.LogCaptureFixture) -> None:
     api = FakeBotAPI()
     api.fail_methods["setMyCommands"] = 500
-    app = build_channel(
-        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False
-    ).application
-    assert app is not None
-    await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
-    await app.shutdown()
+    channel = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
+    await channel.start(polling=False)
+    await channel.close()
     assert "could not set the command menu" in caplog.text
+    assert api.counts["setMyCommands"] == 1
+
+
+async def test_start_up_sets_the_vietnamese_command_menu(services: Services) -> None:
+    api = FakeBotAPI()
+    channel = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
+    await channel.start(polling=False)
+    await channel.close()
+    [call] = [c for c in api.calls if c.method == "setMyCommands"]
+    menu = {command["command"]: command["description"] for command in call.params["commands"]}
+    assert menu["tiendo"] == t("menu.tiendo") and menu["dangky"] == t("menu.dangky")
+    assert [c.method for c in api.calls].count("setMyDescription") == 1
 
 
 async def test_idle_draft_expires_with_a_word_and_is_not_stored(
@@ -320,3 +336,46 @@ async def test_baocao_lists_receipts(bot: Harness, database: Database, tree: Tre
     listing = (await bot.send(SECRETARY, "/baocao"))[0]
     # sent on 1 November without a month: filed under the month just ended
     assert receipt in listing and "tháng 10/2023" in listing and "kết nạp 2 đảng viên" in listing
+
+
+async def test_polling_answers_chats_at_once_and_each_chat_in_order(services: Services) -> None:
+    """A slow answer in one chat (a chart going out) holds back that chat's next message, not the others."""
+
+    class SlowForOneChat(FakeBotAPI):
+        slowed = False
+
+        async def answered(self, method: str, params: dict[str, Any]) -> None:
+            if method == "sendMessage" and int(params["chat_id"]) == SECRETARY.id and not self.slowed:
+                self.slowed = True
+                await asyncio.sleep(1.5)
+
+    api = SlowForOneChat()
+    channel = build_channel(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
+    await channel.start(polling=True)
+    stop = asyncio.Event()
+    polling = asyncio.create_task(channel.poll(stop))
+    try:
+        api.add_message(SECRETARY.id, "/start")
+        api.add_message(SECRETARY.id, "/help")
+        for user in (OTHER_SECRETARY, STAFF, STRANGER):
+            api.add_message(user.id, "/start")
+        for _ in range(100):
+            if all(api.texts(user.id) for user in (OTHER_SECRETARY, STAFF, STRANGER)):
+                break
+            await asyncio.sleep(0.01)
+        # Three chats answered while the first reply of the slow one is still on its way, and its
+        # second message waits for it.
+        assert all(len(api.texts(user.id)) == 1 for user in (OTHER_SECRETARY, STAFF, STRANGER))
+        assert len(api.texts(SECRETARY.id)) == 1
+        for _ in range(300):
+            if len(api.texts(SECRETARY.id)) == 2:
+                break
+            await asyncio.sleep(0.01)
+        first, second = api.texts(SECRETARY.id)
+        assert first == t("start.unregistered") and second == t("help.unregistered")
+    finally:
+        stop.set()
+        await polling
+        await channel.close()

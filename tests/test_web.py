@@ -30,7 +30,7 @@ from storage.db import Database
 from storage.models import InboxUpdate, Role, Unit
 from tests.utils import web_stack as web_stack_module
 from tests.utils.builders import build_tree, invite
-from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.fake_bot_api import FakeBotAPI
 from tests.utils.web_stack import BASE, web_stack
 
 SECRET = "telegram-webhook-secret-0123456789"
@@ -52,7 +52,12 @@ async def web(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime, FakeBotAPI]]:
     api = FakeBotAPI()
     channel = build_channel(
-        "123:TEST", services, base_url="http://fake/bot", request=api, rate_limit=False, webhook_secret=SECRET
+        "123:TEST",
+        services,
+        base_url="http://fake/bot",
+        transport=api.transport(),
+        rate_limit=False,
+        webhook_secret=SECRET,
     )
     app = channel.application
     assert app is not None

@@ -165,3 +165,34 @@ async def test_polling_starts_by_removing_a_webhook_the_platform_would_refuse_it
     zalo.add_text(SECRETARY, "/start")
     await polling_until(channel, lambda: len(zalo.sent_texts(SECRETARY)) == 1)
     assert "/dangky" in zalo.sent_texts(SECRETARY)[0]
+
+
+async def test_a_slow_answer_holds_back_only_its_own_chat(
+    zalo: FakeZaloServer, channel: ZaloChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling goes on while one chat's answer is slow (a chart); that chat's next message waits for it."""
+    answer = dispatch.answer
+    slowed: list[str] = []
+
+    async def slow_for_one_chat(channel, incoming, services, **options):  # type: ignore[no-untyped-def]
+        if incoming.chat_id == SECRETARY and not slowed:
+            slowed.append(incoming.text)
+            await asyncio.sleep(3)
+        return await answer(channel, incoming, services, **options)
+
+    monkeypatch.setattr(dispatch, "answer", slow_for_one_chat)
+    zalo.add_text(SECRETARY, "/start")
+    zalo.add_text(SECRETARY, "/help")
+    zalo.add_text(OTHER, "/start")
+    secretary_had: list[list[str]] = []  # what the slow chat had been sent when the other was answered
+
+    def other_answered() -> bool:
+        if zalo.sent_texts(OTHER):
+            secretary_had.append(zalo.sent_texts(SECRETARY))
+        return bool(secretary_had)
+
+    await polling_until(channel, other_answered)
+    assert secretary_had == [[]] and slowed == ["/start"]
+    # Polling ended: what it had taken is answered first, the slow chat in its order.
+    first, second = zalo.sent_texts(SECRETARY)
+    assert "/dangky MÃ-ĐĂNG-KÝ" in first and "/dangky ABCDE-23456" in second

@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import contextvars
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
@@ -207,3 +207,36 @@ class RecentIds:
 
     def discard(self, delivery_id: str) -> None:
         self._ids.pop(delivery_id, None)
+
+
+T = TypeVar("T")
+
+
+class ChatOrder:
+    """Work of different chats at once (at most `limit` running), each chat's in the order it was
+    handed in: one slow answer (a chart, a workbook) holds back only its own chat."""
+
+    def __init__(self, limit: int = 32) -> None:
+        self._tails: dict[str, asyncio.Future[None]] = {}  # the last work handed in, per chat
+        self._slots = asyncio.Semaphore(limit)
+
+    def __len__(self) -> int:
+        """How many chats have work in hand."""
+        return len(self._tails)
+
+    async def run(self, chat: str, work: Awaitable[T]) -> T:
+        """`work`, once the chat's earlier work is done (whether it succeeded or not)."""
+        previous = self._tails.get(chat)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[chat] = done  # before any wait: the next one handed in waits for this one
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            async with self._slots:
+                return await work
+        finally:
+            done.set_result(None)
+            if self._tails.get(chat) is done:
+                del self._tails[chat]
+            if isinstance(work, Coroutine):
+                work.close()  # cancelled before it started: no "never awaited" warning

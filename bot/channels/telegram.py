@@ -7,9 +7,11 @@ message that mentions it (the mention is taken out before the text is read), or 
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -25,17 +27,25 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import dispatch
-from bot.channels.base import Outcome, Part, Verdict, leaving, send_parts, transport_failure
+from bot.channels.base import (
+    ChatOrder,
+    Outcome,
+    Part,
+    Verdict,
+    leaving,
+    send_parts,
+    transport_failure,
+)
 from handlers.i18n import t
 from handlers.types import Incoming, Kind, Reply, Services
 from storage.models import OutboxMessage
@@ -195,22 +205,55 @@ def classify(error: BaseException) -> Verdict:
     return Verdict(Outcome.uncertain)  # anything unexpected: assume the worst
 
 
-_MARKS_ITS_START = "_outbox_marks_its_start"
+class TelegramRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP layer, telling the outbox and the replies when a request leaves.
 
+    `leaving()` runs right before each request goes out: it marks the outbox message `sending`, or
+    the replies to an update as answering (bot.channels.base), and does nothing outside a send. The
+    request object sits below AIORateLimiter, so this comes after the limiter's wait: a process that
+    dies while a message waits there has sent nothing and marked nothing."""
 
-def mark_before_requests(request: BaseRequest) -> None:
-    """Hook the bot's HTTP layer, below AIORateLimiter: python-telegram-bot offers no other place
-    that runs after the limiter's wait. Outside a send it does nothing."""
-    if getattr(request, _MARKS_ITS_START, False):
-        return
-    do_request = request.do_request
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
+        # `transport`: where requests go instead of the network (a stand-in of the Bot API in tests).
+        super().__init__(httpx_kwargs={"transport": transport} if transport is not None else None, **options)
 
-    async def marked_do_request(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         await leaving()
-        return await do_request(*args, **kwargs)
+        return await super().do_request(*args, **kwargs)
 
-    request.do_request = marked_do_request  # type: ignore[method-assign]
-    setattr(request, _MARKS_ITS_START, True)
+
+def chat_of(update: object) -> str:
+    """The conversation an update belongs to (its chat), for keeping each chat's updates in order."""
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return f"chat:{update.effective_chat.id}"
+        if update.effective_user is not None:
+            return f"user:{update.effective_user.id}"
+        return f"update:{update.update_id}"
+    return f"object:{id(update)}"
+
+
+class InOrderPerChat(BaseUpdateProcessor):
+    """python-telegram-bot's update processor for polling: chats at once, each chat in order.
+
+    `concurrent_updates(True)` alone would let a chat's second message overtake its first (a
+    confirmation before the report it confirms); sequential processing would make every chat wait
+    for one slow chart. The webhook worker orders chats the same way (bot/web.py)."""
+
+    def __init__(self, concurrency: int = 32) -> None:
+        # python-telegram-bot's bound counts updates waiting for their chat's earlier ones too:
+        # `concurrency` bounds those being handled.
+        super().__init__(max_concurrent_updates=concurrency * 32)
+        self.order = ChatOrder(concurrency)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await self.order.run(chat_of(update), coroutine)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 # Update ids are integers the Bot API says fit in 52 bits; past that no update of Telegram's.
@@ -224,7 +267,7 @@ class TelegramChannel:
     name = CHANNEL
     webhook_path = "/telegram/webhook"
     secret_header = "X-Telegram-Bot-Api-Secret-Token"
-    # Messages are marked `sending` from the request hook, after the rate limiter's wait.
+    # Messages are marked `sending` by TelegramRequest, after the rate limiter's wait.
     marks_its_start = True
     metered = False  # no monthly quota; ~30 messages a second, paced by the rate limiter
 
@@ -241,7 +284,9 @@ class TelegramChannel:
         self.application = application
         self.webhook_secret = webhook_secret
         self.webhook_error: str | None = None
-        mark_before_requests(bot.request)
+        if not isinstance(bot.request, TelegramRequest):
+            # Without it nothing is marked before it leaves: a crash could send a message twice.
+            raise TypeError("a Telegram channel's bot sends through TelegramRequest")
 
     @classmethod
     def for_bot(cls, bot: Bot) -> "TelegramChannel":
@@ -348,9 +393,18 @@ class TelegramChannel:
     async def start(self, *, polling: bool) -> None:
         assert self.application is not None
         await self.application.initialize()
-        await post_init(self.application)
+        await self.describe()
         if polling:
             await self.application.start()
+
+    async def describe(self) -> None:
+        """The command menu and the bot's description, in Vietnamese. Optional niceties: a failure
+        only logs a warning, the bot still runs."""
+        try:
+            await self.bot.set_my_commands([BotCommand(name, t(key)) for name, key in COMMANDS])
+            await self.bot.set_my_description(t("menu.description"))
+        except TelegramError as error:
+            log.warning("could not set the command menu or description: %s", error)
 
     async def poll(self, stop: asyncio.Event) -> None:
         assert self.application is not None and self.application.updater is not None
@@ -377,15 +431,6 @@ class TelegramChannel:
         await self.bot.set_webhook(url=url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES)
 
 
-async def post_init(application: Application) -> None:
-    """Optional niceties: a failure here only logs a warning, the bot still runs."""
-    try:
-        await application.bot.set_my_commands([BotCommand(name, t(key)) for name, key in COMMANDS])
-        await application.bot.set_my_description(t("menu.description"))
-    except TelegramError as error:
-        log.warning("could not set the command menu or description: %s", error)
-
-
 def smooth_rate_limiter(*, max_retries: int, per_second: float = 28) -> AIORateLimiter:
     """Telegram's ~30 messages/s, as 2 at a time at 28/s: the default bucket lets 30 go at once and
     then 30 more within the same second after any pause, which draws 429s (bench_campaign: 23.7 msg/s
@@ -400,15 +445,26 @@ def build_channel(
     services: Services,
     *,
     base_url: str,
-    request: BaseRequest | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     rate_limit: bool = True,
     max_rate: float = 28,
     max_retries: int = 2,
     webhook_secret: str = "",
 ) -> TelegramChannel:
-    builder: ApplicationBuilder = Application.builder().token(token).base_url(base_url).post_init(post_init)
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    """A whole bot. `transport`: where its requests go instead of the network (tests)."""
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(base_url)
+        .request(TelegramRequest(transport=transport))
+        # Polling: chats at once, each in order. Webhooks go through bot/web.py's worker instead.
+        .concurrent_updates(InOrderPerChat())
+        .job_queue(None)  # the campaign has its own loop (bot/serve.py), in both run modes
+    )
+    if transport is not None:
+        builder = builder.get_updates_request(
+            HTTPXRequest(connection_pool_size=1, httpx_kwargs={"transport": transport})
+        )
     if rate_limit:
         builder = builder.rate_limiter(smooth_rate_limiter(max_retries=max_retries, per_second=max_rate))
     application = builder.build()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import dispatch
 from bot.channels.base import (
+    ChatOrder,
     Held,
     Outcome,
     Part,
@@ -204,20 +205,29 @@ class ZaloChannel:
 
     async def handle(self, update: dict[str, Any]) -> bool:
         """Answer one update; True when it was recognised as a replay (and not handled again)."""
+        incoming, replay = self._admit(update)
+        if incoming is not None:
+            await self._answer(incoming)
+        return replay
+
+    def _admit(self, update: dict[str, Any]) -> tuple[Incoming | None, bool]:
+        """The update to answer (None: nothing to answer), and whether it is a replay."""
         incoming = to_incoming(update, self.name, self.names)
         if incoming is None:
-            return False
+            return None, False
         key = incoming.delivery_id
         if key is not None:
             if key in self.recent:
                 self.replays += 1
-                return True
+                return None, True
             self.recent.add(key)  # before handling: a replay meanwhile is not handled twice either
         self.last_update_at = self.services.now()
+        return incoming, False
+
+    async def _answer(self, incoming: Incoming) -> None:
         answered = await dispatch.answer(self, incoming, self.services)
-        if answered is dispatch.Answered.kept and key is not None:
-            self.recent.discard(key)  # its replies wait for its next delivery: let it in
-        return False
+        if answered is dispatch.Answered.kept and incoming.delivery_id is not None:
+            self.recent.discard(incoming.delivery_id)  # its replies wait for its next delivery: let it in
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -335,6 +345,8 @@ class ZaloChannel:
         answers at once while it has updates, old ones included."""
         loop = asyncio.get_running_loop()
         failures = replays = 0
+        order = ChatOrder()
+        answering: set[asyncio.Future[None]] = set()
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
@@ -358,11 +370,14 @@ class ZaloChannel:
                 else:
                     failures = 0
                     if update is not None:
-                        try:
-                            replay = await self.handle(update)
-                        except Exception:
-                            log.exception("%s: an update could not be handled", self.name)
-                            replay = False
+                        incoming, replay = self._admit(update)
+                        if incoming is not None:
+                            # Answered beside the polling, each chat in order: a slow chart holds back
+                            # only its own chat.
+                            task = asyncio.ensure_future(order.run(incoming.chat_id, self._answer(incoming)))
+                            answering.add(task)
+                            task.add_done_callback(self._answered)
+                            task.add_done_callback(answering.discard)
                         replays = replays + 1 if replay else 0
                         if replays:
                             pause = min(REPLAY_PAUSE_MAX, MIN_POLL_INTERVAL * 2**replays)
@@ -372,6 +387,12 @@ class ZaloChannel:
                         await asyncio.wait_for(asyncio.shield(stopping), timeout=rest)
         finally:
             stopping.cancel()
+            # What was taken is answered before polling ends (as python-telegram-bot's stop does).
+            await asyncio.gather(*answering, return_exceptions=True)
+
+    def _answered(self, task: "asyncio.Future[None]") -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: an update could not be handled", self.name, exc_info=task.exception())
 
     def webhook_problems(self) -> list[str]:
         if not 8 <= len(self.webhook_secret) <= 256:

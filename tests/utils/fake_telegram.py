@@ -1,120 +1,17 @@
-"""A fake Bot API: python-telegram-bot talks to it through its request interface, no network.
+"""Driving the real Application as a Telegram user would, against the fake Bot API.
 
-It records every call and answers like Telegram would, so tests drive the real Application,
-handlers and error handler and assert on what the user would see.
+The Harness sends updates (messages, button presses, group messages) straight into the Application, or
+through the web backend's webhook, and reads back what the bot sent through tests/utils/fake_bot_api.py.
 """
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram.error import TimedOut
 from telegram.ext import Application
-from telegram.request import BaseRequest, RequestData
 
-BOT = {
-    "id": 7000000001,
-    "is_bot": True,
-    "first_name": "Tiến độ",
-    "username": "tiendo_test_bot",
-    "can_join_groups": True,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-
-
-class FakeBotAPI(BaseRequest):
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.accepted: list[Call] = []  # messages Telegram took (answered 200)
-        self.fail_methods: dict[str, int] = {}  # method -> HTTP status to answer with, every time
-        # method -> answers to give, in order, before answering normally: (HTTP status, error payload)
-        self.script: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self.blocked_chats: set[int] = set()  # answered 403, as for a user who blocked the bot
-        self._message_ids = itertools.count(1000)
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data is not None else {}
-        self.calls.append(Call(name, params))
-        if name in self.fail_methods:
-            status = self.fail_methods[name]
-            return status, json.dumps(
-                {"ok": False, "error_code": status, "description": "Fake failure"}
-            ).encode()
-        if self.script.get(name):
-            status, payload = self.script[name].pop(0)
-            if status == 0:  # a time-out: the request never got an answer
-                raise TimedOut("fake time-out")
-            return status, json.dumps({"ok": False, "error_code": status, **payload}).encode()
-        if name == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked_chats:
-            body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
-            return 403, json.dumps(body).encode()
-        if name == "sendMessage":
-            self.accepted.append(Call(name, params))
-        return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
-
-    def _result(self, name: str, params: dict[str, Any]) -> Any:
-        if name == "getMe":
-            return BOT
-        if name in ("sendMessage", "editMessageReplyMarkup", "editMessageText"):
-            return {
-                "message_id": params.get("message_id") or next(self._message_ids),
-                "date": 1698800000,
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "from": BOT,
-                "text": params.get("text", ""),
-                **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {}),
-            }
-        if name == "getUpdates":
-            return []
-        return True
-
-    def sent(self, chat_id: int | None = None) -> list[Call]:
-        return [
-            c
-            for c in self.calls
-            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
-        ]
-
-    def texts(self, chat_id: int | None = None) -> list[str]:
-        return [c.params["text"] for c in self.sent(chat_id)]
-
-    def buttons(self, call: Call) -> list[tuple[str, str]]:
-        markup = call.params.get("reply_markup")
-        if not markup:
-            return []
-        if isinstance(markup, str):
-            markup = json.loads(markup)
-        return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
-
+from tests.utils.fake_bot_api import BOT, FakeBotAPI
 
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Chi ủy xã Kiện Khê"}
 

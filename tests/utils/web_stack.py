@@ -20,7 +20,7 @@ from bot.web import WebRuntime, create_app
 from handlers.types import Services
 from storage.db import Database
 from storage.models import InboxUpdate
-from tests.utils.fake_telegram import FakeBotAPI
+from tests.utils.fake_bot_api import FakeBotAPI
 from tests.utils.fake_zalo_server import FakeZaloServer
 
 BASE = "http://tiendo.test"
@@ -84,7 +84,7 @@ def web_stack(database: Database, services: Services) -> Iterator[Stack]:
             "123:TEST",
             services,
             base_url="http://fake/bot",
-            request=api,
+            transport=api.transport(),
             rate_limit=False,
             webhook_secret=TELEGRAM_SECRET,
         )
