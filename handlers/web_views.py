@@ -219,6 +219,15 @@ def progress_page(
                     note,
                 )
             )
+    for figure in progress.breakdowns:  # those the tree adds, after the five, with their coverage
+        if figure.known:
+            note = (
+                t("web.coverage", known=number(figure.known), total=number(totals.admissions))
+                if figure.known < totals.admissions
+                else ""
+            )
+            shown = percent(figure.share) if figure.breakdown.share and figure.share is not None else ""
+            shares.append((figure.breakdown.title, number(figure.value), shown, note))
     facts = [(t("web.fact.admissions"), number(totals.admissions))]
     if totals.classes_opened:
         facts.append((t("web.fact.classes"), number(totals.classes_opened)))
