@@ -487,7 +487,13 @@ def _one_part(field: str, defs: dict[str, Breakdown]) -> str:
     if field in BREAKDOWN_FIELDS or field not in defs:
         return t(f"ask.part.one.{field}") if field in BREAKDOWN_FIELDS else field
     question = defs[field].question
-    key = "ask.part.one.extra_has" if fold(question).startswith("co ") else "ask.part.one.extra"
+    folded = fold(question)
+    if folded.startswith("co "):
+        key = "ask.part.one.extra_has"  # "có trình độ cao đẳng trở lên không"
+    elif folded.startswith("la "):
+        key = "ask.part.one.extra_is"  # "có phải là sinh viên không"
+    else:
+        key = "ask.part.one.extra"  # "có dưới 30 tuổi không"
     return t(key, question=question)
 
 
