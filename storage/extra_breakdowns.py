@@ -237,8 +237,11 @@ def check_values(
 ) -> dict[str, int]:
     """The figures as a dict, after checking them against the tree's breakdowns and the count."""
     out: dict[str, int] = {}
+    given = list(values)
+    if not given:
+        return out  # the usual report: no query
     keys = {b.key: b for b in definitions_for(session, unit)}
-    for key, value in values:
+    for key, value in given:
         if key not in keys:
             raise InvalidInput(f"Nhóm '{key}' không có trong danh sách của {unit.name}.")
         if count is None:
