@@ -2080,11 +2080,30 @@ def cmd_breakdowns_list(args: argparse.Namespace, settings: "Settings") -> None:
 
 def cmd_breakdowns_add(args: argparse.Namespace, settings: "Settings") -> None:
     from bot.runtime import open_database
+    from handlers.parser.extra import word_problems
     from storage import extra_breakdowns, units
+    from storage.errors import InvalidInput
 
     database = open_database(settings)
     with database.session() as session:
         unit = units.get_by_code(session, args.unit)
+        # the checks of the stored tree and of the parser's own words, reported together
+        label, words = " ".join(args.label.split()), extra_breakdowns.split_words(args.words)
+        found = word_problems(label, words)
+        if found:
+            found = (
+                extra_breakdowns.problems(
+                    session,
+                    unit,
+                    key=args.key.strip(),
+                    label=label,
+                    words=words,
+                    question=" ".join((args.question or label).split()),
+                    position=args.position,
+                )
+                + found
+            )
+            raise InvalidInput("Không thêm được nhóm: " + "; ".join(found) + ".")
         row = extra_breakdowns.add(
             session,
             unit,

@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from handlers.formatting import day, number, percent
+from handlers.parser.extra import word_problems
 from handlers.text import fold
 from storage import extra_breakdowns, targets, units
 from storage.errors import InvalidInput
@@ -609,6 +610,7 @@ def preview_breakdowns(session: Session, unit: Unit, data: bytes, filename: str)
         found += extra_breakdowns.problems(
             session, unit, key=key, label=label, words=words, question=question, position=position
         )
+        found += word_problems(label, words)
         if key in keys:
             found.append(f"khóa '{key}' trùng với dòng {keys[key]}")
         for word in words:

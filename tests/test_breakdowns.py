@@ -187,6 +187,75 @@ def test_a_province_adds_lists_imports_and_removes_breakdowns_from_the_command_l
     database.dispose()
 
 
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("nữ", "cách viết 'nữ' đã thuộc nhóm có sẵn 'nữ'"),
+        ("chị em; phụ nữ trẻ", "cách viết 'chị em' đã thuộc nhóm có sẵn 'nữ'"),
+        ("Đoàn viên thanh niên", "đã thuộc nhóm có sẵn 'đoàn viên'"),
+        ("dtts", "đã thuộc nhóm có sẵn 'dân tộc thiểu số'"),
+        ("theo dao", "đã thuộc nhóm có sẵn 'tôn giáo'"),
+        ("lớp 9", "đã thuộc nhóm có sẵn 'THPT trở lên'"),
+        ("đồng chí", "cách viết 'đồng chí' là từ chung của mọi báo cáo"),
+        ("dang vien", "là từ chung của mọi báo cáo"),
+        ("tuổi", "là từ chung của mọi báo cáo"),
+    ],
+)
+def test_a_word_the_bot_already_reads_cannot_name_an_added_breakdown(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    words: str,
+    said: str,
+) -> None:
+    """A phrase of the five would count the same people twice; a report's own word ("đồng chí") would
+    be said of every new member: refused from the command line and in a file, where nothing is imported."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    database = Database(database_url)
+    build_tree(database)
+    assert (
+        main(["breakdowns", "add", "--unit", "HN", "--key", "young", "--label", "trẻ", "--words", words]) == 1
+    )
+    assert said in capsys.readouterr().err
+    bad = tmp_path / "nhom.csv"
+    bad.write_text(
+        "Khóa;Tên nhóm;Cách viết\n"
+        "age_18_30;tuổi 18–30;tuổi 18-30, 18-30 tuổi, từ 18 đến 30 tuổi\n"
+        f"young;nhóm mới;{words.replace(';', ',')}\n",
+        encoding="utf-8",
+    )
+    assert main(["breakdowns", "import", "--unit", "HN", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "tệp có 1 lỗi" in err and "Dòng 3: " in err and said in err
+    with database.session() as session:
+        assert session.exec(select(BreakdownDefinition)).all() == []
+    database.dispose()
+
+
+def test_education_and_occupation_words_name_breakdowns_of_their_own(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The parser counts "sinh viên", "cao đẳng" towards THPT or above; a province still tracks them."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    database = Database(database_url)
+    build_tree(database)
+    for key, label, words in (
+        ("student", "sinh viên", "sinh viên; sv"),
+        ("college", "cao đẳng trở lên", "cao đẳng trở lên; đại học; cao đẳng"),
+        ("age_18_30", "tuổi 18–30", "tuổi 18-30; 18-30 tuổi"),
+        ("private_sector", "lao động doanh nghiệp tư nhân", "doanh nghiệp tư nhân; dntn"),
+    ):
+        assert (
+            main(["breakdowns", "add", "--unit", "HN", "--key", key, "--label", label, "--words", words]) == 0
+        )
+    capsys.readouterr()
+    assert main(["parse", "--unit", "HN-X1-A", "--today", "2023-11-15", "kết nạp 3 đv, 2 sv, 1 đại học"]) == 0
+    assert json.loads(capsys.readouterr().out)["extra"] == {"student": 2, "college": 1}
+    database.dispose()
+
+
 # --- a secretary reports them -----------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from handlers.parser.admissions import AdmissionHead, clauses
 from handlers.parser.context import Ctx, Item
-from handlers.parser.lexicon import ATTRS
+from handlers.parser.lexicon import ATTRS, FIELD_OF, LEXICON
 from handlers.parser.tokens import TOKEN
 from handlers.text import fold
 from storage.breakdowns import Breakdown
@@ -55,6 +55,43 @@ def _compiled(breakdowns: tuple[Breakdown, ...]) -> Vocabulary:
         for first, entries in table.items()
     }
     return Vocabulary(by_first, tuple(b.key for b in breakdowns))
+
+
+# Education words name real breakdowns of their own ("sinh viên", "cao đẳng trở lên", "đại học"): a tree
+# may add them. Every other word the parser already reads says one of the five or the report's frame.
+_OPEN_KINDS = frozenset({"EDU"})
+_FIVE_LABELS = {
+    "female": "nữ",
+    "youth_union": "đoàn viên",
+    "religious": "tôn giáo",
+    "ethnic_minority": "dân tộc thiểu số",
+    "upper_secondary_or_above": "THPT trở lên",
+}
+
+
+@lru_cache(maxsize=1)
+def _lexicon_kinds() -> dict[tuple[str, ...], str]:
+    """Every phrase of the parser's lexicon, cut into words as a tree's phrases are, and its kind."""
+    return {tuple(TOKEN.findall(p)): kind for kind, phrases in LEXICON.items() for p in phrases}
+
+
+def word_problems(label: str, words: Sequence[str]) -> list[str]:
+    """Why a tree's phrases cannot name a breakdown, in Vietnamese: a phrase the parser already reads as
+    one of the five ("nữ") would count the same people twice; one it reads as a report's own words
+    ("đồng chí", "kết nạp") would be said of every new member of every report."""
+    found: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for phrase in (*words, label):
+        cut = tuple(TOKEN.findall(fold(phrase)))
+        kind = _lexicon_kinds().get(cut)
+        if kind is None or kind in _OPEN_KINDS or cut in seen:
+            continue
+        seen.add(cut)
+        if kind in FIELD_OF:
+            found.append(f"cách viết '{phrase}' đã thuộc nhóm có sẵn '{_FIVE_LABELS[FIELD_OF[kind]]}'")
+        else:
+            found.append(f"cách viết '{phrase}' là từ chung của mọi báo cáo, không chỉ một nhóm")
+    return found
 
 
 def _match(items: Sequence[Item], i: int, phrase: tuple[str, ...]) -> int | None:
