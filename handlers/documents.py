@@ -311,7 +311,7 @@ def _signature(document, unit: Unit) -> None:  # type: ignore[no-untyped-def]
 @dataclass(frozen=True)
 class StatRow:
     name: str
-    values: list[int]  # the fixed columns from (3) on, then one per breakdown the tree adds
+    values: list[int | None]  # the fixed columns from (3) on, then one per breakdown the tree adds
 
 
 def statistics_rows(
@@ -331,7 +331,10 @@ def statistics_rows(
             probation.status(session, member, last).in_probation,
         ]
         # After the fixed columns, so that theirs keep their numbers: the breakdowns the tree adds.
-        values += [figure.value for figure in progress.breakdowns]
+        # Nothing known of a unit that admitted members is not 0: blank, as in the progress workbook.
+        values += [
+            figure.value if figure.known or not totals.admissions else None for figure in progress.breakdowns
+        ]
         return StatRow(member.name, values)
 
     rows = [row(child.unit, child) for child in figures.children]

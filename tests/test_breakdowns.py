@@ -372,6 +372,9 @@ def test_tiendo_the_briefing_the_workbook_and_the_statistics_show_them_with_thei
         data = progress_json(progress)
         docx = documents.briefing_docx(session, commune, date(2023, 10, 1), TODAY)
         xlsx = documents.statistics_xlsx(session, commune, date(2023, 1, 1), date(2023, 12, 31), TODAY)
+        third_quarter = documents.statistics_xlsx(
+            session, commune, date(2023, 7, 1), date(2023, 9, 30), TODAY
+        )
     assert [(b["key"], b["count"], b["known"]) for b in data["breakdowns"]] == [
         ("under_30", 2, 3),
         ("student", 2, 4),
@@ -393,6 +396,13 @@ def test_tiendo_the_briefing_the_workbook_and_the_statistics_show_them_with_thei
     assert header[13:15] == ["Dưới 30 tuổi", "Sinh viên"]
     total = next(r for r in rows if r[1] == "Tổng cộng")
     assert total[2] == 4 and total[13:15] == [2, 2]
+    # In the third quarter the cell's one new member's age is not known: blank, not 0; a cell that
+    # admitted no one has 0.
+    q3_rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(third_quarter)).active.iter_rows()]
+    by_name = {r[1]: r for r in q3_rows if r[1] is not None}
+    assert by_name["Chi bộ thôn An Hòa"][2:3] + by_name["Chi bộ thôn An Hòa"][13:15] == [1, None, 1]
+    assert by_name["Chi bộ thôn Bình Minh"][2:3] + by_name["Chi bộ thôn Bình Minh"][13:15] == [0, 0, 0]
+    assert by_name["Tổng cộng"][13:15] == [None, 1]
     note = next(str(r[0]) for r in rows if str(r[0]).startswith("Cột (4)"))
     assert "Cột (14) Dưới 30 tuổi: trên 3/4 đảng viên có thông tin." in note
 
