@@ -592,6 +592,29 @@ def test_the_parser_reads_a_trees_breakdowns_as_it_reads_the_five(text: str, ext
     assert found.to_json().get("extra", {}) == extra
 
 
+AGE_18_30 = Breakdown("age_18_30", "tuổi 18–30", ("tuổi 18-30", "tuổi đời 18-30", "18-30 tuổi"), "tuổi 18–30")
+STUDENT_FIRST = Breakdown("student", "sinh viên", ("sinh viên", "sv"), "là sinh viên", 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        # "2 tuổi" alone is an age; before the tree's phrase that begins with "tuổi", a count of people,
+        # whatever clause came before it.
+        ("ket nap 2 dang vien, 1 sinh vien, 2 tuoi 18-30", {"age_18_30": 2, "student": 1}),
+        ("kết nạp 3 đảng viên: 1 sinh viên, 2 đoàn viên, 1 tuổi 18–30", {"age_18_30": 1, "student": 1}),
+        ("kết nạp 3 đv, 1 nữ, 3 tuổi 18-30", {"age_18_30": 3}),
+        ("ket nap 3 dv, 2 tuoi 18-30, 1 sv", {"age_18_30": 2, "student": 1}),
+        ("kết nạp 3 đv, 2 người 18-30 tuổi", {"age_18_30": 2}),
+        # an age is still no count
+        ("kết nạp 1 đảng viên 25 tuổi, sinh viên", {"student": 1}),
+        ("ket nap 3 dv: 1 sinh vien, 3 dong chi 25 tuoi", {"student": 1}),
+    ],
+)
+def test_a_count_before_a_phrase_that_begins_with_tuoi_is_read(text: str, extra: dict[str, int]) -> None:
+    assert dict(parse_message(text, TODAY, (AGE_18_30, STUDENT_FIRST)).extra) == extra
+
+
 def test_several_periods_each_keep_their_own(database: Database) -> None:
     found = parse_message(
         "tháng 9 kết nạp 1 đv dưới 30 tuổi, tháng 10 kết nạp 2 đv, 1 dưới 30 tuổi", TODAY, ADDED

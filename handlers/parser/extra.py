@@ -211,7 +211,7 @@ def _read_clauses(parts: list[list[Item]], count: int, found: dict[str, list[int
         nums: list[tuple[int, int]] = []
         whole = True
         for x, it in enumerate(clause):
-            if it.kind == "NUM":
+            if it.kind == "NUM" or _age_masked_count(clause, x):
                 nums.append((x, int(it.value or 0)))
             elif it.kind == "PCT":
                 share = _percent(it.f) * count / 100
@@ -253,6 +253,16 @@ def _read_clauses(parts: list[list[Item]], count: int, found: dict[str, list[int
                 value = count  # a bare attribute is said of everyone, as for the five
             if value is not None:
                 found.setdefault(str(clause[x].value), []).append(value)
+
+
+def _age_masked_count(clause: list[Item], x: int) -> bool:
+    """A number the five's reading took for an age because the word after it is "tuổi", when that word
+    begins the tree's phrase ("2 tuổi 18–30", "1 tuổi đời dưới 30"): it counts people."""
+    it = clause[x]
+    if it.kind != "MASK" or not isinstance(it.value, int) or x + 1 >= len(clause):
+        return False
+    after = clause[x + 1]
+    return after.kind == "XB" and _lexicon_kinds().get(tuple(after.f.split()[:1])) == "TUOI"
 
 
 def _percent(text: str) -> float:
