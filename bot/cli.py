@@ -1386,15 +1386,28 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     if args.review:
         _parse_review(settings, today, args.days)
         return
+    added = _added_breakdowns(settings, args.unit) if args.unit else ()
     if args.jsonl:
         out = sys.stdout
         for line in sys.stdin:
             text = _jsonl_message(line.rstrip("\n"))
-            out.write(parse_message(text, today).to_json_line() + "\n")
+            out.write(parse_message(text, today, added).to_json_line() + "\n")
         return
     if args.text is None:
         raise CliError("Cần nội dung tin nhắn, hoặc --jsonl để đọc từ đầu vào chuẩn.")
-    print(json.dumps(parse_message(" ".join(args.text), today).to_json(), ensure_ascii=False, indent=2))
+    print(
+        json.dumps(parse_message(" ".join(args.text), today, added).to_json(), ensure_ascii=False, indent=2)
+    )
+
+
+def _added_breakdowns(settings: "Settings", code: str) -> tuple:  # type: ignore[type-arg]
+    """The breakdowns a unit's tree adds to the five, for `tiendo parse --unit`."""
+    from bot.runtime import open_database
+    from storage import extra_breakdowns, units
+
+    database = open_database(settings)
+    with database.session() as session:
+        return extra_breakdowns.definitions_for(session, units.get_by_code(session, code))
 
 
 def _parse_review(settings: "Settings", today: date, days: int | None) -> None:
@@ -2048,9 +2061,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=_help("với --review: chỉ N ngày gần đây", "with --review: only the last N days"),
     )
+    p.add_argument(
+        "--unit",
+        metavar="CODE",
+        help=_help(
+            "đọc cả các nhóm bổ sung của cây đơn vị này (tiendo breakdowns)",
+            "also read the breakdowns this unit's tree adds",
+        ),
+    )
     p.add_argument("text", nargs="*", default=None, metavar="TEXT", help=_help("tin nhắn", "the message"))
     p.set_defaults(func=cmd_parse)
     _workflow_parsers(sub)
+    _breakdown_parsers(sub)
     return parser
 
 
@@ -2219,6 +2241,216 @@ def _workflow_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--out", required=True, metavar="FILE.xlsx", help=_help("tệp ghi ra", "output file"))
     p.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help=_help("ngày ký", "the document's date"))
     p.set_defaults(func=cmd_statistics)
+
+
+# --- breakdowns a tree adds to the five -------------------------------------------------------
+
+
+def cmd_breakdowns_list(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import extra_breakdowns, units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit) if args.unit else None
+        rows = extra_breakdowns.listed(session, unit)
+        if args.json:
+            data = [
+                {
+                    "key": d.key,
+                    "label": d.label,
+                    "words": [w for w in d.words.split("\n") if w],
+                    "question": d.question,
+                    "position": d.position,
+                    "kind": "share" if d.share else "count",
+                    "unit": where.code,
+                }
+                for d, where in rows
+            ]
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        scope = unit.name if unit is not None else "mọi cây đơn vị"
+        print(
+            "Năm nhóm có sẵn (nữ, đoàn viên, tôn giáo, dân tộc thiểu số, THPT trở lên); "
+            f"nhóm bổ sung ({scope}):"
+        )
+        if not rows:
+            print(
+                "  (chưa có; thêm bằng: tiendo breakdowns add --unit MÃ --key KHÓA --label TÊN --words ...)"
+            )
+        for d, where in rows:
+            kind = "tỷ lệ" if d.share else "số lượng"
+            words = "; ".join(w for w in d.words.split("\n") if w)
+            print(f"  {d.position}. {d.key}: {d.label} ({kind}; đặt tại {where.name}, {where.code})")
+            print(f"     cách viết: {words}")
+            print(f"     câu hỏi: Trong N đảng viên mới, bao nhiêu đồng chí {d.question}?")
+
+
+def cmd_breakdowns_add(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers.parser.extra import word_problems
+    from storage import extra_breakdowns, units
+    from storage.errors import InvalidInput
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        # the checks of the stored tree and of the parser's own words, reported together
+        label, words = " ".join(args.label.split()), extra_breakdowns.split_words(args.words)
+        found = word_problems(label, words)
+        if found:
+            found = (
+                extra_breakdowns.problems(
+                    session,
+                    unit,
+                    key=args.key.strip(),
+                    label=label,
+                    words=words,
+                    question=" ".join((args.question or label).split()),
+                    position=args.position,
+                )
+                + found
+            )
+            raise InvalidInput("Không thêm được nhóm: " + "; ".join(found) + ".")
+        row = extra_breakdowns.add(
+            session,
+            unit,
+            key=args.key,
+            label=args.label,
+            words=args.words,
+            question=args.question,
+            position=args.position,
+            share=not args.count,
+        )
+        print(
+            f"Đã đặt nhóm '{row.key}' ({row.label}) cho {unit.name} và các đơn vị cấp dưới: bot hỏi "
+            "trong câu hỏi chi tiết, đọc trong báo cáo, cộng vào tiến độ và bảng Excel."
+        )
+
+
+def cmd_breakdowns_remove(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from storage import extra_breakdowns, units
+
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        extra_breakdowns.remove(session, unit, args.key)
+        print(f"Đã gỡ nhóm '{args.key}' khỏi {unit.name}; số liệu đã ghi vẫn được giữ.")
+
+
+def cmd_breakdowns_import(args: argparse.Namespace, settings: "Settings") -> None:
+    from bot.runtime import open_database
+    from handlers import imports
+    from storage import units
+
+    path = Path(args.file)
+    data = _read_file(path)
+    database = open_database(settings)
+    with database.session() as session:
+        unit = units.get_by_code(session, args.unit)
+        preview = imports.import_breakdowns(session, unit, data, path.name)
+        if preview.problems:
+            raise CliError(
+                f"không nhập gì, tệp có {len(preview.problems)} lỗi:\n" + imports.problems_text(preview)
+            )
+    print(f"Đã đặt {len(preview.breakdowns)} nhóm cho {unit.name}.")
+
+
+def _breakdown_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+    """Breakdowns a tree adds to the five shares of new members."""
+    p = sub.add_parser(
+        "breakdowns",
+        help=_help(
+            "nhóm cơ cấu đảng viên mới bổ sung (tuổi, nghề nghiệp...)",
+            "breakdowns of new members a tree adds (age, occupation...)",
+        ),
+        description=_help(
+            "Ngoài năm nhóm có sẵn (nữ, đoàn viên, tôn giáo, dân tộc thiểu số, THPT trở lên), một đơn vị đặt"
+            " thêm nhóm cho mình và các đơn vị cấp dưới: bot hỏi, đọc trong báo cáo, cộng và xuất ra",
+            "Besides the five, a unit adds breakdowns for its tree: asked, read, added up and exported",
+        ),
+    )
+    bd = p.add_subparsers(dest="breakdowns_command", metavar="ACTION", required=True)
+    q = bd.add_parser(
+        "list",
+        help=_help("xem danh sách", "list"),
+        description=_help("Các nhóm bổ sung của một đơn vị (mặc định: mọi cây)", "List the added breakdowns"),
+    )
+    q.add_argument("--unit", metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument("--json", action="store_true", help=_help("in dạng JSON", "print JSON"))
+    q.set_defaults(func=cmd_breakdowns_list)
+    q = bd.add_parser(
+        "add",
+        help=_help("thêm hoặc sửa một nhóm", "add or change one"),
+        description=_help(
+            "Thêm (hoặc sửa, cùng khóa) một nhóm cho đơn vị và các đơn vị cấp dưới",
+            "Add (or change, same key) a breakdown for a unit and its subtree",
+        ),
+    )
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument(
+        "--key",
+        required=True,
+        metavar="KEY",
+        help=_help("khóa không dấu, ví dụ under_30", "key, e.g. under_30"),
+    )
+    q.add_argument(
+        "--label",
+        required=True,
+        metavar="TEXT",
+        help=_help("tên nhóm trong câu, ví dụ 'dưới 30 tuổi'", "label, e.g. 'dưới 30 tuổi'"),
+    )
+    q.add_argument(
+        "--words",
+        required=True,
+        action="append",
+        metavar="TEXT",
+        help=_help(
+            "cách bí thư viết, cách nhau bởi dấu ';' (có dấu hay không dấu đều được)",
+            "what secretaries type, separated by ';' (with or without diacritics)",
+        ),
+    )
+    q.add_argument(
+        "--question",
+        metavar="TEXT",
+        help=_help(
+            "phần cuối câu hỏi 'bao nhiêu đồng chí …?' (mặc định: tên nhóm)",
+            "the end of 'how many of them …?' (default: the label)",
+        ),
+    )
+    q.add_argument(
+        "--position", type=_positive, metavar="N", help=_help("thứ tự sau năm nhóm", "order after the five")
+    )
+    q.add_argument(
+        "--count",
+        action="store_true",
+        help=_help("hiện số lượng, không tính tỷ lệ", "show a count, not a share of the new members"),
+    )
+    q.set_defaults(func=cmd_breakdowns_add)
+    q = bd.add_parser(
+        "remove",
+        help=_help("gỡ một nhóm", "remove one"),
+        description=_help(
+            "Gỡ một nhóm của đơn vị (số liệu đã ghi vẫn giữ)", "Remove a breakdown (stored figures stay)"
+        ),
+    )
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument("--key", required=True, metavar="KEY", help=_help("khóa", "key"))
+    q.set_defaults(func=cmd_breakdowns_remove)
+    q = bd.add_parser(
+        "import",
+        help=_help("nhập danh sách từ .xlsx hoặc CSV", "import a list from .xlsx or CSV"),
+        description=_help(
+            "Nhập danh sách nhóm (cột: khóa, tên nhóm, cách viết, câu hỏi, thứ tự, loại); tệp có lỗi thì"
+            " không nhập gì và nêu từng dòng lỗi",
+            "Import a list (columns: key, label, words, question, position, kind);"
+            " a bad file imports nothing",
+        ),
+    )
+    q.add_argument("--unit", required=True, metavar="CODE", help=_help("mã đơn vị", "unit code"))
+    q.add_argument("file", metavar="FILE", help=_help("tệp .xlsx hoặc .csv", ".xlsx or .csv file"))
+    q.set_defaults(func=cmd_breakdowns_import)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,10 @@ the recognition of their members after the 12 months' probation, except a few (o
 by more than three months). On 01/07/2025 Thanh Hà, Thanh Phong and Thanh Tâm merge into the new
 commune of Thanh Liêm (as the 2025 reorganisation did; the names are illustrative), which gets a
 2025–2030 target: the view of 2023 still shows the units of 2023.
+
+A breakdown of new members beyond the five, illustrative too: Tân Thanh town also counts its new
+members under 30 ("dưới 30 tuổi"), added to its tree with `storage.extra_breakdowns` (as `tiendo
+breakdowns add` does) and given in each of its reports; the district's figures do not change.
 """
 
 import random
@@ -32,7 +36,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from handlers import review
-from storage import accounts, figures, probation, reports, targets, units, workflow
+from storage import accounts, extra_breakdowns, figures, probation, reports, targets, units, workflow
 from storage.clock import month_end, next_month
 from storage.models import Account, FigureKind, Metric, ProbationLedger, Role, Unit, UnitPeriod
 
@@ -97,6 +101,9 @@ NEW_TERM_START, NEW_TERM_END, NEW_TERM_TARGET = date(2025, 7, 1), date(2030, 6, 
 RETURN_NOTE = "Số liệu chưa khớp với sổ theo dõi của Đảng ủy; đề nghị chi bộ kiểm tra, báo cáo lại."
 # Cells whose recent probations were not yet considered: overdue recognitions to chase.
 UNRECOGNISED_CELLS = ("TL-LP-01", "TL-TN-02", "TL-LS-03")
+# The town that also counts its new members under 30 (illustrative: about three in five are).
+AGE_COMMITTEE, UNDER_30 = "TL-TT", "under_30"
+UNDER_30_WORDS = ("dưới 30 tuổi", "dưới 30", "tuổi đời dưới 30", "chưa đến 30 tuổi")
 
 
 @dataclass
@@ -156,12 +163,23 @@ def load(
     tell(f"  {len(committees)} đảng bộ xã, thị trấn; {n_cells} chi bộ (mã TL, TL-KK, TL-KK-01…)")
     tell(f"Đặt chỉ tiêu nhiệm kỳ {TERM_START:%m/%Y}–{TERM_END:%m/%Y} của huyện và các xã, thị trấn…")
     _targets(session, root, committees)
+    tell("Thêm cách phân loại riêng của một đảng bộ (dưới 30 tuổi, thị trấn Tân Thanh)…")
+    extra_breakdowns.add(
+        session,
+        committees[AGE_COMMITTEE],
+        key=UNDER_30,
+        label="dưới 30 tuổi",
+        words=UNDER_30_WORDS,
+        question="dưới 30 tuổi",
+        now=_created(),
+    )
     tell(
         f"Ghi báo cáo kết nạp {ADMITTED} đảng viên mới, {TERM_START:%m/%Y}–{LAST_MONTH:%m/%Y}, "
         "như bí thư chi bộ gửi…"
     )
     entries = _admission_entries(rng, cells)
     _assign_people(rng, entries)
+    _assign_ages(random.Random(30), entries)  # its own generator: the article's split stays as it was
     authors = _authors(session, [u for group in cells.values() for u in group] + [root])
     for entry in entries:
         if entry.month < LAST_MONTH:
@@ -337,6 +355,14 @@ def _assign_people(rng: random.Random, entries: list[Entry]) -> None:
             person["education_unknown"] = True
 
 
+def _assign_ages(rng: random.Random, entries: list[Entry]) -> None:
+    """Who is under 30 among the new members of the town that counts it."""
+    for entry in entries:
+        if entry.unit.code.startswith(AGE_COMMITTEE + "-"):
+            for person in entry.people:
+                person[UNDER_30] = rng.random() < 0.6
+
+
 def _authors(session: Session, reporting_units: list[Unit]) -> dict[int, Account]:
     """One secretary account per reporting unit, on the "demo" channel (the reports' authors)."""
     authors = {}
@@ -377,6 +403,10 @@ def _store_admission(session: Session, entry: Entry, author: Account, timing: ra
         parts.append(f"{admission.religious} theo đạo Công giáo")
     if admission.upper_secondary_or_above is not None:
         parts.append(f"{admission.upper_secondary_or_above} trình độ THPT trở lên")
+    added: tuple[tuple[str, int], ...] = ()
+    if entry.unit.code.startswith(AGE_COMMITTEE + "-"):
+        added = ((UNDER_30, tally(UNDER_30)),)
+        parts.append(f"{tally(UNDER_30)} dưới 30 tuổi")
     when = f"Tháng {entry.month.month}/{entry.month.year}"
     text = f"{when} chi bộ kết nạp {count} đảng viên, trong đó {', '.join(parts)}"
     reports.confirm_report(
@@ -389,6 +419,7 @@ def _store_admission(session: Session, entry: Entry, author: Account, timing: ra
             period_end=month_end(entry.month),
             account_id=author.id,
             admission=admission,
+            extra_breakdowns=added,
         ),
         now=_sent(entry.month, timing),
     )

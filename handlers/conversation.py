@@ -20,7 +20,7 @@ from handlers.answers import yes_no
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
 from handlers.i18n import t
-from handlers.parser import parse_message
+from handlers.parser import ParseResult, parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
 from storage import accounts, bots, conversations, groups, parse_review, reports, units, workflow
@@ -581,7 +581,7 @@ def _withdraw(ctx: Context, report_id: str) -> list[Reply]:
 
 def _on_text(ctx: Context, text: str) -> list[Reply]:
     assert ctx.account is not None
-    parsed = parse_message(text, ctx.today)
+    parsed = _parse(ctx, text, ctx.account.unit_id)
     if parsed.intent == "progress":
         period = None if parsed.period is None else (parsed.period.start, parsed.period.end)
         return [progress_view.page(ctx, ctx.unit(), period, 1)]
@@ -602,6 +602,13 @@ def _on_text(ctx: Context, text: str) -> list[Reply]:
     return drafts.new_from_text(ctx, text, parsed, unit=ctx.unit())
 
 
+def _parse(ctx: Context, text: str, unit_id: int) -> ParseResult:
+    """The message read with the breakdowns the unit's tree adds to the five ("2 sinh viên"); a tree
+    that adds none is read exactly as before."""
+    added = drafts.added_breakdowns(ctx, unit_id)
+    return parse_message(text, ctx.today, added) if added else parse_message(text, ctx.today)
+
+
 def _keep_unread(ctx: Context, text: str) -> None:
     """A message the bot could not read is kept (text and date only) for the team's corpus."""
     parse_review.keep(
@@ -618,10 +625,10 @@ def _on_awaited(ctx: Context, text: str) -> list[Reply]:
         return recognition.on_text(ctx, text)
     if what == "correction":
         report = ctx.session.get(Report, awaiting.get("report_id"))
-        parsed = parse_message(text, ctx.today)
         if report is None:
             ctx.reset()
             return [Reply(t("draft.gone"))]
+        parsed = _parse(ctx, text, report.unit_id)
         if parsed.intent != "report" or not parsed.all_facts():
             return [Reply(t("correct.not_understood", code=report.receipt_code))]
         if parsed.ambiguous:

@@ -95,7 +95,7 @@ def briefing_sections(session: Session, unit: Unit, report_month: date, today: d
     results = [progress_text.headline(figures)]
     results += [progress_text.target_line(tp, threshold) for tp in figures.targets]
     results += workflow_text.forecast_lines(session, figures, as_of)
-    shares = progress_text.shares_line(figures.totals)
+    shares = progress_text.shares_line(figures.totals, figures.breakdowns)
     if shares:
         results.append(shares)
     pipeline = []
@@ -311,7 +311,7 @@ def _signature(document, unit: Unit) -> None:  # type: ignore[no-untyped-def]
 @dataclass(frozen=True)
 class StatRow:
     name: str
-    values: list[int]
+    values: list[int | None]  # the fixed columns from (3) on, then one per breakdown the tree adds
 
 
 def statistics_rows(
@@ -330,6 +330,11 @@ def statistics_rows(
             _recognized(session, member, start, last),
             probation.status(session, member, last).in_probation,
         ]
+        # After the fixed columns, so that theirs keep their numbers: the breakdowns the tree adds.
+        # Nothing known of a unit that admitted members is not 0: blank, as in the progress workbook.
+        values += [
+            figure.value if figure.known or not totals.admissions else None for figure in progress.breakdowns
+        ]
         return StatRow(member.name, values)
 
     rows = [row(child.unit, child) for child in figures.children]
@@ -343,10 +348,11 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     from openpyxl.utils import get_column_letter
 
     figures, rows, total = statistics_rows(session, unit, start, end, today)
+    columns = STAT_COLUMNS + tuple(figure.breakdown.title for figure in figures.breakdowns)
     wb = Workbook()
     ws = wb.active
     ws.title = "Thống kê"
-    width = len(STAT_COLUMNS)
+    width = len(columns)
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -377,7 +383,7 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
         ws.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=width)
         put(row_no, 1, text, bold=bold, alignment=centre)
     header = 7
-    for column, title in enumerate(STAT_COLUMNS, start=1):
+    for column, title in enumerate(columns, start=1):
         put(
             header,
             column,
@@ -411,8 +417,20 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
         )
     note = row_no + 1
     ws.merge_cells(start_row=note, start_column=1, end_row=note, end_column=width)
-    put(note, 1, t("statistics.note"), italic=True, alignment=Alignment(wrap_text=True))
-    ws.row_dimensions[note].height = 32
+    notes = [t("statistics.note")]
+    for column, figure in enumerate(figures.breakdowns, start=len(STAT_COLUMNS) + 1):
+        if figure.known < figures.totals.admissions:  # as the five: counted over the reports that gave it
+            notes.append(
+                t(
+                    "statistics.note.extra",
+                    column=column,
+                    label=figure.breakdown.title,
+                    known=number(figure.known),
+                    total=number(figures.totals.admissions),
+                )
+            )
+    put(note, 1, " ".join(notes), italic=True, alignment=Alignment(wrap_text=True))
+    ws.row_dimensions[note].height = 32 if len(notes) == 1 else 48
     sign = note + 2
     ws.merge_cells(start_row=sign, start_column=1, end_row=sign, end_column=half)
     ws.merge_cells(start_row=sign, start_column=half + 1, end_row=sign, end_column=width)

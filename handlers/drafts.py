@@ -25,7 +25,8 @@ from handlers.parser import BREAKDOWN_FIELDS, MAX_COUNT, ParseResult, parse_mess
 from handlers.periods import parse_period
 from handlers.text import fold
 from handlers.types import Option, Reply, small_int
-from storage import earlier, parse_review, reports, workflow
+from storage import earlier, extra_breakdowns, parse_review, reports, workflow
+from storage.breakdowns import Breakdown
 from storage.clock import month_end, month_start
 from storage.errors import StorageError
 from storage.models import Report, ReportStatus, Role, Unit
@@ -61,6 +62,25 @@ def period_label(start: date, end: date) -> str:
 def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def added_breakdowns(ctx: "Context", unit_id: int) -> tuple[Breakdown, ...]:
+    """The breakdowns the unit's tree adds to the five (read once per message, see storage)."""
+    unit = ctx.session.get(Unit, unit_id)
+    return extra_breakdowns.definitions_for(ctx.session, unit) if unit is not None else ()
+
+
+def _parse(ctx: "Context", text: str, unit_id: int) -> ParseResult:
+    added = added_breakdowns(ctx, unit_id)
+    return parse_message(text, ctx.today, added) if added else parse_message(text, ctx.today)
+
+
+def _read(ctx: "Context", text: str, unit_id: int) -> fixes.Reading:
+    return fixes.read(text, ctx.today, added_breakdowns(ctx, unit_id))
+
+
+def _defs(ctx: "Context", draft: dict[str, Any]) -> dict[str, Breakdown]:
+    return {b.key: b for b in added_breakdowns(ctx, draft["unit_id"])}
 
 
 # --- the state ----------------------------------------------------------------------------------
@@ -144,6 +164,8 @@ def _build(
                 "count": found.admission.count,
                 **{f: getattr(found.admission, f) for f in BREAKDOWN_FIELDS},
             }
+            if found.extra:  # the breakdowns the tree adds, as the message gave them
+                fact["extra"] = dict(found.extra)
         if found.class_attendance is not None:
             fact["attendance"] = {
                 "sent": found.class_attendance.sent,
@@ -232,14 +254,15 @@ def incoming_report(ctx: "Context", text: str, parsed: ParseResult) -> list[Repl
         Option(t("option.both"), f"both:{draft_id}"),
     )
     ctx.offer(options)
-    text = t("draft.choose", old="\n".join(_brief(draft)), new="\n".join(_brief(new)))
+    defs = _defs(ctx, draft)
+    text = t("draft.choose", old="\n".join(_brief(draft, defs)), new="\n".join(_brief(new, defs)))
     return [Reply(text, options)]
 
 
-def _brief(draft: dict[str, Any]) -> list[str]:
+def _brief(draft: dict[str, Any], defs: dict[str, Breakdown] | None = None) -> list[str]:
     lines = []
     for fact in draft["facts"]:
-        for line in _fact_lines(fact.get("admission"), fact.get("attendance")):
+        for line in _fact_lines(fact.get("admission"), fact.get("attendance"), fact.get("extra"), defs):
             lines.append(f"{line} ({_fact_period(fact)})")
     return lines
 
@@ -279,6 +302,12 @@ def _fill(draft: dict[str, Any], new: dict[str, Any]) -> bool:
                 if mine.get(name) is None and theirs.get(name) is not None:
                     mine[name] = theirs[name]
                     added = True
+        if fact.get("admission") is not None and more.get("extra"):
+            extra = fact.setdefault("extra", {})
+            for name, value in more["extra"].items():
+                if extra.get(name) is None and value is not None:
+                    extra[name] = value
+                    added = True
         if added:
             _replan(draft, index)
     return added
@@ -287,22 +316,32 @@ def _fill(draft: dict[str, Any], new: dict[str, Any]) -> bool:
 # --- what to ask ------------------------------------------------------------------------------
 
 
-def _missing(fact: dict[str, Any]) -> list[str]:
-    """The breakdowns the statistics need and the report did not give."""
+def _missing(ctx: "Context", draft: dict[str, Any], fact: dict[str, Any]) -> list[str]:
+    """The breakdowns the statistics need and the report did not give: the five, then those the tree
+    adds (asked in the same question)."""
     admission = fact.get("admission")
     if not admission or admission["count"] == 0:
         return []
     unknown = fact.get("unknown", [])
-    return [f for f in BREAKDOWN_FIELDS if admission.get(f) is None and f not in unknown]
+    missing = [f for f in BREAKDOWN_FIELDS if admission.get(f) is None and f not in unknown]
+    extra = fact.get("extra") or {}
+    return missing + [
+        b.key
+        for b in added_breakdowns(ctx, draft["unit_id"])
+        if extra.get(b.key) is None and b.key not in unknown
+    ]
 
 
 def _set_breakdowns(fact: dict[str, Any], values: dict[str, int | None]) -> None:
     """Breakdowns answered; one answered "không rõ" is remembered, so that it is not asked again."""
     unknown = fact.setdefault("unknown", [])
     for name, value in values.items():
-        if name not in BREAKDOWN_FIELDS:
+        if name in BREAKDOWN_FIELDS:
+            fact["admission"][name] = value
+        elif name not in fixes.FIGURES:  # one the tree adds
+            fact.setdefault("extra", {})[name] = value
+        else:
             continue
-        fact["admission"][name] = value
         if value is None and name not in unknown:
             unknown.append(name)
         elif value is not None and name in unknown:
@@ -336,7 +375,7 @@ def _steps(ctx: "Context", draft: dict[str, Any], index: int) -> list[dict[str, 
     check = _implausible(ctx, draft, index)
     if check is not None:
         steps.append(check)
-    missing = _missing(draft["facts"][index])
+    missing = _missing(ctx, draft, draft["facts"][index])
     if missing:
         steps.append({"what": "breakdown", "fact": index, "fields": missing})
     return steps
@@ -408,7 +447,9 @@ def _question(ctx: "Context", draft: dict[str, Any]) -> Reply:
     elif what == "plausible":
         text, options = _plausible_question(step, fact, period, option)
     else:
-        text, options = _breakdown_question(step["fields"], fact["admission"]["count"], option)
+        text, options = _breakdown_question(
+            step["fields"], fact["admission"]["count"], option, _defs(ctx, draft)
+        )
     if len(draft["facts"]) > 1 and what not in ("month",):
         text = t("ask.for_period", period=period) + " " + text
     ctx.offer(options, quick=True)
@@ -438,11 +479,57 @@ def _plausible_question(
     return text, (option(t("answer.plausible_yes", n=number(n)), KEEP),)
 
 
-def _breakdown_question(fields: list[str], count: int, option: Any) -> tuple[str, tuple[Option, ...]]:
+# --- the wording of a breakdown: the five's from the catalog, a tree's own from its definition ----
+
+
+def _one_part(field: str, defs: dict[str, Breakdown]) -> str:
+    """About one new member: "nam hay nữ", "có dưới 30 tuổi không"."""
+    if field in BREAKDOWN_FIELDS or field not in defs:
+        return t(f"ask.part.one.{field}") if field in BREAKDOWN_FIELDS else field
+    question = defs[field].question
+    folded = fold(question)
+    if folded.startswith("co "):
+        key = "ask.part.one.extra_has"  # "có trình độ cao đẳng trở lên không"
+    elif folded.startswith("la "):
+        key = "ask.part.one.extra_is"  # "có phải là sinh viên không"
+    else:
+        key = "ask.part.one.extra"  # "có dưới 30 tuổi không"
+    return t(key, question=question)
+
+
+def _part(field: str, defs: dict[str, Breakdown]) -> str:
+    """After "bao nhiêu đồng chí": "là nữ", "dưới 30 tuổi"."""
+    if field in BREAKDOWN_FIELDS:
+        return t(f"ask.part.{field}")
+    return defs[field].question if field in defs else field
+
+
+def label_of(field: str, defs: dict[str, Breakdown]) -> str:
+    """How a breakdown is named in an answer: "nữ", "dưới 30 tuổi"."""
+    if field in BREAKDOWN_FIELDS or field in fixes.FIGURES:
+        return t(f"answer.label.{field}")
+    return defs[field].label if field in defs else field
+
+
+def _example_one(field: str, defs: dict[str, Breakdown]) -> str:
+    if field in BREAKDOWN_FIELDS:
+        return t(f"example.one.{field}")
+    return t("example.one.extra", label=label_of(field, defs))
+
+
+def _breakdown_question(
+    fields: list[str], count: int, option: Any, defs: dict[str, Breakdown] | None = None
+) -> tuple[str, tuple[Option, ...]]:
+    defs = defs or {}
     if len(fields) == 1:
         field = fields[0]
+        if field not in BREAKDOWN_FIELDS:
+            ask_one = t("ask.one.extra", part=_one_part(field, defs))
+            ask_many = t("ask.extra", n=number(count), question=_part(field, defs))
+        else:
+            ask_one, ask_many = t(f"ask.one.{field}"), t(f"ask.{field}", n=number(count))
         if count == 1:
-            return t(f"ask.one.{field}"), (
+            return ask_one, (
                 option(t("answer.yes"), "1"),
                 option(t("answer.no"), "0"),
                 option(t("answer.unknown"), UNKNOWN),
@@ -451,22 +538,27 @@ def _breakdown_question(fields: list[str], count: int, option: Any) -> tuple[str
         options = tuple(option(str(n), str(n)) for n in shown)
         if count > 3:
             options += (option(t("answer.all"), ALL),)
-        return t(f"ask.{field}", n=number(count)), (*options, option(t("answer.unknown"), UNKNOWN))
+        return ask_many, (*options, option(t("answer.unknown"), UNKNOWN))
     if count == 1:
-        parts = ", ".join(t(f"ask.part.one.{f}") for f in fields)
-        example = ", ".join(t(f"example.one.{f}") for f in fields)
+        parts = ", ".join(_one_part(f, defs) for f in fields)
+        example = ", ".join(_example_one(f, defs) for f in fields)
         text = t("ask.breakdown.one", parts=parts, example=example)
     else:
-        parts = ", ".join(t(f"ask.part.{f}") for f in fields)
-        text = t("ask.breakdown.many", n=number(count), parts=parts, example=_example(fields, count))
+        parts = ", ".join(_part(f, defs) for f in fields)
+        text = t("ask.breakdown.many", n=number(count), parts=parts, example=_example(fields, count, defs))
     if count == 1:  # "không" to one person's attributes is not an answer to all of them at once
         return text, (option(t("answer.unknown"), UNKNOWN),)
     return text, (option(t("answer.none_of_them"), "0"), option(t("answer.unknown"), UNKNOWN))
 
 
-def _example(fields: list[str], count: int) -> str:
+def _example(fields: list[str], count: int, defs: dict[str, Breakdown] | None = None) -> str:
     """'1 nữ, cả 3 đoàn viên, còn lại không': only fields where "all of them" is a likely answer get one."""
-    examples = [t(f"example.some.{fields[0]}")]
+    first = fields[0]
+    examples = [
+        t(f"example.some.{first}")
+        if first in BREAKDOWN_FIELDS
+        else t("example.some.extra", label=label_of(first, defs or {}))
+    ]
     rest = fields[1:]
     if rest and rest[0] in ("youth_union", "upper_secondary_or_above"):
         examples.append(t(f"example.all.{rest[0]}", n=number(count)))
@@ -476,7 +568,7 @@ def _example(fields: list[str], count: int) -> str:
     return ", ".join(examples)
 
 
-def _not_understood(step: dict[str, Any], fact: dict[str, Any]) -> str:
+def _not_understood(step: dict[str, Any], fact: dict[str, Any], defs: dict[str, Breakdown]) -> str:
     what = step["what"]
     if what == "month":
         return t("answer.not_understood.month")
@@ -487,10 +579,10 @@ def _not_understood(step: dict[str, Any], fact: dict[str, Any]) -> str:
         if count == 1 and len(fields) == 1:
             return t("answer.not_understood.yes_no")
         if len(fields) > 1 and count == 1:
-            example = ", ".join(t(f"example.one.{f}") for f in fields)
+            example = ", ".join(_example_one(f, defs) for f in fields)
             return t("answer.not_understood.breakdown_one", example=example)
         if len(fields) > 1:
-            return t("answer.not_understood.breakdown", example=_example(fields, count))
+            return t("answer.not_understood.breakdown", example=_example(fields, count, defs))
     return t("answer.not_understood")
 
 
@@ -517,8 +609,8 @@ def on_awaited(ctx: "Context", text: str) -> list[Reply] | None:
     replies = _answer(ctx, draft, text)
     if replies is not None:
         return replies
-    parsed = parse_message(text, ctx.today)
-    reading = fixes.read(text, ctx.today)
+    parsed = _parse(ctx, text, draft["unit_id"])
+    reading = _read(ctx, text, draft["unit_id"])
     # "à tháng 10", "kết nạp 3 chứ không phải 2": a fix of what the report said, typed before the
     # answer. While /ketnap or /lop asks for a figure, only a month is such a fix ("2 nữ" is no count).
     fixable = (
@@ -536,7 +628,10 @@ def on_awaited(ctx: "Context", text: str) -> list[Reply] | None:
         return fixed
     _keep_for_review(ctx, "answer", text)
     step = draft["ask"][0]
-    return [Reply(_not_understood(step, draft["facts"][step["fact"]])), _question(ctx, draft)]
+    return [
+        Reply(_not_understood(step, draft["facts"][step["fact"]], _defs(ctx, draft))),
+        _question(ctx, draft),
+    ]
 
 
 def _answer(ctx: "Context", draft: dict[str, Any], text: str) -> list[Reply] | None:
@@ -546,7 +641,7 @@ def _answer(ctx: "Context", draft: dict[str, Any], text: str) -> list[Reply] | N
     what = step["what"]
     if what == "month":
         return _answer_month(ctx, draft, fact, text)
-    reading = fixes.read(text, ctx.today)
+    reading = _read(ctx, text, draft["unit_id"])
     if reading.old_period is not None or (
         reading.period is not None and reading.period.start != _period(fact)[0]
     ):
@@ -609,6 +704,7 @@ def _answer_figure(
     if what == "count":
         assert value is not None
         fact["admission"] = {"count": value, **dict.fromkeys(BREAKDOWN_FIELDS)}
+        fact.pop("extra", None)
         # "2, 1 nữ": breakdowns given with the count are taken too
         _set_breakdowns(fact, fixes.resolve(reading, count=value).values)
         _replan(draft, _index(draft, fact))
@@ -662,6 +758,9 @@ def _set_figure(fact: dict[str, Any], name: str, value: int) -> None:
         for field in BREAKDOWN_FIELDS:
             if admission.get(field) is not None and (admission[field] > value or value == 0):
                 admission[field] = None
+        for field, old in (fact.get("extra") or {}).items():
+            if old is not None and (old > value or value == 0):
+                fact["extra"][field] = None
         fact["admission"] = admission
     else:
         attendance = fact.get("attendance") or {"sent": None, "completed": None}
@@ -702,7 +801,10 @@ def _answer_breakdown(
         # period of the report, a slip of the finger): nothing of it is taken, the question is asked again.
         field, value = outcome.too_many[0]
         too_many = t(
-            "answer.too_many_field", field=t(f"answer.label.{field}"), value=number(value), n=number(count)
+            "answer.too_many_field",
+            field=label_of(field, _defs(ctx, draft)),
+            value=number(value),
+            n=number(count),
         )
         return [Reply(too_many), _question(ctx, draft)]
     _set_breakdowns(fact, outcome.values)
@@ -711,16 +813,19 @@ def _answer_breakdown(
     if remaining:
         step["fields"] = remaining
         if not replies and outcome.values:
-            got = ", ".join(_breakdown_text(name, outcome.values[name]) for name in outcome.values)
+            defs = _defs(ctx, draft)
+            got = ", ".join(_breakdown_text(name, outcome.values[name], defs) for name in outcome.values)
             replies.append(Reply(t("answer.noted", got=got)))
         return [*replies, _question(ctx, draft)]
     draft["ask"].pop(0)
     return [*replies, _next_step(ctx, draft)]
 
 
-def _breakdown_text(name: str, value: int | None) -> str:
+def _breakdown_text(name: str, value: int | None, defs: dict[str, Breakdown] | None = None) -> str:
     if value is None:
-        return t("breakdown.unknown", label=t(f"answer.label.{name}"))
+        return t("breakdown.unknown", label=label_of(name, defs or {}))
+    if name not in BREAKDOWN_FIELDS:
+        return t("breakdown.extra", n=number(value), label=label_of(name, defs or {}))
     return t(f"breakdown.{name}", n=number(value))
 
 
@@ -728,8 +833,8 @@ def _breakdown_text(name: str, value: int | None) -> str:
 
 
 def _at_readback(ctx: "Context", draft: dict[str, Any], text: str, *, editing: bool) -> list[Reply] | None:
-    parsed = parse_message(text, ctx.today)
-    reading = fixes.read(text, ctx.today)
+    parsed = _parse(ctx, text, draft["unit_id"])
+    reading = _read(ctx, text, draft["unit_id"])
     if (
         parsed.intent == "report"
         and parsed.all_facts()
@@ -807,13 +912,12 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
         if outcome.unsure:
             return [Reply(t("fix.number_needed"))]
         return None
+    defs = _defs(ctx, draft)
     if outcome.too_many:
         field, value = outcome.too_many[0]
         n = admission["count"] if admission else 0
         return [
-            Reply(
-                t("answer.too_many_field", field=t(f"answer.label.{field}"), value=number(value), n=number(n))
-            )
+            Reply(t("answer.too_many_field", field=label_of(field, defs), value=number(value), n=number(n)))
         ]
     if period is not None:
         if period.start > ctx.today:
@@ -824,7 +928,7 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
             True,
         )
     if (
-        any(name in BREAKDOWN_FIELDS for name in values)
+        any(name not in fixes.FIGURES for name in values)  # the five, or one the tree adds
         and not fact.get("admission")
         and "count" not in values
     ):
@@ -835,8 +939,9 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
     if "completed" in values and values["completed"] is None and fact.get("attendance"):
         fact["attendance"]["completed"] = None
     if fact.get("admission"):
-        for name in BREAKDOWN_FIELDS:
-            value = values.get(name)
+        for name, value in values.items():
+            if name in fixes.FIGURES:
+                continue
             if value is not None and value > fact["admission"]["count"]:
                 return [Reply(t("answer.too_many", n=number(fact["admission"]["count"])))]
         _set_breakdowns(fact, values)
@@ -849,11 +954,13 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
     step = _next_step(ctx, draft)
     if ctx.state.get("awaiting", {}).get("what") == "answer":
         # a question follows, not the read-back that would show the change: say what was changed
-        return [Reply(t("fix.noted", changes=_changes(fact, values, period))), step]
+        return [Reply(t("fix.noted", changes=_changes(fact, values, period, defs))), step]
     return [step]
 
 
-def _changes(fact: dict[str, Any], values: dict[str, int | None], period: Any) -> str:
+def _changes(
+    fact: dict[str, Any], values: dict[str, int | None], period: Any, defs: dict[str, Breakdown]
+) -> str:
     changed = []
     if period is not None:
         changed.append(t("answer.label.period") + " " + _fact_period(fact))
@@ -863,6 +970,11 @@ def _changes(fact: dict[str, Any], values: dict[str, int | None], period: Any) -
         if values.get(name) is not None:
             changed.append(t(f"answer.label.{name}") + " " + number(values[name] or 0))
     changed += [_breakdown_text(name, values[name]) for name in BREAKDOWN_FIELDS if name in values]
+    changed += [
+        _breakdown_text(name, value, defs)
+        for name, value in values.items()
+        if name not in BREAKDOWN_FIELDS and name not in fixes.FIGURES
+    ]
     return ", ".join(changed)
 
 
@@ -877,7 +989,8 @@ def _fix_target(facts: list[dict[str, Any]], reading: fixes.Reading) -> int | No
     named = {m.field for m in reading.mentions}
     having = []
     for i, fact in enumerate(facts):
-        admission_named = bool(named & {"count", *BREAKDOWN_FIELDS}) and fact.get("admission") is not None
+        # the count, the five, or one the tree adds
+        admission_named = bool(named - {"sent", "completed"}) and fact.get("admission") is not None
         class_named = bool(named & {"sent", "completed"}) and fact.get("attendance") is not None
         if admission_named or class_named:
             having.append(i)
@@ -894,6 +1007,7 @@ def _bare_field(fact: dict[str, Any], reading: fixes.Reading) -> str | None:
     if admission is not None:
         figures["count"] = admission["count"]
         figures.update({f: admission.get(f) for f in BREAKDOWN_FIELDS})
+        figures.update(fact.get("extra") or {})
     if attendance is not None:
         figures.update({f: attendance.get(f) for f in ("sent", "completed")})
     for old in reading.old_numbers:
@@ -915,7 +1029,7 @@ def _edit(ctx: "Context", draft: dict[str, Any]) -> list[Reply]:
     ctx.state.pop("options", None)
     ctx.state.pop("quick", None)
     # a guided report has no message of its own to show: its read-back lines instead
-    shown = "\n".join(_brief(draft)) if draft["text"].startswith("/") else draft["text"]
+    shown = "\n".join(_brief(draft, _defs(ctx, draft))) if draft["text"].startswith("/") else draft["text"]
     return [Reply(t("draft.edit", text=shown))]
 
 
@@ -937,7 +1051,7 @@ def _choose_typed(ctx: "Context", draft: dict[str, Any], text: str) -> list[Repl
     elif words in ("ca hai", "ca 2", "hai", "ghi ca hai", "ghi ca 2", "ca", "both"):
         choice = "both"
     if choice is None:
-        parsed = parse_message(text, ctx.today)
+        parsed = _parse(ctx, text, draft["unit_id"])
         if parsed.intent in ("progress", "help"):
             return None
         if parsed.intent == "report" and parsed.all_facts() and not parsed.ambiguous:
@@ -968,7 +1082,12 @@ def _choose(ctx: "Context", draft: dict[str, Any], choice: str) -> list[Reply]:
 # --- summary, confirmation --------------------------------------------------------------------
 
 
-def _fact_lines(admission: dict[str, Any] | None, attendance: dict[str, Any] | None) -> list[str]:
+def _fact_lines(
+    admission: dict[str, Any] | None,
+    attendance: dict[str, Any] | None,
+    extra: dict[str, int | None] | None = None,
+    defs: dict[str, Breakdown] | None = None,
+) -> list[str]:
     lines = []
     if admission is not None:
         if admission["count"] == 0:
@@ -978,6 +1097,13 @@ def _fact_lines(admission: dict[str, Any] | None, attendance: dict[str, Any] | N
                 t(f"breakdown.{name}", n=number(admission[name]))
                 for name in BREAKDOWN_FIELDS
                 if admission.get(name) is not None
+            ]
+            # the breakdowns the tree adds, in its order (one it no longer has is still shown)
+            order = list(defs or {}) + [k for k in extra or {} if k not in (defs or {})]
+            details += [
+                _breakdown_text(name, (extra or {})[name], defs)
+                for name in order
+                if (extra or {}).get(name) is not None
             ]
             line = t("draft.admission", n=number(admission["count"]))
             lines.append(line + (": " + ", ".join(details) if details else ""))
@@ -1110,18 +1236,22 @@ def summary(ctx: "Context", draft: dict[str, Any]) -> Reply:
     unit = ctx.session.get(Unit, draft["unit_id"])
     assert unit is not None
     facts = draft["facts"]
+    defs = _defs(ctx, draft)
     if len(facts) == 1:
         period = _fact_period(facts[0])
         if draft.get("corrects_code"):
             header = t("draft.header.correction", code=draft["corrects_code"], unit=unit.name, period=period)
         else:
             header = t("draft.header", unit=unit.name, period=period)
-        lines = [header, *_fact_lines(facts[0].get("admission"), facts[0].get("attendance"))]
+        lines = [
+            header,
+            *_fact_lines(facts[0].get("admission"), facts[0].get("attendance"), facts[0].get("extra"), defs),
+        ]
     else:
         lines = [t("draft.header.many", unit=unit.name, n=number(len(facts)))]
         for index, fact in enumerate(facts, start=1):
             lines.append(t("draft.fact_header", i=index, period=_fact_period(fact)))
-            lines += _fact_lines(fact.get("admission"), fact.get("attendance"))
+            lines += _fact_lines(fact.get("admission"), fact.get("attendance"), fact.get("extra"), defs)
     notes, duplicates = _notes(ctx, draft)
     draft["duplicates"] = {str(i): code for i, code in duplicates.items()}
     lines += notes
@@ -1153,12 +1283,17 @@ def summary(ctx: "Context", draft: dict[str, Any]) -> Reply:
 
 def stored_summary(session: Session, report: Report) -> str:
     admission, attendance, _ = reports.stored_facts(session, report)
+    unit = session.get(Unit, report.unit_id)
+    defs = {b.key: b for b in extra_breakdowns.definitions_for(session, unit)} if unit is not None else {}
+    extra = extra_breakdowns.values_of_reports(session, [report.id or 0]).get(report.id or 0)
     return "\n".join(
         _fact_lines(
             None
             if admission is None
             else {"count": admission.count, **{f: getattr(admission, f) for f in BREAKDOWN_FIELDS}},
             None if attendance is None else {"sent": attendance.sent, "completed": attendance.completed},
+            dict(extra) if extra else None,
+            defs,
         )
     )
 
@@ -1287,8 +1422,15 @@ def _confirm(ctx: "Context", draft: dict[str, Any], *, skip_duplicates: bool) ->
         if not (skip_duplicates and index in duplicates)
     ]
     inputs = []
+    defs = _defs(ctx, draft)
     for index, fact in chosen:
         admission, attendance = fact.get("admission"), fact.get("attendance")
+        # Only the tree's breakdowns in force now (one removed meanwhile is not stored), only those given.
+        extra = tuple(
+            (key, value)
+            for key, value in (fact.get("extra") or {}).items()
+            if value is not None and key in defs and admission is not None and admission["count"] > 0
+        )
         raw_text = fact["text"]
         if fact.get("answers"):
             raw_text += "\n" + t("answer.transcript", answers="; ".join(fact["answers"]))
@@ -1306,6 +1448,7 @@ def _confirm(ctx: "Context", draft: dict[str, Any], *, skip_duplicates: bool) ->
                     admission=reports.AdmissionInput(**admission) if admission is not None else None,
                     attendance=reports.AttendanceInput(**attendance) if attendance is not None else None,
                     idempotency_key=key(draft["id"], index),
+                    extra_breakdowns=extra,
                 ),
             )
         )

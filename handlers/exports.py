@@ -415,6 +415,13 @@ def _shares_sheet(wb: Workbook, data: dict[str, Any]) -> None:
     ]
     for title in SHARE_TITLES.values():
         columns += [Column(COL_COUNT, 9, INT_FORMAT, title), Column(COL_SHARE, 9, PERCENT_FORMAT, title)]
+    # Then the breakdowns the tree adds, in its order: a share like the five, or a count alone.
+    added = [b for b in data.get("breakdowns") or [] if isinstance(b, dict) and b.get("key")]
+    for extra in added:
+        title = _text(extra.get("title") or extra.get("key"))
+        columns.append(Column(COL_COUNT, 9, INT_FORMAT, title))
+        if extra.get("share_of_members", True):
+            columns.append(Column(COL_SHARE, 9, PERCENT_FORMAT, title))
     columns.append(Column(COL_NOTE, 34))
     rows: list[Row] = []
     for no, unit in _units(data):
@@ -428,6 +435,15 @@ def _shares_sheet(wb: Workbook, data: dict[str, Any]) -> None:
             # Nothing known is not 0%: leave it blank rather than suggest no one qualifies.
             values += [share.get("count"), share.get("share")] if known else [None, None]
             if 0 < known < admissions:
+                notes.append(NOTE_COVERAGE.format(name=title, known=number(known), total=number(admissions)))
+        own = {b.get("key"): b for b in unit.get("breakdowns") or [] if isinstance(b, dict)}
+        for extra in added:
+            figure = own.get(extra["key"]) or {}
+            known = figure.get("known") or 0
+            shown = [figure.get("count"), figure.get("share")] if known else [None, None]
+            values += shown if extra.get("share_of_members", True) else shown[:1]
+            if 0 < known < admissions:
+                title = _text(extra.get("title") or extra.get("key"))
                 notes.append(NOTE_COVERAGE.format(name=title, known=number(known), total=number(admissions)))
         values.append("; ".join(notes))
         rows.append((values, no is None))

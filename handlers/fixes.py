@@ -15,19 +15,22 @@ rõ", a period); each field takes the value written next to it, before it ("2 n�
 Numbers and periods come from the parser's public pieces (handlers.numbers, handlers.periods).
 
 The word lists below are the dialogue's own: they name the fields a question asks about. Once the
-parser package exposes its vocabulary, the two should share it.
+parser package exposes its vocabulary, the two should share it. The breakdowns a tree adds to the
+five come with their words (`read`'s `breakdowns`), and are fields like the five ("2 dưới 30 tuổi").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from handlers.numbers import parse_digits, parse_number_words
 from handlers.periods import Period, scan_periods
 from handlers.text import fold_normalized, has_vietnamese_marks, normalize
-from storage.breakdowns import BREAKDOWN_FIELDS
+from storage.breakdowns import BREAKDOWN_FIELDS, Breakdown
 
 __all__ = ["BREAKDOWNS", "Mention", "Outcome", "Reading", "Value", "read", "resolve"]
 
@@ -292,9 +295,22 @@ def _spelled_right(word: str, accented: str | None) -> bool:
     return accented is None or allowed is None or accented in allowed
 
 
-def _items(text: str, today: date) -> list[_Item]:
+@lru_cache(maxsize=256)
+def _added(breakdowns: tuple[Breakdown, ...]) -> tuple[dict[tuple[str, ...], str], int]:
+    """The phrases of a tree's breakdowns, tokenised as answers are: phrase -> key; the longest."""
+    table: dict[tuple[str, ...], str] = {}
+    for breakdown in breakdowns:
+        for phrase in (*breakdown.words, breakdown.label):
+            words = tuple(_TOKEN.findall(fold_normalized(normalize(phrase))))
+            if words:
+                table.setdefault(words, breakdown.key)
+    return table, max((len(k) for k in table), default=0)
+
+
+def _items(text: str, today: date, breakdowns: tuple[Breakdown, ...] = ()) -> list[_Item]:
     tokens = _tokens(text, today)
     words = [t[0] for t in tokens]
+    added, longest_added = _added(breakdowns) if breakdowns else ({}, 0)
     items: list[_Item] = []
     i = 0
     while i < len(tokens):
@@ -303,6 +319,20 @@ def _items(text: str, today: date) -> list[_Item]:
             items.append(_Item("PERIOD", period=period))
             i += 1
             continue
+        if added:
+            # a tree's own phrase first, the longest: "dưới 30 tuổi" is one field, not "dưới" and a number
+            length = next(
+                (
+                    n
+                    for n in range(min(longest_added, len(tokens) - i), 0, -1)
+                    if tuple(words[i : i + n]) in added and all(tokens[j][2] is None for j in range(i, i + n))
+                ),
+                0,
+            )
+            if length:
+                items.append(_Item("F", added[tuple(words[i : i + length])], True))
+                i += length
+                continue
         if word in (":", "="):
             items.append(_Item("FILL"))  # "tôn giáo: 0", "nữ = 1"
             i += 1
@@ -567,10 +597,11 @@ def _carry(clauses: list[_Clause]) -> None:
                 carried = value
 
 
-def read(text: str, today: date) -> Reading:
-    """What a free answer or a fix says, field by field; nothing is decided about the draft here."""
+def read(text: str, today: date, breakdowns: Sequence[Breakdown] = ()) -> Reading:
+    """What a free answer or a fix says, field by field; nothing is decided about the draft here.
+    `breakdowns`: those the tree adds to the five, read as fields by their keys."""
     reading = Reading()
-    items = _drop_old_values(_items(text, today), reading)
+    items = _drop_old_values(_items(text, today, tuple(breakdowns)), reading)
     _carry([_read_clause(clause, reading) for clause in _clauses(items)])
     return reading
 
@@ -640,7 +671,7 @@ def resolve(
             if got is not None or figures[name].kind == "unknown":
                 outcome.values[name] = got
     for mention in reading.mentions:
-        if mention.field not in BREAKDOWNS:
+        if mention.field in FIGURES:  # the five, and any a tree adds
             continue
         if mention.rest and mention.field in outcome.values:
             continue  # "1 nữ, còn lại nam": says again what is already said
@@ -660,14 +691,14 @@ def resolve(
     if reading.rest is not None and count is not None:
         for name in open_fields:
             if name not in named:
-                got = _breakdown(reading.rest, True, count) if name in BREAKDOWNS else None
+                got = _breakdown(reading.rest, True, count) if name not in FIGURES else None
                 if not isinstance(got, str):
                     outcome.values[name] = got
     bare = [v for v in reading.bare]
     if bare and len(open_fields) == 1 and len(bare) == 1 and open_fields[0] not in named:
         only = open_fields[0]
         value = bare[0]
-        if only in BREAKDOWNS and count is not None:
+        if only not in FIGURES and count is not None:
             got = _breakdown(value, True, count)
             if isinstance(got, str):
                 if got.startswith("too_many:"):

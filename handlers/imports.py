@@ -23,8 +23,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from handlers.formatting import day, number, percent
+from handlers.parser.extra import word_problems
 from handlers.text import fold
-from storage import targets, units
+from storage import extra_breakdowns, targets, units
 from storage.errors import InvalidInput
 from storage.models import FigureKind, Metric, Target, Unit
 from storage.progress import subtree_figure
@@ -134,18 +135,30 @@ class TargetPlan:
 
 
 @dataclass
+class BreakdownPlan:
+    line: int
+    key: str
+    label: str
+    words: tuple[str, ...]
+    question: str
+    position: int | None
+    share: bool
+
+
+@dataclass
 class Preview:
     """What an import would do, or why it cannot: nothing is written while `problems` is not empty."""
 
-    kind: str  # "units" | "targets"
+    kind: str  # "units" | "targets" | "breakdowns"
     encoding: str = ""
     problems: list[Problem] = field(default_factory=list)
     units: list[UnitPlan] = field(default_factory=list)
     targets: list[TargetPlan] = field(default_factory=list)
+    breakdowns: list[BreakdownPlan] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and bool(self.units or self.targets)
+        return not self.problems and bool(self.units or self.targets or self.breakdowns)
 
 
 # --- reading files ------------------------------------------------------------------------------
@@ -551,6 +564,94 @@ def bulk_target_sheet(
     for unit in chosen:
         writer.writerow([unit.code, metric, start, end, value, maximum, source])
     return out.getvalue().encode("utf-8")
+
+
+# --- breakdowns a tree adds to the five ---------------------------------------------------------
+
+BREAKDOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "key": ("key", "khoa", "ma", "ma nhom"),
+    "label": ("label", "ten", "ten nhom", "nhom"),
+    "words": ("words", "cach viet", "tu ngu", "cach go", "tu khoa"),
+    "question": ("question", "cau hoi"),
+    "position": ("position", "thu tu", "vi tri"),
+    "kind": ("kind", "loai", "hien thi", "share"),
+}
+BREAKDOWN_REQUIRED = ("key", "label", "words")
+SHARE_WORDS = ("ty le", "ti le", "share", "co", "yes", "1", "true", "")
+COUNT_WORDS = ("so luong", "so", "count", "khong", "no", "0", "false")
+
+
+def preview_breakdowns(session: Session, unit: Unit, data: bytes, filename: str) -> Preview:
+    """A list of breakdowns for `unit`'s tree, one a line (key, label, words separated by ';', question,
+    position, kind): every line checked, against the file and the stored tree, before anything is written."""
+    preview = Preview("breakdowns")
+    table = read_table(data, filename, BREAKDOWN_COLUMNS, BREAKDOWN_REQUIRED)
+    if isinstance(table, Problem):
+        preview.problems.append(table)
+        return preview
+    preview.encoding = table.encoding
+    keys: dict[str, int] = {}
+    words_seen: dict[str, int] = {}
+    for line, cells in table.rows:
+        key = _text(_cell(cells, table, "key"))
+        label = " ".join(_text(_cell(cells, table, "label")).split())
+        words = extra_breakdowns.split_words(_text(_cell(cells, table, "words")))
+        question = " ".join(_text(_cell(cells, table, "question")).split()) or label
+        position_cell = _cell(cells, table, "position")
+        position = parse_count(position_cell) if position_cell is not None else None
+        kind = fold(_text(_cell(cells, table, "kind")))
+        found: list[str] = []
+        if extra := _extra_cells(cells, table, table.width):
+            found.append(extra)
+        if position_cell is not None and position is None:
+            found.append(f"thứ tự '{_text(position_cell)}' không phải số")
+        if kind not in SHARE_WORDS and kind not in COUNT_WORDS:
+            found.append(f"loại '{_text(_cell(cells, table, 'kind'))}' không rõ: 'tỷ lệ' hoặc 'số lượng'")
+        found += extra_breakdowns.problems(
+            session, unit, key=key, label=label, words=words, question=question, position=position
+        )
+        found += word_problems(label, words)
+        if key in keys:
+            found.append(f"khóa '{key}' trùng với dòng {keys[key]}")
+        for word in words:
+            folded = fold(word)
+            if folded in words_seen and words_seen[folded] != line:
+                found.append(f"cách viết '{word}' trùng với dòng {words_seen[folded]}")
+            words_seen.setdefault(folded, line)
+        keys.setdefault(key, line)
+        if found:
+            preview.problems.append(Problem(line, "; ".join(found) + "."))
+        else:
+            preview.breakdowns.append(
+                BreakdownPlan(line, key, label, words, question, position, kind not in COUNT_WORDS)
+            )
+    if not table.rows:
+        preview.problems.append(Problem(0, "Tệp không có nhóm nào."))
+    if preview.problems:
+        preview.breakdowns = []
+    return preview
+
+
+def import_breakdowns(
+    session: Session, unit: Unit, data: bytes, filename: str, *, account_id: int | None = None
+) -> Preview:
+    """Check the whole file, then add (or change) every breakdown in it; nothing when any line is bad.
+    Breakdowns of the tree that the file does not list stay as they are."""
+    preview = preview_breakdowns(session, unit, data, filename)
+    if preview.ok:
+        for plan in preview.breakdowns:
+            extra_breakdowns.add(
+                session,
+                unit,
+                key=plan.key,
+                label=plan.label,
+                words=plan.words,
+                question=plan.question,
+                position=plan.position,
+                share=plan.share,
+                account_id=account_id,
+            )
+    return preview
 
 
 # --- templates ----------------------------------------------------------------------------------

@@ -55,6 +55,19 @@ def progress_json(progress: UnitProgress, threshold: float = 1.0) -> dict[str, A
             }
             for name in SHARES
         },
+        # the breakdowns the tree adds to the five, in its order (empty for a tree that adds none)
+        "breakdowns": [
+            {
+                "key": figure.breakdown.key,
+                "label": figure.breakdown.label,
+                "title": figure.breakdown.title,
+                "share_of_members": figure.breakdown.share,
+                "count": figure.value,
+                "known": figure.known,
+                "share": figure.share,
+            }
+            for figure in progress.breakdowns
+        ],
         "classes": {"opened": totals.classes_opened, "sent": totals.sent, "completed": totals.completed},
         "pool": progress.pool,
         "members_total": None

@@ -1,9 +1,11 @@
 """The /tiendo reply, in the register of official reports."""
 
 import math
+from collections.abc import Sequence
 
 from handlers.formatting import day, day_range, month, number, percent
 from handlers.i18n import t
+from storage.extra_breakdowns import BreakdownFigure
 from storage.progress import Completeness, TargetProgress, UnitProgress
 from storage.rollups import Totals
 
@@ -71,7 +73,8 @@ def target_line(target: TargetProgress, threshold: float) -> str:
     ).rstrip()
 
 
-def shares_line(totals: Totals) -> str | None:
+def shares_line(totals: Totals, breakdowns: Sequence[BreakdownFigure] = ()) -> str | None:
+    """The five shares of new members, then those the tree adds, each with its coverage."""
     if totals.admissions == 0:
         return None
     parts = []
@@ -84,6 +87,17 @@ def shares_line(totals: Totals) -> str | None:
         )
         if known < totals.admissions:
             part += t("share.coverage", known=number(known), total=number(totals.admissions))
+        parts.append(part)
+    for figure in breakdowns:
+        if figure.known == 0:
+            continue
+        label, n = figure.breakdown.label, number(figure.value)
+        if figure.breakdown.share and figure.share is not None:
+            part = t("share.extra", label=label, n=n, share=percent(figure.share))
+        else:
+            part = t("share.extra_count", label=label, n=n)
+        if figure.known < totals.admissions:
+            part += t("share.coverage", known=number(figure.known), total=number(totals.admissions))
         parts.append(part)
     if not parts:
         return t("share.none")
@@ -132,7 +146,7 @@ def render_page(
         lines.extend("• " + target_line(tp, threshold) for tp in progress.targets)
     else:
         lines.append(t("progress.no_target_period" if progress.period_requested else "progress.no_target"))
-    shares = shares_line(totals)
+    shares = shares_line(totals, progress.breakdowns)
     if shares:
         lines.append(shares)
     if totals.classes_opened:

@@ -14,7 +14,7 @@ from handlers.formatting import day, month, number, percent
 from handlers.i18n import t
 from handlers.progress_json import progress_json
 from handlers.progress_view import completeness_check, split_query, term_window
-from storage import accounts, reports, units, workflow
+from storage import accounts, extra_breakdowns, reports, units, workflow
 from storage.clock import month_start
 from storage.errors import InvalidInput
 from storage.models import Account, Role, Unit
@@ -219,6 +219,15 @@ def progress_page(
                     note,
                 )
             )
+    for figure in progress.breakdowns:  # those the tree adds, after the five, with their coverage
+        if figure.known:
+            note = (
+                t("web.coverage", known=number(figure.known), total=number(totals.admissions))
+                if figure.known < totals.admissions
+                else ""
+            )
+            shown = percent(figure.share) if figure.breakdown.share and figure.share is not None else ""
+            shares.append((figure.breakdown.title, number(figure.value), shown, note))
     facts = [(t("web.fact.admissions"), number(totals.admissions))]
     if totals.classes_opened:
         facts.append((t("web.fact.classes"), number(totals.classes_opened)))
@@ -418,6 +427,38 @@ def invite_cards(
             )
         )
     return cards
+
+
+# --- breakdowns a tree adds to the five ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    unit: str  # where it is defined (its subtree asks it)
+    key: str
+    label: str
+    words: str
+    question: str
+    kind: str
+
+
+def breakdown_rows(session: Session, account: Account, own: Unit) -> list[BreakdownRow]:
+    """The breakdowns defined in the trees the account sees, for the administration page."""
+    rows = []
+    for definition, unit in extra_breakdowns.listed(session):
+        if not may_see(account, own, unit):
+            continue
+        rows.append(
+            BreakdownRow(
+                unit=unit.name,
+                key=definition.key,
+                label=definition.label,
+                words="; ".join(w for w in definition.words.split("\n") if w),
+                question=t("ask.extra", n="N", question=definition.question),
+                kind=t("web.breakdown.share" if definition.share else "web.breakdown.count"),
+            )
+        )
+    return rows
 
 
 # --- accounts -----------------------------------------------------------------------------------

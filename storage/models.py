@@ -508,3 +508,44 @@ class ReviewMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)  # unread | answer | fixed | corrected
     text: str = Field(sa_column=Column(Text, nullable=False))
     day: date = Field(index=True)
+
+
+# --- breakdowns a tree adds to the five (storage.extra_breakdowns) ------------------------------
+
+
+class BreakdownDefinition(SQLModel, table=True):
+    """A breakdown of new members a unit's statistics ask for, beyond the five; the units below inherit
+    it. A key is defined once along any path of the tree (checked when it is added)."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    key: str = Field(max_length=40)
+    label: str = Field(max_length=100)
+    # what people type for it, one phrase a line (matched without diacritics)
+    words: str = Field(sa_column=Column(Text, nullable=False))
+    question: str = Field(max_length=255)
+    position: int = 0
+    share: bool = True  # a share of the new members, like the five; else shown as a count
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdmissionBreakdown(SQLModel, table=True):
+    """The figure of one added breakdown in an admission entry; no row: not given."""
+
+    entry_id: int = Field(foreign_key="admissionentry.id", primary_key=True)
+    key: str = Field(max_length=40, primary_key=True)
+    value: int
+
+
+class BreakdownRollup(SQLModel, table=True):
+    """An added breakdown summed over a unit's subtree for one month, as `SubtreeMonthRollup` sums the
+    five: `value` among the `known` new members whose reports gave it."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    key: str = Field(max_length=40, primary_key=True)
+    value: int = 0
+    known: int = 0

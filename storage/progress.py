@@ -7,7 +7,9 @@ from datetime import date
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from storage import extra_breakdowns
 from storage.clock import month_start, next_month
+from storage.extra_breakdowns import BreakdownFigure
 from storage.models import FigureKind, Metric, SubtreeMonthRollup, Target, Unit, UnitFigure
 from storage.rollups import Totals, sum_totals
 from storage.targets import targets_covering
@@ -79,6 +81,8 @@ class UnitProgress:
     members_total: Figure | None
     children: list["UnitProgress"] = field(default_factory=list)
     period_requested: bool = False
+    # the breakdowns the unit's tree adds to the five, over the same window as `totals`
+    breakdowns: list[BreakdownFigure] = field(default_factory=list)
 
     def is_lagging(self, threshold: float = 1.0) -> bool:
         return any(t.is_lagging(threshold) for t in self.targets)
@@ -227,10 +231,18 @@ def unit_progress(
         members_total=subtree_figure(session, unit, FigureKind.members_total, end),
         period_requested=period is not None,
     )
+    # The sub-units of that day: after a reorganisation, a view of 2023 lists the units of 2023.
+    kids = children_at(session, unit, end) if with_children else []
+    kid_ids = [k.id or 0 for k in kids]
+    # The breakdowns the tree adds: one query for the unit and its sub-units, none without them.
+    added = extra_breakdowns.definitions_for(session, unit)
+    sums = (
+        extra_breakdowns.sums_at(session, [unit.id or 0, *kid_ids], *_months(window_start, end), end)
+        if added
+        else {}
+    )
+    progress.breakdowns = extra_breakdowns.figures(added, sums.get(unit.id or 0, {}))
     if with_children:
-        # The sub-units of that day: after a reorganisation, a view of 2023 lists the units of 2023.
-        kids = children_at(session, unit, end)
-        kid_ids = [k.id or 0 for k in kids]
         window_months = _months(window_start, end)
         kid_totals = sum_totals_at(session, kid_ids, *window_months, end)
         kid_targets = _targets_of_units(session, kid_ids, Metric.admissions, end, period)
@@ -262,6 +274,8 @@ def unit_progress(
                     pool=None,
                     members_total=None,
                     period_requested=period is not None,
+                    # the columns of the unit viewed, whatever a sub-unit adds of its own
+                    breakdowns=extra_breakdowns.figures(added, sums.get(kid.id or 0, {})),
                 )
             )
     return progress

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage import probation, rollups, workflow
+from storage import extra_breakdowns, probation, rollups, workflow
 from storage.accounts import CODE_ALPHABET
 from storage.audit import record
 from storage.breakdowns import BREAKDOWN_FIELDS
@@ -71,6 +71,9 @@ class ReportInput:
     idempotency_key: str | None = None
     supersedes_id: int | None = None
     recognition: RecognitionInput | None = None
+    # The admission's figures for the breakdowns the unit's tree adds to the five: (key, value), only
+    # those given (storage.extra_breakdowns).
+    extra_breakdowns: tuple[tuple[str, int], ...] = ()
 
 
 # The most one report can plausibly carry, per cell of the reporting unit's subtree (a cell admits a
@@ -115,6 +118,9 @@ def check(report: ReportInput) -> None:
                 raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
         if admission.names is not None and len(admission.names) > MAX_NAMES:
             raise InvalidInput(f"Danh sách tên dài quá {MAX_NAMES} ký tự.")
+    for _, value in report.extra_breakdowns:
+        if admission is None or not 0 <= value <= admission.count:
+            raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
     attendance = report.attendance
     if attendance is not None:
         for value in (attendance.sent, attendance.completed):
@@ -181,6 +187,9 @@ def confirm_report(
     )
     if data.recognition is not None:
         probation.check_recognition(session, unit, data.recognition.count, data.period_end)
+    extra = extra_breakdowns.check_values(
+        session, unit, data.extra_breakdowns, data.admission.count if data.admission else None
+    )
     report = Report(
         receipt_code=new_receipt_code(session),
         unit_id=unit.id,
@@ -211,21 +220,21 @@ def confirm_report(
     month = month_start(data.period_end)
     if data.admission is not None:
         a = data.admission
-        session.add(
-            AdmissionEntry(
-                report_id=report.id,
-                unit_id=unit.id,
-                month=month,
-                count=a.count,
-                female=a.female,
-                youth_union=a.youth_union,
-                religious=a.religious,
-                ethnic_minority=a.ethnic_minority,
-                upper_secondary_or_above=a.upper_secondary_or_above,
-                names=a.names,
-                ceremony_date=a.ceremony_date,
-            )
+        entry = AdmissionEntry(
+            report_id=report.id,
+            unit_id=unit.id,
+            month=month,
+            count=a.count,
+            female=a.female,
+            youth_union=a.youth_union,
+            religious=a.religious,
+            ethnic_minority=a.ethnic_minority,
+            upper_secondary_or_above=a.upper_secondary_or_above,
+            names=a.names,
+            ceremony_date=a.ceremony_date,
         )
+        session.add(entry)
+        extra_breakdowns.store(session, entry, ancestor_ids(unit), extra)
     if data.attendance is not None:
         session.add(
             ClassAttendance(
@@ -372,6 +381,7 @@ def withdraw_report(
         month=month_start(report.period_end),
         delta=_totals(admission, attendance, classes).scaled(-1),
     )
+    extra_breakdowns.withdraw(session, report.id or 0, ancestor_ids(unit))
     rollups.count_cell(session, unit, month_start(report.period_end))
     # The row is already updated; keep the loaded object in step without writing it again.
     set_committed_value(report, "status", ReportStatus.withdrawn.value)

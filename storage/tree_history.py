@@ -95,6 +95,16 @@ def sum_totals_at(
     return out
 
 
+def signed_parts(session: Session, unit_ids: list[int], day: date) -> dict[int, dict[int, int]] | None:
+    """Each unit's subtree on `day` as signed subtrees of today (+1 added, -1 taken off); None when
+    the tree has not changed since (each subtree is then itself). For rollups other than the figures'."""
+    changes = changes_after(session, day)
+    if not changes:
+        return None
+    history = _History(session, day, changes)
+    return {uid: history.parts(uid) for uid in unit_ids}
+
+
 def children_at(session: Session, unit: Unit, day: date) -> list[Unit]:
     """The units directly under `unit` on `day` (merged ones included while they still existed)."""
     changes = changes_after(session, day)

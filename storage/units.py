@@ -330,7 +330,7 @@ def move_unit(
     in this transaction, and the paths of the subtree are rewritten; reports and targets keep their unit.
     The change is kept in `UnitChange` (the old→new crosswalk), dated `on` (default today).
     """
-    from storage import probation, workflow  # they import this module
+    from storage import extra_breakdowns, probation, workflow  # they import this module
 
     if new_parent.path.startswith(unit.path):
         raise InvalidInput(f"Không thể chuyển '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
@@ -345,6 +345,7 @@ def move_unit(
         rollups.apply(session, unit_ids=new_ancestors, month=row.month, delta=delta)
     workflow.move(session, unit, old_ancestors, new_ancestors)
     probation.move(session, unit, old_ancestors, new_ancestors)
+    extra_breakdowns.move(session, unit, old_ancestors, new_ancestors)
     moved = {uid: -unit.cells for uid in old_ancestors}
     for uid in new_ancestors:
         moved[uid] = moved.get(uid, 0) + unit.cells

@@ -288,7 +288,8 @@ class WebUI:
         if isinstance(viewer, Response):
             return viewer
         tops = await self.in_session(lambda s: _unit_options(s, viewer))
-        return self.render("admin.html", viewer=viewer, units=tops)
+        added = await self.in_session(lambda s: web_views.breakdown_rows(s, viewer.account, viewer.own))
+        return self.render("admin.html", viewer=viewer, units=tops, breakdowns=added)
 
     async def template_file(self, request: Request) -> Response:
         viewer = await self._admin(request)

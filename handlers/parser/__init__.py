@@ -17,6 +17,8 @@ Pipeline (one pass each, regexes precompiled at import), one module per concern:
    period its words give (not a letter's date, not background); plans dated in the future drop out.
 6. `intents`: the result, or what a message that reports nothing is (progress, help, unknown);
    `questions`: what the bot asks about what the message left open, worded in the catalog.
+   `extra`: when the caller passes the breakdowns its tree adds to the five (`parse_message`'s
+   `breakdowns`), their counts are read in each admission's words, into `extra`; nothing else changes.
 Commands come from `handlers.commands`, the table the conversation reads too.
 
 Decision rules for the ambiguous words (documented here because tests and users rely on them):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from handlers.periods import Period
+
+if TYPE_CHECKING:
+    from handlers.parser.extra import Vocabulary
 
 # --------------------------------------------------------------------------------------------------
 # Facts
@@ -139,6 +143,7 @@ class Ctx:
     __slots__ = (
         "ambiguous",
         "bounds",
+        "extra",
         "items",
         "kinds",
         "period_kinds",
@@ -163,6 +168,7 @@ class Ctx:
         self.kinds: set[str] = set()  # every kind in the message: the checks of rare kinds start here
         # "kết nạp" seen without a count: asked once the whole message is read, if nothing else counts
         self.uncounted: list[int] = []
+        self.extra: Vocabulary | None = None  # the phrases of the breakdowns the caller's tree adds
 
     def index_sentences(self) -> list[int]:
         n = len(self.items)
@@ -202,6 +208,7 @@ class Ctx:
         sub.today = self.today
         sub.ambiguous = self.ambiguous
         sub.questions = self.questions
+        sub.extra = self.extra
         return sub
 
     def ask(self, key: str, question: str) -> None:

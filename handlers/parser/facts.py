@@ -18,6 +18,7 @@ from datetime import date
 from handlers.parser.admissions import TRIGGER_KINDS, find_admission, read_breakdown
 from handlers.parser.classes import find_class
 from handlers.parser.context import Ctx, Item, sentence_bounds
+from handlers.parser.extra import Pairs, read_extra, total_extra
 from handlers.parser.lexicon import ATTRS, CLASS_KINDS, COMPLEMENT, FIELD_OF, NOUNS
 from handlers.parser.names import female_from_names
 from handlers.parser.questions import field_label, question
@@ -35,6 +36,7 @@ class Reading:
     start: int
     end: int
     periods: list[Period | None]
+    extra: Pairs = ()  # the breakdowns the caller's tree adds, of `admission` (extra.read_extra)
 
 
 _VERBS = CLASS_KINDS | {"ADMIT", "MORE", "DEVELOP"}
@@ -290,20 +292,24 @@ def _read(ctx: Ctx, start: int, end: int, verb: str | None) -> Reading | None:
     elif kinds.isdisjoint(_FACT_KINDS):
         return None
     sub = ctx if whole else ctx.child(part)
-    admission, attendance, anchor = read_stretch(sub, kinds)
+    admission, attendance, anchor, extra = read_stretch(sub, kinds)
     if admission is None and attendance is None:
         return None
-    return Reading(admission, attendance, anchor + shift, start, end, [])
+    return Reading(admission, attendance, anchor + shift, start, end, [], extra)
 
 
-def read_stretch(ctx: Ctx, kinds: set[str]) -> tuple[AdmissionFacts | None, ClassAttendanceFacts | None, int]:
-    """Admission and class attendance in one stretch, and the item of the first trigger read."""
+def read_stretch(
+    ctx: Ctx, kinds: set[str]
+) -> tuple[AdmissionFacts | None, ClassAttendanceFacts | None, int, Pairs]:
+    """Admission and class attendance in one stretch, the item of the first trigger read, and the
+    breakdowns the caller's tree adds."""
     items = ctx.items
     # without a trigger or a class word the searches below find nothing: skip their scans
     adm = find_admission(ctx) if not kinds.isdisjoint(TRIGGER_KINDS) else None
     admission: AdmissionFacts | None = None
     region: tuple[int, int] | None = None
     anchor = len(items)
+    extra: Pairs = ()
     if adm is not None and adm.count is not None:
         region = (adm.trigger, adm.region_end)
         anchor = adm.trigger
@@ -337,6 +343,8 @@ def read_stretch(ctx: Ctx, kinds: set[str]) -> tuple[AdmissionFacts | None, Clas
                     )
                     values[field] = None
             admission = AdmissionFacts(count=count, **values)
+            if ctx.extra is not None:
+                extra = read_extra(ctx, adm, count)
         else:
             admission = AdmissionFacts(count=0)
     attendance = None
@@ -355,7 +363,7 @@ def read_stretch(ctx: Ctx, kinds: set[str]) -> tuple[AdmissionFacts | None, Clas
             question("completed_exceeds", completed=attendance.completed, sent=attendance.sent),
         )
         attendance = ClassAttendanceFacts(sent=attendance.sent)
-    return admission, attendance, anchor
+    return admission, attendance, anchor, extra
 
 
 # --------------------------------------------------------------------------------------------------
@@ -539,6 +547,8 @@ def _merge_same_period(readings: list[Reading]) -> list[Reading]:
         if same is None:
             out.append(r)
             continue
+        pairs = ((same.admission, same.extra), (r.admission, r.extra))
+        same.extra = total_extra([(a.count, extra) for a, extra in pairs if a is not None])
         same.admission = _add_admissions(same.admission, r.admission)
         same.attendance = _add_attendance(same.attendance, r.attendance)
     return out

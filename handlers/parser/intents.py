@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from handlers.commands import find
 from handlers.parser.admissions import TRIGGER_KINDS
 from handlers.parser.context import TRAILING, Ctx, Item
+from handlers.parser.extra import Vocabulary, total_extra, vocabulary
 from handlers.parser.facts import Reading, read_facts, total_admission, total_attendance
 from handlers.parser.lexicon import CLASS_KINDS
 from handlers.parser.names import names_and_places
@@ -17,6 +19,7 @@ from handlers.parser.tables import rewrite_tables
 from handlers.parser.tokens import COMMAND, make_items, mask_periods, tokenize
 from handlers.periods import MASKED_KINDS, Period, best_period, scan_periods
 from handlers.text import VNI_HINT, fold_normalized, has_vietnamese_marks, normalize, repair_typing
+from storage.breakdowns import Breakdown
 
 MAX_INPUT = 2_000  # chat messages are short; cap work on pasted documents
 
@@ -30,12 +33,13 @@ def command_of(folded: str) -> tuple[str | None, int]:
     return m.group(1), m.end()
 
 
-def parse_message(text: str, today: date) -> ParseResult:
-    """Parse one chat message; never raises on any str input."""
-    return _parse(text, today, repaired=False)
+def parse_message(text: str, today: date, breakdowns: Sequence[Breakdown] | None = None) -> ParseResult:
+    """Parse one chat message; never raises on any str input. `breakdowns`: those the sender's tree
+    adds to the five (the caller reads them); their figures come back in `extra`."""
+    return _parse(text, today, repaired=False, extra=vocabulary(breakdowns))
 
 
-def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
+def _parse(text: str, today: date, *, repaired: bool, extra: Vocabulary | None = None) -> ParseResult:
     raw = text[: MAX_INPUT * 2] if text else ""
     if "[" in raw:
         raw = STAMP.sub(" ", raw)  # "[09:15, 3/11/2025] Name:": when a copied message was sent, no period
@@ -50,7 +54,7 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     if not repaired and VNI_HINT.search(folded) is not None:  # "ke61t": VNI keys the words split apart
         fixed = repair_typing(norm)
         if fixed != norm:
-            return _parse(fixed, today, repaired=True)
+            return _parse(fixed, today, repaired=True, extra=extra)
     cmd, cmd_end = command_of(folded)
     if cmd is not None:
         command = find(cmd)
@@ -83,9 +87,10 @@ def _parse(text: str, today: date, *, repaired: bool) -> ParseResult:
     if mistyped and not repaired:
         fixed = repair_typing(norm)  # Telex leftovers: read the repaired text instead
         if fixed != norm:
-            return _parse(fixed, today, repaired=True)
+            return _parse(fixed, today, repaired=True, extra=extra)
     ctx = Ctx(items)
     ctx.today = today
+    ctx.extra = extra
     kinds = ctx.kinds = {it.kind for it in items}
     if hits:
         ctx.period_kinds = [h.kind for h in hits if h.kind not in MASKED_KINDS]
@@ -147,10 +152,13 @@ def _how_to_the_work(items: list[Item], kinds: set[str]) -> bool:
 def _report(readings: list[Reading], ctx: Ctx, names: list[str], said: Period | None = None) -> ParseResult:
     """A report: one fact, or several with their totals in the single fields."""
     facts: tuple[Fact, ...] = ()
+    extra: tuple[tuple[str, int], ...] = ()
     if len(readings) == 1 and len(readings[0].periods) == 1:
         admission, attendance, period = readings[0].admission, readings[0].attendance, readings[0].periods[0]
+        extra = readings[0].extra
     elif readings:
-        facts = tuple(Fact(p, r.admission, r.attendance) for r in readings for p in r.periods)
+        facts = tuple(Fact(p, r.admission, r.attendance, r.extra) for r in readings for p in r.periods)
+        extra = total_extra([(f.admission.count, f.extra) for f in facts if f.admission is not None])
         admissions = [f.admission for f in facts if f.admission is not None]
         attendances = [f.class_attendance for f in facts if f.class_attendance is not None]
         admission = total_admission(admissions) if admissions else None
@@ -169,7 +177,9 @@ def _report(readings: list[Reading], ctx: Ctx, names: list[str], said: Period | 
     if admission is not None and admission.count > 0:
         missing = missing_questions(admission, ambiguous)
         questions = questions + missing if questions else missing
-    return ParseResult("report", admission, attendance, period, questions, tuple(names), ambiguous, facts)
+    return ParseResult(
+        "report", admission, attendance, period, questions, tuple(names), ambiguous, facts, extra
+    )
 
 
 FACT_KINDS = TRIGGER_KINDS | CLASS_KINDS

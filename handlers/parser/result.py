@@ -51,13 +51,18 @@ class Fact:
     period: Period | None
     admission: AdmissionFacts | None = None
     class_attendance: ClassAttendanceFacts | None = None
+    # the breakdowns the caller's tree adds (key, value), of `admission`; only those the words give
+    extra: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "admission": self.admission.to_json() if self.admission else None,
             "class_attendance": self.class_attendance.to_json() if self.class_attendance else None,
             "period": self.period.to_json() if self.period else None,
         }
+        if self.extra:
+            data["extra"] = dict(self.extra)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,9 @@ class ParseResult:
     names: tuple[str, ...] = ()
     ambiguous: tuple[str, ...] = ()
     facts: tuple[Fact, ...] = ()  # empty: the single fields are the only fact
+    # the breakdowns the caller's tree adds (key, value) of `admission`, when the caller gave its
+    # tree's definitions (parse_message's `breakdowns`); with several facts, their totals
+    extra: tuple[tuple[str, int], ...] = ()
 
     def all_facts(self) -> tuple[Fact, ...]:
         """Every fact of the message, in the order written; () when it reports nothing."""
@@ -81,7 +89,7 @@ class ParseResult:
             return self.facts
         if self.admission is None and self.class_attendance is None:
             return ()
-        return (Fact(self.period, self.admission, self.class_attendance),)
+        return (Fact(self.period, self.admission, self.class_attendance, self.extra),)
 
     def to_json(self) -> dict[str, object]:
         admission = self.admission.to_json() if self.admission else None
@@ -92,8 +100,8 @@ class ParseResult:
         elif admission is None and attendance is None:
             facts = []
         else:  # the one fact is the single fields
-            facts = [{"admission": admission, "class_attendance": attendance, "period": period}]
-        return {
+            facts = [Fact(self.period, self.admission, self.class_attendance, self.extra).to_json()]
+        data: dict[str, object] = {
             "intent": self.intent,
             "admission": admission,
             "class_attendance": attendance,
@@ -101,6 +109,9 @@ class ParseResult:
             "questions": list(self.questions),
             "facts": facts,
         }
+        if self.extra:  # only with a tree's breakdowns: the shape is the same without them
+            data["extra"] = dict(self.extra)
+        return data
 
     def to_json_line(self) -> str:
         """`json.dumps(self.to_json(), ensure_ascii=False)`, built from cached pieces: `tiendo parse
@@ -112,11 +123,14 @@ class ParseResult:
             facts = "[" + ", ".join(_json(fact) for fact in self.facts) + "]"
         elif self.admission is None and self.class_attendance is None:
             facts = "[]"
+        elif self.extra:
+            facts = "[" + _json(Fact(self.period, self.admission, self.class_attendance, self.extra)) + "]"
         else:
             facts = f'[{{"admission": {admission}, "class_attendance": {attendance}, "period": {period}}}]'
+        extra = f', "extra": {json.dumps(dict(self.extra), ensure_ascii=False)}' if self.extra else ""
         return (
             f'{{"intent": "{self.intent}", "admission": {admission}, "class_attendance": {attendance}, '
-            f'"period": {period}, "questions": {_strings(self.questions)}, "facts": {facts}}}'
+            f'"period": {period}, "questions": {_strings(self.questions)}, "facts": {facts}{extra}}}'
         )
 
 

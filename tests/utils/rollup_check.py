@@ -1,7 +1,9 @@
 """The rollups recomputed from the raw entries of confirmed reports, to compare with the stored ones.
 
 Used by the tests and by bench/bench_chaos.py: after concurrent withdrawals and corrections the stored
-`subtreemonthrollup` rows must equal what the entries add up to, unit by unit and month by month.
+`subtreemonthrollup` rows must equal what the entries add up to, unit by unit and month by month; and
+the `breakdownrollup` rows (the breakdowns a tree adds to the five) what the `admissionbreakdown` rows
+of those entries add up to, unit by unit, month by month and key by key.
 """
 
 from collections import defaultdict
@@ -12,8 +14,10 @@ from sqlmodel import Session, select
 from storage.breakdowns import BREAKDOWN_FIELDS
 from storage.clock import month_start
 from storage.models import (
+    AdmissionBreakdown,
     AdmissionEntry,
     AwarenessClass,
+    BreakdownRollup,
     ClassAttendance,
     Report,
     ReportStatus,
@@ -76,10 +80,41 @@ def stored(session: Session) -> dict[tuple[int, object], dict[str, int]]:
     return out
 
 
+def recomputed_extra(session: Session) -> dict[tuple[int, object, str], tuple[int, int]]:
+    """(unit id, month, key) -> (value, known) of the unit's whole subtree, from confirmed reports."""
+    units = {u.id: u for u in session.exec(select(Unit)).all()}
+    rows = session.exec(
+        select(AdmissionEntry, AdmissionBreakdown)
+        .join(AdmissionBreakdown, AdmissionBreakdown.entry_id == AdmissionEntry.id)
+        .join(Report, Report.id == AdmissionEntry.report_id)
+        .where(Report.status == ReportStatus.confirmed.value)
+    ).all()
+    out: dict[tuple[int, object, str], list[int]] = defaultdict(lambda: [0, 0])
+    for entry, figure in rows:
+        for ancestor in units[entry.unit_id].path.strip("/").split("/"):
+            pair = out[int(ancestor), entry.month, figure.key]
+            pair[0] += figure.value
+            pair[1] += entry.count
+    return {key: (v, n) for key, (v, n) in out.items() if v or n}
+
+
+def stored_extra(session: Session) -> dict[tuple[int, object, str], tuple[int, int]]:
+    return {
+        (row.unit_id, row.month, row.key): (row.value, row.known)
+        for row in session.exec(select(BreakdownRollup)).all()
+        if row.value or row.known
+    }
+
+
 def differences(session: Session) -> list[str]:
     """Every (unit, month, figure) where the stored rollup differs from the entries; empty when right."""
     want, have = recomputed(session), stored(session)
     out = []
+    want_extra, have_extra = recomputed_extra(session), stored_extra(session)
+    for key in sorted(set(want_extra) | set(have_extra), key=str):
+        a, b = want_extra.get(key, (0, 0)), have_extra.get(key, (0, 0))
+        if a != b:
+            out.append(f"unit {key[0]} {key[1]} {key[2]} (value, known): entries {a}, rollup {b}")
     for key in sorted(set(want) | set(have), key=str):
         zero = dict.fromkeys(asdict(Totals()), 0)
         a, b = want.get(key, zero), have.get(key, zero)
