@@ -465,11 +465,11 @@ def timed_enqueue() -> Iterator[dict[str, float]]:
         finally:
             spent["enqueue"] += time.perf_counter() - t0
 
-    outbox.enqueue = timed  # type: ignore[assignment]
+    outbox.enqueue = timed
     try:
         yield spent
     finally:
-        outbox.enqueue = current  # type: ignore[assignment]
+        outbox.enqueue = current
 
 
 @dataclass

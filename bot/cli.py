@@ -247,7 +247,7 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
         print(code)
 
 
-def _user_limit(session, settings: "Settings", channel: str) -> int:  # type: ignore[no-untyped-def]
+def _user_limit(session, settings: "Settings", channel: str) -> int:
     from storage import bots
 
     row = bots.get(session, channel)
@@ -584,7 +584,7 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
 
 def _send_campaign(
     args: argparse.Namespace, settings: "Settings", database, month: date, now: datetime
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Compose the month's campaign and send it now, each message through its own channel."""
     import asyncio
 
@@ -835,7 +835,7 @@ def cmd_workflow_set(args: argparse.Namespace, settings: "Settings") -> None:
         _print_setting(row)
 
 
-def _print_setting(row) -> None:  # type: ignore[no-untyped-def]
+def _print_setting(row) -> None:
     lock = "không khóa sổ" if row.grace_days is None else f"khóa sổ {row.grace_days} ngày sau hạn"
     print(f"  duyệt báo cáo: {'có' if row.approval else 'không'}")
     print(
@@ -931,7 +931,7 @@ def cmd_periods_reopen(args: argparse.Namespace, settings: "Settings") -> None:
             print(f"Đã xếp tin báo cho {told} đồng chí bí thư.")
 
 
-def _unit_or_root(session, code: str | None):  # type: ignore[no-untyped-def]
+def _unit_or_root(session, code: str | None):
     from storage import units
 
     if code:
@@ -1221,7 +1221,7 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
         stop_web()
 
 
-def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:
     """The web page on this machine while the chat runs, so that /web gives a link that opens."""
     if args.no_web:
         return lambda: None
@@ -1923,7 +1923,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _workflow_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+def _workflow_parsers(sub) -> None:
     """The committee's workflow: approval, deadlines, probation, the tree's history, documents."""
     p = sub.add_parser(
         "workflow",

@@ -289,7 +289,7 @@ def create_app(runtime: WebRuntime, *, on_startup: Any = None, on_shutdown: Any 
             headers={"Content-Disposition": f'attachment; filename="{row.filename}"'},
         )
 
-    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(app: Starlette):
         if on_startup is not None:
             await on_startup()
         runtime.start()

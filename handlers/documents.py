@@ -207,7 +207,7 @@ def _recognized(session: Session, unit: Unit, start: date, end: date) -> int:
     return int(value)
 
 
-def _header_table(document, unit: Unit, parent: Unit | None, when: date, number_line: str) -> None:  # type: ignore[no-untyped-def]
+def _header_table(document, unit: Unit, parent: Unit | None, when: date, number_line: str) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -282,7 +282,7 @@ def briefing_docx(session: Session, unit: Unit, report_month: date, today: date)
     return buffer.getvalue()
 
 
-def _signature(document, unit: Unit) -> None:  # type: ignore[no-untyped-def]
+def _signature(document, unit: Unit) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -353,7 +353,7 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
 
     def put(
         row: int, column: int, value: object, *, bold: bool = False, italic: bool = False, **style: object
-    ):  # type: ignore[no-untyped-def]
+    ):
         cell = ws.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT, size=12, bold=bold, italic=italic)
         for key, item in style.items():

@@ -20,7 +20,7 @@ class TargetStatus:
     achieved: int
 
 
-def _month_of(session: Session, column):  # type: ignore[no-untyped-def]
+def _month_of(session: Session, column):
     """The first day of a date column's month, in this database's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("month", column), Date)

@@ -60,7 +60,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, echo=echo, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy, not the driver, open transactions (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -71,7 +71,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection) -> None:
         # IMMEDIATE takes the write lock up front: two threads upgrading read locks to write
         # locks would otherwise fail with "database is locked" instead of waiting. Long read-only
         # work (planning a campaign) asks for a plain BEGIN so that it does not hold writers back.

@@ -220,7 +220,7 @@ def status(session: Session, unit: Unit, today: date) -> ProbationStatus:
     open_ = ProbationRollup.ending - ProbationRollup.recognized
 
     def window(*conditions: object) -> object:
-        return func.coalesce(func.sum(open_).filter(*conditions), 0)  # type: ignore[arg-type]
+        return func.coalesce(func.sum(open_).filter(*conditions), 0)
 
     row = session.exec(
         select(  # type: ignore[call-overload]
@@ -263,7 +263,7 @@ def overdue_units(
     explain_end = add_months(today, -EXPLANATION_MONTHS) - timedelta(days=1)
     open_ = ProbationLedger.ending - ProbationLedger.recognized
     rows = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             Unit,
             func.sum(open_),
             func.coalesce(func.sum(open_).filter(ProbationLedger.end_date <= explain_end), 0),

@@ -81,7 +81,7 @@ def sum_totals_by_unit(
     query = query.group_by(SubtreeMonthRollup.unit_id)
     return {
         row[0]: Totals(**{name: int(value) for name, value in zip(TOTAL_FIELDS, row[1:], strict=True)})
-        for row in session.exec(query).all()  # type: ignore[call-overload]
+        for row in session.exec(query).all()
     }
 
 

@@ -210,7 +210,7 @@ def telegram_classify(error: Exception) -> Outcome:
 )
 def test_which_failures_after_the_request_left_are_uncertain(
     classify, error: Exception, outcome: Outcome
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert classify(error) is outcome
 
 

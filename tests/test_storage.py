@@ -52,7 +52,7 @@ def test_migrations_create_every_table(database: Database) -> None:
         assert name in tables
 
 
-def test_sqlite_file_is_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_file_is_in_wal_mode(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path}/sub/dir/x.db")
     db.migrate()
     with db.engine.connect() as connection:
@@ -109,7 +109,7 @@ def test_demo_figures_match_the_article(database: Database) -> None:
         assert sent_2023 == 16
 
 
-def _report(unit, count: int, **breakdown: int | None) -> reports.ReportInput:  # type: ignore[no-untyped-def]
+def _report(unit, count: int, **breakdown: int | None) -> reports.ReportInput:
     return reports.ReportInput(
         unit=unit,
         channel="test",

@@ -443,7 +443,7 @@ async def test_admin_pages_need_the_admin_role(demo_site: Site) -> None:
         assert session.exec(select(Account).where(Account.role == "admin")).first() is not None
 
 
-def test_terminal_demo_web_prints_a_link_that_opens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_demo_web_prints_a_link_that_opens(tmp_path) -> None:
     """`tiendo chat --demo`, `/web`: the link printed opens the page with the article's figures."""
     import os
     import subprocess

@@ -136,7 +136,7 @@ def test_staff_approve_only_below_their_unit(services: Services, database: Datab
         r.text
         for r in handle(
             Incoming(channel="zalo", user_id="minh", chat_id="minh", choice=forged, kind=Kind.choice),
-            services,  # type: ignore[arg-type]
+            services,
         )
     )
     assert "không thuộc phạm vi" in refused
