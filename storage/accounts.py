@@ -93,6 +93,7 @@ def create_invite(
     if days < 1 or days > 365:
         raise InvalidInput("Số ngày hiệu lực phải từ 1 đến 365.")
     now = now or utcnow()
+    assert unit.id is not None  # a stored unit
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         digest = hash_code(code)

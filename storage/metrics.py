@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import sqlalchemy
 from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
@@ -112,8 +113,9 @@ def _deliveries(session: Session, now: datetime) -> dict[str, Deliveries]:
         columns.append(func.sum(case((recent, 1), else_=0)))
         columns.append(func.sum(case((recent & answered.is_not(None), 1), else_=0)))
     longest = max(WINDOWS.values())
-    rows = session.exec(
-        select(col(ProcessedDelivery.channel), *columns)
+    rows = session.execute(
+        # SQLAlchemy's select: sqlmodel's is typed for a fixed number of columns, not a list spread into it.
+        sqlalchemy.select(col(ProcessedDelivery.channel), *columns)
         .where(at >= now - longest)
         .group_by(col(ProcessedDelivery.channel))
     ).all()

@@ -99,8 +99,8 @@ def mark_sending(session: Session, message_id: int, *, owner: str, now: datetime
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id) == message_id,
-            OutboxMessage.status == OutboxStatus.pending.value,
-            OutboxMessage.claimed_by == owner,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
+            col(OutboxMessage.claimed_by) == owner,
         )
         .values(status=OutboxStatus.sending.value, claimed_until=now + hold)
     )
@@ -229,7 +229,7 @@ def supersede(session: Session, before: str, *, now: datetime) -> int:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == OutboxStatus.pending.value,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
             col(OutboxMessage.campaign).is_not(None),
             col(OutboxMessage.campaign) < before,
         )
@@ -259,9 +259,9 @@ def release_held(session: Session, channel: str, *, now: datetime) -> int:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == OutboxStatus.pending.value,
-            OutboxMessage.last_error == "quota",
+            col(OutboxMessage.channel) == channel,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
+            col(OutboxMessage.last_error) == "quota",
         )
         .values(next_attempt_at=now, last_error=None)
     )

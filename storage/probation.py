@@ -89,7 +89,7 @@ def last_overdue_end(today: date) -> date:
 
 def _own_admissions(session: Session, unit_id: int) -> dict[date, int]:
     rows = session.exec(
-        select(AdmissionEntry.count, AdmissionEntry.ceremony_date, Report.period_end)
+        select(col(AdmissionEntry.count), col(AdmissionEntry.ceremony_date), col(Report.period_end))
         .join(Report, col(Report.id) == AdmissionEntry.report_id)
         .where(
             AdmissionEntry.unit_id == unit_id,
@@ -241,7 +241,16 @@ def status(session: Session, unit: Unit, today: date) -> ProbationStatus:
             Report.status == ReportStatus.confirmed.value,
         )
     ).one()
-    return ProbationStatus(today, *(int(v) for v in row), recognized_this_month=int(recognized))
+    in_probation, due_this_month, ended_waiting, overdue, needs_explanation = (int(v) for v in row)
+    return ProbationStatus(
+        today,
+        in_probation=in_probation,
+        due_this_month=due_this_month,
+        ended_waiting=ended_waiting,
+        overdue=overdue,
+        needs_explanation=needs_explanation,
+        recognized_this_month=int(recognized),
+    )
 
 
 @dataclass(frozen=True)
@@ -266,7 +275,7 @@ def overdue_units(
         select(
             Unit,
             func.sum(open_),
-            func.coalesce(func.sum(open_).filter(ProbationLedger.end_date <= explain_end), 0),
+            func.coalesce(func.sum(open_).filter(col(ProbationLedger.end_date) <= explain_end), 0),
             func.min(ProbationLedger.end_date),
         )
         .join(Unit, col(Unit.id) == ProbationLedger.unit_id)
@@ -275,7 +284,7 @@ def overdue_units(
             ProbationLedger.end_date <= overdue_end,
             ProbationLedger.ending > ProbationLedger.recognized,
         )
-        .group_by(Unit.id)
+        .group_by(col(Unit.id))
         .order_by(func.min(ProbationLedger.end_date), col(Unit.name))
         .limit(limit)
     ).all()
@@ -298,7 +307,9 @@ def count_overdue_units(session: Session, scope: Unit, today: date) -> int:
 def ending_by_month(session: Session, unit: Unit, first: date, last: date) -> dict[date, tuple[int, int]]:
     """Per month of the probation's end: (members whose probation ends then, recognised of them)."""
     rows = session.exec(
-        select(ProbationRollup.end_date, ProbationRollup.ending, ProbationRollup.recognized).where(
+        select(
+            col(ProbationRollup.end_date), col(ProbationRollup.ending), col(ProbationRollup.recognized)
+        ).where(
             ProbationRollup.unit_id == unit.id,
             ProbationRollup.end_date >= month_start(first),
             ProbationRollup.end_date <= month_end(last),
@@ -322,7 +333,7 @@ def due_cells(session: Session, first: date, last: date) -> list[tuple[Unit, int
             ProbationLedger.end_date <= last,
             col(Unit.merged_into_id).is_(None),
         )
-        .group_by(Unit.id)
+        .group_by(col(Unit.id))
         .order_by(col(Unit.path))
     ).all()
     return [(unit, int(n)) for unit, n in rows if n]

@@ -51,6 +51,7 @@ def set_target(
     ).first()
     now = utcnow()
     if target is None:
+        assert unit.id is not None  # a stored unit
         target = Target(
             unit_id=unit.id,
             metric=metric.value,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy
 from sqlalchemy import and_, exists, or_, update
 from sqlmodel import Session, col, select
 
@@ -230,7 +231,12 @@ def refresh_leaves(session: Session) -> None:
 def recount_cells(session: Session) -> None:
     """Count the cells of every subtree afresh (after an import; or to repair) and store what differs."""
     session.flush()
-    rows = session.execute(select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id, Unit.cells)).all()
+    # SQLAlchemy's select: sqlmodel's is typed for up to four columns.
+    rows = session.execute(
+        sqlalchemy.select(
+            col(Unit.id), col(Unit.path), col(Unit.is_leaf), col(Unit.merged_into_id), col(Unit.cells)
+        )
+    ).all()
     counts = {row[0]: 0 for row in rows}
     for _, path, is_leaf, merged_into_id, _ in rows:
         if is_leaf and merged_into_id is None:

@@ -532,9 +532,9 @@ def timeliness(session: Session, unit: Unit, months: list[date]) -> list[Timelin
     """
     firsts = [month_start(m) for m in months]
     setting = setting_for(session, unit)
-    reported = dict(
+    reported: dict[date, int] = dict(
         session.exec(
-            select(SubtreeMonthRollup.month, SubtreeMonthRollup.cells_reported).where(
+            select(col(SubtreeMonthRollup.month), col(SubtreeMonthRollup.cells_reported)).where(
                 SubtreeMonthRollup.unit_id == unit.id, col(SubtreeMonthRollup.month).in_(firsts)
             )
         ).all()
