@@ -339,12 +339,16 @@ def statistics_rows(
 def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today: date) -> bytes:
     """The quarterly or yearly statistics: fixed columns, a total row, a signature block (openpyxl)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
 
     figures, rows, total = statistics_rows(session, unit, start, end, today)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Thống kê"
     width = len(STAT_COLUMNS)
     thin = Side(style="thin")
@@ -352,8 +356,8 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     def put(
-        row: int, column: int, value: object, *, bold: bool = False, italic: bool = False, **style: object
-    ):
+        row: int, column: int, value: str | int, *, bold: bool = False, italic: bool = False, **style: object
+    ) -> Cell:
         cell = ws.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT, size=12, bold=bold, italic=italic)
         for key, item in style.items():
@@ -425,11 +429,11 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     widths = [6, 34] + [11] * (width - 2)
     for column, value in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = value
-    ws.freeze_panes = ws.cell(row=header + 2, column=3)
+    ws.freeze_panes = ws.cell(row=header + 2, column=3).coordinate
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     wb.properties.title = t("statistics.title")
     wb.properties.creator = "Tiến độ"
     buffer = BytesIO()

@@ -830,14 +830,14 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
     ):
         return [Reply(t("fix.no_admission"))]
     for name in ("count", "sent", "completed"):
-        if name in values and values[name] is not None:
-            _set_figure(fact, name, values[name])
+        if (figure := values.get(name)) is not None:
+            _set_figure(fact, name, figure)
     if "completed" in values and values["completed"] is None and fact.get("attendance"):
         fact["attendance"]["completed"] = None
     if fact.get("admission"):
         for name in BREAKDOWN_FIELDS:
-            value = values.get(name)
-            if value is not None and value > fact["admission"]["count"]:
+            given = values.get(name)
+            if given is not None and given > fact["admission"]["count"]:
                 return [Reply(t("answer.too_many", n=number(fact["admission"]["count"])))]
         _set_breakdowns(fact, values)
     attendance = fact.get("attendance") or {}

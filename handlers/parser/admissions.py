@@ -449,7 +449,7 @@ def admission_from_trigger(
     if attrs and (more := _groups_after(items, h, region_end, head_noun, attrs)):
         # "kết nạp 1 đv nam, 1 đv nữ": groups of people one after the other, each with its count
         return AdmissionHead(count + more, idx, region_end, head_noun, k, [], [])
-    names: list[str] = []
+    names = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
@@ -579,7 +579,7 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
     if not people:
         return values
     for field in BREAKDOWN_FIELDS:
-        said = [person[field] for person in people if person[field] is not None]
+        said = [v for person in people if (v := person[field]) is not None]
         if values[field] is None and said:
             total = sum(said)
             values[field] = total if total <= count else max(said)
