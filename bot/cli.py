@@ -5,7 +5,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
+    from sqlalchemy.exc import OperationalError
+
     from bot.settings import Settings
     from storage.models import Account
 
@@ -335,7 +337,7 @@ def _local(moment: datetime | None, settings: "Settings") -> str:
     return "" if moment is None else f"{moment.astimezone(settings.zone):%Y-%m-%d %H:%M}"
 
 
-def _print_table(rows: list[dict[str, object]], columns: list[tuple[str, str]]) -> None:
+def _print_table(rows: Sequence[Mapping[str, object]], columns: list[tuple[str, str]]) -> None:
     print("\t".join(title for _, title in columns))
     for row in rows:
         print("\t".join("" if row[key] is None else str(row[key]) for key, _ in columns))
@@ -1097,16 +1099,16 @@ def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
         # Congress terms side by side: the predecessors' 2020–2025 targets added up, and the unit's own.
         terms: dict[tuple[date, date], tuple[int, list[str]]] = {}
         for member in [unit, *before]:
-            for target in session.exec(
+            for term in session.exec(
                 select(Target).where(Target.unit_id == member.id, Target.metric == "admissions")
             ).all():
-                if "đại hội" not in target.source.lower():
+                if "đại hội" not in term.source.lower():
                     continue
-                value, names = terms.get((target.start_date, target.end_date), (0, []))
-                terms[(target.start_date, target.end_date)] = (value + target.value, [*names, member.code])
+                value, codes = terms.get((term.start_date, term.end_date), (0, []))
+                terms[(term.start_date, term.end_date)] = (value + term.value, [*codes, member.code])
         if terms:
             print("Chỉ tiêu nhiệm kỳ (Nghị quyết Đại hội):")
-            for (t_start, t_end), (value, names) in sorted(terms.items()):
+            for (t_start, t_end), (value, codes) in sorted(terms.items()):
                 months = (t_start.replace(day=1), t_end.replace(day=1))
                 if unit.merged_on is not None:  # merged away: its subtree as it was before
                     day = min(t_end, unit.merged_on - timedelta(days=1))
@@ -1116,7 +1118,7 @@ def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
                     achieved = sum_totals(session, unit.id or 0, *months).admissions
                 share = percent(achieved / value) if value else "—"
                 print(
-                    f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(names)}); "
+                    f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(codes)}); "
                     f"đã kết nạp {achieved}, đạt {share}"
                 )
 
@@ -2132,7 +2134,7 @@ def _any_channel(settings: "Settings") -> bool:
     return any_configured(settings)
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
+def _database_errors() -> "tuple[type[OperationalError], ...]":
     """Evaluated only when an exception is being handled, so the import costs nothing otherwise."""
     from sqlalchemy.exc import OperationalError
 
