@@ -59,7 +59,7 @@ from _machine import describe  # noqa: E402
 from _progress_pg import postgres_database  # noqa: E402
 from sqlalchemy import func, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
-from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
+from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 
 import handlers.campaign as campaign_mod  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
@@ -122,7 +122,7 @@ def _paced(rate: int, max_retries: int) -> Callable[[], AIORateLimiter]:
     return lambda: AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate, max_retries=max_retries)
 
 
-VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
+VARIANTS: dict[str, tuple[Callable[[], BaseRateLimiter[Any]], str]] = {
     "product": (_product_limiter, "`smooth_rate_limiter(max_retries=0)`, 2 at a time at 28/s (bot/cli.py)"),
     "smooth": (
         _paced(28, 2),
@@ -137,7 +137,7 @@ VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
         "`AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=0)` (candidate change)",
     ),
     "window": (
-        lambda: SlidingWindowLimiter(per_second=29, pause_from=5.0),  # type: ignore[return-value]
+        lambda: SlidingWindowLimiter(per_second=29, pause_from=5.0),
         "`SlidingWindowLimiter(per_second=29, pause_from=5)` (bench/_campaign_limiter.py, candidate change)",
     ),
     "bucket2-noretry": (
@@ -207,7 +207,9 @@ def _pending(database: Database) -> tuple[int, datetime | None]:
     return int(n), due
 
 
-async def send_all(database: Database, base_url: str, limiter: AIORateLimiter, *, limit_s: float) -> SendRun:
+async def send_all(
+    database: Database, base_url: str, limiter: BaseRateLimiter[Any], *, limit_s: float
+) -> SendRun:
     """What `tiendo nudge --send` does, then keep draining until nothing is pending (as `tiendo run`)."""
     total = DrainResult()
     rounds = 0
@@ -564,7 +566,8 @@ def _compose_checked(
 ) -> ComposeFigures:
     """compose for real (a writer arriving 0.5 s in), its rows counted, then composed a second time."""
     # compose for real, with a writer arriving half a second later.
-    started, probe = threading.Event(), {}
+    started = threading.Event()
+    probe: dict[str, Any] = {}
     writer = threading.Thread(target=_writer_probe, args=(database, started, probe))
     writer.start()
     with timed_enqueue() as spent:

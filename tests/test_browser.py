@@ -230,14 +230,15 @@ def test_import_with_errors_lists_them_all_then_a_good_file(page, site: Demo) ->
         assert session.exec(select(Unit).where(Unit.code == "TL-KK-05")).first() is None
 
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     good = site.folder / "chi-tieu.xlsx"
     workbook = Workbook()
-    workbook.active.append(
-        ["Mã đơn vị", "Loại chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu", "Tối đa", "Nguồn"]
-    )
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
+    sheet.append(["Mã đơn vị", "Loại chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu", "Tối đa", "Nguồn"])
     for i in range(1, 5):
-        workbook.active.append(
+        sheet.append(
             [f"TL-KK-0{i}", "kết nạp", datetime(2024, 1, 1), datetime(2024, 12, 31), 3, None, "Kế hoạch 2024"]
         )
     workbook.save(good)

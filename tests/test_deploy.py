@@ -90,6 +90,7 @@ def run_without_driver(tmp_path: Path, database_url: str, *args: str) -> subproc
 
 def test_without_the_driver_sqlite_works_and_postgresql_says_what_to_install(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/tiendo.db"
+    args: tuple[str, ...]
     for args in (("migrate",), ("demo",), ("progress", "--today", "2023-11-01")):
         done = run_without_driver(tmp_path, database, *args)
         assert done.returncode == 0, done.stderr

@@ -95,8 +95,8 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
         assert conversations.claim_delivery(session, "telegram", "t-a", now=now - timedelta(hours=3))
         assert not conversations.claim_delivery(session, "zalo", "z-a", now=now)  # a redelivery
         # Webhook updates: two waiting (the oldest 90 s), one processed, one given up after 5 failures.
-        for delivery, ago in (("w-1", 90), ("w-2", 10), ("w-3", 30), ("w-4", 600)):
-            received = now - timedelta(seconds=ago)
+        for delivery, seconds in (("w-1", 90), ("w-2", 10), ("w-3", 30), ("w-4", 600)):
+            received = now - timedelta(seconds=seconds)
             inbox.store(session, channel="zalo", delivery_id=delivery, payload={}, now=received)
     with database.session() as session:
         rows = {row.delivery_id: row.id for row in inbox.pending(session)}
@@ -105,7 +105,7 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
             inbox.mark_failed(session, rows["w-4"] or 0, error="boom")
     with database.session() as session:
         # The October campaign: 6 messages; then what became of them.
-        people = [session.get(Account, secretary.id), session.get(Account, staff.id)]
+        people = [session.get_one(Account, secretary.id), session.get_one(Account, staff.id)]
         messages = [
             NewMessage(
                 key=f"campaign:2023-10:{i}", kind="nudge", account=people[i % 2], text="…", campaign="2023-10"
@@ -121,7 +121,7 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
             now=now + timedelta(minutes=5),  # due later: pending, not due yet
         )
         ids = sorted(
-            m.id for m in outbox.claim(session, owner="w", now=now, limit=10, hold=timedelta(minutes=1))
+            m.id or 0 for m in outbox.claim(session, owner="w", now=now, limit=10, hold=timedelta(minutes=1))
         )
         assert len(ids) == 5
         outbox.mark_sent(session, ids[0], now=now)
@@ -466,7 +466,7 @@ def test_log_format_setting(given: str, accepted: bool, monkeypatch: pytest.Monk
 
     monkeypatch.setenv("LOG_FORMAT", given)
     if accepted:
-        assert Settings(_env_file=None).log_format == given.strip().lower()  # type: ignore[call-arg]
+        assert Settings(_env_file=None).log_format == given.strip().lower()
     else:
         with pytest.raises(ValidationError, match="log_format"):
-            Settings(_env_file=None)  # type: ignore[call-arg]
+            Settings(_env_file=None)

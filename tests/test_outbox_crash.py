@@ -63,9 +63,9 @@ class StallingBotAPI(FakeBotAPI):
         self.database: Database | None = None
 
     async def do_request(
-        self, url: str, method: str, request_data: Any = None, **kwargs: Any
+        self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
-        answer = await super().do_request(url, method, request_data, **kwargs)
+        answer = await super().do_request(url, method, request_data, *args, **kwargs)
         if url.endswith("/sendMessage") and self.database is not None:
             text = dict(request_data.parameters)["text"]
             with self.database.session() as session:
@@ -128,7 +128,7 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
         assert outbox.counts(session) == {"sent": 1, "uncertain": 2}
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "outbox.uncertain")).all()
         uncertain = session.exec(select(OutboxMessage).where(OutboxMessage.status == "uncertain")).all()
-    assert sorted(json.loads(e.detail)["message_id"] for e in events) == sorted(m.id for m in uncertain)
+    assert sorted(json.loads(e.detail)["message_id"] for e in events) == sorted(m.id or 0 for m in uncertain)
 
 
 async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Database) -> None:
@@ -257,7 +257,7 @@ class SlowBotServer(FakeBotServer):
     def __init__(self) -> None:
         super().__init__()
         # Killed senders leave broken connections behind: not worth a traceback each.
-        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign,assignment]
 
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         if method == "sendMessage" and params.get("text") != text_for(params.get("chat_id")):
@@ -301,7 +301,7 @@ def queue_campaign(database: Database) -> None:
                 channel_user_id=str(5000 + i),
                 chat_id=str(5000 + i),
                 role=Role.secretary,
-                unit_id=cell.id,
+                unit_id=cell.id or 0,
                 created_at=now,
             )
             for i in range(RECIPIENTS)

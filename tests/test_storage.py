@@ -1,6 +1,7 @@
 """Storage: the arithmetic behind /tiendo, invites, reports and the schema."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
@@ -75,7 +76,7 @@ def test_demo_rollups_equal_a_plain_group_by_over_the_entries(database: Database
             members = [u.id for u in units.subtree(session, committee)]
             raw_count = session.exec(
                 select(func.coalesce(func.sum(AdmissionEntry.count), 0)).where(
-                    AdmissionEntry.unit_id.in_(members)
+                    col(AdmissionEntry.unit_id).in_(members)
                 )
             ).one()
             assert sum_totals(session, committee.id or 0, None, None).admissions == raw_count
@@ -109,7 +110,7 @@ def test_demo_figures_match_the_article(database: Database) -> None:
         assert sent_2023 == 16
 
 
-def _report(unit, count: int, **breakdown: int | None) -> reports.ReportInput:
+def _report(unit, count: int, **breakdown: Any) -> reports.ReportInput:
     return reports.ReportInput(
         unit=unit,
         channel="test",

@@ -141,7 +141,7 @@ class RecordingChannel:
     webhook_path = "/telegram/webhook"
     secret_header = "X-Telegram-Bot-Api-Secret-Token"
     webhook_secret = SECRET
-    webhook_error = None
+    webhook_error: str | None = None
     marks_its_start = False
     metered = False
 

@@ -5,7 +5,7 @@ choices typed as digits)."""
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.conversation import handle
 from handlers.types import Incoming, Kind, Services
@@ -109,7 +109,7 @@ def test_a_report_is_provisional_until_the_commune_approves_it_and_a_return_reac
     assert "Đã duyệt báo cáo tháng 10/2023 của Chi bộ thôn An Hòa" in approved
     assert "Số liệu tạm" not in say(services, "minh", "/tiendo")
     with database.session() as session:
-        texts = [m.text for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()]
+        texts = [m.text for m in session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()]
         assert len(texts) == 2 and "đã được Đảng bộ xã Kiện Khê duyệt" in texts[1]
 
 

@@ -3,7 +3,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "Tiến độ", "username": "tiendo_test_bot"}
@@ -84,7 +84,7 @@ class FakeBotServer:
         with self.lock:
             return [p["text"] for m, p in self.calls if m == "sendMessage"]
 
-    def __enter__(self) -> "FakeBotServer":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
