@@ -441,7 +441,7 @@ def cmd_accounts_revoke(args: argparse.Namespace, settings: "Settings") -> None:
         for account_id in args.ids:
             account = session.get(Account, account_id)
             if account is None:
-                raise NotFound(f"Không có tài khoản số {account_id}. Xem danh sách: tiendo accounts list")
+                raise NotFound("cli.account.not_found", account_id=str(account_id))
             unit = session.get(Unit, account.unit_id)
             name = account.display_name or account.channel_user_id
             who = f"{name} ({account.role}, {unit.name if unit else '?'})"
@@ -2118,7 +2118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         func(args, settings)
     except (CliError, StorageError) as error:
-        print(f"Lỗi: {error}", file=sys.stderr)
+        from handlers.i18n import refusal
+
+        print(
+            f"Lỗi: {refusal(error, surface='cli') if isinstance(error, StorageError) else error}",
+            file=sys.stderr,
+        )
         return 1
     except _database_errors() as error:
         print(f"Lỗi cơ sở dữ liệu ({settings.database_url.split('@')[-1]}): {error.orig}", file=sys.stderr)

@@ -602,4 +602,4 @@ def _template(kind: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
         return UNIT_TEMPLATE_HEADER, UNIT_TEMPLATE_ROWS
     if kind == "targets":
         return TARGET_TEMPLATE_HEADER, TARGET_TEMPLATE_ROWS
-    raise InvalidInput(f"Không có tệp mẫu '{kind}'.")
+    raise InvalidInput("imports.no_template", kind=kind)

@@ -42,10 +42,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         except ModuleNotFoundError as error:
             if error.name != POSTGRESQL_DRIVER:
                 raise
-            raise MissingDriver(
-                "DATABASE_URL là postgresql:// nhưng máy này chưa cài trình điều khiển PostgreSQL (psycopg). "
-                "Cài bằng: make install (đã gồm psycopg), hoặc .venv/bin/pip install 'psycopg[binary]'."
-            ) from None
+            raise MissingDriver("storage.db.missing_driver") from None
 
     database = parsed.database or ""
     if database and database != ":memory:":

@@ -189,13 +189,11 @@ def open_ended(session: Session, unit: Unit, by: date) -> int:
 
 def check_recognition(session: Session, unit: Unit, count: int, by: date) -> None:
     if count < 1:
-        raise InvalidInput("Số đảng viên được công nhận chính thức phải từ 1 trở lên.")
+        raise InvalidInput("storage.recognition.below_one")
     available = open_ended(session, unit, by)
     if count > available:
         raise InvalidInput(
-            f"{unit.name} có {available} đảng viên dự bị đã hết 12 tháng dự bị mà chưa được công nhận "
-            f"(tính đến ngày {by:%d/%m/%Y}); không thể ghi công nhận {count} đồng chí. Nếu có đảng viên "
-            "kết nạp trước khi dùng bot, đề nghị báo cáo lần kết nạp đó trước."
+            "storage.recognition.more_than_ended", unit=unit.name, available=available, by=by, count=count
         )
 
 

@@ -9,10 +9,12 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from bot.channels.telegram import build_application
+from handlers.i18n import refusal
 from handlers.types import Services
 from storage import reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
+from storage.errors import InvalidInput
 from storage.models import Account, Metric, Role
 from storage.progress import unit_progress
 from storage.rollups import sum_totals
@@ -224,10 +226,11 @@ async def test_moving_a_cell_carries_its_history(database: Database, tree: Tree)
         assert units.get_by_code(session, tree.cell_a).path.startswith(
             units.get_by_code(session, "HN-X2").path
         )
-        with pytest.raises(Exception, match="chính nó"):
+        with pytest.raises(InvalidInput) as refused:
             units.move_unit(
                 session, units.get_by_code(session, tree.root), units.get_by_code(session, "HN-X2")
             )
+        assert "chính nó" in refusal(refused.value)
 
 
 async def test_secretary_asking_for_another_unit_is_refused(
