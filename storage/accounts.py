@@ -219,12 +219,12 @@ def revoke_account(
     moment ago, by someone else: the conditional UPDATE lets one of two revocations through).
     """
     now = now or utcnow()
-    changed = session.execute(
+    changed = session.exec(
         update(Account)
         .where(col(Account.id) == account.id, col(Account.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:
         return False
     set_committed_value(account, "revoked_at", now)
     from storage import web_sessions  # the web page's tables; imported here to keep this module small

@@ -159,7 +159,7 @@ def _apply(session: Session, unit_ids: list[int], deltas: dict[date, tuple[int, 
     ]
     if not rows:
         return
-    table = ProbationRollup.__table__  # type: ignore[attr-defined]
+    table = ProbationRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table).values(rows)
     stmt = stmt.on_conflict_do_update(
@@ -221,7 +221,7 @@ def status(session: Session, unit: Unit, today: date) -> ProbationStatus:
         return func.coalesce(func.sum(open_).filter(*conditions), 0)
 
     row = session.exec(
-        select(  # type: ignore[call-overload]
+        select(  # type: ignore[call-overload]  # sqlmodel types select for up to 4 columns
             func.coalesce(func.sum(open_), 0),
             window(ProbationRollup.end_date >= first, ProbationRollup.end_date <= last),
             window(ProbationRollup.end_date <= today, ProbationRollup.end_date > overdue_end),

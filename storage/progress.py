@@ -303,7 +303,7 @@ def _silent_cells(session: Session, unit: Unit, month: date, limit: int) -> list
     stack = [unit.id or 0]  # depth first: a few names come from one branch, in few queries
     while stack and len(found) < limit:
         rows = session.exec(
-            select(  # type: ignore[call-overload]
+            select(  # type: ignore[call-overload]  # sqlmodel types select for up to 4 columns
                 Unit.id, Unit.name, Unit.is_leaf, Unit.cells, SubtreeMonthRollup.reports,
                 SubtreeMonthRollup.cells_reported,
             )

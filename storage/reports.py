@@ -346,7 +346,7 @@ def withdraw_report(
     assert unit is not None
     # A locked month refuses before anything is written.
     workflow.check_open(session, unit, report.period_start, report.period_end, account_id=account_id, now=now)
-    changed = session.execute(
+    changed = session.exec(
         update(Report)
         .where(col(Report.id) == report.id, col(Report.status) == ReportStatus.confirmed.value)
         .values(
@@ -356,7 +356,7 @@ def withdraw_report(
             updated_at=now,
         )
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:
         raise AlreadyWithdrawn("storage.report.already_withdrawn", receipt=report.receipt_code or "")
     admission, attendance, classes = stored_facts(session, report)
     rollups.apply(

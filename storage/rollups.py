@@ -52,7 +52,7 @@ def apply(session: Session, *, unit_ids: list[int], month: date, delta: Totals) 
         return
     values = asdict(delta)
     rows = [{"unit_id": uid, "month": month, **values} for uid in unit_ids]
-    table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]
+    table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(table).values(rows)

@@ -207,7 +207,7 @@ def refresh_leaves(session: Session) -> None:
     takes 1 from the cell count of every subtree it is in, so `Unit.cells` stays right.
     """
     session.flush()
-    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
+    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]  # set by SQLModel, not declared
     has_children = exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None))
     flipped = session.execute(
         select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id).where(

@@ -314,7 +314,7 @@ def apply_to(session: Session, unit_ids: list[int], month: date, delta: Contribu
 @cache
 def _upsert(dialect: str):
     """One statement, executed with many rows: compiled once (a VALUES list per call is compiled anew)."""
-    table = WorkflowRollup.__table__  # type: ignore[attr-defined]
+    table = WorkflowRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(table)
     fields = list(asdict(Contribution()))
