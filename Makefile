@@ -51,13 +51,16 @@ lock: $(STAMP)
 run: $(STAMP)
 	@$(BIN)/tiendo start
 
+# The type checker runs in both (CI runs `make test`); its settings are [tool.mypy] in pyproject.toml.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -100,7 +100,7 @@ def _insert(connection: Connection, pg: bool, model: type[SQLModel], rows: list[
         return
     if pg:
         columns = tuple(rows[0])
-        table = model.__tablename__  # type: ignore[attr-defined]
+        table = model.__tablename__
         _copy_pg(connection, str(table), ", ".join(columns), dicts_copy(rows, columns))
     else:
         _insert_sqlite(connection, model, rows)

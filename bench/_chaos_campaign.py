@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import sqlalchemy
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench._campaign_data import CAMPAIGN_MONTH, Shape, build
 from bench._chaos_procs import Bot
@@ -64,14 +65,15 @@ def _outbox(url: str) -> list[tuple[int, str, str, str, str | None, datetime | N
         with database.session() as session:
             return [
                 (int(i), str(chat), str(text), str(status), owner, until)
-                for i, chat, text, status, owner, until in session.exec(
-                    select(
-                        OutboxMessage.id,
-                        OutboxMessage.chat_id,
-                        OutboxMessage.text,
-                        OutboxMessage.status,
-                        OutboxMessage.claimed_by,
-                        OutboxMessage.claimed_until,
+                for i, chat, text, status, owner, until in session.execute(
+                    # SQLAlchemy's select: sqlmodel's is typed for up to four columns.
+                    sqlalchemy.select(
+                        col(OutboxMessage.id),
+                        col(OutboxMessage.chat_id),
+                        col(OutboxMessage.text),
+                        col(OutboxMessage.status),
+                        col(OutboxMessage.claimed_by),
+                        col(OutboxMessage.claimed_until),
                     )
                 ).all()
             ]

@@ -252,7 +252,7 @@ class Secretaries(Load):
         """As Load's, but an unanswered /dangky is sent again (a new message), then the day goes on."""
         user = USER_BASE + index
         rng = random.Random(self.seed * 100_003 + index)
-        names, weights = zip(*SCENARIOS, strict=True)
+        names, weights = [name for name, _ in SCENARIOS], [weight for _, weight in SCENARIOS]
         await asyncio.sleep(rng.random() * 0.5)
         for _ in range(3):
             register = self._message(user, f"/dangky {self.codes[index]}")

@@ -239,7 +239,7 @@ async def run(
             replaced = session.exec(
                 select(Report.supersedes_id, func.count())
                 .where(Report.status == ReportStatus.confirmed.value, col(Report.supersedes_id).is_not(None))
-                .group_by(Report.supersedes_id)
+                .group_by(col(Report.supersedes_id))
             ).all()
             figures.corrections_twice = sum(1 for _, n in replaced if n > 1)
     finally:

@@ -22,7 +22,7 @@ _process_update = Application.process_update
 _do_request = HTTPXRequest.do_request
 
 
-async def process_update(self: Application, update: object) -> None:  # type: ignore[type-arg]
+async def process_update(self: Application, update: object) -> None:
     token = ANSWERING.set(getattr(update, "update_id", None))
     try:
         await _process_update(self, update)

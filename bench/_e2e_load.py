@@ -293,7 +293,7 @@ class Load:
     async def _secretary(self, client: httpx.AsyncClient, index: int) -> None:
         user = USER_BASE + index
         rng = random.Random(self.seed * 100_003 + index)
-        names, weights = zip(*SCENARIOS, strict=True)
+        names, weights = [name for name, _ in SCENARIOS], [weight for _, weight in SCENARIOS]
         await asyncio.sleep(rng.random() * 0.5)  # not all 200 at the same instant
         reply = await self._step(
             client, user, "register", self._message(user, f"/dangky {self.codes[index]}")

@@ -429,15 +429,13 @@ def load(database: Database, scale: Scale, *, seed: int = 2025, log: Callable[[s
 
     t0 = time.perf_counter()
     with database.session() as session:
-        root = session.get(Unit, tree.root_id)
-        assert root is not None
-        set_targets(session, root, tree, scale)
+        set_targets(session, session.get_one(Unit, tree.root_id), tree, scale)
     plan = plan_reports(tree, scale, first_id=1, seed=seed)
     with database.engine.begin() as connection:
         if pg:
             stats.reports = _copy_pg(connection, "report", REPORT_COPY_COLUMNS, report_copy(plan))
             stats.entries = _copy_pg(connection, "admissionentry", ENTRY_COPY_COLUMNS, entry_copy(plan))
-            cols = ("id", "report_id", "unit_id", "month", "sent", "completed")
+            cols: tuple[str, ...] = ("id", "report_id", "unit_id", "month", "sent", "completed")
             stats.attendance = _copy_pg(
                 connection, "classattendance", ", ".join(cols), dicts_copy(_attendance(plan), cols)
             )
@@ -625,7 +623,9 @@ def run_sample(
 
     def admission() -> reports_mod.AdmissionInput:
         count = rng.randint(0, 4)
-        parts = {name: (rng.randint(0, count) if rng.random() < 0.8 else None) for name in BREAKDOWN_COLUMNS}
+        parts: dict[str, Any] = {
+            name: (rng.randint(0, count) if rng.random() < 0.8 else None) for name in BREAKDOWN_COLUMNS
+        }
         return reports_mod.AdmissionInput(count, **parts)
 
     def report_input(i: int, unit: Unit) -> reports_mod.ReportInput:

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
 import handlers.campaign as campaign_mod
 from bench import _goals
@@ -119,7 +119,7 @@ def _paced(rate: int, max_retries: int) -> Callable[[], AIORateLimiter]:
     return lambda: AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate, max_retries=max_retries)
 
 
-VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
+VARIANTS: dict[str, tuple[Callable[[], BaseRateLimiter[Any]], str]] = {
     "product": (_product_limiter, "`smooth_rate_limiter(max_retries=0)`, 2 at a time at 28/s (bot/cli.py)"),
     "smooth": (
         _paced(28, 2),
@@ -134,7 +134,7 @@ VARIANTS: dict[str, tuple[Callable[[], AIORateLimiter], str]] = {
         "`AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=0)` (candidate change)",
     ),
     "window": (
-        lambda: SlidingWindowLimiter(per_second=29, pause_from=5.0),  # type: ignore[return-value]
+        lambda: SlidingWindowLimiter(per_second=29, pause_from=5.0),
         "`SlidingWindowLimiter(per_second=29, pause_from=5)` (bench/_campaign_limiter.py, candidate change)",
     ),
     "bucket2-noretry": (
@@ -206,7 +206,9 @@ def _pending(database: Database) -> tuple[int, datetime | None]:
     return int(n), due
 
 
-async def send_all(database: Database, base_url: str, limiter: AIORateLimiter, *, limit_s: float) -> SendRun:
+async def send_all(
+    database: Database, base_url: str, limiter: BaseRateLimiter[Any], *, limit_s: float
+) -> SendRun:
     """What `tiendo nudge --send` does, then keep draining until nothing is pending (as `tiendo run`)."""
     total = DrainResult()
     rounds = 0
@@ -464,11 +466,11 @@ def timed_enqueue() -> Iterator[dict[str, float]]:
         finally:
             spent["enqueue"] += time.perf_counter() - t0
 
-    outbox.enqueue = timed  # type: ignore[assignment]
+    outbox.enqueue = timed
     try:
         yield spent
     finally:
-        outbox.enqueue = current  # type: ignore[assignment]
+        outbox.enqueue = current
 
 
 @dataclass
@@ -563,7 +565,8 @@ def _compose_checked(
 ) -> ComposeFigures:
     """compose for real (a writer arriving 0.5 s in), its rows counted, then composed a second time."""
     # compose for real, with a writer arriving half a second later.
-    started, probe = threading.Event(), {}
+    started = threading.Event()
+    probe: dict[str, Any] = {}
     writer = threading.Thread(target=_writer_probe, args=(database, started, probe))
     writer.start()
     with timed_enqueue() as spent:

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -80,7 +81,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def insert_rows(database: Database, table: object, rows: list[dict[str, object]]) -> None:
+def insert_rows(database: Database, table: object, rows: Sequence[Mapping[str, object]]) -> None:
     for start in range(0, len(rows), BATCH):
         with database.session() as session:
             session.execute(insert(table), rows[start : start + BATCH])  # type: ignore[arg-type]

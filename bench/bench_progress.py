@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -363,9 +364,9 @@ def run_scale(database: Database, scale: Scale, *, quick: bool) -> list[Row]:
             f"  {label}: completeness agrees with the raw reports: {check.silent:,} of {check.cells:,} cells "
             f"silent in {AS_OF:%m/%Y}" + (f" ({', '.join(check.silent_names)})" if check.silent_names else "")
         )
-        a = measure(lambda u=unit_id: run_a(database, u), reps=reps_a, warmup=10)
-        checked = measure(lambda u=unit_id: run_a_checked(database, u), reps=reps_a, warmup=10, budget_s=120)
-        b = measure(lambda u=unit_id: run_b(database, u), reps=reps_b, warmup=1, budget_s=120)
+        a = measure(partial(run_a, database, unit_id), reps=reps_a, warmup=10)
+        checked = measure(partial(run_a_checked, database, unit_id), reps=reps_a, warmup=10, budget_s=120)
+        b = measure(partial(run_b, database, unit_id), reps=reps_b, warmup=1, budget_s=120)
         row = Row(
             scale=scale.name,
             backend=database.engine.dialect.name,

@@ -27,7 +27,7 @@ def _tool(name: str) -> str:
     candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
     if candidates:
         return str(candidates[-1])
-    raise InvalidInput(f"Không tìm thấy {name} (gói postgresql-client).")
+    raise InvalidInput("backup.no_tool", name=name)
 
 
 def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
@@ -58,7 +58,7 @@ def backup(url: str, target: Path) -> None:
     parsed = make_url(normalise_url(url))
     source = Path(parsed.database or "")
     if parsed.get_backend_name() == "sqlite" and not source.exists():
-        raise InvalidInput(f"Không có tệp cơ sở dữ liệu {source}.")
+        raise InvalidInput("backup.no_database_file", path=str(source))
     partial = target.with_name(f".{target.name}.partial")
     previous = os.umask(0o077)  # also for the journal SQLite writes next to the copy
     try:
@@ -78,7 +78,7 @@ def backup(url: str, target: Path) -> None:
                 env={**_base_env(), **env},
             )
             if result.returncode != 0:
-                raise InvalidInput(f"pg_dump không chạy được: {result.stderr.strip()[:300]}")
+                raise InvalidInput("backup.pg_dump_failed", detail=result.stderr.strip()[:300])
         os.chmod(partial, 0o600)
         os.replace(partial, target)
     finally:
@@ -111,7 +111,7 @@ def backup_into(url: str, folder: Path, *, keep_days: int | None, now: datetime)
 
 def restore(url: str, source: Path) -> None:
     if not source.exists():
-        raise InvalidInput(f"Không có tệp sao lưu {source}.")
+        raise InvalidInput("backup.no_backup_file", path=str(source))
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         target = Path(parsed.database or "")
@@ -127,7 +127,7 @@ def restore(url: str, source: Path) -> None:
         env={**_base_env(), **env},
     )
     if result.returncode != 0:
-        raise InvalidInput(f"pg_restore không chạy được: {result.stderr.strip()[:300]}")
+        raise InvalidInput("backup.pg_restore_failed", detail=result.stderr.strip()[:300])
 
 
 def _base_env() -> dict[str, str]:

@@ -5,7 +5,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ from bot import cli_words
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
+    from sqlalchemy.exc import OperationalError
     from sqlmodel import Session
 
     from bot.settings import Settings
@@ -289,7 +290,7 @@ def cmd_invite(args: argparse.Namespace, settings: "Settings") -> None:
         print(code)
 
 
-def _user_limit(session, settings: "Settings", channel: str) -> int:  # type: ignore[no-untyped-def]
+def _user_limit(session, settings: "Settings", channel: str) -> int:
     from storage import bots
 
     row = bots.get(session, channel)
@@ -420,7 +421,7 @@ def _local(moment: datetime | None, settings: "Settings") -> str:
     return "" if moment is None else f"{moment.astimezone(settings.zone):%Y-%m-%d %H:%M}"
 
 
-def _print_table(rows: list[dict[str, object]], columns: list[tuple[str, str]]) -> None:
+def _print_table(rows: Sequence[Mapping[str, object]], columns: list[tuple[str, str]]) -> None:
     print("\t".join(title for _, title in columns))
     for row in rows:
         print("\t".join(_cell(key, row[key]) for key, _ in columns))
@@ -532,7 +533,7 @@ def cmd_accounts_revoke(args: argparse.Namespace, settings: "Settings") -> None:
         for account_id in args.ids:
             account = session.get(Account, account_id)
             if account is None:
-                raise NotFound(f"Không có tài khoản số {account_id}. Xem danh sách: tiendo accounts list")
+                raise NotFound("cli.account.not_found", account_id=str(account_id))
             unit = session.get(Unit, account.unit_id)
             name = account.display_name or account.channel_user_id
             who = f"{name} ({said(account.role)}, {unit.name if unit else '?'})"
@@ -681,7 +682,7 @@ def cmd_nudge(args: argparse.Namespace, settings: "Settings") -> None:
 
 def _send_campaign(
     args: argparse.Namespace, settings: "Settings", database, month: date, now: datetime
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Compose the month's campaign and send it now, each message through its own channel."""
     import asyncio
 
@@ -946,7 +947,7 @@ def cmd_workflow_set(args: argparse.Namespace, settings: "Settings") -> None:
         _print_setting(row)
 
 
-def _print_setting(row) -> None:  # type: ignore[no-untyped-def]
+def _print_setting(row) -> None:
     lock = "không khóa sổ" if row.grace_days is None else f"khóa sổ {row.grace_days} ngày sau hạn"
     print(f"  duyệt báo cáo: {'có' if row.approval else 'không'}")
     print(
@@ -1058,7 +1059,7 @@ def cmd_periods_reopen(args: argparse.Namespace, settings: "Settings") -> None:
             print(f"Đã xếp tin báo cho {told} đồng chí bí thư.")
 
 
-def _unit_or_root(session, code: str | None):  # type: ignore[no-untyped-def]
+def _unit_or_root(session, code: str | None):
     from storage import units
 
     if code:
@@ -1224,16 +1225,16 @@ def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
         # Congress terms side by side: the predecessors' 2020–2025 targets added up, and the unit's own.
         terms: dict[tuple[date, date], tuple[int, list[str]]] = {}
         for member in [unit, *before]:
-            for target in session.exec(
+            for term in session.exec(
                 select(Target).where(Target.unit_id == member.id, Target.metric == "admissions")
             ).all():
-                if "đại hội" not in target.source.lower():
+                if "đại hội" not in term.source.lower():
                     continue
-                value, names = terms.get((target.start_date, target.end_date), (0, []))
-                terms[(target.start_date, target.end_date)] = (value + target.value, [*names, member.code])
+                value, codes = terms.get((term.start_date, term.end_date), (0, []))
+                terms[(term.start_date, term.end_date)] = (value + term.value, [*codes, member.code])
         if terms:
             print("Chỉ tiêu nhiệm kỳ (Nghị quyết Đại hội):")
-            for (t_start, t_end), (value, names) in sorted(terms.items()):
+            for (t_start, t_end), (value, codes) in sorted(terms.items()):
                 months = (t_start.replace(day=1), t_end.replace(day=1))
                 if unit.merged_on is not None:  # merged away: its subtree as it was before
                     day = min(t_end, unit.merged_on - timedelta(days=1))
@@ -1243,7 +1244,7 @@ def cmd_units_history(args: argparse.Namespace, settings: "Settings") -> None:
                     achieved = sum_totals(session, unit.id or 0, *months).admissions
                 share = percent(achieved / value) if value else "—"
                 print(
-                    f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(names)}); "
+                    f"  {t_start:%d/%m/%Y}–{t_end:%d/%m/%Y}: chỉ tiêu {value} ({', '.join(codes)}); "
                     f"đã kết nạp {achieved}, đạt {share}"
                 )
 
@@ -1348,7 +1349,7 @@ def cmd_chat(args: argparse.Namespace, settings: "Settings") -> None:
         stop_web()
 
 
-def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+def _start_local_web(args: argparse.Namespace, database, services) -> Callable[[], None]:
     """The web page on this machine while the chat runs, so that /web gives a link that opens."""
     if args.no_web:
         return lambda: None
@@ -2076,7 +2077,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _workflow_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+def _workflow_parsers(sub) -> None:
     """The committee's workflow: approval, deadlines, probation, the tree's history, documents."""
     p = sub.add_parser(
         "workflow",
@@ -2480,7 +2481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         func(args, settings)
     except (CliError, StorageError) as error:
-        print(f"Lỗi: {error}", file=sys.stderr)
+        from handlers.i18n import refusal
+
+        print(
+            f"Lỗi: {refusal(error, surface='cli') if isinstance(error, StorageError) else error}",
+            file=sys.stderr,
+        )
         return 1
     except _database_errors() as error:
         print(f"Lỗi cơ sở dữ liệu ({settings.database_url.split('@')[-1]}): {error.orig}", file=sys.stderr)
@@ -2496,7 +2502,7 @@ def _any_channel(settings: "Settings") -> bool:
     return any_configured(settings)
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
+def _database_errors() -> "tuple[type[OperationalError], ...]":
     """Evaluated only when an exception is being handled, so the import costs nothing otherwise."""
     from sqlalchemy.exc import OperationalError
 

@@ -560,15 +560,15 @@ def _reviews(session: Session, root: Unit, committees: dict[str, Unit], timing: 
     for index, period in enumerate(
         sorted(waiting, key=lambda p: (p.month, _committee_code(session, p.unit_id), p.unit_id))
     ):
-        unit = session.get(Unit, period.unit_id)
-        assert unit is not None and unit.parent_id is not None
-        reviewer = reviewers[unit.parent_id] if unit.parent_id in reviewers else reviewers[root.id or 0]
+        cell = session.get(Unit, period.unit_id)
+        assert cell is not None and cell.parent_id is not None
+        reviewer = reviewers[cell.parent_id] if cell.parent_id in reviewers else reviewers[root.id or 0]
         if index % 2 == 1:
             continue
         returned = index == 0
         review.decide_and_notify(
             session,
-            unit,
+            cell,
             period.month,
             approve=not returned,
             note=RETURN_NOTE if returned else None,

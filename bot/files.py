@@ -42,7 +42,7 @@ class FileLinks:
         expires_at = now + self.ttl
         extension = file.filename.rsplit(".", 1)[-1].lower()
         with self.database.session() as session:
-            session.exec(delete(ExportFile).where(col(ExportFile.expires_at) < now))  # type: ignore[call-overload]
+            session.exec(delete(ExportFile).where(col(ExportFile.expires_at) < now))
             session.add(
                 ExportFile(
                     token=token,

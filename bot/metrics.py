@@ -273,8 +273,8 @@ def make_registry(collector: DatabaseCollector) -> CollectorRegistry:
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     backend = make_url(collector.database.url).get_backend_name()
-    registry.register(InfoCollector(running, backend))  # type: ignore[arg-type]
-    registry.register(collector)  # type: ignore[arg-type]
+    registry.register(InfoCollector(running, backend))
+    registry.register(collector)
     return registry
 
 

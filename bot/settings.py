@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    def __repr_args__(self):  # type: ignore[no-untyped-def]
+    def __repr_args__(self):
         # The database URL may carry a password: shown without it.
         for name, value in super().__repr_args__():
             yield name, (_without_password(value) if name == "database_url" else value)

@@ -10,7 +10,7 @@ import logging
 import time as clock_time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -25,10 +25,17 @@ from storage.db import Database
 from storage.models import Account, Role, Unit
 from storage.outbox import NewMessage
 
-if TYPE_CHECKING:
-    from bot.channels.base import Channel
-
 log = logging.getLogger(__name__)
+
+
+class Metered(Protocol):
+    """What a campaign's budget needs of a channel (every `Channel` is one)."""
+
+    @property
+    def metered(self) -> bool: ...
+
+    def cost(self, text: str) -> int: ...
+
 
 # The platform does not say when a month's quota starts again. Local midnight on the 1st is 17:00 UTC
 # the day before; UTC midnight is 07:00 local: held messages wait for the later of the two.
@@ -131,7 +138,7 @@ class Usage:
         return until if until is not None and until > now else None
 
 
-def budget_for(usage: Usage, channels: "Mapping[str, Channel]") -> Callable[[Session], Budget]:
+def budget_for(usage: Usage, channels: Mapping[str, Metered]) -> Callable[[Session], Budget]:
     """What a campaign may spend on each metered channel, read when it is composed."""
 
     def cost(name: str, text: str) -> int:

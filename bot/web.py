@@ -331,7 +331,7 @@ def create_app(
             headers={"Content-Disposition": f'attachment; filename="{row.filename}"'},
         )
 
-    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(app: Starlette):
         if on_startup is not None:
             await on_startup()
         runtime.start()

@@ -8,7 +8,7 @@ report for month M-1. Every recipient gets at most one message, combining what a
 import bisect
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -116,8 +116,8 @@ def plan_campaign(
     primary: dict[int, TargetProgress] = {}
     for status in campaigns.active_targets(session, as_of):  # ordered by unit, then end date
         progress = progress_of(status.target, status.achieved, as_of)
-        current = primary.get(status.target.unit_id)
-        if current is None or (progress.is_lagging(threshold) and not current.is_lagging(threshold)):
+        heard = primary.get(status.target.unit_id)
+        if heard is None or (progress.is_lagging(threshold) and not heard.is_lagging(threshold)):
             primary[status.target.unit_id] = progress
     secretaries: dict[int, list[Account]] = {}
     staff: list[Account] = []
@@ -226,15 +226,16 @@ def sample_messages(session: Session, plan: CampaignPlan, scope: Unit) -> list[t
     the first lagging unit's nudge, the first on-track unit's praise, the first silent cell's reminder,
     and the staff summary of `scope`, whether or not anybody there registered yet."""
     samples: list[tuple[str, str, str]] = []
+    created = datetime.combine(plan.month, time())  # accounts of the preview only, never stored
     staff = Account(
-        channel="", channel_user_id="", role=Role.staff, unit_id=scope.id or 0, created_at=plan.month
+        channel="", channel_user_id="", role=Role.staff, unit_id=scope.id or 0, created_at=created
     )
     for kind, unit_list in (("nudge", plan.lagging), ("praise", plan.on_track), ("reminder", plan.silent)):
         if not unit_list:
             continue
         unit = unit_list[0]
         secretary = Account(
-            channel="", channel_user_id="", role=Role.secretary, unit_id=unit.id or 0, created_at=plan.month
+            channel="", channel_user_id="", role=Role.secretary, unit_id=unit.id or 0, created_at=created
         )
         recipient = Recipient(secretary, unit, [kind])
         if kind == "reminder":

@@ -19,7 +19,7 @@ from handlers import campaign, commands, drafts, progress_view, recognition, rev
 from handlers.answers import yes_no
 from handlers.encoding import legacy_encoding
 from handlers.formatting import number
-from handlers.i18n import t
+from handlers.i18n import refusal, t
 from handlers.parser import ParseResult, parse_message
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Option, Reply, Services, small_int
@@ -385,7 +385,7 @@ def _register(ctx: Context, code: str) -> list[Reply]:
         # and for every chat together in the audit.
         ctx.state["invite_failures"] = [*failures, ctx.now.isoformat()]
         record(ctx.session, "invite.refused", account_id=ctx.account.id if ctx.account else None, at=ctx.now)
-        return [Reply(t("register.refused", reason=str(refused)))]
+        return [Reply(t("register.refused", reason=refusal(refused)))]
     assert invite is not None
     ctx.state.pop("invite_failures", None)
     current = ctx.account
@@ -423,7 +423,7 @@ def _redeem(ctx: Context, invite_id: int | None) -> list[Reply]:
             now=ctx.now,
         )
     except StorageError as refused:  # spent or cancelled meanwhile
-        return [Reply(t("register.refused", reason=str(refused)))]
+        return [Reply(t("register.refused", reason=refusal(refused)))]
     ctx.account = account
     ctx.reset()
     return _registered(ctx)

@@ -207,7 +207,7 @@ def _recognized(session: Session, unit: Unit, start: date, end: date) -> int:
     return int(value)
 
 
-def _header_table(document, unit: Unit, parent: Unit | None, when: date, number_line: str) -> None:  # type: ignore[no-untyped-def]
+def _header_table(document, unit: Unit, parent: Unit | None, when: date, number_line: str) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -282,7 +282,7 @@ def briefing_docx(session: Session, unit: Unit, report_month: date, today: date)
     return buffer.getvalue()
 
 
-def _signature(document, unit: Unit) -> None:  # type: ignore[no-untyped-def]
+def _signature(document, unit: Unit) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -344,13 +344,17 @@ def statistics_rows(
 def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today: date) -> bytes:
     """The quarterly or yearly statistics: fixed columns, a total row, a signature block (openpyxl)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.worksheet.worksheet import Worksheet
 
     figures, rows, total = statistics_rows(session, unit, start, end, today)
     columns = STAT_COLUMNS + tuple(figure.breakdown.title for figure in figures.breakdowns)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "Thống kê"
     width = len(columns)
     thin = Side(style="thin")
@@ -358,8 +362,8 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     def put(
-        row: int, column: int, value: object, *, bold: bool = False, italic: bool = False, **style: object
-    ):  # type: ignore[no-untyped-def]
+        row: int, column: int, value: str | int, *, bold: bool = False, italic: bool = False, **style: object
+    ) -> Cell:
         cell = ws.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT, size=12, bold=bold, italic=italic)
         for key, item in style.items():
@@ -443,11 +447,11 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     widths = [6, 34] + [11] * (width - 2)
     for column, value in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = value
-    ws.freeze_panes = ws.cell(row=header + 2, column=3)
+    ws.freeze_panes = ws.cell(row=header + 2, column=3).coordinate
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     wb.properties.title = t("statistics.title")
     wb.properties.creator = "Tiến độ"
     buffer = BytesIO()

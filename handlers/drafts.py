@@ -20,7 +20,7 @@ from sqlmodel import Session
 from handlers import fixes
 from handlers.answers import is_unknown, yes_no
 from handlers.formatting import day, month, number
-from handlers.i18n import t
+from handlers.i18n import refusal, t
 from handlers.parser import BREAKDOWN_FIELDS, MAX_COUNT, ParseResult, parse_message
 from handlers.periods import parse_period
 from handlers.text import fold
@@ -934,8 +934,8 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
     ):
         return [Reply(t("fix.no_admission"))]
     for name in ("count", "sent", "completed"):
-        if name in values and values[name] is not None:
-            _set_figure(fact, name, values[name])
+        if (figure := values.get(name)) is not None:
+            _set_figure(fact, name, figure)
     if "completed" in values and values["completed"] is None and fact.get("attendance"):
         fact["attendance"]["completed"] = None
     if fact.get("admission"):
@@ -1478,7 +1478,7 @@ def _confirm(ctx: "Context", draft: dict[str, Any], *, skip_duplicates: bool) ->
         ctx.reset()
         return [Reply(t("receipt.withdrawn", code=draft.get("corrects_code", "")))]
     except StorageError as refused:
-        return [Reply(t("confirm.refused", reason=str(refused)))]
+        return [Reply(t("confirm.refused", reason=refusal(refused)))]
     skipped = sorted({draft["duplicates"][str(i)] for i in duplicates} if skip_duplicates else set())
     ctx.reset()
     if not stored:

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from handlers.formatting import day, number, percent
@@ -228,7 +229,8 @@ Row = tuple[list[Any], bool]  # values, is the total row
 
 
 def _put(ws: Worksheet, row: int, column: int, value: Any, **style: Any) -> Cell:
-    cell: Cell = ws.cell(row=row, column=column)
+    cell = ws.cell(row=row, column=column)
+    assert isinstance(cell, Cell)  # written at a merged range's first cell only, never inside it
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", _text(value))
         cell.value = value
@@ -336,13 +338,13 @@ def _finish(ws: Worksheet, columns: Sequence[Column], header_top: int, header_bo
     for index, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = column.width
     # Freeze the header and the unit names, so both stay on screen while scrolling.
-    ws.freeze_panes = ws.cell(row=header_bottom + 1, column=3)
+    ws.freeze_panes = ws.cell(row=header_bottom + 1, column=3).coordinate
     ws.print_title_rows = f"{header_top}:{header_bottom}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages down as needed
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
 
@@ -562,7 +564,7 @@ def _summary_sheet(wb: Workbook, data: dict[str, Any]) -> None:
 def progress_workbook(data: dict[str, Any]) -> bytes:
     """The figures as the .xlsx a committee files: a summary, then admissions, shares and classes by unit."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])
     _summary_sheet(wb, data)
     _admissions_sheet(wb, data)
     _shares_sheet(wb, data)

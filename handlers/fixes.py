@@ -667,9 +667,9 @@ def resolve(
             count = new_count
     for name in ("sent", "completed"):
         if name in figures:
-            got = _figure(figures[name], sent)
-            if got is not None or figures[name].kind == "unknown":
-                outcome.values[name] = got
+            figure = _figure(figures[name], sent)
+            if figure is not None or figures[name].kind == "unknown":
+                outcome.values[name] = figure
     for mention in reading.mentions:
         if mention.field in FIGURES:  # the five, and any a tree adds
             continue

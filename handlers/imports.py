@@ -670,10 +670,12 @@ def template_csv(kind: str) -> bytes:
 def template_xlsx(kind: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     header, rows = _template(kind)
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = "Đơn vị" if kind == "units" else "Chỉ tiêu"
     sheet.append(list(header))
     for cell in sheet[1]:
@@ -688,8 +690,8 @@ def template_xlsx(kind: str) -> bytes:
     for column, width in zip("ABCDEFG", (14, 36, 16, 16, 12, 10, 36), strict=False):
         sheet.column_dimensions[column].width = width
     if kind == "targets":
-        for row in sheet.iter_rows(min_row=2, min_col=3, max_col=4):
-            for cell in row:
+        for cells in sheet.iter_rows(min_row=2, min_col=3, max_col=4):
+            for cell in cells:
                 cell.number_format = "dd/mm/yyyy"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -701,4 +703,4 @@ def _template(kind: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
         return UNIT_TEMPLATE_HEADER, UNIT_TEMPLATE_ROWS
     if kind == "targets":
         return TARGET_TEMPLATE_HEADER, TARGET_TEMPLATE_ROWS
-    raise InvalidInput(f"Không có tệp mẫu '{kind}'.")
+    raise InvalidInput("imports.no_template", kind=kind)

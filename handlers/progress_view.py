@@ -100,8 +100,8 @@ def progress(ctx: "Context", args: str) -> list[Reply]:
         if not found:
             return [Reply(t("progress.unit_not_found", query=query.unit_text, scope=own.name))]
         if len(found) > 1:
-            period = encode_period(term_window(ctx.session, own, ctx.today) if query.term else query.period)
-            options = tuple(Option(u.name, f"unit:{u.id}:{period}") for u in found[:MAX_CHOICES])
+            encoded = encode_period(term_window(ctx.session, own, ctx.today) if query.term else query.period)
+            options = tuple(Option(u.name, f"unit:{u.id}:{encoded}") for u in found[:MAX_CHOICES])
             ctx.offer(options)
             return [Reply(t("progress.which_unit", query=query.unit_text), options)]
         unit = found[0]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from handlers.fixes import count_answer
 from handlers.formatting import day, number
-from handlers.i18n import t
+from handlers.i18n import refusal, t
 from handlers.types import Option, Reply, small_int
 from storage import probation, reports
 from storage.errors import StorageError
@@ -106,6 +106,6 @@ def on_choice(ctx: "Context", action: str, rest: str) -> list[Reply]:
         )
     except StorageError as refused:
         ctx.reset()
-        return [Reply(t("confirm.refused", reason=str(refused)))]
+        return [Reply(t("confirm.refused", reason=refusal(refused)))]
     ctx.reset()
     return [Reply(t("recognition.done", code=report.receipt_code, n=number(count), unit=unit.name))]

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from handlers.drafts import shorten, stored_summary
 from handlers.formatting import day, month, number
-from handlers.i18n import t
+from handlers.i18n import refusal, t
 from handlers.types import Option, Reply, small_int
 from storage import outbox, units, workflow
 from storage.clock import month_start
@@ -238,7 +238,7 @@ def _decide(ctx: "Context", unit: Unit, when: date, *, approve: bool, note: str 
             ctx.session, unit, when, approve=approve, note=note, reviewer=ctx.account, now=ctx.now
         )
     except StorageError as refused:
-        return t("review.refused", reason=str(refused))
+        return t("review.refused", reason=refusal(refused))
     key = "review.approved" if approve else "review.returned"
     text = t(key, unit=unit.name, month=month(when))
     text += "\n" + (

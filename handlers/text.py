@@ -80,7 +80,7 @@ _OLD_TONE_HINT = re.compile(r"[oOuU][àáảãạÀÁẢÃẠèéẻẽẹÈÉ�
 def _move_tone(match: re.Match[str]) -> str:
     first = match.group(1) or match.group(3)
     second = match.group(2) or match.group(4)
-    base, tone = unicodedata.normalize("NFD", second)
+    base, tone = tuple(unicodedata.normalize("NFD", second))  # a vowel and its tone mark
     return unicodedata.normalize("NFC", first + tone) + base
 
 
@@ -157,7 +157,15 @@ _FINALS = r"(?:ch|ng|nh|[cmnpt])?"
 _SYLLABLE = re.compile(f"{_INITIALS}{_VOWELS}{_FINALS}")
 _TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}
 _VNI_TONES = {"1": "\u0301", "2": "\u0300", "3": "\u0309", "4": "\u0303", "5": "\u0323"}
-_TELEX_SHAPES = (("uow", "ươ"), ("dd", "đ"), ("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"))
+_TELEX_SHAPES: tuple[tuple[str, str], ...] = (
+    ("uow", "ươ"),
+    ("dd", "đ"),
+    ("aa", "â"),
+    ("aw", "ă"),
+    ("ee", "ê"),
+    ("oo", "ô"),
+    ("ow", "ơ"),
+)
 _TELEX_SHAPES += (("uw", "ư"), ("w", "ư"))
 _VNI_SHAPES = {
     "6": {"a": "â", "e": "ê", "o": "ô"},
@@ -226,7 +234,7 @@ def _shape_telex(word: str) -> str:
 
 def _unvni(word: str) -> str | None:
     """A VNI-typed word as Vietnamese ("ke61t" -> "kết", "d9a3ng" -> "đảng"), or None."""
-    letters = []
+    letters: list[str] = []
     tone = ""
     for c in word.lower():
         if c.isdigit():

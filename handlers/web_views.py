@@ -400,15 +400,13 @@ def invite_cards(
     import segno
 
     if who not in ("cells", "committees"):
-        raise InvalidInput("Chọn chi bộ hoặc cấp ủy.")
+        raise InvalidInput("web.invites.choose_who")
     members = [u for u in units.subtree(session, scope) if u.merged_into_id is None]
     chosen = [u for u in members if u.is_leaf] if who == "cells" else [u for u in members if not u.is_leaf]
     if not chosen:
-        raise InvalidInput(f"{scope.name} không có đơn vị nào thuộc loại này.")
+        raise InvalidInput("web.invites.none_of_kind", unit=scope.name)
     if len(chosen) > 2000:
-        raise InvalidInput(
-            f"{scope.name} có {number(len(chosen))} đơn vị: chọn một đơn vị nhỏ hơn (tối đa 2.000 thẻ)."
-        )
+        raise InvalidInput("web.invites.too_many", unit=scope.name, count=len(chosen), high=2000)
     role = Role.secretary if who == "cells" else Role.staff
     cards = []
     expires = day((now + timedelta(days=days)).date())

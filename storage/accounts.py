@@ -91,8 +91,9 @@ def create_invite(
 ) -> str:
     """Store a new invite and return its code; only the hash is kept."""
     if days < 1 or days > 365:
-        raise InvalidInput("Số ngày hiệu lực phải từ 1 đến 365.")
+        raise InvalidInput("storage.invite.days_out_of_range", low=1, high=365)
     now = now or utcnow()
+    assert unit.id is not None  # a stored unit
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         digest = hash_code(code)
@@ -167,13 +168,13 @@ def redeem_invite(
 def check_invite(invite: Invite | None, now: datetime) -> None:
     """Raise InviteRefused, saying why, unless the invite can still register someone."""
     if invite is None:
-        raise InviteRefused("Mã đăng ký không đúng.")
+        raise InviteRefused("storage.invite.wrong")
     if invite.used_at is not None:
-        raise InviteRefused("Mã đăng ký này đã được sử dụng.")
+        raise InviteRefused("storage.invite.used")
     if invite.cancelled_at is not None:
-        raise InviteRefused("Mã đăng ký này đã bị hủy.")
+        raise InviteRefused("storage.invite.cancelled")
     if invite.expires_at <= now:
-        raise InviteRefused("Mã đăng ký đã hết hạn.")
+        raise InviteRefused("storage.invite.expired")
 
 
 def recent_refusals(session: Session, *, since: datetime) -> int:
@@ -218,12 +219,12 @@ def revoke_account(
     moment ago, by someone else: the conditional UPDATE lets one of two revocations through).
     """
     now = now or utcnow()
-    changed = session.execute(
+    changed = session.exec(
         update(Account)
         .where(col(Account.id) == account.id, col(Account.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:
         return False
     set_committed_value(account, "revoked_at", now)
     from storage import web_sessions  # the web page's tables; imported here to keep this module small
@@ -299,11 +300,10 @@ def cancel_invite(session: Session, invite_id: int, *, now: datetime | None = No
     now = now or utcnow()
     invite = session.exec(select(Invite).where(Invite.id == invite_id).with_for_update()).first()
     if invite is None:
-        raise NotFound(f"Không có mã đăng ký số {invite_id}. Xem danh sách: tiendo invite list")
+        raise NotFound("storage.invite.not_found", invite_id=str(invite_id))
     status = invite_status(invite, now)
     if status != "open":
-        said = {"used": "đã được sử dụng", "cancelled": "đã bị hủy", "expired": "đã hết hạn"}[status]
-        raise InvalidInput(f"Mã đăng ký số {invite_id} {said}, không cần hủy.")
+        raise InvalidInput(f"storage.invite.cancel_{status}", invite_id=str(invite_id))
     invite.cancelled_at = now
     session.add(invite)
     record(session, "invite.cancel", unit_id=invite.unit_id, at=now, invite=invite.id, role=invite.role)

@@ -89,7 +89,7 @@ def users(session: Session, channel: str) -> int:
 
 def add_sent(session: Session, channel: str, month: date, n: int = 1) -> int:
     """Count `n` more messages sent in the month; returns the month's total."""
-    table = ChannelUsage.__table__  # type: ignore[attr-defined]
+    table = ChannelUsage.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(table)
@@ -108,7 +108,7 @@ def sent(session: Session, channel: str, month: date) -> int:
 def warn_once(session: Session, channel: str, month: date, share: int) -> bool:
     """True the first time administrators are to be warned of this share (percent) in the month."""
     add_sent(session, channel, month, 0)  # the row exists from here on
-    result = session.execute(
+    result = session.exec(
         update(ChannelUsage)
         .where(
             col(ChannelUsage.channel) == channel,
@@ -117,7 +117,7 @@ def warn_once(session: Session, channel: str, month: date, share: int) -> bool:
         )
         .values(warned=share)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def set_exhausted(session: Session, channel: str, month: date, until: datetime) -> None:
@@ -131,12 +131,12 @@ def set_exhausted(session: Session, channel: str, month: date, until: datetime) 
 
 def clear_exhausted(session: Session, channel: str) -> int:
     """Forget a "quota exceeded" (an administrator upgraded the plan): returns the rows changed."""
-    result = session.execute(
+    result = session.exec(
         update(ChannelUsage)
         .where(col(ChannelUsage.channel) == channel, col(ChannelUsage.exhausted_until).is_not(None))
         .values(exhausted_until=None)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 def exhausted_until(session: Session, channel: str, now: datetime) -> datetime | None:

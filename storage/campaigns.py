@@ -20,7 +20,7 @@ class TargetStatus:
     achieved: int
 
 
-def _month_of(session: Session, column):  # type: ignore[no-untyped-def]
+def _month_of(session: Session, column):
     """The first day of a date column's month, in this database's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("month", column), Date)
@@ -90,7 +90,7 @@ def disabled_kinds(session: Session) -> dict[int, set[str]]:
 def set_kind(session: Session, unit: Unit, kind: str, *, enabled: bool, now: datetime) -> None:
     """Switch a kind of campaign message on or off for a unit and everything below it."""
     if kind not in KINDS:
-        raise InvalidInput(f"Loại tin nhắn '{kind}' không có; chọn một trong: {', '.join(KINDS)}.")
+        raise InvalidInput("storage.campaign.unknown_kind", kind=kind, kinds=", ".join(KINDS))
     existing = session.get(NudgeSetting, (unit.id, kind))
     if enabled and existing is not None:
         session.delete(existing)

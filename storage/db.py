@@ -42,10 +42,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         except ModuleNotFoundError as error:
             if error.name != POSTGRESQL_DRIVER:
                 raise
-            raise MissingDriver(
-                "DATABASE_URL là postgresql:// nhưng máy này chưa cài trình điều khiển PostgreSQL (psycopg). "
-                "Cài bằng: make install (đã gồm psycopg), hoặc .venv/bin/pip install 'psycopg[binary]'."
-            ) from None
+            raise MissingDriver("storage.db.missing_driver") from None
 
     database = parsed.database or ""
     if database and database != ":memory:":
@@ -60,7 +57,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, echo=echo, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy, not the driver, open transactions (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -71,7 +68,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection) -> None:
         # IMMEDIATE takes the write lock up front: two threads upgrading read locks to write
         # locks would otherwise fail with "database is locked" instead of waiting. Long read-only
         # work (planning a campaign) asks for a plain BEGIN so that it does not hold writers back.

@@ -19,9 +19,9 @@ def set_figure(
 ) -> UnitFigure:
     """Record a figure; a second one for the same unit, kind and day replaces the first."""
     if not 0 <= value <= MAX_FIGURE:
-        raise InvalidInput(f"Số liệu phải từ 0 đến {MAX_FIGURE:,}.".replace(",", "."))
+        raise InvalidInput("storage.figure.out_of_range", high=MAX_FIGURE)
     if len(source) > MAX_SOURCE:
-        raise InvalidInput(f"Nguồn số liệu dài {len(source)} ký tự, tối đa {MAX_SOURCE} ký tự.")
+        raise InvalidInput("storage.figure.source_too_long", length=len(source), high=MAX_SOURCE)
     figure = session.exec(
         select(UnitFigure).where(
             UnitFigure.unit_id == unit.id, UnitFigure.kind == kind.value, UnitFigure.as_of == as_of

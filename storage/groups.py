@@ -30,10 +30,7 @@ def bind(session: Session, channel: str, chat_id: str, unit: Unit | None, *, now
     id would otherwise bind nothing, silently."""
     row = session.get(ChatGroup, (channel, chat_id))
     if row is None:
-        raise InvalidInput(
-            f"Bot chưa được nhắc tên trong nhóm {chat_id} trên kênh {channel}. Trong nhóm đó, nhắc tên bot "
-            "một lần (ví dụ @Bot … /start), rồi xem mã nhóm bằng: tiendo groups list"
-        )
+        raise InvalidInput("storage.group.unseen", chat_id=chat_id, channel=channel)
     row.unit_id = unit.id if unit is not None else None
     row.last_seen = max(row.last_seen, now)
     session.add(row)

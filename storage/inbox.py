@@ -30,7 +30,7 @@ def store(
     session: Session, *, channel: str, delivery_id: str, payload: dict[str, Any], now: datetime
 ) -> int | None:
     """Keep an update and return its id; None when the same delivery was stored before (a redelivery)."""
-    table = InboxUpdate.__table__  # type: ignore[attr-defined]
+    table = InboxUpdate.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(table)

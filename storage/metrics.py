@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import sqlalchemy
 from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
@@ -112,8 +113,9 @@ def _deliveries(session: Session, now: datetime) -> dict[str, Deliveries]:
         columns.append(func.sum(case((recent, 1), else_=0)))
         columns.append(func.sum(case((recent & answered.is_not(None), 1), else_=0)))
     longest = max(WINDOWS.values())
-    rows = session.exec(
-        select(col(ProcessedDelivery.channel), *columns)  # type: ignore[call-overload]
+    rows = session.execute(
+        # SQLAlchemy's select: sqlmodel's is typed for a fixed number of columns, not a list spread into it.
+        sqlalchemy.select(col(ProcessedDelivery.channel), *columns)
         .where(at >= now - longest)
         .group_by(col(ProcessedDelivery.channel))
     ).all()
@@ -130,7 +132,7 @@ def _deliveries(session: Session, now: datetime) -> dict[str, Deliveries]:
 def _inbox(session: Session) -> dict[str, Inbox]:
     waiting = col(InboxUpdate.attempts) < MAX_ATTEMPTS
     rows = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             col(InboxUpdate.channel),
             func.sum(case((waiting, 1), else_=0)),
             func.sum(case((waiting, 0), else_=1)),
@@ -158,7 +160,7 @@ def _outbox(session: Session, now: datetime) -> tuple[dict[str, int], datetime |
         counts[status] = counts.get(status, 0) + int(n)
     pending = col(OutboxMessage.status) == OutboxStatus.pending.value
     held, oldest_due = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             func.sum(case((_held(now), 1), else_=0)),
             func.min(case((col(OutboxMessage.next_attempt_at) <= now, col(OutboxMessage.next_attempt_at)))),
         ).where(pending)
@@ -170,7 +172,7 @@ def _outbox(session: Session, now: datetime) -> tuple[dict[str, int], datetime |
 
 def _accounts(session: Session) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     rows = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             col(Account.channel),
             col(Account.role),
             func.count(),
@@ -191,7 +193,7 @@ def _reports(session: Session, today_start: datetime) -> tuple[int, int]:
     """Reports stored today and yesterday (local days; corrections count as reports)."""
     created = col(Report.created_at)
     today, yesterday = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             func.sum(case((created >= today_start, 1), else_=0)),
             func.sum(case((created < today_start, 1), else_=0)),
         ).where(created >= today_start - timedelta(days=1))
@@ -210,9 +212,7 @@ def _campaign(session: Session, now: datetime) -> CampaignFigures | None:
         else_=col(OutboxMessage.status),
     )
     for name, n in session.exec(
-        select(status, func.count())  # type: ignore[call-overload]
-        .where(col(OutboxMessage.campaign) == key)
-        .group_by(status)
+        select(status, func.count()).where(col(OutboxMessage.campaign) == key).group_by(status)
     ).all():
         by_status[name] = by_status.get(name, 0) + int(n)
     return CampaignFigures(row.month, row.composed_at, row.messages, by_status)
@@ -227,7 +227,7 @@ def _bots(session: Session, quota_month: date) -> dict[str, BotMonth]:
         bots.setdefault(usage.channel, BotMonth()).sent = usage.sent
     # A "quota exceeded" lasts until the next month's reset, a few hours into the next quota month.
     for channel, until in session.exec(
-        select(col(ChannelUsage.channel), func.max(ChannelUsage.exhausted_until))  # type: ignore[call-overload]
+        select(col(ChannelUsage.channel), func.max(ChannelUsage.exhausted_until))
         .where(col(ChannelUsage.exhausted_until).is_not(None))
         .group_by(col(ChannelUsage.channel))
     ).all():

@@ -58,7 +58,7 @@ def enqueue(
     ]
     if not rows:
         return 0
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # One statement over all rows: SQLAlchemy batches it ("insertmanyvalues"); RETURNING tells which
     # rows were really inserted (rowcount is not reliable with ON CONFLICT).
@@ -95,16 +95,16 @@ def mark_sending(session: Session, message_id: int, *, owner: str, now: datetime
     another sender took finds nothing to update and must not send. The hold restarts here, so that
     the sweep (`settle_abandoned`) waits a whole hold from the moment the request left.
     """
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id) == message_id,
-            OutboxMessage.status == OutboxStatus.pending.value,
-            OutboxMessage.claimed_by == owner,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
+            col(OutboxMessage.claimed_by) == owner,
         )
         .values(status=OutboxStatus.sending.value, claimed_until=now + hold)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def settle_abandoned(session: Session, *, now: datetime) -> int:
@@ -226,16 +226,16 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
 def supersede(session: Session, before: str, *, now: datetime) -> int:
     """Messages of campaigns before `before` (YYYY-MM) still waiting: a new campaign, with fresh
     figures, replaces them. Returns how many."""
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == OutboxStatus.pending.value,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
             col(OutboxMessage.campaign).is_not(None),
             col(OutboxMessage.campaign) < before,
         )
         .values(status=OutboxStatus.superseded.value, claimed_by=None, claimed_until=None)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 def held(session: Session, *, now: datetime, campaign: str | None = None) -> int:
@@ -256,16 +256,16 @@ def held(session: Session, *, now: datetime, campaign: str | None = None) -> int
 
 def release_held(session: Session, channel: str, *, now: datetime) -> int:
     """A bot's messages held for its quota become due now (after an administrator upgraded the plan)."""
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == OutboxStatus.pending.value,
-            OutboxMessage.last_error == "quota",
+            col(OutboxMessage.channel) == channel,
+            col(OutboxMessage.status) == OutboxStatus.pending.value,
+            col(OutboxMessage.last_error) == "quota",
         )
         .values(next_attempt_at=now, last_error=None)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 def mark_unreachable(session: Session, message_id: int, *, now: datetime, error: str) -> Account | None:

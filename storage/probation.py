@@ -88,7 +88,7 @@ def last_overdue_end(today: date) -> date:
 
 def _own_admissions(session: Session, unit_id: int) -> dict[date, int]:
     rows = session.exec(
-        select(AdmissionEntry.count, AdmissionEntry.ceremony_date, Report.period_end)
+        select(col(AdmissionEntry.count), col(AdmissionEntry.ceremony_date), col(Report.period_end))
         .join(Report, col(Report.id) == AdmissionEntry.report_id)
         .where(
             AdmissionEntry.unit_id == unit_id,
@@ -158,7 +158,7 @@ def _apply(session: Session, unit_ids: list[int], deltas: dict[date, tuple[int, 
     ]
     if not rows:
         return
-    table = ProbationRollup.__table__  # type: ignore[attr-defined]
+    table = ProbationRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     session.execute(adding_upsert(session, table, ("unit_id", "end_date"), ("ending", "recognized")), rows)
 
 
@@ -182,13 +182,11 @@ def open_ended(session: Session, unit: Unit, by: date) -> int:
 
 def check_recognition(session: Session, unit: Unit, count: int, by: date) -> None:
     if count < 1:
-        raise InvalidInput("Số đảng viên được công nhận chính thức phải từ 1 trở lên.")
+        raise InvalidInput("storage.recognition.below_one")
     available = open_ended(session, unit, by)
     if count > available:
         raise InvalidInput(
-            f"{unit.name} có {available} đảng viên dự bị đã hết 12 tháng dự bị mà chưa được công nhận "
-            f"(tính đến ngày {by:%d/%m/%Y}); không thể ghi công nhận {count} đồng chí. Nếu có đảng viên "
-            "kết nạp trước khi dùng bot, đề nghị báo cáo lần kết nạp đó trước."
+            "storage.recognition.more_than_ended", unit=unit.name, available=available, by=by, count=count
         )
 
 
@@ -213,10 +211,10 @@ def status(session: Session, unit: Unit, today: date) -> ProbationStatus:
     open_ = ProbationRollup.ending - ProbationRollup.recognized
 
     def window(*conditions: object) -> object:
-        return func.coalesce(func.sum(open_).filter(*conditions), 0)  # type: ignore[arg-type]
+        return func.coalesce(func.sum(open_).filter(*conditions), 0)
 
     row = session.exec(
-        select(  # type: ignore[call-overload]
+        select(  # type: ignore[call-overload]  # sqlmodel types select for up to 4 columns
             func.coalesce(func.sum(open_), 0),
             window(ProbationRollup.end_date >= first, ProbationRollup.end_date <= last),
             window(ProbationRollup.end_date <= today, ProbationRollup.end_date > overdue_end),
@@ -234,7 +232,16 @@ def status(session: Session, unit: Unit, today: date) -> ProbationStatus:
             Report.status == ReportStatus.confirmed.value,
         )
     ).one()
-    return ProbationStatus(today, *(int(v) for v in row), recognized_this_month=int(recognized))
+    in_probation, due_this_month, ended_waiting, overdue, needs_explanation = (int(v) for v in row)
+    return ProbationStatus(
+        today,
+        in_probation=in_probation,
+        due_this_month=due_this_month,
+        ended_waiting=ended_waiting,
+        overdue=overdue,
+        needs_explanation=needs_explanation,
+        recognized_this_month=int(recognized),
+    )
 
 
 @dataclass(frozen=True)
@@ -256,10 +263,10 @@ def overdue_units(
     explain_end = add_months(today, -EXPLANATION_MONTHS) - timedelta(days=1)
     open_ = ProbationLedger.ending - ProbationLedger.recognized
     rows = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             Unit,
             func.sum(open_),
-            func.coalesce(func.sum(open_).filter(ProbationLedger.end_date <= explain_end), 0),
+            func.coalesce(func.sum(open_).filter(col(ProbationLedger.end_date) <= explain_end), 0),
             func.min(ProbationLedger.end_date),
         )
         .join(Unit, col(Unit.id) == ProbationLedger.unit_id)
@@ -268,7 +275,7 @@ def overdue_units(
             ProbationLedger.end_date <= overdue_end,
             ProbationLedger.ending > ProbationLedger.recognized,
         )
-        .group_by(Unit.id)
+        .group_by(col(Unit.id))
         .order_by(func.min(ProbationLedger.end_date), col(Unit.name))
         .limit(limit)
     ).all()
@@ -291,7 +298,9 @@ def count_overdue_units(session: Session, scope: Unit, today: date) -> int:
 def ending_by_month(session: Session, unit: Unit, first: date, last: date) -> dict[date, tuple[int, int]]:
     """Per month of the probation's end: (members whose probation ends then, recognised of them)."""
     rows = session.exec(
-        select(ProbationRollup.end_date, ProbationRollup.ending, ProbationRollup.recognized).where(
+        select(
+            col(ProbationRollup.end_date), col(ProbationRollup.ending), col(ProbationRollup.recognized)
+        ).where(
             ProbationRollup.unit_id == unit.id,
             ProbationRollup.end_date >= month_start(first),
             ProbationRollup.end_date <= month_end(last),
@@ -315,7 +324,7 @@ def due_cells(session: Session, first: date, last: date) -> list[tuple[Unit, int
             ProbationLedger.end_date <= last,
             col(Unit.merged_into_id).is_(None),
         )
-        .group_by(Unit.id)
+        .group_by(col(Unit.id))
         .order_by(col(Unit.path))
     ).all()
     return [(unit, int(n)) for unit, n in rows if n]

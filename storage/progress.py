@@ -157,7 +157,7 @@ def _targets(
 def subtree_figure(session: Session, unit: Unit, kind: FigureKind, as_of: date) -> Figure | None:
     """The unit's latest entered figure; without one, the sum of the nearest figures below it."""
     rows = session.exec(
-        select(Unit.path, UnitFigure.value, UnitFigure.as_of)
+        select(col(Unit.path), col(UnitFigure.value), col(UnitFigure.as_of))
         .join(Unit, col(Unit.id) == UnitFigure.unit_id)
         .where(col(Unit.path).startswith(unit.path), UnitFigure.kind == kind.value, UnitFigure.as_of <= as_of)
         .order_by(col(UnitFigure.as_of), col(UnitFigure.id))
@@ -253,13 +253,13 @@ def unit_progress(
             by_window.setdefault((target.start_date, min(end, target.end_date)), []).append(target)
         for (first, last), group in by_window.items():
             months = _months(first, last)
-            totals = (
+            window_totals = (
                 kid_totals
                 if months == window_months
                 else sum_totals_at(session, sorted({t.unit_id for t in group}), *months, last)
             )
             for target in group:
-                achieved[target.id or 0] = totals.get(target.unit_id, Totals()).admissions
+                achieved[target.id or 0] = window_totals.get(target.unit_id, Totals()).admissions
         for kid in kids:
             progress.children.append(
                 UnitProgress(
@@ -312,12 +312,12 @@ def _silent_cells(session: Session, unit: Unit, month: date, limit: int) -> list
     """
     if unit.is_leaf:
         return [unit.name] if unit.merged_into_id is None else []
-    rollup = and_(SubtreeMonthRollup.unit_id == Unit.id, SubtreeMonthRollup.month == month)
+    rollup = and_(col(SubtreeMonthRollup.unit_id) == col(Unit.id), col(SubtreeMonthRollup.month) == month)
     found: list[str] = []
     stack = [unit.id or 0]  # depth first: a few names come from one branch, in few queries
     while stack and len(found) < limit:
         rows = session.exec(
-            select(  # type: ignore[call-overload]
+            select(  # type: ignore[call-overload]  # sqlmodel types select for up to 4 columns
                 Unit.id, Unit.name, Unit.is_leaf, Unit.cells, SubtreeMonthRollup.reports,
                 SubtreeMonthRollup.cells_reported,
             )

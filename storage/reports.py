@@ -85,56 +85,49 @@ MAX_CLASSES_PER_CELL = 50
 MAX_NAMES = 1000  # the column's length
 
 
-def _thousands(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
-
-
 def _plausible(what: str, value: int | None, per_cell: int, unit: Unit) -> None:
     limit = per_cell * max(1, unit.cells)
     if value is not None and value > limit:
-        raise InvalidInput(
-            f"{what} ({_thousands(value)}) quá lớn cho một báo cáo của {unit.name} "
-            f"(tối đa {_thousands(limit)}); đồng chí kiểm tra lại số liệu."
-        )
+        raise InvalidInput(f"storage.report.too_large.{what}", value=value, unit=unit.name, high=limit)
 
 
 def check(report: ReportInput) -> None:
     if report.period_end < report.period_start:
-        raise InvalidInput("Kỳ báo cáo không hợp lệ: ngày kết thúc trước ngày bắt đầu.")
+        raise InvalidInput("storage.report.period_reversed")
     if (
         report.admission is None
         and report.attendance is None
         and report.classes_opened == 0
         and report.recognition is None
     ):
-        raise InvalidInput("Báo cáo không có số liệu nào.")
+        raise InvalidInput("storage.report.empty")
     admission = report.admission
     if admission is not None:
         if admission.count < 0:
-            raise InvalidInput("Số đảng viên kết nạp không được âm.")
+            raise InvalidInput("storage.report.negative_admissions")
         for name in BREAKDOWN_FIELDS:
             value = getattr(admission, name)
             if value is not None and not 0 <= value <= admission.count:
-                raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+                raise InvalidInput("storage.report.breakdown_above_count")
         if admission.names is not None and len(admission.names) > MAX_NAMES:
-            raise InvalidInput(f"Danh sách tên dài quá {MAX_NAMES} ký tự.")
+            raise InvalidInput("storage.report.names_too_long", high=MAX_NAMES)
     for _, value in report.extra_breakdowns:
         if admission is None or not 0 <= value <= admission.count:
-            raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+            raise InvalidInput("storage.report.extra_above_count")
     attendance = report.attendance
     if attendance is not None:
         for value in (attendance.sent, attendance.completed):
             if value is not None and value < 0:
-                raise InvalidInput("Số quần chúng không được âm.")
+                raise InvalidInput("storage.report.negative_candidates")
     if report.classes_opened < 0:
-        raise InvalidInput("Số lớp không được âm.")
+        raise InvalidInput("storage.report.negative_classes")
     unit = report.unit
     if admission is not None:
-        _plausible("Số đảng viên kết nạp", admission.count, MAX_ADMISSIONS_PER_CELL, unit)
+        _plausible("admissions", admission.count, MAX_ADMISSIONS_PER_CELL, unit)
     if attendance is not None:
-        _plausible("Số quần chúng được cử đi học", attendance.sent, MAX_CANDIDATES_PER_CELL, unit)
-        _plausible("Số quần chúng học xong lớp", attendance.completed, MAX_CANDIDATES_PER_CELL, unit)
-    _plausible("Số lớp bồi dưỡng nhận thức", report.classes_opened, MAX_CLASSES_PER_CELL, unit)
+        _plausible("sent", attendance.sent, MAX_CANDIDATES_PER_CELL, unit)
+        _plausible("completed", attendance.completed, MAX_CANDIDATES_PER_CELL, unit)
+    _plausible("classes", report.classes_opened, MAX_CLASSES_PER_CELL, unit)
 
 
 def _totals(
@@ -362,7 +355,7 @@ def withdraw_report(
     assert unit is not None
     # A locked month refuses before anything is written.
     workflow.check_open(session, unit, report.period_start, report.period_end, account_id=account_id, now=now)
-    changed = session.execute(
+    changed = session.exec(
         update(Report)
         .where(col(Report.id) == report.id, col(Report.status) == ReportStatus.confirmed.value)
         .values(
@@ -372,8 +365,8 @@ def withdraw_report(
             updated_at=now,
         )
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise AlreadyWithdrawn(f"Báo cáo {report.receipt_code} đã được rút trước đó.")
+    if changed.rowcount != 1:
+        raise AlreadyWithdrawn("storage.report.already_withdrawn", receipt=report.receipt_code or "")
     admission, attendance, classes = stored_facts(session, report)
     rollups.apply(
         session,

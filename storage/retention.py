@@ -48,7 +48,7 @@ def prune(session: Session, *, now: datetime, policy: Retention) -> dict[str, in
     """Delete what the policy no longer keeps; returns how many rows went, per table."""
     deliveries = now - policy.deliveries
     removed = {
-        "inboxupdate": session.execute(
+        "inboxupdate": session.exec(
             delete(InboxUpdate).where(
                 or_(
                     col(InboxUpdate.processed_at) < deliveries,
@@ -59,18 +59,18 @@ def prune(session: Session, *, now: datetime, policy: Retention) -> dict[str, in
                     ),
                 )
             )
-        ).rowcount,  # type: ignore[attr-defined]
-        "processeddelivery": session.execute(
+        ).rowcount,
+        "processeddelivery": session.exec(
             delete(ProcessedDelivery).where(col(ProcessedDelivery.at) < deliveries)
-        ).rowcount,  # type: ignore[attr-defined]
-        "conversation": session.execute(
+        ).rowcount,
+        "conversation": session.exec(
             delete(Conversation).where(col(Conversation.updated_at) < now - policy.conversations)
-        ).rowcount,  # type: ignore[attr-defined]
-        "outboxmessage": session.execute(
+        ).rowcount,
+        "outboxmessage": session.exec(
             delete(OutboxMessage).where(
                 col(OutboxMessage.created_at) < now - policy.outbox, col(OutboxMessage.status).in_(FINISHED)
             )
-        ).rowcount,  # type: ignore[attr-defined]
-        "exportfile": session.execute(delete(ExportFile).where(col(ExportFile.expires_at) < now)).rowcount,  # type: ignore[attr-defined]
+        ).rowcount,
+        "exportfile": session.exec(delete(ExportFile).where(col(ExportFile.expires_at) < now)).rowcount,
     }
     return removed

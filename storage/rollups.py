@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from functools import cache
 
+import sqlalchemy
 from sqlalchemy import Table, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,7 +54,7 @@ def apply(session: Session, *, unit_ids: list[int], month: date, delta: Totals) 
         return
     values = asdict(delta)
     rows = [{"unit_id": uid, "month": month, **values} for uid in unit_ids]
-    table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]
+    table = SubtreeMonthRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     session.execute(adding_upsert(session, table, ("unit_id", "month"), TOTAL_FIELDS), rows)
 
 
@@ -83,15 +84,18 @@ def sum_totals_by_unit(
 ) -> dict[int, Totals]:
     if not unit_ids:
         return {}
-    query = select(SubtreeMonthRollup.unit_id, *_SUMS).where(col(SubtreeMonthRollup.unit_id).in_(unit_ids))
+    # SQLAlchemy's select: sqlmodel's is typed for a fixed number of columns, not a list spread into it.
+    query = sqlalchemy.select(col(SubtreeMonthRollup.unit_id), *_SUMS).where(
+        col(SubtreeMonthRollup.unit_id).in_(unit_ids)
+    )
     if first_month is not None:
-        query = query.where(SubtreeMonthRollup.month >= first_month)
+        query = query.where(col(SubtreeMonthRollup.month) >= first_month)
     if last_month is not None:
-        query = query.where(SubtreeMonthRollup.month <= last_month)
-    query = query.group_by(SubtreeMonthRollup.unit_id)
+        query = query.where(col(SubtreeMonthRollup.month) <= last_month)
+    query = query.group_by(col(SubtreeMonthRollup.unit_id))
     return {
         row[0]: Totals(**{name: int(value) for name, value in zip(TOTAL_FIELDS, row[1:], strict=True)})
-        for row in session.exec(query).all()  # type: ignore[call-overload]
+        for row in session.execute(query).all()
     }
 
 

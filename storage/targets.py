@@ -27,19 +27,15 @@ def set_target(
 ) -> Target:
     """Add a target, or replace the one with the same unit, metric, window and source."""
     if end < start:
-        raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu.")
+        raise InvalidInput("storage.target.end_before_start")
     if value < 0:
-        raise InvalidInput("Chỉ tiêu không được âm.")
+        raise InvalidInput("storage.target.negative")
     if max_value is not None and max_value < value:
-        raise InvalidInput("Mức tối đa (--max) phải không nhỏ hơn mức tối thiểu (--value).")
+        raise InvalidInput("storage.target.max_below_value", value=value, max_value=max_value)
     if max(value, max_value or 0) > MAX_TARGET:
-        raise InvalidInput(
-            f"Chỉ tiêu quá lớn: tối đa {MAX_TARGET:,} (cả nước có khoảng 5,6 triệu đảng viên).".replace(
-                ",", "."
-            )
-        )
+        raise InvalidInput("storage.target.too_large", high=MAX_TARGET)
     if len(source) > MAX_SOURCE:
-        raise InvalidInput(f"Nguồn chỉ tiêu dài {len(source)} ký tự, tối đa {MAX_SOURCE} ký tự.")
+        raise InvalidInput("storage.target.source_too_long", length=len(source), high=MAX_SOURCE)
     target = session.exec(
         select(Target).where(
             Target.unit_id == unit.id,
@@ -51,6 +47,7 @@ def set_target(
     ).first()
     now = utcnow()
     if target is None:
+        assert unit.id is not None  # a stored unit
         target = Target(
             unit_id=unit.id,
             metric=metric.value,

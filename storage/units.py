@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy
 from sqlalchemy import and_, exists, or_, update
 from sqlmodel import Session, col, select
 
@@ -54,11 +55,9 @@ def read_units_csv(text: str) -> list[UnitRow]:
     try:
         header = next(reader)
     except StopIteration:
-        raise InvalidInput("Tệp trống: cần dòng tiêu đề code,name,parent_code,level.") from None
+        raise InvalidInput("storage.units.empty_file") from None
     if tuple(h.strip().lower() for h in header) != CSV_COLUMNS:
-        raise InvalidInput(
-            f"Dòng 1: tiêu đề phải là code,name,parent_code,level (nhận được: {','.join(header)})."
-        )
+        raise InvalidInput("storage.units.bad_header", header=",".join(header))
     rows: list[UnitRow] = []
     seen: set[str] = set()
     for record in reader:
@@ -66,19 +65,19 @@ def read_units_csv(text: str) -> list[UnitRow]:
         if not any(field.strip() for field in record):
             continue
         if len(record) != 4:
-            raise InvalidInput(f"Dòng {line}: cần đúng 4 cột, có {len(record)}.")
+            raise InvalidInput("storage.units.columns", line=str(line), count=len(record))
         code, name, parent_code, level = (field.strip() for field in record)
         problem = field_problem(code, name, level)
         if problem is not None:
-            raise InvalidInput(f"Dòng {line}: {problem}")
+            raise InvalidInput("storage.units.line_problem", line=str(line), problem=problem)
         if code in seen:
-            raise InvalidInput(f"Dòng {line}: mã '{code}' bị trùng trong tệp.")
+            raise InvalidInput("storage.units.duplicate", line=str(line), code=code)
         if parent_code == code:
-            raise InvalidInput(f"Dòng {line}: đơn vị '{code}' không thể là cấp trên của chính nó.")
+            raise InvalidInput("storage.units.own_parent", line=str(line), code=code)
         seen.add(code)
         rows.append(UnitRow(line, code, name, parent_code, level))
     if not rows:
-        raise InvalidInput("Tệp không có đơn vị nào.")
+        raise InvalidInput("storage.units.no_units")
     return rows
 
 
@@ -124,7 +123,9 @@ def import_units(session: Session, rows: list[UnitRow]) -> tuple[int, int]:
     """
     problems = check_units(session, rows)
     if problems:
-        raise InvalidInput("\n".join(f"Dòng {line}: {message}" for line, message in problems))
+        raise InvalidInput(
+            "storage.units.problems", lines="\n".join(f"Dòng {line}: {message}" for line, message in problems)
+        )
     existing = {u.code: u for u in session.exec(select(Unit)).all()}
     in_file = {row.code: row for row in rows}
     # Order parents before children (check_units found no cycle).
@@ -173,7 +174,7 @@ def create_unit(
 ) -> Unit:
     problem = field_problem(code, name, level)
     if problem is not None:
-        raise InvalidInput(problem[0].upper() + problem[1:])
+        raise InvalidInput("storage.units.field_problem", problem=problem[0].upper() + problem[1:])
     unit = Unit(
         code=code,
         name=name,
@@ -206,7 +207,7 @@ def refresh_leaves(session: Session) -> None:
     takes 1 from the cell count of every subtree it is in, so `Unit.cells` stays right.
     """
     session.flush()
-    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]
+    child = Unit.__table__.alias("child")  # type: ignore[attr-defined]  # set by SQLModel, not declared
     has_children = exists().where(child.c.parent_id == Unit.id, child.c.merged_into_id.is_(None))
     flipped = session.execute(
         select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id).where(
@@ -230,7 +231,12 @@ def refresh_leaves(session: Session) -> None:
 def recount_cells(session: Session) -> None:
     """Count the cells of every subtree afresh (after an import; or to repair) and store what differs."""
     session.flush()
-    rows = session.execute(select(Unit.id, Unit.path, Unit.is_leaf, Unit.merged_into_id, Unit.cells)).all()
+    # SQLAlchemy's select: sqlmodel's is typed for up to four columns.
+    rows = session.execute(
+        sqlalchemy.select(
+            col(Unit.id), col(Unit.path), col(Unit.is_leaf), col(Unit.merged_into_id), col(Unit.cells)
+        )
+    ).all()
     counts = {row[0]: 0 for row in rows}
     for _, path, is_leaf, merged_into_id, _ in rows:
         if is_leaf and merged_into_id is None:
@@ -272,7 +278,7 @@ def _path_ids(path: str) -> list[int]:
 def get_by_code(session: Session, code: str) -> Unit:
     unit = session.exec(select(Unit).where(Unit.code == code)).first()
     if unit is None:
-        raise NotFound(f"Không có đơn vị mã '{code}'.")
+        raise NotFound("storage.units.not_found", code=code)
     return unit
 
 
@@ -333,7 +339,7 @@ def move_unit(
     from storage import extra_breakdowns, probation, workflow  # they import this module
 
     if new_parent.path.startswith(unit.path):
-        raise InvalidInput(f"Không thể chuyển '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
+        raise InvalidInput("storage.units.move_into_own_subtree", code=unit.code)
     if unit.parent_id == new_parent.id:
         return
     old_ancestors = ancestor_ids(unit)[:-1]
@@ -388,13 +394,11 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
     audit trail stays readable.
     """
     if unit.id == into.id or into.path.startswith(unit.path):
-        raise InvalidInput(f"Không thể sáp nhập '{unit.code}' vào chính nó hoặc đơn vị cấp dưới của nó.")
+        raise InvalidInput("storage.units.merge_into_own_subtree", code=unit.code)
     if unit.merged_into_id is not None:
-        raise InvalidInput(f"Đơn vị '{unit.code}' đã được sáp nhập trước đó.")
+        raise InvalidInput("storage.units.already_merged", code=unit.code)
     if into.merged_into_id is not None:
-        raise InvalidInput(
-            f"Đơn vị '{into.code}' đã được sáp nhập vào đơn vị khác; hãy chọn đơn vị đang hoạt động."
-        )
+        raise InvalidInput("storage.units.into_merged", code=into.code)
     move_unit(session, unit, into, account_id=account_id, on=on, into=into)
     for child in children(session, unit):
         move_unit(session, child, into, account_id=account_id, on=on)
@@ -414,5 +418,5 @@ def merge_unit(session: Session, unit: Unit, into: Unit, *, on: date, account_id
 def get_by_id(session: Session, unit_id: int) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise NotFound(f"Không có đơn vị số {unit_id}.")
+        raise NotFound("storage.units.not_found_id", unit_id=str(unit_id))
     return unit

@@ -22,7 +22,7 @@ def _hash(token: str) -> str:
 def create_login(session: Session, account: Account, *, now: datetime, ttl: timedelta) -> str:
     """A new one-time login token for the account (the caller puts it in a link)."""
     token = secrets.token_urlsafe(32)
-    session.exec(delete(WebLogin).where(col(WebLogin.expires_at) < now))  # type: ignore[call-overload]
+    session.exec(delete(WebLogin).where(col(WebLogin.expires_at) < now))
     session.add(
         WebLogin(token_hash=_hash(token), account_id=account.id or 0, created_at=now, expires_at=now + ttl)
     )
@@ -55,7 +55,7 @@ def redeem_login(session: Session, token: str, *, now: datetime, ttl: timedelta)
     row.used_at = now
     session.add(row)
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
     session.add(
         WebSession(
             token_hash=_hash(cookie),
@@ -84,8 +84,8 @@ def find_session(session: Session, token: str, *, now: datetime) -> tuple[WebSes
 
 
 def end_session(session: Session, token: str) -> None:
-    session.exec(delete(WebSession).where(col(WebSession.token_hash) == _hash(token)))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.token_hash) == _hash(token)))
 
 
 def end_sessions(session: Session, account_id: int) -> None:
-    session.exec(delete(WebSession).where(col(WebSession.account_id) == account_id))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.account_id) == account_id))

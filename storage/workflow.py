@@ -93,11 +93,11 @@ def set_setting(
         ("year_deadline_day", year_deadline_day, 28),
     ):
         if value is not None and not 1 <= value <= top:
-            raise InvalidInput(f"{name}: cần một ngày từ 1 đến {top} (mọi tháng đều có).")
+            raise InvalidInput(f"storage.workflow.{name}", high=top)
     if grace_days is not None and not 0 <= grace_days <= 366:
-        raise InvalidInput("Số ngày gia hạn phải từ 0 đến 366.")
+        raise InvalidInput("storage.workflow.grace_days", low=0, high=366)
     if remind_days is not None and not 0 <= remind_days <= 28:
-        raise InvalidInput("Số ngày nhắc trước hạn phải từ 0 đến 28.")
+        raise InvalidInput("storage.workflow.remind_days", low=0, high=28)
     now = now or utcnow()
     current = setting_for(session, unit)
     session.info.pop("workflow_settings", None)
@@ -236,9 +236,7 @@ def check_open(
     if row is not None and row.reopened_until is not None and _aware(row.reopened_until) > now:
         return
     raise PeriodLocked(
-        f"Kỳ báo cáo tháng {end:%m/%Y} đã khóa sổ từ ngày {closes:%d/%m/%Y} (hạn báo cáo "
-        f"{deadline_for(setting, start, end):%d/%m/%Y}). Đề nghị Ban Tổ chức cấp trên mở lại kỳ cho "
-        "đơn vị (lệnh /moky)."
+        "storage.workflow.locked", month=end, closes=closes, deadline=deadline_for(setting, start, end)
     )
 
 
@@ -247,7 +245,7 @@ def reopen(
 ) -> datetime:
     """Open a closed month again for one unit, for `days` days; returns when it closes again."""
     if days < 1:
-        raise InvalidInput("Số ngày mở lại phải từ 1 trở lên.")
+        raise InvalidInput("storage.workflow.reopen_days")
     first = month_start(month)
     row = session.get(UnitPeriod, (unit.id, first)) or UnitPeriod(unit_id=unit.id or 0, month=first)
     row.reopened_until = now + timedelta(days=days)
@@ -314,9 +312,9 @@ def apply_to(session: Session, unit_ids: list[int], month: date, delta: Contribu
 
 
 @cache
-def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+def _upsert(dialect: str):
     """One statement, executed with many rows: compiled once (a VALUES list per call is compiled anew)."""
-    table = WorkflowRollup.__table__  # type: ignore[attr-defined]
+    table = WorkflowRollup.__table__  # type: ignore[attr-defined]  # set by SQLModel, not declared
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(table)
     fields = list(asdict(Contribution()))
@@ -388,11 +386,11 @@ def decide(
         select(UnitPeriod).where(UnitPeriod.unit_id == unit.id, UnitPeriod.month == first).with_for_update()
     ).first()
     if row is None or row.reports <= 0:
-        raise NotFound(f"{unit.name} chưa có báo cáo tháng {first:%m/%Y}.")
+        raise NotFound("storage.workflow.no_report", unit=unit.name, month=first)
     if row.review == ReviewStatus.none:
-        raise InvalidInput(f"Báo cáo tháng {first:%m/%Y} của {unit.name} không cần duyệt.")
+        raise InvalidInput("storage.workflow.no_review_needed", unit=unit.name, month=first)
     if not approve and not (note or "").strip():
-        raise InvalidInput("Trả lại báo cáo cần nêu lý do.")
+        raise InvalidInput("storage.workflow.return_needs_note")
     before = _contribution(row, unit)
     row.review = ReviewStatus.approved.value if approve else ReviewStatus.returned.value
     row.note = None if approve else (note or "").strip()[:1000]
@@ -532,9 +530,9 @@ def timeliness(session: Session, unit: Unit, months: list[date]) -> list[Timelin
     """
     firsts = [month_start(m) for m in months]
     setting = setting_for(session, unit)
-    reported = dict(
+    reported: dict[date, int] = dict(
         session.exec(
-            select(SubtreeMonthRollup.month, SubtreeMonthRollup.cells_reported).where(
+            select(col(SubtreeMonthRollup.month), col(SubtreeMonthRollup.cells_reported)).where(
                 SubtreeMonthRollup.unit_id == unit.id, col(SubtreeMonthRollup.month).in_(firsts)
             )
         ).all()

@@ -129,7 +129,7 @@ def browser(site: Demo) -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def page(browser, site: Demo):  # type: ignore[no-untyped-def]
+def page(browser, site: Demo):
     tab = browser.new_page()
     tab.goto(site.link())
     tab.get_by_role("button", name="Đăng nhập").click()
@@ -137,13 +137,13 @@ def page(browser, site: Demo):  # type: ignore[no-untyped-def]
     return tab
 
 
-def shot(tab, name: str, *, full: bool = True) -> None:  # type: ignore[no-untyped-def]
+def shot(tab, name: str, *, full: bool = True) -> None:
     if os.environ.get("TIENDO_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
 
 
-def test_login_by_link_shows_the_article(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_login_by_link_shows_the_article(page, site: Demo) -> None:
     headline = page.locator("#headline").inner_text()
     assert "đã kết nạp 539 đảng viên" in headline and "89,8%" in headline and "82,9%" in headline
     body = page.locator("main").inner_text()
@@ -154,7 +154,7 @@ def test_login_by_link_shows_the_article(page, site: Demo) -> None:  # type: ign
     shot(page, "tien-do-huyen")
 
 
-def test_a_used_link_does_not_open_a_second_browser(browser, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_used_link_does_not_open_a_second_browser(browser, site: Demo) -> None:
     link = site.link()
     first = browser.new_page()
     first.goto(link)
@@ -167,7 +167,7 @@ def test_a_used_link_does_not_open_a_second_browser(browser, site: Demo) -> None
     again.close()
 
 
-def test_drill_down_to_kien_khe_and_back(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_drill_down_to_kien_khe_and_back(page, site: Demo) -> None:
     page.get_by_role("link", name="Đảng bộ thị trấn Kiện Khê").click()
     assert "đã kết nạp 36 đảng viên" in page.locator("#headline").inner_text()
     assert "Tôn giáo" in page.locator("table.shares").inner_text()
@@ -184,7 +184,7 @@ def test_drill_down_to_kien_khe_and_back(page, site: Demo) -> None:  # type: ign
     assert "168 đảng viên từ 01/01/2023" in page.locator("#headline").inner_text()
 
 
-def test_change_period_and_sort(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_change_period_and_sort(page, site: Demo) -> None:
     page.get_by_role("link", name="nhiệm kỳ", exact=True).click()
     assert "nhiệm kỳ 01/07/2020–30/06/2025" in page.locator("#period-label").inner_text()
     page.locator("#children thead").get_by_role("link", name="Đơn vị").click()
@@ -192,7 +192,7 @@ def test_change_period_and_sort(page, site: Demo) -> None:  # type: ignore[no-un
     assert names == sorted(names)
 
 
-def test_download_excel_of_what_is_on_screen(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_download_excel_of_what_is_on_screen(page, site: Demo) -> None:
     from openpyxl import load_workbook
 
     with page.expect_download() as download:
@@ -206,7 +206,7 @@ def test_download_excel_of_what_is_on_screen(page, site: Demo) -> None:  # type:
     assert names[start + 1 : start + 1 + len(shown)] == shown
 
 
-def test_import_with_errors_lists_them_all_then_a_good_file(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_import_with_errors_lists_them_all_then_a_good_file(page, site: Demo) -> None:
     bad = site.folder / "don-vi-loi.csv"
     bad.write_bytes(
         (
@@ -230,14 +230,15 @@ def test_import_with_errors_lists_them_all_then_a_good_file(page, site: Demo) ->
         assert session.exec(select(Unit).where(Unit.code == "TL-KK-05")).first() is None
 
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     good = site.folder / "chi-tieu.xlsx"
     workbook = Workbook()
-    workbook.active.append(
-        ["Mã đơn vị", "Loại chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu", "Tối đa", "Nguồn"]
-    )
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
+    sheet.append(["Mã đơn vị", "Loại chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu", "Tối đa", "Nguồn"])
     for i in range(1, 5):
-        workbook.active.append(
+        sheet.append(
             [f"TL-KK-0{i}", "kết nạp", datetime(2024, 1, 1), datetime(2024, 12, 31), 3, None, "Kế hoạch 2024"]
         )
     workbook.save(good)
@@ -253,7 +254,7 @@ def test_import_with_errors_lists_them_all_then_a_good_file(page, site: Demo) ->
         assert len(session.exec(select(Target).where(Target.source == "Kế hoạch 2024")).all()) == 4
 
 
-def test_invite_cards_for_a_subtree(page, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_invite_cards_for_a_subtree(page, site: Demo) -> None:
     page.goto(f"{site.url}/web/admin")
     page.locator("#invites select[name=unit]").select_option(label="Đảng bộ thị trấn Kiện Khê")
     page.locator("#invites button").click()
@@ -267,7 +268,7 @@ def test_invite_cards_for_a_subtree(page, site: Demo) -> None:  # type: ignore[n
     assert "Chi bộ tổ dân phố 1 Kiện Khê" in reply
 
 
-def test_reports_page_and_a_phone_screen(page, browser, site: Demo) -> None:  # type: ignore[no-untyped-def]
+def test_reports_page_and_a_phone_screen(page, browser, site: Demo) -> None:
     page.goto(f"{site.url}/web/reports")
     assert page.locator("#reports tbody tr").count() == 50
     shot(page, "bao-cao", full=False)

@@ -465,7 +465,7 @@ def test_a_campaign_composed_late_in_the_month_uses_that_days_figures(
     with database.session() as session:
         texts = {m.account_id: m.text for m in session.exec(select(OutboxMessage)).all()}
         secretary = units.get_by_code(session, tree.cell_b)
-        account_ids = {a.channel_user_id: a.id for a in session.exec(select(Account)).all()}
+        account_ids = {a.channel_user_id: a.id or 0 for a in session.exec(select(Account)).all()}
     to_secretary, to_staff = texts[account_ids[str(SECRETARY_B)]], texts[account_ids[str(STAFF)]]
     assert "Tính đến ngày 28/11/2023, đơn vị đã kết nạp 2/2 đảng viên, đạt 100,0%" in to_secretary
     assert "chậm" not in to_secretary.lower() and "cần kết nạp thêm" not in to_secretary

@@ -55,7 +55,7 @@ async def test_crash_mid_confirmation_stores_nothing_and_a_second_press_stores_o
     confirm = bot.last_buttons(SECRETARY)["Xác nhận"]
     original = reports.confirm_report
 
-    def dies_before_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def dies_before_commit(*args, **kwargs):
         original(*args, **kwargs)  # the report and rollups are written in the transaction...
         raise RuntimeError("process killed")  # ...which never commits
 
@@ -78,7 +78,7 @@ async def test_database_away_for_a_moment_is_retried(
     failures = {"left": 2}
     original = conversation.handle
 
-    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def flaky(*args, **kwargs):
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("SELECT 1", {}, Exception("connection refused"))

@@ -90,6 +90,7 @@ def run_without_driver(tmp_path: Path, database_url: str, *args: str) -> subproc
 
 def test_without_the_driver_sqlite_works_and_postgresql_says_what_to_install(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/tiendo.db"
+    args: tuple[str, ...]
     for args in (("migrate",), ("demo",), ("progress", "--today", "2023-11-01")):
         done = run_without_driver(tmp_path, database, *args)
         assert done.returncode == 0, done.stderr
@@ -107,7 +108,7 @@ def test_without_the_driver_sqlite_works_and_postgresql_says_what_to_install(tmp
 
 
 @pytest.fixture
-def tiendo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def tiendo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     """`tiendo …` in-process against the given database."""
     from bot.cli import main
 
@@ -122,7 +123,7 @@ def tiendo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.Captu
     return run
 
 
-def test_migrate_says_what_it_did(tiendo, empty_database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_says_what_it_did(tiendo, empty_database_url: str) -> None:
     from alembic import command
 
     from storage.db import Database, migration_config
@@ -143,13 +144,13 @@ def test_migrate_says_what_it_did(tiendo, empty_database_url: str) -> None:  # t
         assert "@" not in out  # host, port and name: never the user and password
 
 
-def test_migrate_creates_an_empty_database(tiendo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_creates_an_empty_database(tiendo, tmp_path: Path) -> None:
     code, out, err = tiendo(f"sqlite:///{tmp_path}/new/tiendo.db", "migrate")
     assert code == 0, err
     assert out.startswith(f"Đã tạo các bảng của cơ sở dữ liệu {tmp_path}/new/tiendo.db, phiên bản 0")
 
 
-def test_backup_into_a_folder_keeps_the_last_days(tiendo, database_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_backup_into_a_folder_keeps_the_last_days(tiendo, database_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "backups"
     folder.mkdir()
     suffix = "db" if database_url.startswith("sqlite") else "dump"
@@ -171,7 +172,7 @@ def test_backup_into_a_folder_keeps_the_last_days(tiendo, database_url: str, tmp
     assert code == 0, err
 
 
-def test_backup_folder_created_private_and_mistakes_refused(tiendo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_backup_folder_created_private_and_mistakes_refused(tiendo, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/tiendo.db"
     assert tiendo(database, "migrate")[0] == 0
     code, _, err = tiendo(database, "backup", str(tmp_path / "new-folder"), "--keep-days", "7")
@@ -184,7 +185,7 @@ def test_backup_folder_created_private_and_mistakes_refused(tiendo, tmp_path: Pa
     assert code == 1 and "--keep-days cần từ 1 ngày" in err
 
 
-def test_a_failed_backup_leaves_no_file_that_looks_like_one(tiendo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_backup_leaves_no_file_that_looks_like_one(tiendo, tmp_path: Path) -> None:
     if not any(Path("/usr/lib/postgresql").glob("*/bin/pg_dump")) and not shutil.which("pg_dump"):
         pytest.skip("pg_dump is not installed")
     folder = tmp_path / "backups"
@@ -193,7 +194,7 @@ def test_a_failed_backup_leaves_no_file_that_looks_like_one(tiendo, tmp_path: Pa
     assert list(folder.iterdir()) == []  # neither a backup's name nor a partial copy
 
 
-def _days_ago(days: int):  # type: ignore[no-untyped-def]
+def _days_ago(days: int):
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 

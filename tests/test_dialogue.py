@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.channels.telegram import build_application
 from handlers import conversation
@@ -335,7 +335,7 @@ async def test_correction_replaces_the_report_everywhere(
         old_report = session.exec(select(Report).where(Report.receipt_code == old)).one()
         new_report = session.exec(select(Report).where(Report.receipt_code == new)).one()
         assert old_report.status == ReportStatus.withdrawn and new_report.supersedes_id == old_report.id
-        actions = session.exec(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        actions = session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all()
         assert "report.correct" in actions
     staff_view = await bot.send(STAFF, "/tiendo")
     assert "đã kết nạp 3 đảng viên" in staff_view[0]
@@ -723,8 +723,9 @@ async def test_several_facts_are_read_back_together_and_stored_as_separate_repor
     again = await bot.press(SECRETARY, confirm_data)
     assert "đã được ghi nhận trước đó" in again[0] and again[0].count("BN-") == 2
     with database.session() as session:
-        stored = session.exec(select(Report).order_by(Report.id)).all()
-        assert [(r.period_start.month, r.idempotency_key.count(":")) for r in stored] == [(9, 1), (10, 2)]
+        stored = session.exec(select(Report).order_by(col(Report.id))).all()
+        keys = [(r.period_start.month, (r.idempotency_key or "").count(":")) for r in stored]
+        assert keys == [(9, 1), (10, 2)]
     assert sorted(e.month.month for e in entries(database)) == [9, 10]
     assert admissions(database, tree.commune) == 3
 
@@ -863,7 +864,7 @@ async def test_answers_for_one_period_of_several(
     naming its month is an answer; one too large for this month is taken for nothing."""
     facts = two_months("", date(2023, 11, 15)).facts
     plain = ParseResult(
-        "report", facts=tuple(Fact(f.period, AdmissionFacts(f.admission.count)) for f in facts)
+        "report", facts=tuple(Fact(f.period, AdmissionFacts(f.admission.count)) for f in facts if f.admission)
     )
     monkeypatch.setattr(conversation, "parse_message", lambda text, today: plain)
     first = await bot.send(SECRETARY, "tháng 9 kết nạp 1, tháng 10 kết nạp 2")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docx import Document
@@ -146,8 +147,8 @@ def test_the_briefing_shows_the_figures_of_tiendo(
 
 def test_the_statistics_add_up_as_tiendo(loaded: Services, database: Database) -> None:
     replies = say(loaded, "/xuat thongke năm 2023")
-    sheet = load_workbook(io.BytesIO(replies[0].files[0].data)).active
-    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    sheet = load_workbook(io.BytesIO(replies[0].files[0].data))["Thống kê"]
+    rows: list[list[Any]] = [list(row) for row in sheet.iter_rows(values_only=True)]
     header = next(i for i, r in enumerate(rows) if r[0] == "STT")
     body = [r for r in rows[header + 2 :] if isinstance(r[0], int)]
     total = next(r for r in rows if r[1] == "Tổng cộng")

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from matplotlib.image import imread
 from openpyxl import load_workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import demo
@@ -47,7 +46,7 @@ def open_workbook(data: dict[str, Any]) -> Any:
     return load_workbook(BytesIO(progress_workbook(data)))
 
 
-def table(ws: Worksheet) -> dict[str, dict[str, Cell]]:
+def table(ws: Worksheet) -> dict[str, dict[str, Any]]:
     """Rows by the name in the second column, cells by header ("THPT trở lên Tỷ lệ" under a group)."""
     top = next(row for row in range(1, ws.max_row + 1) if ws.cell(row, 1).value == "STT")
     two_rows = f"A{top}:A{top + 1}" in {str(r) for r in ws.merged_cells.ranges}
@@ -58,15 +57,15 @@ def table(ws: Worksheet) -> dict[str, dict[str, Cell]]:
         if not two_rows or below is None:
             headers.append(str(above))
             continue
-        group = above or group  # a merged group header has its text in its first cell only
+        group = str(above) if above else group  # a merged group header has its text in its first cell only
         headers.append(f"{group} {below}")
     first = top + 2 if two_rows else top + 1
-    rows: dict[str, dict[str, Cell]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for row in range(first, ws.max_row + 1):
         name = ws.cell(row, 2).value
         if name is None or name == "Chỉ số":  # the end of the table
             break
-        rows[name] = {header: ws.cell(row, column) for column, header in enumerate(headers, start=1)}
+        rows[str(name)] = {header: ws.cell(row, column) for column, header in enumerate(headers, start=1)}
     return rows
 
 

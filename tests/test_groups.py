@@ -178,7 +178,7 @@ async def zalo_channel(zalo: FakeZaloServer, services: Services) -> AsyncIterato
     await channel.close()
 
 
-async def say(zalo: FakeZaloServer, channel: ZaloChannel, update: dict | None) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+async def say(zalo: FakeZaloServer, channel: ZaloChannel, update: dict | None) -> list[tuple[str, str]]:
     """Handle one update; returns (chat, text) of what the bot sent in answer."""
     assert update is not None
     before = len(zalo.sent_texts())
@@ -275,7 +275,7 @@ def test_an_administrator_binds_a_group_the_bot_was_mentioned_in(
     database: Database,
     tree: Tree,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.cli import main

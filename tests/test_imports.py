@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import select
 
 from handlers import imports
@@ -40,8 +41,10 @@ def csv_text(rows: list[list[str]], sep: str) -> str:
 
 def xlsx(rows: list[list[object]]) -> bytes:
     workbook = Workbook()
+    sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
     for row in rows:
-        workbook.active.append(row)
+        sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

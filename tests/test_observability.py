@@ -33,7 +33,7 @@ def app_for(database: Database, services: Services, token: str = "") -> httpx.As
     return create_app(runtime)  # type: ignore[return-value]
 
 
-def client(app, address: str = "127.0.0.1", headers: dict[str, str] | None = None) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+def client(app, address: str = "127.0.0.1", headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(address, 50123))
     return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", headers=headers)
 
@@ -47,11 +47,11 @@ def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def value(samples: dict, name: str, **labels: str) -> float:  # type: ignore[type-arg]
+def value(samples: dict, name: str, **labels: str) -> float:
     return samples[(name, tuple(sorted(labels.items())))]
 
 
-def account(session, unit_code: str, channel: str, user: str, role: Role, now: datetime) -> Account:  # type: ignore[no-untyped-def]
+def account(session, unit_code: str, channel: str, user: str, role: Role, now: datetime) -> Account:
     code = accounts.create_invite(session, unit=units.get_by_code(session, unit_code), role=role, now=now)
     return accounts.redeem_invite(
         session,
@@ -95,8 +95,8 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
         assert conversations.claim_delivery(session, "telegram", "t-a", now=now - timedelta(hours=3))
         assert not conversations.claim_delivery(session, "zalo", "z-a", now=now)  # a redelivery
         # Webhook updates: two waiting (the oldest 90 s), one processed, one given up after 5 failures.
-        for delivery, ago in (("w-1", 90), ("w-2", 10), ("w-3", 30), ("w-4", 600)):
-            received = now - timedelta(seconds=ago)
+        for delivery, seconds in (("w-1", 90), ("w-2", 10), ("w-3", 30), ("w-4", 600)):
+            received = now - timedelta(seconds=seconds)
             inbox.store(session, channel="zalo", delivery_id=delivery, payload={}, now=received)
     with database.session() as session:
         rows = {row.delivery_id: row.id for row in inbox.pending(session)}
@@ -105,7 +105,7 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
             inbox.mark_failed(session, rows["w-4"] or 0, error="boom")
     with database.session() as session:
         # The October campaign: 6 messages; then what became of them.
-        people = [session.get(Account, secretary.id), session.get(Account, staff.id)]
+        people = [session.get_one(Account, secretary.id), session.get_one(Account, staff.id)]
         messages = [
             NewMessage(
                 key=f"campaign:2023-10:{i}", kind="nudge", account=people[i % 2], text="…", campaign="2023-10"
@@ -121,7 +121,7 @@ def stored(database: Database, services: Services, clock: FakeClock) -> Iterator
             now=now + timedelta(minutes=5),  # due later: pending, not due yet
         )
         ids = sorted(
-            m.id for m in outbox.claim(session, owner="w", now=now, limit=10, hold=timedelta(minutes=1))
+            m.id or 0 for m in outbox.claim(session, owner="w", now=now, limit=10, hold=timedelta(minutes=1))
         )
         assert len(ids) == 5
         outbox.mark_sent(session, ids[0], now=now)
@@ -238,7 +238,7 @@ def figures_statuses() -> tuple[str, ...]:
     return OUTBOX_STATES
 
 
-def value_label(samples: dict, name: str, label: str) -> str:  # type: ignore[type-arg]
+def value_label(samples: dict, name: str, label: str) -> str:
     return next(dict(labels)[label] for key, labels in samples if key == name)
 
 
@@ -274,7 +274,7 @@ async def test_a_scrape_costs_a_few_statements(stored: None, database: Database,
     async def statements() -> list[str]:
         seen: list[str] = []
 
-        def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        def count(_conn, _cursor, statement, *_args) -> None:
             seen.append(statement)
 
         event.listen(database.engine, "before_cursor_execute", count)
@@ -352,7 +352,7 @@ async def test_a_database_that_does_not_answer_shows_as_down(
 
     from storage import metrics as figures
 
-    def unreachable(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+    def unreachable(*_args, **_kwargs):
         raise OperationalError("SELECT", {}, Exception("connection refused"))
 
     monkeypatch.setattr(figures, "snapshot", unreachable)
@@ -393,7 +393,7 @@ def test_an_empty_database_gives_zeros_for_the_configured_channels(database: Dat
     assert not [key for key in samples if key[0] == "tiendo_campaign_messages"]  # no campaign yet
 
 
-def services_zone():  # type: ignore[no-untyped-def]
+def services_zone():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Asia/Ho_Chi_Minh")
@@ -421,7 +421,7 @@ print("not a log line", file=sys.stdout)
 """
 
 
-def test_json_logs_are_one_object_per_line_and_keep_secrets_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_json_logs_are_one_object_per_line_and_keep_secrets_out(tmp_path) -> None:
     import json
     import subprocess
     import sys
@@ -466,7 +466,7 @@ def test_log_format_setting(given: str, accepted: bool, monkeypatch: pytest.Monk
 
     monkeypatch.setenv("LOG_FORMAT", given)
     if accepted:
-        assert Settings(_env_file=None).log_format == given.strip().lower()  # type: ignore[call-arg]
+        assert Settings(_env_file=None).log_format == given.strip().lower()
     else:
         with pytest.raises(ValidationError, match="log_format"):
-            Settings(_env_file=None)  # type: ignore[call-arg]
+            Settings(_env_file=None)

@@ -122,7 +122,7 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
         assert outbox.counts(session) == {"sent": 1, "uncertain": 2}
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "outbox.uncertain")).all()
         uncertain = session.exec(select(OutboxMessage).where(OutboxMessage.status == "uncertain")).all()
-    assert sorted(json.loads(e.detail)["message_id"] for e in events) == sorted(m.id for m in uncertain)
+    assert sorted(json.loads(e.detail)["message_id"] for e in events) == sorted(m.id or 0 for m in uncertain)
 
 
 async def test_a_sender_whose_claim_was_taken_over_does_not_send(database: Database) -> None:
@@ -204,7 +204,7 @@ def telegram_classify(error: Exception) -> Outcome:
 )
 def test_which_failures_after_the_request_left_are_uncertain(
     classify, error: Exception, outcome: Outcome
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert classify(error) is outcome
 
 
@@ -285,7 +285,7 @@ def queue_campaign(database: Database) -> None:
                 channel_user_id=str(5000 + i),
                 chat_id=str(5000 + i),
                 role=Role.secretary,
-                unit_id=cell.id,
+                unit_id=cell.id or 0,
                 created_at=now,
             )
             for i in range(RECIPIENTS)

@@ -2,16 +2,19 @@
 
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
 from bot.channels.telegram import build_application
+from handlers.i18n import refusal
 from handlers.types import Services
 from storage import reports, targets, units
 from storage.clock import month_end
 from storage.db import Database
+from storage.errors import InvalidInput
 from storage.models import Account, Metric, Role
 from storage.progress import unit_progress
 from storage.rollups import sum_totals
@@ -39,7 +42,7 @@ async def register(bot: Harness, database: Database, user: TelegramUser, unit: s
     assert "Đã đăng ký" in (await bot.send(user, f"/dangky {invite(database, unit, role)}"))[0]
 
 
-def report(database: Database, code: str, count: int, month: date, **breakdown: int | None) -> str:
+def report(database: Database, code: str, count: int, month: date, **breakdown: Any) -> str:
     with database.session() as session:
         unit = units.get_by_code(session, code)
         stored, _ = reports.confirm_report(
@@ -226,10 +229,11 @@ async def test_moving_a_cell_carries_its_history(database: Database, tree: Tree)
         assert units.get_by_code(session, tree.cell_a).path.startswith(
             units.get_by_code(session, "HN-X2").path
         )
-        with pytest.raises(Exception, match="chính nó"):
+        with pytest.raises(InvalidInput) as refused:
             units.move_unit(
                 session, units.get_by_code(session, tree.root), units.get_by_code(session, "HN-X2")
             )
+        assert "chính nó" in refusal(refused.value)
 
 
 async def test_secretary_asking_for_another_unit_is_refused(

@@ -69,7 +69,7 @@ def zalo() -> Iterator[FakeZaloServer]:
 
 
 @pytest.fixture
-def cli(database_url: str, zalo: FakeZaloServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+def cli(database_url: str, zalo: FakeZaloServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -88,7 +88,7 @@ def test_nudge_send_with_only_a_zalo_bot_delivers_the_campaign_each_message_once
     cli,
     zalo: FakeZaloServer,
     campaign: Tree,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert cli(["nudge", "--send", "--today", "2023-11-01"]) == 0
     assert "Đã gửi 3" in capsys.readouterr().out
@@ -102,7 +102,7 @@ def test_nudge_send_with_only_a_zalo_bot_delivers_the_campaign_each_message_once
 
 
 def test_a_quota_smaller_than_the_campaign_sends_the_most_useful_first_and_tells_staff(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     zalo: FakeZaloServer,
     campaign: Tree,
     database: Database,
@@ -205,7 +205,7 @@ def test_administrators_are_warned_once_at_80_percent_of_a_quota(database: Datab
 
 
 def test_several_bots_each_serve_part_of_the_tree_and_an_invite_names_its_bot(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     zalo: FakeZaloServer,
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
@@ -258,7 +258,7 @@ def test_several_bots_each_serve_part_of_the_tree_and_an_invite_names_its_bot(
 
 
 def test_after_a_plan_upgrade_held_messages_go_at_once(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     zalo: FakeZaloServer,
     campaign: Tree,
     database: Database,
@@ -276,7 +276,7 @@ def test_after_a_plan_upgrade_held_messages_go_at_once(
 
 
 def test_an_invite_warns_when_its_bot_has_all_the_users_its_plan_allows(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     database: Database,
     campaign: Tree,
     capsys: pytest.CaptureFixture[str],

@@ -98,7 +98,7 @@ def meet_before_subtracting(monkeypatch: pytest.MonkeyPatch) -> None:
     barrier = threading.Barrier(2, timeout=1.5)
     original = reports.stored_facts
 
-    def stored_facts(session, report):  # type: ignore[no-untyped-def]
+    def stored_facts(session, report):
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
         return original(session, report)

@@ -115,7 +115,7 @@ async def test_fixes_at_the_read_back_and_early_corrections_are_kept(
 
 def test_parse_review_lists_kept_messages_as_corpus_lines(
     database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("REVIEW_KEEP_DAYS", "30")

@@ -39,7 +39,7 @@ def tree(database: Database) -> Tree:
 
 
 @pytest.fixture
-def chat(database: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
+def chat(database: Database, clock: FakeClock):
     services = Services(session=database.session, timezone=ZONE, clock=clock, messages_per_minute=0)
 
     def send(user: str, text: str = "", *, choice: str | None = None) -> str:
@@ -57,7 +57,7 @@ def chat(database: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cli(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):  # type: ignore[no-untyped-def]
+):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
@@ -86,7 +86,7 @@ def test_cli_revokes_an_account_which_can_no_longer_report_or_see_figures(
     tree: Tree,
     database: Database,
     chat,
-    cli,  # type: ignore[no-untyped-def]
+    cli,
 ) -> None:
     assert "Đã đăng ký" in chat("sec", f"/dangky {invite(database, tree.cell_a, Role.secretary)}")
     assert "Đã đăng ký" in chat("boss", f"/dangky {invite(database, tree.commune, Role.staff)}")
@@ -136,7 +136,7 @@ def test_cli_revokes_an_account_which_can_no_longer_report_or_see_figures(
 
 def test_cli_lists_and_cancels_invites_without_showing_codes(
     tree: Tree, database: Database, chat, cli
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     first = invite(database, tree.cell_a, Role.secretary)
     second = invite(database, tree.cell_b, Role.secretary)
     code, out, _ = cli("invite", "list", "--json")
@@ -165,7 +165,7 @@ def test_cli_lists_and_cancels_invites_without_showing_codes(
 def test_staff_revoke_a_secretary_of_their_subtree_in_chat_after_confirming(
     tree: Tree,
     database: Database,
-    chat,  # type: ignore[no-untyped-def]
+    chat,
 ) -> None:
     with database.session() as session:  # another commune, with its own cell and secretary
         root = units.get_by_code(session, tree.root)
@@ -217,7 +217,7 @@ TELEGRAM_UPDATE = {
 }
 
 
-def _with_text(message: str, update_id: int = 9) -> dict:  # type: ignore[type-arg]
+def _with_text(message: str, update_id: int = 9) -> dict:
     update = json.loads(json.dumps(TELEGRAM_UPDATE))
     update["update_id"] = update_id
     update["message"]["text"] = message
@@ -354,7 +354,7 @@ async def test_the_running_bot_prunes_every_hour(tree: Tree, database: Database)
         assert session.exec(select(Conversation)).all() == []
 
 
-def test_tiendo_prune(tree: Tree, database: Database, cli) -> None:  # type: ignore[no-untyped-def]
+def test_tiendo_prune(tree: Tree, database: Database, cli) -> None:
     with database.session() as session:
         conversations.save_state(
             session, "telegram", "5", {"draft": {}}, now=datetime.now(ZONE) - timedelta(days=30)

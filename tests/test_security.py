@@ -86,7 +86,7 @@ def world(database: Database) -> dict[str, str]:
 
 
 @pytest.fixture
-def chat(database: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
+def chat(database: Database, clock: FakeClock):
     services = Services(session=database.session, timezone=ZONE, clock=clock)
 
     def send(user: str, text: str) -> str:
@@ -118,7 +118,7 @@ VIEW_MATRIX = [
 
 
 @pytest.mark.parametrize(("user", "unit", "expected"), VIEW_MATRIX)
-def test_tiendo_scope(world: dict[str, str], chat, user: str, unit: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_tiendo_scope(world: dict[str, str], chat, user: str, unit: str, expected: str) -> None:
     assert expected in chat(user, f"/tiendo {unit}")
 
 
@@ -142,7 +142,7 @@ def test_sua_and_huy_scope(
     chat,
     database: Database,
     user: str,
-    cell: str,  # type: ignore[no-untyped-def]
+    cell: str,
     expected: str,
 ) -> None:
     assert expected in chat(user, f"/sua {world[cell]}")
@@ -178,7 +178,7 @@ COMMAND_MATRIX = [
 
 
 @pytest.mark.parametrize(("command", "user", "expected"), COMMAND_MATRIX)
-def test_commands_by_role(world: dict[str, str], chat, command: str, user: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_commands_by_role(world: dict[str, str], chat, command: str, user: str, expected: str) -> None:
     answer = chat(user, command)
     if expected == "Kế hoạch":
         assert "Chi bộ thôn An" in answer and "Chi bộ thôn Yên" not in answer  # only the subtree
@@ -188,7 +188,7 @@ def test_commands_by_role(world: dict[str, str], chat, command: str, user: str, 
         assert expected in answer
 
 
-def test_secretary_sees_only_own_unit_reports(world: dict[str, str], chat) -> None:  # type: ignore[no-untyped-def]
+def test_secretary_sees_only_own_unit_reports(world: dict[str, str], chat) -> None:
     listing = chat("sec", "/baocao")
     assert world["X-A"] in listing and world["X-B"] not in listing and world["Y-A"] not in listing
     staff = chat("staff_x", "/baocao")

@@ -80,7 +80,7 @@ def installed(tmp_path: Path, env: Path) -> dict[str, str]:
     }
 
 
-def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 90) -> dict:  # type: ignore[type-arg]
+def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 90) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         assert process.poll() is None, process.communicate()[1][-3000:]
@@ -104,7 +104,7 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def wait_for(condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -281,7 +281,7 @@ async def test_database_failure_is_reported_to_the_user(
 ) -> None:
     await register(bot, database, SECRETARY, tree.cell_a, Role.secretary)
 
-    def broken_session():  # type: ignore[no-untyped-def]
+    def broken_session():
         raise RuntimeError("database down")
 
     services.session = broken_session

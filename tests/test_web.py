@@ -78,7 +78,7 @@ def stored(database: Database) -> int:
         return session.exec(select(func.count()).select_from(InboxUpdate)).one()
 
 
-async def test_forged_or_missing_secret_is_refused_and_nothing_processed(web, database: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_or_missing_secret_is_refused_and_nothing_processed(web, database: Database) -> None:
     client, runtime, api = web
     missing = await client.post("/telegram/webhook", json=UPDATE)
     forged = await client.post(
@@ -89,7 +89,7 @@ async def test_forged_or_missing_secret_is_refused_and_nothing_processed(web, da
     assert stored(database) == 0 and api.sent() == []
 
 
-async def test_update_is_stored_then_answered_then_processed_once(web, database: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_update_is_stored_then_answered_then_processed_once(web, database: Database) -> None:
     client, runtime, api = web
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     for _ in range(3):  # the platform retries
@@ -101,13 +101,13 @@ async def test_update_is_stored_then_answered_then_processed_once(web, database:
     assert bad.status_code == 400
 
 
-async def test_database_down_answers_503_so_the_platform_retries(web, services: Services) -> None:  # type: ignore[no-untyped-def]
+async def test_database_down_answers_503_so_the_platform_retries(web, services: Services) -> None:
     client, runtime, _ = web
 
-    def broken():  # type: ignore[no-untyped-def]
+    def broken():
         raise RuntimeError("database down")
 
-    runtime.database = type("Broken", (), {"session": staticmethod(broken)})()  # type: ignore[assignment]
+    runtime.database = type("Broken", (), {"session": staticmethod(broken)})()
     answer = await client.post(
         "/telegram/webhook", json=UPDATE, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
     )
@@ -116,7 +116,7 @@ async def test_database_down_answers_503_so_the_platform_retries(web, services: 
     assert health.status_code == 503 and health.json()["status"] == "error"
 
 
-async def test_healthz_reports_database_and_channels(web) -> None:  # type: ignore[no-untyped-def]
+async def test_healthz_reports_database_and_channels(web) -> None:
     client, runtime, _ = web
     await client.post("/telegram/webhook", json=UPDATE, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
     await runtime.wait_idle()
@@ -132,7 +132,7 @@ async def test_healthz_reports_database_and_channels(web) -> None:  # type: igno
     assert health["channels"]["telegram"]["webhook"].startswith("not registered: TelegramError: Bad webhook")
 
 
-async def test_file_links_are_signed_and_expire(web, services: Services) -> None:  # type: ignore[no-untyped-def]
+async def test_file_links_are_signed_and_expire(web, services: Services) -> None:
     client, runtime, _ = web
     now = services.now()
     url = runtime.links.publish(File("document", "tien-do.xlsx", b"PK-data"), now)
@@ -161,7 +161,7 @@ class RecordingChannel:
     webhook_path = "/telegram/webhook"
     secret_header = "X-Telegram-Bot-Api-Secret-Token"
     webhook_secret = SECRET
-    webhook_error = None
+    webhook_error: str | None = None
     marks_its_start = False
     metered = False
 
@@ -169,19 +169,19 @@ class RecordingChannel:
         self.done: list[tuple[int, str]] = []
         self.hold: dict[int, asyncio.Event] = {}
 
-    async def process(self, update: dict) -> None:  # type: ignore[type-arg]
+    async def process(self, update: dict) -> None:
         chat, text = update["message"]["chat"]["id"], update["message"]["text"]
         if chat in self.hold:
             await self.hold.pop(chat).wait()
         self.done.append((chat, text))
 
-    def unwrap(self, body: object) -> dict | None:  # type: ignore[type-arg]
+    def unwrap(self, body: object) -> dict | None:
         return body if isinstance(body, dict) and "update_id" in body else None
 
-    def delivery_id(self, update: dict) -> str:  # type: ignore[type-arg]
+    def delivery_id(self, update: dict) -> str:
         return str(update["update_id"])
 
-    def conversation_of(self, update: dict) -> str:  # type: ignore[type-arg]
+    def conversation_of(self, update: dict) -> str:
         return str(update["message"]["chat"]["id"])
 
     def webhook_problems(self) -> list[str]:

@@ -219,10 +219,10 @@ async def test_excel_download_is_what_the_page_shows(demo_site: Site) -> None:
     assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
     sheet = load_workbook(io.BytesIO(answer.content))["Kết nạp đảng viên"]
     first = next(row for row in range(1, 20) if sheet.cell(row, 2).value == "Đảng bộ huyện Thanh Liêm")
-    names = [sheet.cell(row, 2).value for row in range(first, first + 16)]
+    names = [str(sheet.cell(row, 2).value) for row in range(first, first + 16)]
     assert names[0] == "Đảng bộ huyện Thanh Liêm" and names[1:] == sorted(names[1:])
     thpt = next(
-        row for row in range(first, first + 16) if sheet.cell(row, 2).value.startswith("Chi bộ Trường")
+        row for row in range(first, first + 16) if str(sheet.cell(row, 2).value).startswith("Chi bộ Trường")
     )
     assert (sheet.cell(thpt, 5).value, sheet.cell(thpt, 7).value) == (9, 20)
     chart = await site.client.get(f"/web/unit/{root.id}/chart.png")
@@ -443,7 +443,7 @@ async def test_admin_pages_need_the_admin_role(demo_site: Site) -> None:
         assert session.exec(select(Account).where(Account.role == "admin")).first() is not None
 
 
-def test_terminal_demo_web_prints_a_link_that_opens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_demo_web_prints_a_link_that_opens(tmp_path) -> None:
     """`tiendo chat --demo`, `/web`: the link printed opens the page with the article's figures."""
     import os
     import subprocess

@@ -87,7 +87,7 @@ def wait_for(server: FakeZaloServer, chat: str, count: int, timeout: float = 60)
     raise AssertionError(f"expected {count} messages to {chat}, got {server.sent_texts(chat)}")
 
 
-def conversation(server: FakeZaloServer, deliver, secretary_code: str, staff_code: str) -> None:  # type: ignore[no-untyped-def]
+def conversation(server: FakeZaloServer, deliver, secretary_code: str, staff_code: str) -> None:
     """The same dialogue in both run modes; `deliver(update)` delivers an update as the platform does."""
 
     def send(user: str, text: str, message_id: str | None = None) -> None:
@@ -221,7 +221,7 @@ def test_webhook_conversation_and_forged_webhooks(
 
         bodies = iter(range(1000))
 
-        def deliver(update: dict) -> None:  # type: ignore[type-arg]
+        def deliver(update: dict) -> None:
             # The documentation shows bodies wrapped as {ok, result}; integrations see bare updates.
             assert zalo.deliver_webhook(update, wrapped=next(bodies) % 2 == 0) == 200
 
@@ -274,7 +274,7 @@ def start_serve(
     return process, f"http://127.0.0.1:{port}"
 
 
-def health(local: str, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+def health(local: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -85,6 +85,7 @@ def test_webhook_bodies_are_taken_wrapped_or_bare(channel: ZaloChannel, zalo: Fa
     update = zalo.make_update("message.text.received", SECRETARY, "/start", "Lan", None)
     assert channel.unwrap({"ok": True, "result": update}) == update
     assert channel.unwrap(update) == update
+    body: object
     for body in (None, [], "x", {"ok": True}, {"ok": False, "result": update}, {"result": "x"}):
         assert channel.unwrap(body) is None, body
     assert channel.delivery_id(update) == update["message"]["message_id"]

@@ -85,7 +85,7 @@ async def test_a_replay_is_recognised_before_the_database_is_asked(
     original = services.session
 
     @contextmanager
-    def counting():  # type: ignore[no-untyped-def]
+    def counting():
         nonlocal opened
         opened += 1
         with original() as session:
@@ -123,7 +123,7 @@ async def test_a_message_that_cannot_be_handled_gets_one_apology_and_is_never_ha
     original = dispatch.handle
     broken = {"on": True}
 
-    def handle(incoming, services):  # type: ignore[no-untyped-def]
+    def handle(incoming, services):
         if broken["on"] and "kết nạp" in incoming.text:
             raise RuntimeError("a bug")
         return original(incoming, services)

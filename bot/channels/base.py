@@ -40,8 +40,9 @@ class Verdict:
     until: datetime | None = None  # for held
 
 
-# One request of a rendered reply (a text part, a photo): sent by awaiting it.
-Part = Callable[[], Awaitable[None]]
+# One request of a rendered reply (a text part, a photo): sent by awaiting it (what it returns, the
+# platform's sent message, is not used).
+Part = Callable[[], Awaitable[object]]
 
 
 @runtime_checkable
@@ -49,7 +50,13 @@ class Channel(Protocol):
     """A chat platform (one bot on it). Implemented by bot/channels/telegram.py, zalo.py, terminal.py."""
 
     name: str  # its accounts, dialogues, deliveries and outbox rows carry it: "telegram", "zalo:xa-a"
-    webhook_path: str | None  # where `tiendo serve` receives its updates; None: no webhook
+
+    @property
+    def webhook_path(self) -> str | None:
+        """Where `tiendo serve` receives its updates; None: no webhook (read-only, so a channel
+        that always has one may declare it `str`)."""
+        ...
+
     secret_header: str  # the header a webhook call carries the secret in
     webhook_secret: str
     webhook_error: str | None  # why registering the webhook failed (shown by /healthz), None when fine

@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Awaitable
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -364,14 +365,22 @@ class TelegramChannel:
             upload = InputFile(file.data, filename=file.filename)
             if file.kind == "photo":
                 parts.append(
-                    lambda upload=upload: self.bot.send_photo(
-                        chat_id=chat, photo=upload, caption=reply.text, reply_markup=markup
+                    partial(
+                        self.bot.send_photo,
+                        chat_id=chat,
+                        photo=upload,
+                        caption=reply.text,
+                        reply_markup=markup,
                     )
                 )
             else:
                 parts.append(
-                    lambda upload=upload: self.bot.send_document(
-                        chat_id=chat, document=upload, caption=reply.text, reply_markup=markup
+                    partial(
+                        self.bot.send_document,
+                        chat_id=chat,
+                        document=upload,
+                        caption=reply.text,
+                        reply_markup=markup,
                     )
                 )
         return parts

@@ -68,7 +68,7 @@ def chat(services: Services, lines: Iterable[str], out: TextIO, *, prompt: bool 
 
 def deliver_outbox(services: Services) -> list[str]:
     """Messages the bot sent on its own to the terminal's user (a return, a reopened month), shown at once."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from storage import outbox
     from storage.models import OutboxStatus
@@ -77,7 +77,7 @@ def deliver_outbox(services: Services) -> list[str]:
         rows = session.exec(
             select(OutboxMessage)
             .where(OutboxMessage.channel == CHANNEL, OutboxMessage.status == OutboxStatus.pending.value)
-            .order_by(OutboxMessage.id)
+            .order_by(col(OutboxMessage.id))
         ).all()
         for row in rows:
             outbox.mark_sent(session, row.id or 0, now=services.now())

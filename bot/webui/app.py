@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 
 from handlers import imports, web_views
 from handlers.formatting import day, number, percent
-from handlers.i18n import t
+from handlers.i18n import refusal, t
 from handlers.types import Services
 from storage import accounts, campaigns, units, web_sessions
 from storage.db import Database
@@ -337,7 +337,7 @@ class WebUI:
         try:
             preview = await self.in_session(run)
         except StorageError as error:  # refused by storage after the preview's checks (a race)
-            return self.message(t("web.import.failed"), str(error), 400, viewer)
+            return self.message(t("web.import.failed"), refusal(error), 400, viewer)
         return self.render(
             "import.html",
             status=200 if not preview.problems else 422,
@@ -418,7 +418,7 @@ class WebUI:
         try:
             unit, cards = await self.in_session(make)
         except StorageError as error:
-            return self.message(t("web.invites.failed"), str(error), 400, viewer)
+            return self.message(t("web.invites.failed"), refusal(error), 400, viewer)
         if unit is None:
             return self.forbidden(viewer)
         return self.render(
@@ -465,13 +465,13 @@ class WebUI:
             if not accounts.revoke_account(
                 session, account, by_account_id=viewer.account.id, via="web", now=now
             ):
-                raise InvalidInput(t("web.accounts.already_revoked"))
+                raise InvalidInput("web.accounts.already_revoked")
             return account.display_name or account.channel_user_id, account.unit_id
 
         try:
             done = await self.in_session(run)
         except StorageError as error:
-            return self.message(t("web.accounts.failed"), str(error), 400, viewer)
+            return self.message(t("web.accounts.failed"), refusal(error), 400, viewer)
         if done is None:
             return self.message(t("web.not_found.title"), t("web.not_found.text"), 404, viewer)
         back = urlencode({"don_vi": str(form.get("back") or done[1]), "da_thu_hoi": done[0]})

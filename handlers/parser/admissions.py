@@ -784,7 +784,7 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
     if not people:
         return values
     for field in BREAKDOWN_FIELDS:
-        said = [person[field] for person in people if person[field] is not None]
+        said = [v for person in people if (v := person[field]) is not None]
         if values[field] is None and said:
             total = sum(said)
             values[field] = total if total <= count else max(said)

@@ -14,7 +14,7 @@ def missing_questions(admission: AdmissionFacts, ambiguous: tuple[str, ...]) -> 
     """One question per breakdown not given, in field order; none for a field already being clarified.
     The wording is the dialogue's own (`ask.<field>`), so a reader of the JSON sees what the bot asks."""
     a = admission
-    missing = (
+    missing: tuple[bool, ...] = (
         a.female is None,
         a.youth_union is None,
         a.religious is None,
@@ -38,7 +38,9 @@ def breakdown_question(field: str, count: int) -> str:
 
 def question(key: str, **values: object) -> str:
     """A parser question (`parser.ask.<key>`), numbers written the Vietnamese way."""
-    return t(f"parser.ask.{key}", **{k: _number(v) if isinstance(v, int) else v for k, v in values.items()})
+    filled = {k: _number(v) if isinstance(v, int) else v for k, v in values.items()}
+    # filled in here: a dict spread into t() could, for all the checker knows, hold its `language`
+    return t(f"parser.ask.{key}").format(**filled) if filled else t(f"parser.ask.{key}")
 
 
 def field_label(field: str, *, complement: bool = False) -> str:

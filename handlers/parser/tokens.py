@@ -153,9 +153,9 @@ def make_items(
             i += 1
             continue
         if f[-1] == "%":
-            value = f[:-1].strip().replace(",", ".")
+            percent = f[:-1].strip().replace(",", ".")
             try:
-                pct = float(value)
+                pct = float(percent)
             except ValueError:
                 pct = -1.0
             append(item("ALL" if pct == 100 else "PCT", f))

@@ -10,17 +10,17 @@ target_metadata = SQLModel.metadata
 config = context.config
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection) -> None:
     dialect = connection.dialect.name
 
-    def include_object(obj, _name, type_, _reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+    def include_object(obj, _name, type_, _reflected, _compare_to) -> bool:
         # An index declared for one engine only (storage.models.ONLY_POSTGRESQL) is compared there only.
         if type_ == "index":
             dialects = obj.info.get("dialects")
             return dialects is None or dialect in dialects
         return True
 
-    def compare_type(_context, _inspected, _declared, inspected_type, declared_type):  # type: ignore[no-untyped-def]
+    def compare_type(_context, _inspected, _declared, inspected_type, declared_type):
         # SQLite neither keeps nor enforces a VARCHAR's length (migrations widen them on PostgreSQL only).
         declared = declared_type.impl if isinstance(declared_type, TypeDecorator) else declared_type
         if dialect == "sqlite" and isinstance(inspected_type, String) and isinstance(declared, String):

@@ -307,7 +307,7 @@ class FakeZaloServer:
         """(chat, text) of the sendMessage calls a bot made."""
         with self.lock:
             return [
-                (p.get("chat_id"), p.get("text"))
+                (str(p.get("chat_id")), str(p.get("text")))
                 for (m, p), who in zip(self.calls, self.senders, strict=True)
                 if m == "sendMessage" and who == token
             ]

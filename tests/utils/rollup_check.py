@@ -72,7 +72,7 @@ def recomputed(session: Session) -> dict[tuple[int, object], dict[str, int]]:
 
 
 def stored(session: Session) -> dict[tuple[int, object], dict[str, int]]:
-    out = {}
+    out: dict[tuple[int, object], dict[str, int]] = {}
     for row in session.exec(select(SubtreeMonthRollup)).all():
         values = {name: getattr(row, name) for name in asdict(Totals())}
         if any(values.values()):
