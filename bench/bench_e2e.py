@@ -373,8 +373,11 @@ def check_row(row: Row, echo: Row | None) -> tuple[str, list[str]]:
     if row.label.endswith("(as shipped)"):  # paced by TELEGRAM_MAX_RATE: the rate is the pacing's
         ratio_ok = echo is not None and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
     else:
-        ratio_ok = echo is not None and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
-        ratio_ok = ratio_ok and row.rate >= GOAL_RATE_RATIO * echo.rate
+        ratio_ok = (
+            echo is not None
+            and row.cpu_ms <= GOAL_CPU_RATIO * echo.cpu_ms
+            and row.rate >= GOAL_RATE_RATIO * echo.rate
+        )
     met = ratio_ok and row.idle_mb <= GOAL_IDLE_MB and not problems
     return ("yes" if met else "**no**"), problems
 

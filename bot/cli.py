@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.settings import Settings
+    from storage.breakdowns import Breakdown
     from storage.models import Account, ChannelBot
 
 # Modules are imported inside the commands that use them: `tiendo parse` and `--help` stay quick
@@ -1401,7 +1402,7 @@ def cmd_parse(args: argparse.Namespace, settings: "Settings") -> None:
     )
 
 
-def _added_breakdowns(settings: "Settings", code: str) -> tuple:  # type: ignore[type-arg]
+def _added_breakdowns(settings: "Settings", code: str) -> tuple["Breakdown", ...]:
     """The breakdowns a unit's tree adds to the five, for `tiendo parse --unit`."""
     from bot.runtime import open_database
     from storage import extra_breakdowns, units
@@ -2358,7 +2359,7 @@ def cmd_breakdowns_import(args: argparse.Namespace, settings: "Settings") -> Non
     print(f"Đã đặt {len(preview.breakdowns)} nhóm cho {unit.name}.")
 
 
-def _breakdown_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+def _breakdown_parsers(sub) -> None:
     """Breakdowns a tree adds to the five shares of new members."""
     p = sub.add_parser(
         "breakdowns",

@@ -238,8 +238,8 @@ async def read_update(
         return refused
     try:
         body = parse_object(await read_body(request, max_bytes))
-    except BodyRefused as refused:
-        return webhook_refusal(refused.status)
+    except BodyRefused as too_large:
+        return webhook_refusal(too_large.status)
     except BadJson as bad:
         return JSONResponse({"ok": False, "error": f"bad update: {bad}"}, status_code=400)
     update = channel.unwrap(body)

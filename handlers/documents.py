@@ -323,7 +323,7 @@ def statistics_rows(
 
     def row(member: Unit, progress: UnitProgress) -> StatRow:
         totals = progress.totals
-        values = [totals.admissions]
+        values: list[int | None] = [totals.admissions]
         values += [getattr(totals, name) for name in BREAKDOWN_ORDER]
         values += [totals.classes_opened, totals.sent, totals.completed]
         values += [
@@ -362,7 +362,13 @@ def statistics_xlsx(session: Session, unit: Unit, start: date, end: date, today:
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     def put(
-        row: int, column: int, value: str | int, *, bold: bool = False, italic: bool = False, **style: object
+        row: int,
+        column: int,
+        value: str | int | None,
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        **style: object,
     ) -> Cell:
         cell = ws.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT, size=12, bold=bold, italic=italic)

@@ -914,10 +914,10 @@ def _fix(ctx: "Context", draft: dict[str, Any], text: str, reading: fixes.Readin
         return None
     defs = _defs(ctx, draft)
     if outcome.too_many:
-        field, value = outcome.too_many[0]
+        field, said = outcome.too_many[0]
         n = admission["count"] if admission else 0
         return [
-            Reply(t("answer.too_many_field", field=label_of(field, defs), value=number(value), n=number(n)))
+            Reply(t("answer.too_many_field", field=label_of(field, defs), value=number(said), n=number(n)))
         ]
     if period is not None:
         if period.start > ctx.today:

@@ -268,7 +268,12 @@ def store(session: Session, entry: AdmissionEntry, unit_ids: list[int], values: 
 def withdraw(session: Session, report_id: int, unit_ids: list[int]) -> None:
     """Take a withdrawn report's figures out of the rollups (its rows stay, as its entries do)."""
     rows = session.exec(
-        select(AdmissionEntry.month, AdmissionEntry.count, AdmissionBreakdown.key, AdmissionBreakdown.value)
+        select(
+            col(AdmissionEntry.month),
+            col(AdmissionEntry.count),
+            col(AdmissionBreakdown.key),
+            col(AdmissionBreakdown.value),
+        )
         .join(AdmissionEntry, col(AdmissionEntry.id) == AdmissionBreakdown.entry_id)
         .where(AdmissionEntry.report_id == report_id)
     ).all()
@@ -351,9 +356,9 @@ def _sums(
         query = query.where(BreakdownRollup.month >= first_month)
     if last_month is not None:
         query = query.where(BreakdownRollup.month <= last_month)
-    query = query.group_by(BreakdownRollup.unit_id, BreakdownRollup.key)
+    query = query.group_by(col(BreakdownRollup.unit_id), col(BreakdownRollup.key))
     out: dict[int, Sums] = {}
-    for unit_id, key, value, known in session.exec(query).all():  # type: ignore[call-overload]
+    for unit_id, key, value, known in session.exec(query).all():
         out.setdefault(unit_id, {})[key] = (int(value), int(known))
     return out
 

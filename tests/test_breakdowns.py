@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import select
 
 from bot.cli import main
@@ -24,7 +25,7 @@ from handlers.types import Incoming, Reply, Services
 from storage import accounts, extra_breakdowns, reports, units
 from storage.breakdowns import Breakdown
 from storage.db import Database
-from storage.models import AdmissionBreakdown, BreakdownDefinition, Role
+from storage.models import AdmissionBreakdown, BreakdownDefinition, Role, Unit
 from storage.progress import unit_progress
 from tests.conftest import ZONE
 from tests.test_exports import table
@@ -394,20 +395,27 @@ def test_tiendo_the_briefing_the_workbook_and_the_statistics_show_them_with_thei
     briefing = "\n".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
     assert shares in briefing
     # The statistics workbook: after the fixed columns (13), one per breakdown; the coverage noted.
-    rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(xlsx)).active.iter_rows()]
+    rows = _first_sheet(xlsx)
     header = next(r for r in rows if r[0] == "STT")
     assert header[13:15] == ["Dưới 30 tuổi", "Sinh viên"]
     total = next(r for r in rows if r[1] == "Tổng cộng")
     assert total[2] == 4 and total[13:15] == [2, 2]
     # In the third quarter the cell's one new member's age is not known: blank, not 0; a cell that
     # admitted no one has 0.
-    q3_rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(third_quarter)).active.iter_rows()]
+    q3_rows = _first_sheet(third_quarter)
     by_name = {r[1]: r for r in q3_rows if r[1] is not None}
     assert by_name["Chi bộ thôn An Hòa"][2:3] + by_name["Chi bộ thôn An Hòa"][13:15] == [1, None, 1]
     assert by_name["Chi bộ thôn Bình Minh"][2:3] + by_name["Chi bộ thôn Bình Minh"][13:15] == [0, 0, 0]
     assert by_name["Tổng cộng"][13:15] == [None, 1]
     note = next(str(r[0]) for r in rows if str(r[0]).startswith("Cột (4)"))
     assert "Cột (14) Dưới 30 tuổi: trên 3/4 đảng viên có thông tin." in note
+
+
+def _first_sheet(xlsx: bytes) -> list[list[object]]:
+    """The cell values of a workbook's first sheet, row by row."""
+    sheet = load_workbook(io.BytesIO(xlsx)).active
+    assert isinstance(sheet, Worksheet)
+    return [[c.value for c in row] for row in sheet.iter_rows()]
 
 
 def test_a_breakdown_shown_as_a_count(database: Database, tree: Tree) -> None:
@@ -432,7 +440,9 @@ def test_a_breakdown_shown_as_a_count(database: Database, tree: Tree) -> None:
 # --- withdrawals, corrections, moves -----------------------------------------------------------
 
 
-def _input(unit, count: int, extra: tuple[tuple[str, int], ...], month: int = 10) -> reports.ReportInput:  # type: ignore[no-untyped-def]
+def _input(
+    unit: Unit, count: int, extra: tuple[tuple[str, int], ...], month: int = 10
+) -> reports.ReportInput:
     return reports.ReportInput(
         unit=unit,
         channel="test",
@@ -455,22 +465,24 @@ def test_withdrawals_corrections_and_moves_keep_the_rollups_equal_to_the_entries
         assert differences(session) == []
     assert added_of(database, tree.commune) == {"under_30": (4, 6), "student": (1, 3)}
     with database.session() as session:
-        reports.withdraw_report(session, session.get(reports.Report, second.id), account_id=None)
+        report = session.get(reports.Report, second.id)
+        assert report is not None
+        reports.withdraw_report(session, report, account_id=None)
         assert differences(session) == []
     assert added_of(database, tree.commune) == {"under_30": (2, 4), "student": (1, 3)}
     with database.session() as session:
         cell_a = units.get_by_code(session, tree.cell_a)
-        reports.correct_report(
-            session,
-            session.get(reports.Report, first.id),
-            _input(cell_a, 2, (("student", 2),)),
-            account_id=None,
-        )
+        report = session.get(reports.Report, first.id)
+        assert report is not None
+        reports.correct_report(session, report, _input(cell_a, 2, (("student", 2),)), account_id=None)
         assert differences(session) == []
     assert added_of(database, tree.commune) == {"under_30": (0, 1), "student": (2, 2)}
     # A withdrawn report's figures are withdrawn once, whatever asks again.
-    with database.session() as session, pytest.raises(reports.AlreadyWithdrawn):
-        reports.withdraw_report(session, session.get(reports.Report, first.id), account_id=None)
+    with database.session() as session:
+        report = session.get(reports.Report, first.id)
+        assert report is not None
+        with pytest.raises(reports.AlreadyWithdrawn):
+            reports.withdraw_report(session, report, account_id=None)
     # A cell moves to another commune: its figures go with it; the province's stay.
     with database.session() as session:
         root = units.get_by_code(session, tree.root)

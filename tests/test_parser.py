@@ -6,6 +6,7 @@ import json
 import unicodedata
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -713,8 +714,9 @@ def test_every_parser_question_has_its_wording_in_the_catalog() -> None:
 MONDAY = date(2024, 10, 21)
 
 
-def _on(text: str, today: date = MONDAY) -> dict[str, object]:
-    got = parse_message(text, today).to_json()
+def _on(text: str, today: date = MONDAY) -> dict[str, Any]:
+    """The result as `tiendo parse` prints it: JSON, read by the tests as JSON."""
+    got: dict[str, Any] = parse_message(text, today).to_json()
     admission = got["admission"]
     if isinstance(admission, dict):
         got["admission"] = {k: v for k, v in admission.items() if v is not None}

@@ -16,7 +16,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from bot.channels.base import Channel, Outcome, Part, Verdict
 from bot.channels.telegram import build_channel
@@ -301,7 +301,7 @@ async def test_an_update_a_sweep_reads_while_it_is_being_received_is_processed_o
     release = threading.Event()
     original_store = inbox.store
 
-    def slow_store(session, **fields):  # type: ignore[no-untyped-def]
+    def slow_store(session: Session, **fields: Any) -> int | None:
         row_id = original_store(session, **fields)
         session.commit()
         if fields["delivery_id"] == "2":  # committed; the request has not come back yet
@@ -493,7 +493,7 @@ _JSON = st.recursive(
 )
 
 
-def _or_junk(strategy: st.SearchStrategy) -> st.SearchStrategy:  # type: ignore[type-arg]
+def _or_junk(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """The documented value most of the time, anything now and then."""
     return st.one_of(strategy, strategy, strategy, _JSON)
 

@@ -5,14 +5,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
 
 from bot import dispatch
+from bot.channels.base import Channel
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_client import ZaloClient
-from handlers.types import Services
+from handlers.types import Incoming, Services
 from storage.db import Database
 from storage.models import Report, Role
 from tests.utils.builders import Tree, build_tree, invite
@@ -174,7 +176,9 @@ async def test_a_slow_answer_holds_back_only_its_own_chat(
     answer = dispatch.answer
     slowed: list[str] = []
 
-    async def slow_for_one_chat(channel, incoming, services, **options):  # type: ignore[no-untyped-def]
+    async def slow_for_one_chat(
+        channel: Channel, incoming: Incoming, services: Services, **options: Any
+    ) -> dispatch.Answered:
         if incoming.chat_id == SECRETARY and not slowed:
             slowed.append(incoming.text)
             await asyncio.sleep(3)

@@ -474,9 +474,14 @@ def build_channel(
         builder = builder.get_updates_request(
             HTTPXRequest(connection_pool_size=1, httpx_kwargs={"transport": transport})
         )
+    # The rate limiter changes the builder's bot type (ExtBot[dict] rather than ExtBot[None]): the
+    # two branches build different Application types, both taken as a plain Application.
+    application: Application
     if rate_limit:
-        builder = builder.rate_limiter(smooth_rate_limiter(max_retries=max_retries, per_second=max_rate))
-    application = builder.build()
+        limiter = smooth_rate_limiter(max_retries=max_retries, per_second=max_rate)
+        application = builder.rate_limiter(limiter).build()
+    else:
+        application = builder.build()
     channel = TelegramChannel(
         application.bot, services, application=application, webhook_secret=webhook_secret
     )

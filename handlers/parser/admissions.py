@@ -551,7 +551,7 @@ def admission_from_trigger(
         if more:
             # "1 đồng chí Chơ Ro và 1 đồng chí Kinh": two counted groups of the same people add up
             return AdmissionHead(count + more, h, region_end, head_noun, k, [], attrs)
-    names: list[str] = []
+    names = []
     if h < n and items[h].kind == "COLON" and h + 1 < n and items[h + 1].kind == "NAME":
         names = name_list(items, h + 1)
     return AdmissionHead(count, h, region_end, head_noun, k, names, attrs)
@@ -773,9 +773,9 @@ def read_breakdown(ctx: Ctx, adm: AdmissionHead, count: int) -> dict[str, int | 
         people.append(describe(ctx, person, 1, count))
         parts = parts[:first]
     values = describe(ctx, parts, count, count, adm.attrs_head)
-    for name, value in adm.preset.items():
+    for name, given in adm.preset.items():
         if values[name] is None:
-            values[name] = value
+            values[name] = given
     if "UNSURE" in ctx.kinds and any(it.kind == "UNSURE" for it in region):
         # "1 là đoàn viên, còn 1 thì không nhớ": a part is known, the rest is not: the bot asks
         for name, value in values.items():
@@ -835,8 +835,8 @@ def describe(
         total = sum(vals)  # "3 nam" of 4 -> 1 female
         if total > count and all(v == count for v in vals):
             total = count  # everyone said twice: "1 đ/c nam, ảnh không theo đạo"
-        if values[field] is not None:
-            if values[field] + total != count:
+        if (stated := values[field]) is not None:
+            if stated + total != count:
                 values[field] = None  # "3 đv, 2 nữ 2 nam": the two do not add up, the bot asks
         elif total <= count:
             values[field] = count - total

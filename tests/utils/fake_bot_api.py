@@ -35,7 +35,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from email import policy
 from email.parser import BytesParser
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -411,7 +411,7 @@ class FakeBotAPI:
 
     # --- on loopback, from a thread of its own --------------------------------------------------------
 
-    def __enter__(self) -> FakeBotAPI:
+    def __enter__(self) -> Self:
         started = threading.Event()
 
         def serve() -> None:
@@ -466,9 +466,10 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
     )
     fields: dict[str, Any] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True) or b""
+        assert isinstance(payload, bytes)  # a form field is no multipart of its own: its body, decoded
         filename = part.get_filename()
         fields[str(name)] = (
             payload.decode() if filename is None else {"filename": filename, "size": len(payload)}

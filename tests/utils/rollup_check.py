@@ -9,7 +9,7 @@ of those entries add up to, unit by unit, month by month and key by key.
 from collections import defaultdict
 from dataclasses import asdict
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.breakdowns import BREAKDOWN_FIELDS
 from storage.clock import month_start
@@ -85,8 +85,8 @@ def recomputed_extra(session: Session) -> dict[tuple[int, object, str], tuple[in
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     rows = session.exec(
         select(AdmissionEntry, AdmissionBreakdown)
-        .join(AdmissionBreakdown, AdmissionBreakdown.entry_id == AdmissionEntry.id)
-        .join(Report, Report.id == AdmissionEntry.report_id)
+        .join(AdmissionBreakdown, col(AdmissionBreakdown.entry_id) == AdmissionEntry.id)
+        .join(Report, col(Report.id) == AdmissionEntry.report_id)
         .where(Report.status == ReportStatus.confirmed.value)
     ).all()
     out: dict[tuple[int, object, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -111,10 +111,11 @@ def differences(session: Session) -> list[str]:
     want, have = recomputed(session), stored(session)
     out = []
     want_extra, have_extra = recomputed_extra(session), stored_extra(session)
-    for key in sorted(set(want_extra) | set(have_extra), key=str):
-        a, b = want_extra.get(key, (0, 0)), have_extra.get(key, (0, 0))
-        if a != b:
-            out.append(f"unit {key[0]} {key[1]} {key[2]} (value, known): entries {a}, rollup {b}")
+    for extra_key in sorted(set(want_extra) | set(have_extra), key=str):
+        counted, rolled = want_extra.get(extra_key, (0, 0)), have_extra.get(extra_key, (0, 0))
+        if counted != rolled:
+            unit_id, month, name = extra_key
+            out.append(f"unit {unit_id} {month} {name} (value, known): entries {counted}, rollup {rolled}")
     for key in sorted(set(want) | set(have), key=str):
         zero = dict.fromkeys(asdict(Totals()), 0)
         a, b = want.get(key, zero), have.get(key, zero)

@@ -42,10 +42,11 @@ class Stack:
     def app(self, *, lifespan: bool = False, limits: Limits | None = None) -> Starlette:
         """The app; with `lifespan`, its start-up starts the channels (for Starlette's TestClient,
         which runs it), else `started()` does (httpx's ASGITransport runs no lifespan)."""
-        options = {"limits": limits} if limits is not None else {}
         if lifespan:
-            options |= {"on_startup": self.start_channels, "on_shutdown": self.close_channels}
-        return create_app(self.runtime, **options)  # type: ignore[arg-type]
+            return create_app(
+                self.runtime, limits=limits, on_startup=self.start_channels, on_shutdown=self.close_channels
+            )
+        return create_app(self.runtime, limits=limits)
 
     async def start_channels(self) -> None:
         for channel in (self.telegram, self.zalo):
