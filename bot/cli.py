@@ -2313,7 +2313,7 @@ def cmd_breakdowns_add(args: argparse.Namespace, settings: "Settings") -> None:
                 )
                 + found
             )
-            raise InvalidInput("Không thêm được nhóm: " + "; ".join(found) + ".")
+            raise InvalidInput("storage.breakdown.not_added", problems="; ".join(found))
         row = extra_breakdowns.add(
             session,
             unit,

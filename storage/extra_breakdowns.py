@@ -175,7 +175,8 @@ def add(
     question = " ".join((question or label).split())
     found = problems(session, unit, key=key, label=label, words=phrases, question=question, position=position)
     if found:
-        raise InvalidInput("Không thêm được nhóm: " + "; ".join(found) + ".")
+        # The problems name what the definition gives (keys, words, units), not storage's own words.
+        raise InvalidInput("storage.breakdown.not_added", problems="; ".join(found))
     now = now or utcnow()
     row = session.exec(
         select(BreakdownDefinition).where(
@@ -221,8 +222,8 @@ def remove(session: Session, unit: Unit, key: str, *, account_id: int | None = N
         if above is not None:
             where = session.get(Unit, above.unit_id)
             name = where.name if where is not None else "cấp trên"
-            raise InvalidInput(f"Nhóm '{key}' do {name} đặt: chỉ gỡ được ở đơn vị đó.")
-        raise NotFound(f"{unit.name} không có nhóm '{key}'.")
+            raise InvalidInput("storage.breakdown.set_above", key=key, unit=name)
+        raise NotFound("storage.breakdown.not_in_unit", key=key, unit=unit.name)
     session.delete(row)
     session.flush()
     session.info.pop(_CACHE, None)
@@ -243,11 +244,11 @@ def check_values(
     keys = {b.key: b for b in definitions_for(session, unit)}
     for key, value in given:
         if key not in keys:
-            raise InvalidInput(f"Nhóm '{key}' không có trong danh sách của {unit.name}.")
+            raise InvalidInput("storage.breakdown.unknown", key=key, unit=unit.name)
         if count is None:
-            raise InvalidInput("Số theo nhóm cần có số đảng viên kết nạp.")
+            raise InvalidInput("storage.breakdown.needs_count")
         if not 0 <= value <= count:
-            raise InvalidInput("Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp.")
+            raise InvalidInput("storage.report.extra_above_count")
         out[key] = value
     return out
 

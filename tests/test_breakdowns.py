@@ -18,6 +18,7 @@ from bot.cli import main
 from handlers import documents
 from handlers.conversation import handle
 from handlers.exports import progress_workbook
+from handlers.i18n import refusal
 from handlers.parser import parse_message
 from handlers.progress_json import progress_json
 from handlers.progress_text import shares_line
@@ -510,10 +511,12 @@ def test_storage_refuses_a_breakdown_the_tree_does_not_have_or_above_the_count(
 ) -> None:
     with database.session() as session:
         cell = units.get_by_code(session, tree.cell_a)
-        with pytest.raises(reports.InvalidInput, match="không có trong danh sách"):
+        with pytest.raises(reports.InvalidInput) as unknown:
             reports.confirm_report(session, _input(cell, 2, (("farmer", 1),)))
-        with pytest.raises(reports.InvalidInput, match="không được lớn hơn"):
+        assert "'farmer' không có trong danh sách của" in refusal(unknown.value)
+        with pytest.raises(reports.InvalidInput) as above:
             reports.confirm_report(session, _input(cell, 2, (("under_30", 3),)))
+        assert refusal(above.value) == "Số trong phần chi tiết không được lớn hơn số đảng viên kết nạp."
         assert session.exec(select(reports.Report)).all() == []
 
 
