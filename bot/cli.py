@@ -431,7 +431,16 @@ def _print_table(rows: Sequence[Mapping[str, object]], columns: list[tuple[str, 
 def _cell(key: str, value: object) -> str:
     if value is None:
         return ""
+    if key.endswith("_at") and isinstance(value, str) and (moment := _iso_minute(value)) is not None:
+        return f"{moment:%d/%m/%Y %H:%M}"  # people read dd/mm/yyyy; --json keeps the ISO form
     return said(value) if key in ("role", "status", "kind", "metric") else str(value)
+
+
+def _iso_minute(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
 
 
 def cmd_invite_list(args: argparse.Namespace, settings: "Settings") -> None:
