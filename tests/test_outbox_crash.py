@@ -78,13 +78,13 @@ async def test_a_message_in_flight_when_the_sender_dies_is_not_resent(database: 
     assert compose(database, NOVEMBER, now=clock()) == 3
     api = StallingBotAPI()
     api.database = database
-    # The production limiter, slowed to 2 messages at once and then one every half second: the third
-    # message is still waiting in it when the process dies.
+    # The production limiter, slowed to 2 messages at once and then one every two seconds: the third
+    # message is still waiting in it when the process dies (however slowly a loaded machine runs).
     bot = ExtBot(
         "123:TEST",
         base_url="http://fake/bot",
         request=TelegramRequest(transport=api.transport()),
-        rate_limiter=smooth_rate_limiter(max_retries=0, per_second=2),
+        rate_limiter=smooth_rate_limiter(max_retries=0, per_second=0.5),
     )
     await bot.initialize()
     try:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
+from handlers.answers import yes_no
 from handlers.conversation import _CONTROL, handle
 from handlers.text import fold
 from handlers.types import Incoming, Kind, Services
@@ -108,9 +109,10 @@ def test_any_text_gets_an_answer_and_nothing_unconfirmed_is_stored(
 ) -> None:
     before = stored(database)
     for text in messages:
-        # Never a confirm: options typed as "1" could confirm, so drop exact confirm words (as the bot
-        # reads them: without control characters, so "1\x1b" is a "1" too).
-        if fold(_CONTROL.sub("", text)).strip(" .!") in ("1", "xac nhan"):
+        # Never a confirm: options typed as "1" and any plain yes ("ok", "ừ", "o" for "ờ") could confirm,
+        # so drop them as the bot reads them (without control characters: "1\x1b" is a "1" too).
+        plain = _CONTROL.sub("", text)
+        if fold(plain).strip(" .!") in ("1", "xac nhan") or yes_no(plain) is True:
             continue
         replies = handle(Incoming(channel="test", user_id="u", chat_id="c", text=text), secretary_services)
         assert replies and all(r.text.strip() for r in replies)
