@@ -52,6 +52,7 @@ class Mention:
     positive: bool  # False: the text counts those who are not ("nam", "không theo đạo", "người Kinh")
     value: Value | None = None
     rest: bool = False  # named after "còn lại"
+    bare_dv: bool = False  # said as "dv"/"đv" alone: đảng viên and đoàn viên are both written so
 
 
 @dataclass
@@ -240,6 +241,8 @@ def _lexicon() -> tuple[dict[tuple[str, ...], tuple[str, str, bool]], int]:
 
 
 _LEXICON, _LONGEST = _lexicon()
+# "dv" alone is đảng viên as often as đoàn viên: "nhầm, 2 dv thôi" corrects the count.
+_BARE_DV = frozenset({("dv",), ("d/v",)})
 # Words a count stands before ("sau nu", "bay dong chi"): a weak number word counts only there.
 _NOUN_START = frozenset(
     {k[0] for k, (kind, _, _) in _LEXICON.items() if kind in ("F", "HEADDV")}
@@ -258,6 +261,7 @@ class _Item:
     number: int = 0
     period: Period | None = None
     starts_with_chu: bool = False
+    bare_dv: bool = False
 
 
 def _tokens(text: str, today: date) -> list[tuple[str, str | None, Period | None]]:
@@ -363,7 +367,15 @@ def _items(text: str, today: date, breakdowns: tuple[Breakdown, ...] = ()) -> li
             kind, name, positive = found
             if kind == "F" and name == "female" and not positive and length == 1 and accented == "năm":
                 continue  # "năm" is five, "nam" is male
-            items.append(_Item(kind, name, positive, starts_with_chu=phrase[0] == "chu"))
+            items.append(
+                _Item(
+                    kind,
+                    name,
+                    positive,
+                    starts_with_chu=phrase[0] == "chu",
+                    bare_dv=phrase in _BARE_DV,
+                )
+            )
             i += length
             matched = True
             break
@@ -478,7 +490,7 @@ def _read_clause(clause: list[_Item], reading: Reading) -> _Clause:
     for k, item in enumerate(clause):
         if item.kind != "F":
             continue
-        mention = Mention(item.name, item.positive)
+        mention = Mention(item.name, item.positive, bare_dv=item.bare_dv)
         j = k - 1
         while j >= 0 and kinds[j] in _QUIET:
             j -= 1
@@ -577,6 +589,10 @@ def _carry(clauses: list[_Clause]) -> None:
             mention = clause.mentions[0]
             if mention.value is None and (carried.kind == "all" or mention.positive):
                 mention.value = carried
+            elif carried.kind != "all":
+                # "không ai theo đạo, kinh, thpt": a field said in its negative form ends the list the
+                # "không ai" ran over; what follows describes the people (asked, never taken as 0).
+                carried = None
             continue
         carried = None
         if len(clause.mentions) == 1 and clause.value_first:
@@ -642,6 +658,16 @@ def _breakdown(value: Value | None, positive: bool, count: int) -> int | str | N
     return "unsure"
 
 
+def _settle_bare_dv(reading: Reading, asked: tuple[str, ...]) -> None:
+    """ "dv" alone names đoàn viên only beside other breakdowns ("2 nữ, 1 dv") or when đoàn viên is
+    asked; otherwise it is the new members themselves ("nhầm, 2 dv thôi", "số dv là 2"): the count."""
+    if "youth_union" in asked or any(m.field not in (*FIGURES, "youth_union") for m in reading.mentions):
+        return
+    for mention in reading.mentions:
+        if mention.bare_dv and mention.positive and mention.field == "youth_union":
+            mention.field = "count"
+
+
 def resolve(
     reading: Reading,
     *,
@@ -653,6 +679,7 @@ def resolve(
     field answers the only one asked; "không"/"không rõ" alone, or after "còn lại", answers all
     the asked fields the text does not name. `count` is the admission count the breakdowns are of."""
     outcome = Outcome()
+    _settle_bare_dv(reading, asked)
     figures: dict[str, Value] = {}
     for mention in reading.mentions:
         if mention.field in FIGURES:

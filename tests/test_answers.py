@@ -236,3 +236,55 @@ def test_words_that_name_nothing_read_as_nothing(text: str) -> None:
     assert resolve(reading, count=2, asked=ALL_FIELDS).values == {}
     assert resolve(reading, count=2, asked=("female",)).values == {}  # not even to a single question
     assert not reading.mentions and not reading.period
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "expected", "unsure"),
+    [
+        # A "không ai" runs over the fields after it only until one is said in its negative form
+        # ("kinh", "nam", "lương"): what follows describes the people and is asked, never taken as 0.
+        (
+            "ca 2 doan vien, ko ai theo dao, kinh, thpt",
+            2,
+            (None, 2, 0, 0, None),
+            ["upper_secondary_or_above"],
+        ),
+        (
+            "không ai theo đạo, người Kinh, tốt nghiệp THPT",
+            3,
+            (None, None, 0, 0, None),
+            ["upper_secondary_or_above"],
+        ),
+        ("k ai theo dao, nam, doan vien", 2, (0, None, 0, None, None), ["youth_union"]),
+        ("ko ai theo dao, kinh, thpt het", 2, (None, None, 0, 0, 2), []),
+        # ... and still over a list of positive fields
+        ("không ai theo đạo, dân tộc", 2, (None, None, 0, 0, None), []),
+    ],
+)
+def test_a_negation_over_a_list_ends_at_a_field_said_in_its_negative_form(
+    text: str, count: int, expected: tuple[int | None, ...], unsure: list[str]
+) -> None:
+    outcome = resolve(read(text, TODAY), count=count, asked=())
+    assert tuple(outcome.values.get(f) for f in ALL_FIELDS) == expected
+    assert sorted(outcome.unsure) == sorted(unsure)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "expected"),
+    [
+        # "dv" alone is the new members themselves unless other breakdowns stand beside it or
+        # đoàn viên is what was asked
+        ("nham, 2 dv thoi", (), {"count": 2}),
+        ("so dv la 2", (), {"count": 2}),
+        ("chỉ 2 đv thôi", (), {"count": 2}),
+        ("sai, kn 2 d/v", (), {"count": 2}),
+        ("2 nu, 1 dv", (), {"female": 2, "youth_union": 1}),
+        ("2 dv", ("youth_union",), {"youth_union": 2}),
+        ("1 dv", ("female", "youth_union", "religious"), {"youth_union": 1}),
+        ("2 doan vien", (), {"youth_union": 2}),
+    ],
+)
+def test_dv_alone_is_the_count_unless_it_stands_among_breakdowns(
+    text: str, asked: tuple[str, ...], expected: dict[str, int]
+) -> None:
+    assert resolve(read(text, TODAY), count=3, asked=asked).values == expected
