@@ -1241,3 +1241,21 @@ def test_an_organisation_as_a_job_before_joining_the_party(text: str) -> None:
     got = _on(text)
     assert got["intent"] == "report"
     assert got["admission"] == {"count": 1, "female": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        # "không" in its short forms before every denial the lexicon knows
+        ("kn 2 dv, 1 nu, 2 doan vien, ko dao, kinh, thpt", "religious", 0),
+        ("ket nap 1 dv nu, k dao", "religious", 0),
+        ("kết nạp 2 đảng viên, kh theo đạo", "religious", 0),
+        ("kn 2 dv, hong ai theo dao", "religious", 0),  # listed as it is typed in the South
+        ("kết nạp đ/c Hồng, nữ, có đạo", "religious", 1),  # a name, never a denial
+        ("kn 2 dc, hok co ai theo ton giao", "religious", 0),
+        ("kn 1 dv nam, ko sinh hoat doan", "youth_union", 0),
+        ("kn 2 dv, khong dao", "religious", 0),
+    ],
+)
+def test_short_forms_of_khong_deny_as_khong_does(text: str, field: str, value: int) -> None:
+    assert _on(text)["admission"][field] == value

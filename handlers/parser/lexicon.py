@@ -245,6 +245,20 @@ LEXICON_TEXT: dict[str, str] = {
 LEXICON: dict[str, tuple[str, ...]] = {
     kind: tuple(p.strip() for p in text.split(",") if p.strip()) for kind, text in LEXICON_TEXT.items()
 }
+# "không" is typed in many short forms ("ko đạo", "k theo đạo", "hok có ai"): every phrase of a denial
+# is read with each of them, unless another kind already has that spelling.
+_KHONG_FORMS = ("ko", "k", "kh", "khg", "hok")  # not "hong": Hồng is a name
+_TAKEN = {p for phrases in LEXICON.values() for p in phrases}
+for _kind in ("NOREL", "NONE", "NOYOUTH", "UNSURE"):
+    _more = []
+    for _p in LEXICON[_kind]:
+        if _p.startswith("khong "):
+            for _form in _KHONG_FORMS:
+                _variant = _form + _p[len("khong") :]
+                if _variant not in _TAKEN:
+                    _TAKEN.add(_variant)
+                    _more.append(_variant)
+    LEXICON[_kind] = LEXICON[_kind] + tuple(_more)
 
 # Multiword phrases keyed by first token; longest first.
 PHRASES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
