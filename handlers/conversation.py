@@ -591,6 +591,8 @@ def _on_text(ctx: Context, text: str) -> list[Reply]:
         _keep_unread(ctx, text)
         if parsed.questions and parsed.ambiguous:
             return [Reply("\n".join(parsed.questions) + "\n" + t("text.rephrase"))]
+        if parsed.plan:
+            return [Reply(t("text.plan"))]
         return [Reply(t("text.not_understood") + "\n\n" + _help(ctx))]
     if ctx.account.role != Role.secretary:
         return [Reply(t("report.secretaries_only"))]

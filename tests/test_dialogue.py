@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -879,3 +879,27 @@ async def test_answers_for_one_period_of_several(
     assert "1. Kỳ tháng 09/2023:" in summary[0] and "2. Kỳ tháng 10/2023:" in summary[0]
     await confirm(bot, SECRETARY)
     assert sorted(entry_values(e) for e in entries(database)) == [(1, 1, 1, 0, 0, 0), (2, 2, 2, 0, 0, 0)]
+
+
+# --- plans and days still to come -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nam sau chi bo phan dau kn 3 dv",
+        "Năm 2024 phấn đấu kết nạp 5 đảng viên",
+        "du kien thang sau kn 2 dv",
+        "kn 2 dv ngay {later}",
+        "chi bo se ket nap 1 dong chi vao ngay {later}",
+        "dự kiến cử 4 quần chúng đi học lớp nhận thức",
+    ],
+)
+async def test_a_plan_or_a_day_to_come_is_answered_as_such_and_nothing_is_stored(
+    bot: Harness, database: Database, services: Services, tree: Tree, text: str
+) -> None:
+    later = services.today() + timedelta(days=4)
+    answer = await bot.send(SECRETARY, text.format(later=f"{later.day}/{later.month}"))
+    assert "nói về việc sắp làm" in answer[0] and "chưa ghi số liệu nào" in answer[0]
+    assert "Bot chưa hiểu" not in answer[0]
+    assert entries(database) == []

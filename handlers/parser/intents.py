@@ -132,7 +132,9 @@ def _parse(text: str, today: date, *, repaired: bool, extra: Vocabulary | None =
         return ParseResult("progress", period=period, names=tuple(names))
     if "HELP" in kinds and not _how_to_the_work(items, kinds):
         return ParseResult("help")
-    return ParseResult("unknown", names=tuple(names))
+    planned = not kinds.isdisjoint(("ADMIT", "SENT")) and "Q" not in kinds and "?" not in folded
+    later = any(h.period is not None and h.period.start > today for h in hits)
+    return ParseResult("unknown", names=tuple(names), plan=planned and ("PLAN" in kinds or later))
 
 
 # "làm sao để ..." asks the bot for help when it is about reporting or the bot; "làm sao để kết nạp

@@ -82,6 +82,9 @@ class ParseResult:
     # the breakdowns the caller's tree adds (key, value) of `admission`, when the caller gave its
     # tree's definitions (parse_message's `breakdowns`); with several facts, their totals
     extra: tuple[tuple[str, int], ...] = ()
+    # nothing reported, but an admission or a class is spoken of as planned or on a day still to
+    # come ("năm sau phấn đấu kết nạp 3", "kết nạp 2 đv ngày 5/11" on 01/11): the bot says so
+    plan: bool = False
 
     def all_facts(self) -> tuple[Fact, ...]:
         """Every fact of the message, in the order written; () when it reports nothing."""
