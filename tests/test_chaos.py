@@ -9,7 +9,7 @@ from sqlmodel import func, select
 from telegram import Update
 
 from bot import dispatch as dispatch_module
-from bot.channels.telegram import build_application, build_channel, to_incoming
+from bot.channels.telegram import build_channel, to_incoming
 from bot.web import WebRuntime, create_app
 from handlers.conversation import handle
 from handlers.types import Incoming, Services
@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.models import InboxUpdate, Report, Role
 from tests.utils.builders import Tree, build_tree, invite
 from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import Harness, TelegramUser
+from tests.utils.fake_telegram import Harness, TelegramUser, register, running_bot
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 SECRET = "telegram-webhook-secret-0123456789"
@@ -26,20 +26,14 @@ SECRET = "telegram-webhook-secret-0123456789"
 
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    yield Harness(app=app, api=api)
-    await app.shutdown()
+    async with running_bot(services) as harness:
+        yield harness
 
 
 @pytest.fixture
 async def registered(bot: Harness, database: Database) -> Tree:
     tree = build_tree(database)
-    answer = await bot.send(SECRETARY, f"/dangky {invite(database, tree.cell_a, Role.secretary)}")
-    assert "Đã đăng ký" in answer[0]
+    await register(bot, database, SECRETARY, tree.cell_a)
     return tree
 
 

@@ -5,16 +5,13 @@ from datetime import date
 
 import pytest
 
-from bot.channels.telegram import build_application
 from handlers.commands import COMMANDS, canonical, find
 from handlers.i18n import t
 from handlers.parser import parse_message
 from handlers.types import Services
 from storage.db import Database
-from storage.models import Role
-from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import Harness, TelegramUser
+from tests.utils.builders import Tree, build_tree
+from tests.utils.fake_telegram import Harness, TelegramUser, register, running_bot
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 TODAY = date(2023, 11, 20)
@@ -22,20 +19,14 @@ TODAY = date(2023, 11, 20)
 
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    yield Harness(app=app, api=api)
-    await app.shutdown()
+    async with running_bot(services) as harness:
+        yield harness
 
 
 @pytest.fixture
 async def tree(database: Database, bot: Harness) -> Tree:
     tree = build_tree(database)
-    answer = await bot.send(SECRETARY, f"/dangky {invite(database, tree.cell_a, Role.secretary)}")
-    assert "Đã đăng ký" in answer[0]
+    await register(bot, database, SECRETARY, tree.cell_a)
     return tree
 
 

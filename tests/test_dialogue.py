@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.channels.telegram import build_application
 from handlers import conversation
 from handlers.parser import AdmissionFacts, ClassAttendanceFacts, Fact, ParseResult
 from handlers.periods import Period
@@ -19,28 +18,17 @@ from storage.rollups import sum_totals
 from tests.conftest import ZONE
 from tests.utils.builders import Tree, build_tree, invite
 from tests.utils.clock import FakeClock
-from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import Harness, TelegramUser
+from tests.utils.fake_telegram import Harness, TelegramUser, running_bot
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 OTHER = TelegramUser(id=222, first_name="Hùng")
 STAFF = TelegramUser(id=333, first_name="Minh")
 
 
-async def start_bot(services: Services) -> Harness:
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    return Harness(app=app, api=api)
-
-
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
-    harness = await start_bot(services)
-    yield harness
-    await harness.app.shutdown()
+    async with running_bot(services) as harness:
+        yield harness
 
 
 @pytest.fixture
@@ -301,14 +289,14 @@ async def test_dialogue_survives_a_restart(
     await bot.app.shutdown()
     # A new process: a new engine, new application, same database.
     fresh_database = Database(database_url)
-    fresh = await start_bot(Services(session=fresh_database.session, timezone=services.timezone, clock=clock))
-    fresh.update_ids = bot.update_ids  # Telegram's update ids go on increasing
+    fresh_services = Services(session=fresh_database.session, timezone=services.timezone, clock=clock)
     try:
-        summary = await fresh.send(SECRETARY, "còn lại không")
-        assert "2 nữ, 1 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 0 trình độ THPT" in summary[0]
-        await confirm(fresh, SECRETARY)
+        async with running_bot(fresh_services) as fresh:
+            fresh.update_ids = bot.update_ids  # Telegram's update ids go on increasing
+            summary = await fresh.send(SECRETARY, "còn lại không")
+            assert "2 nữ, 1 đoàn viên, 0 theo tôn giáo, 0 dân tộc thiểu số, 0 trình độ THPT" in summary[0]
+            await confirm(fresh, SECRETARY)
     finally:
-        await fresh.app.shutdown()
         fresh_database.dispose()
     [entry] = entries(database)
     assert (entry.female, entry.youth_union) == (2, 1)
@@ -664,14 +652,11 @@ async def test_a_class_of_hundreds_is_asked_back(bot: Harness, tree: Tree) -> No
 
 async def test_the_limits_are_settings(database: Database, clock: FakeClock) -> None:
     services = Services(session=database.session, timezone=ZONE, clock=clock, plausible_admissions=200)
-    harness = await start_bot(services)
-    try:
+    async with running_bot(services) as harness:
         build_tree(database)
         await harness.send(SECRETARY, f"/dangky {invite(database, 'HN-X1-A', Role.secretary)}")
         ask = await harness.send(SECRETARY, "ket nap 100 dang vien")
         assert ask[0].startswith("Trong 100 đảng viên mới")
-    finally:
-        await harness.app.shutdown()
 
 
 # --- several facts per message: one read-back, one confirmation, one report each ------------------

@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from bot.channels.telegram import build_application
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_client import ZaloClient
 from handlers.types import Services
@@ -16,8 +15,7 @@ from storage import groups, units
 from storage.db import Database
 from storage.models import Account, ChatGroup, Report, Role
 from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import GROUP, Harness, TelegramUser
+from tests.utils.fake_telegram import GROUP, Harness, TelegramUser, running_bot
 from tests.utils.fake_zalo_server import FakeZaloServer
 
 LAN = TelegramUser(id=111, first_name="Lan")  # secretary of cell A
@@ -34,13 +32,8 @@ def tree(database: Database) -> Tree:
 
 @pytest.fixture
 async def telegram(services: Services) -> AsyncIterator[Harness]:
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    yield Harness(app=app, api=api)
-    await app.shutdown()
+    async with running_bot(services) as harness:
+        yield harness
 
 
 def stored(database: Database) -> list[Report]:

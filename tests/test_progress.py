@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.channels.telegram import build_application
 from handlers.i18n import refusal
 from handlers.types import Services
 from storage import reports, targets, units
@@ -18,9 +17,8 @@ from storage.errors import InvalidInput
 from storage.models import Account, Metric, Role
 from storage.progress import unit_progress
 from storage.rollups import sum_totals
-from tests.utils.builders import Tree, build_tree, invite
-from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import Harness, TelegramUser
+from tests.utils.builders import Tree, build_tree
+from tests.utils.fake_telegram import Harness, TelegramUser, register, running_bot
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 STAFF = TelegramUser(id=333, first_name="Minh")
@@ -29,17 +27,8 @@ PROVINCE = TelegramUser(id=444, first_name="Tỉnh")
 
 @pytest.fixture
 async def bot(services: Services) -> AsyncIterator[Harness]:
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    yield Harness(app=app, api=api)
-    await app.shutdown()
-
-
-async def register(bot: Harness, database: Database, user: TelegramUser, unit: str, role: Role) -> None:
-    assert "Đã đăng ký" in (await bot.send(user, f"/dangky {invite(database, unit, role)}"))[0]
+    async with running_bot(services) as harness:
+        yield harness
 
 
 def report(database: Database, code: str, count: int, month: date, **breakdown: Any) -> str:

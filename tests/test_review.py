@@ -8,18 +8,16 @@ import pytest
 from sqlalchemy import inspect
 from sqlmodel import select
 
-from bot.channels.telegram import build_application
 from bot.cli import main
 from handlers.types import Services
 from storage import earlier, parse_review, units
 from storage.db import Database
-from storage.models import Report, ReviewMessage, Role
+from storage.models import Report, ReviewMessage
 from storage.reports import AdmissionInput, AttendanceInput, ReportInput, confirm_report
 from tests.conftest import ZONE
-from tests.utils.builders import Tree, build_tree, invite
+from tests.utils.builders import Tree, build_tree
 from tests.utils.clock import FakeClock
-from tests.utils.fake_bot_api import FakeBotAPI
-from tests.utils.fake_telegram import Harness, TelegramUser
+from tests.utils.fake_telegram import Harness, TelegramUser, register, running_bot
 
 SECRETARY = TelegramUser(id=111, first_name="Lan")
 STRANGER = TelegramUser(id=999, first_name="Khách")
@@ -28,20 +26,14 @@ STRANGER = TelegramUser(id=999, first_name="Khách")
 @pytest.fixture
 async def bot(services: Services, clock: FakeClock) -> AsyncIterator[Harness]:
     clock.now = datetime(2023, 11, 15, 9, 0, tzinfo=ZONE)
-    api = FakeBotAPI()
-    app = build_application(
-        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
-    )
-    await app.initialize()
-    yield Harness(app=app, api=api)
-    await app.shutdown()
+    async with running_bot(services) as harness:
+        yield harness
 
 
 @pytest.fixture
 async def tree(database: Database, bot: Harness) -> Tree:
     tree = build_tree(database)
-    answer = await bot.send(SECRETARY, f"/dangky {invite(database, tree.cell_a, Role.secretary)}")
-    assert "Đã đăng ký" in answer[0]
+    await register(bot, database, SECRETARY, tree.cell_a)
     return tree
 
 

@@ -4,13 +4,20 @@ The Harness sends updates (messages, button presses, group messages) straight in
 through the web backend's webhook, and reads back what the bot sent through tests/utils/fake_bot_api.py.
 """
 
+import contextlib
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.telegram import build_application
+from handlers.types import Services
+from storage.db import Database
+from storage.models import Role
+from tests.utils.builders import invite
 from tests.utils.fake_bot_api import BOT, FakeBotAPI
 
 GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Chi ủy xã Kiện Khê"}
@@ -151,3 +158,24 @@ class Harness:
             if buttons:
                 return dict(buttons)
         return {}
+
+
+@contextlib.asynccontextmanager
+async def running_bot(services: Services) -> AsyncIterator[Harness]:
+    """The whole Telegram application against a fresh fake Bot API, without the rate limiter."""
+    api = FakeBotAPI()
+    app = build_application(
+        "123:TEST", services, base_url="http://fake/bot", transport=api.transport(), rate_limit=False
+    )
+    await app.initialize()
+    try:
+        yield Harness(app=app, api=api)
+    finally:
+        await app.shutdown()
+
+
+async def register(
+    bot: Harness, database: Database, user: TelegramUser, unit: str, role: Role = Role.secretary
+) -> None:
+    """`user` registers for `unit` in `role` with a fresh invite, as a new user would."""
+    assert "Đã đăng ký" in (await bot.send(user, f"/dangky {invite(database, unit, role)}"))[0]
