@@ -739,14 +739,12 @@ def _answer_plausible(
             return [Reply(t("answer.type_the_number")), _question(ctx, draft)]
         value = current_value
     draft["ask"].pop(0)
-    index = _index(draft, fact)
+    fact["answers"].append(f"{t(f'answer.label.{name}')}: {text.strip()}")
     if value == current_value:
         fact["checked"].append(name)
-        fact["answers"].append(f"{t(f'answer.label.{name}')}: {text.strip()}")
-        return [_next_step(ctx, draft)]
-    fact["answers"].append(f"{t(f'answer.label.{name}')}: {text.strip()}")
-    _set_figure(fact, name, value)
-    _replan(draft, index)
+    else:
+        _set_figure(fact, name, value)
+        _replan(draft, _index(draft, fact))
     return [_next_step(ctx, draft)]
 
 
